@@ -1,0 +1,125 @@
+//! A batch of summaries to the lake's Parquet objects: one object per
+//! (table, partition) holding the rows of every summary that converted,
+//! sorted by run and then file order.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+use summary_lake::catalog::tables_of;
+use summary_lake::keys::{object_key, Partition};
+use summary_lake::Kind;
+
+use crate::error::ParseError;
+use crate::summary::{parse_summary, ParsedSummary};
+use crate::value::Value;
+
+pub struct SummaryInput<'a> {
+    pub kind: Kind,
+    /// Path or object key: named in errors; its last segment feeds batch names.
+    pub source: &'a str,
+    pub bytes: &'a [u8],
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableCount {
+    pub table: &'static str,
+    pub rows: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Converted { run: String, tables: Vec<TableCount> },
+    Failed(ParseError),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParquetObject {
+    pub key: String,
+    pub kind: Kind,
+    pub table: &'static str,
+    pub partition: Option<Partition>,
+    pub rows: u64,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub outcomes: Vec<Outcome>,
+    pub objects: Vec<ParquetObject>,
+}
+
+/// Converts a batch. Each input fails alone; the error case is a Parquet
+/// encoding failure, which would be a bug.
+pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
+    let parsed: Vec<Result<ParsedSummary, ParseError>> =
+        inputs.iter().map(|input| parse_summary(input.kind, input.bytes)).collect();
+    let outcomes = parsed
+        .iter()
+        .map(|result| match result {
+            Ok(summary) => Outcome::Converted {
+                run: summary.run.to_string(),
+                tables: summary
+                    .tables
+                    .iter()
+                    .map(|rows| TableCount { table: rows.table.name, rows: rows.len() as u64 })
+                    .collect(),
+            },
+            Err(error) => Outcome::Failed(error.clone()),
+        })
+        .collect();
+
+    let mut converted: Vec<&ParsedSummary> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
+    // Stable: summaries of the same run keep their input order.
+    converted.sort_by_key(|summary| summary.run);
+    let name = match inputs {
+        [_] => converted.first().map(|s| s.run.to_string()).unwrap_or_default(),
+        _ => batch_name(inputs),
+    };
+
+    let mut objects = Vec::new();
+    for kind in Kind::ALL {
+        let of_kind: Vec<&&ParsedSummary> = converted.iter().filter(|s| s.kind == kind).collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        for (index, table) in tables_of(kind).enumerate() {
+            let mut partitions: BTreeMap<Option<Partition>, Vec<&[Value]>> = BTreeMap::new();
+            for summary in &of_kind {
+                let rows = &summary.tables[index];
+                for (row, partition) in rows.partitions.iter().enumerate() {
+                    partitions.entry(*partition).or_default().push(rows.row(row));
+                }
+            }
+            for (partition, rows) in partitions {
+                objects.push(ParquetObject {
+                    key: object_key(table, partition, &name),
+                    kind,
+                    table: table.name,
+                    partition,
+                    rows: rows.len() as u64,
+                    bytes: crate::encode::encode(table, &rows)?,
+                });
+            }
+        }
+    }
+    objects.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(Batch { outcomes, objects })
+}
+
+/// `batch-<16 hex>`: a hash of each input's kind, file name and bytes, so the
+/// same files give the same keys wherever they are read from.
+pub fn batch_name(inputs: &[SummaryInput]) -> String {
+    let mut hash = Sha256::new();
+    for input in inputs {
+        let file_name = input.source.rsplit(['/', '\\']).next().unwrap_or(input.source);
+        hash.update(input.kind.as_str().as_bytes());
+        hash.update([0]);
+        hash.update((file_name.len() as u64).to_le_bytes());
+        hash.update(file_name.as_bytes());
+        hash.update((input.bytes.len() as u64).to_le_bytes());
+        hash.update(input.bytes);
+    }
+    let digest = hash.finalize();
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("batch-{hex}")
+}

@@ -1,0 +1,71 @@
+//! The WASI component export: maps `wit/summary.wit` onto the library.
+
+use exports::serratus::summary::converter as wit;
+use summary_lake::Kind;
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "summary-converter",
+});
+
+struct Converter;
+
+fn kind_from_wit(kind: wit::Kind) -> Kind {
+    match kind {
+        wit::Kind::Nucleotide => Kind::Nucleotide,
+        wit::Kind::Protein => Kind::Protein,
+        wit::Kind::Rdrp => Kind::Rdrp,
+    }
+}
+
+fn kind_to_wit(kind: Kind) -> wit::Kind {
+    match kind {
+        Kind::Nucleotide => wit::Kind::Nucleotide,
+        Kind::Protein => wit::Kind::Protein,
+        Kind::Rdrp => wit::Kind::Rdrp,
+    }
+}
+
+impl wit::Guest for Converter {
+    fn convert(summaries: Vec<wit::Summary>) -> Result<wit::Batch, String> {
+        let inputs: Vec<crate::SummaryInput> = summaries
+            .iter()
+            .map(|s| crate::SummaryInput { kind: kind_from_wit(s.kind), source: &s.source, bytes: &s.bytes })
+            .collect();
+        let batch = crate::convert_batch(&inputs)?;
+        Ok(wit::Batch {
+            outcomes: batch
+                .outcomes
+                .into_iter()
+                .map(|outcome| match outcome {
+                    crate::Outcome::Converted { run, tables } => wit::Outcome::Converted(wit::Converted {
+                        run,
+                        tables: tables
+                            .into_iter()
+                            .map(|t| wit::TableCount { table: t.table.to_string(), rows: t.rows })
+                            .collect(),
+                    }),
+                    crate::Outcome::Failed(e) => wit::Outcome::Failed(wit::ParseError {
+                        line: e.line,
+                        field: e.field,
+                        message: e.message,
+                    }),
+                })
+                .collect(),
+            objects: batch
+                .objects
+                .into_iter()
+                .map(|o| wit::ParquetObject {
+                    key: o.key,
+                    kind: kind_to_wit(o.kind),
+                    table: o.table.to_string(),
+                    partition: o.partition.map(|p| wit::Partition { score: p.score, pctid: p.pctid }),
+                    rows: o.rows,
+                    bytes: o.bytes,
+                })
+                .collect(),
+        })
+    }
+}
+
+export!(Converter);

@@ -1,0 +1,98 @@
+//! Rows to Parquet: snappy, dictionary-encoded, with min/max statistics.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use summary_lake::{ColumnType, Table};
+
+use crate::value::Value;
+
+/// Arrow schema of a table, as written to its Parquet files.
+pub fn arrow_schema(table: &Table) -> Schema {
+    Schema::new(
+        table
+            .columns
+            .iter()
+            .map(|c| {
+                let ty = match c.ty {
+                    ColumnType::Text => DataType::Utf8,
+                    ColumnType::BigInt => DataType::Int64,
+                    ColumnType::Double => DataType::Float64,
+                    ColumnType::Boolean => DataType::Boolean,
+                };
+                Field::new(c.name, ty, c.nullable)
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Encodes rows (each a slice of values in column order) as one Parquet file.
+pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec<u8>, String> {
+    let schema = Arc::new(arrow_schema(table));
+    let columns = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let cells = rows.iter().map(|row| &row[i]);
+            let wrong = |v: &Value| format!("{}.{}: value {v:?} does not fit the column", table.glue_name, column.name);
+            Ok(match column.ty {
+                ColumnType::Text => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::Text(s) => Ok(Some(s.as_ref())),
+                            Value::Null => Ok(None),
+                            other => Err(wrong(other)),
+                        })
+                        .collect::<Result<StringArray, _>>()?,
+                ) as ArrayRef,
+                ColumnType::BigInt => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::Int(n) => Ok(Some(*n)),
+                            Value::Null => Ok(None),
+                            other => Err(wrong(other)),
+                        })
+                        .collect::<Result<Int64Array, _>>()?,
+                ),
+                ColumnType::Double => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::Double(n) => Ok(Some(*n)),
+                            Value::Null => Ok(None),
+                            other => Err(wrong(other)),
+                        })
+                        .collect::<Result<Float64Array, _>>()?,
+                ),
+                ColumnType::Boolean => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::Bool(b) => Ok(Some(*b)),
+                            Value::Null => Ok(None),
+                            other => Err(wrong(other)),
+                        })
+                        .collect::<Result<BooleanArray, _>>()?,
+                ),
+            })
+        })
+        .collect::<Result<Vec<ArrayRef>, String>>()?;
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| format!("{}: {e}", table.glue_name))?;
+    let mut bytes = Vec::with_capacity(1024 + rows.len() * 64);
+    let mut writer = ArrowWriter::try_new(&mut bytes, schema, Some(writer_properties()))
+        .map_err(|e| format!("{}: {e}", table.glue_name))?;
+    writer.write(&batch).map_err(|e| format!("{}: {e}", table.glue_name))?;
+    writer.close().map_err(|e| format!("{}: {e}", table.glue_name))?;
+    Ok(bytes)
+}
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(true)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .build()
+}

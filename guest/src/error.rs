@@ -1,0 +1,37 @@
+use std::fmt;
+
+/// Why a summary was rejected, pointing at the line and key at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line number.
+    pub line: u32,
+    /// The key the error is about; empty when it concerns the whole line.
+    pub field: String,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(line: u32, field: &str, message: impl Into<String>) -> Self {
+        ParseError { line, field: field.to_string(), message: message.into() }
+    }
+
+    /// Compiler-style rendering: `PATH:LINE: field 'score': invalid integer "abc"`.
+    pub fn render(&self, source: &str) -> String {
+        format!("{source}:{self}")
+    }
+}
+
+/// `LINE: field 'F': MESSAGE` (or `LINE: MESSAGE` without a field).
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}: {}", self.line, self.message)
+        } else {
+            write!(f, "{}: field '{}': {}", self.line, self.field, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+pub type ParseResult<T> = Result<T, ParseError>;

@@ -1,0 +1,101 @@
+//! Protein `.psummary` lines, each starting `sra=<run>;`: the header
+//! (shared with RdRp), then `famcvg=` (family), `gencvg=` (`gen=Fam.protein`)
+//! and `seqcvg=` (`seq=Fam.protein.accession`) lines.
+
+use summary_lake::keys::Partition;
+
+use crate::error::ParseResult;
+use crate::record::{CommaFields, Record};
+use crate::summary::{Format, TableRows, HEADER_KEY};
+use crate::value::Value;
+
+pub(crate) static FORMAT: Format = Format {
+    section_keys: &[HEADER_KEY, "famcvg", "gencvg", "seqcvg"],
+    free_text_keys: &[],
+    run_prefix: true,
+};
+
+/// Reads a protein or RdRp header into the run table; returns the run.
+pub(crate) fn parse_header<'a>(record: &mut Record<'a>, runs: &mut TableRows<'a>) -> ParseResult<&'a str> {
+    let mut comment = CommaFields::parse(record.line(), HEADER_KEY, record.text(HEADER_KEY)?)?;
+    let run = crate::run_id(record.line(), comment.text("sra")?)?;
+    let genome = comment.text("genome")?;
+    let date = comment.text("date")?;
+    let kind = comment.text("type")?;
+    comment.finish()?;
+    let prefix = record.text("sra")?;
+    if prefix != run {
+        return Err(record.error("sra", format!("run {prefix:?} differs from the {HEADER_KEY} run {run:?}")));
+    }
+    runs.push(
+        None,
+        [
+            Value::text(run),
+            Value::text(kind),
+            Value::Int(record.int("readlength")?),
+            Value::text(genome),
+            Value::Int(record.int("totalalns")?),
+            Value::Bool(record.boolean("truncated")?),
+            Value::opt_text(record.opt_text("excepts")?),
+            Value::text(date),
+        ],
+    );
+    Ok(run)
+}
+
+pub(crate) fn parse_row<'a>(
+    section: usize,
+    record: &mut Record<'a>,
+    run: &'a str,
+    rows: &mut TableRows<'a>,
+) -> ParseResult<()> {
+    let partition = Some(Partition { score: record.percent("score")?, pctid: record.percent("pctid")? });
+    let alns = Value::Int(record.int("alns")?);
+    let avgcols = Value::Int(record.int("avgcols")?);
+    match section {
+        1 => rows.push(
+            partition,
+            [Value::text(run), Value::text(record.text("fam")?), Value::text(record.text("famcvg")?), alns, avgcols],
+        ),
+        2 => {
+            let gen = record.text("gen")?;
+            let (fam, protein) = split_dotted(gen)
+                .ok_or_else(|| record.error("gen", format!("expected Family.protein, got {gen:?}")))?;
+            rows.push(
+                partition,
+                [
+                    Value::text(run),
+                    Value::text(fam),
+                    Value::text(protein),
+                    Value::text(record.text("gencvg")?),
+                    alns,
+                    avgcols,
+                ],
+            );
+        }
+        _ => {
+            let seq = record.text("seq")?;
+            let (fam, protein, accession) = split_dotted(seq)
+                .and_then(|(fam, rest)| split_dotted(rest).map(|(protein, acc)| (fam, protein, acc)))
+                .ok_or_else(|| record.error("seq", format!("expected Family.protein.sequence, got {seq:?}")))?;
+            rows.push(
+                partition,
+                [
+                    Value::text(run),
+                    Value::text(fam),
+                    Value::text(protein),
+                    Value::text(accession),
+                    Value::text(record.text("seqcvg")?),
+                    alns,
+                    avgcols,
+                ],
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Splits on the first dot; both sides must be non-empty.
+pub(crate) fn split_dotted(s: &str) -> Option<(&str, &str)> {
+    s.split_once('.').filter(|(a, b)| !a.is_empty() && !b.is_empty())
+}

@@ -1,0 +1,240 @@
+//! One summary line as `key=value;` fields, and typed access to them.
+//!
+//! Serratus writes every line as `key=value;` pairs ending in `;`. Key order
+//! is not guaranteed, so fields are looked up by key. A free-text key (the
+//! nucleotide `topname=`/`name=`) takes the rest of the line but its final
+//! `;`, since its text may itself hold `;`, `=` and `,`.
+
+use crate::error::{ParseError, ParseResult};
+use crate::value::{parse_double, parse_int};
+
+/// The fields of one line, each marked once a section parser has used it, so
+/// that any key left over is reported as unknown.
+pub struct Record<'a> {
+    line: u32,
+    fields: Vec<Field<'a>>,
+}
+
+struct Field<'a> {
+    key: &'a str,
+    value: &'a str,
+    used: bool,
+}
+
+impl<'a> Record<'a> {
+    /// Splits a line (without its line ending) into fields.
+    pub fn parse(line: u32, text: &'a str, free_text_keys: &[&str]) -> ParseResult<Self> {
+        let mut fields: Vec<Field<'a>> = Vec::with_capacity(12);
+        let mut rest = text;
+        while !rest.is_empty() {
+            let Some(eq) = rest.find('=') else {
+                let segment = rest.split(';').next().unwrap_or(rest);
+                return Err(ParseError::new(line, segment, "missing '=' after the key"));
+            };
+            if let Some(semi) = rest[..eq].find(';') {
+                return Err(ParseError::new(line, &rest[..semi], "missing '=' after the key"));
+            }
+            let key = &rest[..eq];
+            check_key(line, key)?;
+            let after = &rest[eq + 1..];
+            let (value, next) = if free_text_keys.contains(&key) {
+                match after.strip_suffix(';') {
+                    Some(value) => (value, ""),
+                    None => return Err(unterminated(line, key)),
+                }
+            } else {
+                match after.find(';') {
+                    Some(semi) => (&after[..semi], &after[semi + 1..]),
+                    None => return Err(unterminated(line, key)),
+                }
+            };
+            if fields.iter().any(|f| f.key == key) {
+                return Err(ParseError::new(line, key, "duplicate key"));
+            }
+            if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
+                return Err(ParseError::new(
+                    line,
+                    key,
+                    format!("control character {:?} in value", c),
+                ));
+            }
+            fields.push(Field { key, value, used: false });
+            rest = next;
+        }
+        if fields.is_empty() {
+            return Err(ParseError::new(line, "", "empty line"));
+        }
+        Ok(Record { line, fields })
+    }
+
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.fields.iter().any(|f| f.key == key)
+    }
+
+    /// The first key of the line, for errors about the line as a whole.
+    pub fn first_key(&self) -> &'a str {
+        self.fields[0].key
+    }
+
+    pub fn error(&self, field: &str, message: impl Into<String>) -> ParseError {
+        ParseError::new(self.line, field, message)
+    }
+
+    fn take(&mut self, key: &str) -> Option<&'a str> {
+        let field = self.fields.iter_mut().find(|f| f.key == key)?;
+        field.used = true;
+        Some(field.value)
+    }
+
+    fn required(&mut self, key: &str) -> ParseResult<&'a str> {
+        self.take(key).ok_or_else(|| ParseError::new(self.line, key, "missing required key"))
+    }
+
+    /// A required, non-empty text value.
+    pub fn text(&mut self, key: &str) -> ParseResult<&'a str> {
+        let value = self.required(key)?;
+        if value.is_empty() {
+            return Err(self.error(key, "empty value"));
+        }
+        Ok(value)
+    }
+
+    /// A required free-text value, which may be empty.
+    pub fn free_text(&mut self, key: &str) -> ParseResult<&'a str> {
+        self.required(key)
+    }
+
+    /// An optional text value; when present it must not be empty.
+    pub fn opt_text(&mut self, key: &str) -> ParseResult<Option<&'a str>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some("") => Err(self.error(key, "empty value")),
+            Some(value) => Ok(Some(value)),
+        }
+    }
+
+    pub fn int(&mut self, key: &str) -> ParseResult<i64> {
+        let value = self.required(key)?;
+        parse_int(value).map_err(|message| self.error(key, message))
+    }
+
+    /// A required integer that may be `?` (unknown, null).
+    pub fn int_or_unknown(&mut self, key: &str) -> ParseResult<Option<i64>> {
+        let value = self.required(key)?;
+        self.unknown_or(key, value)
+    }
+
+    /// An optional integer that may also be `?` (unknown, null).
+    pub fn opt_int_or_unknown(&mut self, key: &str) -> ParseResult<Option<i64>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(value) => self.unknown_or(key, value),
+        }
+    }
+
+    fn unknown_or(&self, key: &str, value: &str) -> ParseResult<Option<i64>> {
+        if value == "?" {
+            return Ok(None);
+        }
+        parse_int(value).map(Some).map_err(|message| self.error(key, message))
+    }
+
+    /// A percentage partition value (`score`, `pctid`): an integer in 0..100.
+    pub fn percent(&mut self, key: &str) -> ParseResult<u8> {
+        let value = self.int(key)?;
+        u8::try_from(value)
+            .ok()
+            .filter(|v| *v <= 100)
+            .ok_or_else(|| self.error(key, format!("{value} is outside 0..100")))
+    }
+
+    pub fn double(&mut self, key: &str) -> ParseResult<f64> {
+        let value = self.required(key)?;
+        parse_double(value).map_err(|message| self.error(key, message))
+    }
+
+    pub fn opt_double(&mut self, key: &str) -> ParseResult<Option<f64>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(value) => parse_double(value).map(Some).map_err(|message| self.error(key, message)),
+        }
+    }
+
+    /// `yes`/`no` (also `true`/`false`).
+    pub fn boolean(&mut self, key: &str) -> ParseResult<bool> {
+        match self.required(key)? {
+            "yes" | "true" => Ok(true),
+            "no" | "false" => Ok(false),
+            other => Err(self.error(key, format!("invalid boolean {other:?} (expected yes or no)"))),
+        }
+    }
+
+    /// Fails on the first key no section parser asked for.
+    pub fn finish(self) -> ParseResult<()> {
+        match self.fields.iter().find(|f| !f.used) {
+            Some(f) => Err(ParseError::new(self.line, f.key, "unknown key")),
+            None => Ok(()),
+        }
+    }
+}
+
+fn check_key(line: u32, key: &str) -> ParseResult<()> {
+    if key.is_empty() {
+        return Err(ParseError::new(line, "", "empty key before '='"));
+    }
+    if !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(ParseError::new(line, key, "invalid key (expected letters, digits and '_')"));
+    }
+    Ok(())
+}
+
+fn unterminated(line: u32, key: &str) -> ParseError {
+    ParseError::new(line, key, "value not terminated by ';' (truncated line?)")
+}
+
+/// `key=value` pairs separated by `,`, as in `SUMZER_COMMENT=sra=..,genome=..;`.
+pub struct CommaFields<'a> {
+    line: u32,
+    field: &'static str,
+    pairs: Vec<(&'a str, &'a str, bool)>,
+}
+
+impl<'a> CommaFields<'a> {
+    pub fn parse(line: u32, field: &'static str, text: &'a str) -> ParseResult<Self> {
+        let mut pairs: Vec<(&'a str, &'a str, bool)> = Vec::new();
+        for part in text.split(',') {
+            let Some((key, value)) = part.split_once('=') else {
+                return Err(ParseError::new(line, field, format!("missing '=' in {part:?}")));
+            };
+            if pairs.iter().any(|(k, _, _)| *k == key) {
+                return Err(ParseError::new(line, field, format!("duplicate key '{key}'")));
+            }
+            pairs.push((key, value, false));
+        }
+        Ok(CommaFields { line, field, pairs })
+    }
+
+    pub fn text(&mut self, key: &str) -> ParseResult<&'a str> {
+        let (line, field) = (self.line, self.field);
+        let pair = self.pairs.iter_mut().find(|(k, _, _)| *k == key);
+        match pair {
+            None => Err(ParseError::new(line, field, format!("missing required key '{key}'"))),
+            Some((_, "", _)) => Err(ParseError::new(line, field, format!("empty value of '{key}'"))),
+            Some((_, value, used)) => {
+                *used = true;
+                Ok(value)
+            }
+        }
+    }
+
+    pub fn finish(self) -> ParseResult<()> {
+        match self.pairs.iter().find(|(_, _, used)| !used) {
+            Some((key, _, _)) => Err(ParseError::new(self.line, self.field, format!("unknown key '{key}'"))),
+            None => Ok(()),
+        }
+    }
+}
