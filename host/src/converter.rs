@@ -1,0 +1,217 @@
+//! The converter component under wasmtime: compiled once (and cached on
+//! disk precompiled), pre-instantiated once, and run in a fresh, capped
+//! store for every call.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "summary-converter",
+});
+
+pub use exports::serratus::summary::converter::{
+    Batch, Converted, Kind, Outcome, ParquetObject, ParseError, Partition, Summary, TableCount,
+};
+
+/// How much the guest may use per call. Both grow with the input so a large
+/// but honest batch passes while a runaway guest is stopped.
+#[derive(Clone, Copy, Debug)]
+pub struct GuestLimits {
+    /// Linear memory allowed regardless of input size.
+    pub base_memory: usize,
+    /// Extra linear memory allowed per input byte.
+    pub memory_per_input_byte: usize,
+    /// Run time allowed regardless of input size.
+    pub base_time: Duration,
+    /// Extra run time allowed per MiB of input.
+    pub time_per_mib: Duration,
+}
+
+impl Default for GuestLimits {
+    fn default() -> Self {
+        GuestLimits {
+            base_memory: 128 << 20,
+            memory_per_input_byte: 16,
+            base_time: Duration::from_secs(10),
+            time_per_mib: Duration::from_secs(1),
+        }
+    }
+}
+
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// State of one guest call: WASI with no capabilities at all (no files,
+/// environment, sockets or stdio) and the memory limiter.
+struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// A loaded converter, shared by all threads; each call gets its own store.
+pub struct Converter {
+    engine: Engine,
+    pre: SummaryConverterPre<GuestState>,
+    limits: GuestLimits,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Converter {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Converter {
+    /// Loads the component at `path`, reusing a precompiled copy from
+    /// `cache_dir` when one matches both the component and this engine.
+    pub fn load(path: &Path, cache_dir: Option<&Path>, limits: GuestLimits) -> Result<Self> {
+        let engine = engine()?;
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading the converter component {}", path.display()))?;
+        let component = match cache_dir {
+            Some(dir) => load_cached(&engine, &bytes, dir)?,
+            None => Component::new(&engine, &bytes)
+                .map_err(wasm_error)
+                .with_context(|| format!("compiling the converter component {}", path.display()))?,
+        };
+        let mut linker = Linker::<GuestState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wasm_error)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(SummaryConverterPre::new)
+            .map_err(wasm_error)
+            .context("the component does not match wit/summary.wit")?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
+        Ok(Converter { engine, pre, limits, ticker_stop })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Converts a batch in a fresh store capped by the guest limits.
+    pub fn convert(&self, summaries: &[Summary]) -> Result<Batch> {
+        let input_bytes: usize = summaries.iter().map(|s| s.bytes.len() + s.source.len()).sum();
+        let memory = self.limits.base_memory.saturating_add(input_bytes.saturating_mul(self.limits.memory_per_input_byte));
+        let time = self.limits.base_time + self.limits.time_per_mib.mul_f64(input_bytes as f64 / (1 << 20) as f64);
+        let state = GuestState {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new().memory_size(memory).instances(8).trap_on_grow_failure(true).build(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline((time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
+        store.epoch_deadline_trap();
+        let instance = self.pre.instantiate(&mut store).map_err(wasm_error).context("instantiating the converter")?;
+        let result = instance.serratus_summary_converter().call_convert(&mut store, summaries).map_err(|trap| {
+            let reason = match trap.downcast_ref::<wasmtime::Trap>() {
+                Some(wasmtime::Trap::Interrupt) => format!("took longer than {time:?}, the limit for {input_bytes} input bytes"),
+                _ => format!("{trap:#}"),
+            };
+            anyhow::anyhow!("the converter failed on this batch: {reason} (memory limit {memory} bytes)")
+        })?;
+        match result {
+            Ok(batch) => Ok(batch),
+            Err(message) => bail!("the converter could not encode Parquet: {message}"),
+        }
+    }
+}
+
+fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    Engine::new(&config).map_err(wasm_error)
+}
+
+/// wasmtime 48 has its own error type; keep its whole chain in the message.
+fn wasm_error(error: wasmtime::Error) -> anyhow::Error {
+    anyhow::anyhow!("{error:#}")
+}
+
+/// Drives epoch-based deadlines for every store of the engine.
+fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("guest-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawning the epoch ticker thread");
+}
+
+/// Precompiled components are keyed by the component's hash and the
+/// engine's compatibility hash, so a rebuilt guest or wasmtime never loads
+/// a stale artifact.
+fn load_cached(engine: &Engine, bytes: &[u8], dir: &Path) -> Result<Component> {
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    let digest = Sha256::digest(bytes);
+    let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let path: PathBuf = dir.join(format!("converter-{name}-{:016x}.cwasm", engine_hash.finish()));
+    if path.exists() {
+        // SAFETY: the file was written by `precompile_component` of an engine
+        // with the same compatibility hash, into the user's own cache dir.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => return Ok(component),
+            Err(error) => tracing::warn!(path = %path.display(), %error, "ignoring unusable precompiled component"),
+        }
+    }
+    let compiled = engine.precompile_component(bytes).map_err(wasm_error).context("compiling the converter component")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating cache dir {}", dir.display()))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name, std::process::id()));
+    std::fs::write(&tmp, &compiled).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    // SAFETY: written just above by this engine.
+    unsafe { Component::deserialize_file(engine, &path) }.map_err(wasm_error)
+}
+
+/// The default place for precompiled components: `$XDG_CACHE_HOME` or
+/// `~/.cache`, under `summary-uploader`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|base| base.join("summary-uploader"))
+}
+
+impl From<summary_lake::Kind> for Kind {
+    fn from(kind: summary_lake::Kind) -> Self {
+        match kind {
+            summary_lake::Kind::Nucleotide => Kind::Nucleotide,
+            summary_lake::Kind::Protein => Kind::Protein,
+            summary_lake::Kind::Rdrp => Kind::Rdrp,
+        }
+    }
+}
+
+impl From<Kind> for summary_lake::Kind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Nucleotide => summary_lake::Kind::Nucleotide,
+            Kind::Protein => summary_lake::Kind::Protein,
+            Kind::Rdrp => summary_lake::Kind::Rdrp,
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Where the lake's objects go. One trait, so replay and (later) events and
+//! backfill share one code path whatever the destination.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{bail, Context, Result};
+
+/// What a put did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    Written,
+    /// The object already held exactly these bytes; nothing was written.
+    Unchanged,
+}
+
+pub trait ObjectStore: Send + Sync {
+    /// Stores `bytes` at `key` atomically: a reader sees the old object or the
+    /// new one, never part of one.
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome>;
+    /// Deletes every object under `prefix` (a `/`-terminated folder); returns
+    /// how many went.
+    fn delete_prefix(&self, prefix: &str) -> Result<u64>;
+    /// For messages: where the objects go.
+    fn describe(&self) -> String;
+}
+
+/// Refuses keys that could leave the store's root: keys come from a guest
+/// that reads untrusted bytes, so the host checks them again.
+pub fn check_key(key: &str) -> Result<()> {
+    let bad = key.is_empty()
+        || key.starts_with('/')
+        || key.contains('\\')
+        || key.contains('\0')
+        || key.split('/').any(|part| part.is_empty() || part == "." || part == "..");
+    if bad {
+        bail!("refusing object key {key:?}: not a plain relative key");
+    }
+    Ok(())
+}
+
+/// A lake in a local directory; writes go to a temporary file beside the
+/// target and are renamed into place.
+pub struct LocalStore {
+    root: PathBuf,
+    temp_counter: AtomicU64,
+}
+
+impl LocalStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalStore { root: root.into(), temp_counter: AtomicU64::new(0) }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl ObjectStore for LocalStore {
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome> {
+        check_key(key)?;
+        let path = self.root.join(key);
+        match std::fs::read(&path) {
+            Ok(existing) if existing == bytes => return Ok(PutOutcome::Unchanged),
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+        let dir = path.parent().expect("a checked key has a parent");
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        // Hidden and not `.parquet`, so readers globbing the lake never see it.
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{file_name}.{}-{n}.tmp", std::process::id()));
+        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        if let Err(e) = std::fs::rename(&tmp, &path) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e).with_context(|| format!("renaming into {}", path.display()));
+        }
+        Ok(PutOutcome::Written)
+    }
+
+    fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        check_key(prefix.trim_end_matches('/'))?;
+        let dir = self.root.join(prefix);
+        let count = count_files(&dir)?;
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(count),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e).with_context(|| format!("deleting {}", dir.display())),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+}
+
+fn count_files(dir: &Path) -> Result<u64> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
+    };
+    let mut count = 0;
+    for entry in entries {
+        let entry = entry?;
+        count += if entry.file_type()?.is_dir() { count_files(&entry.path())? } else { 1 };
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape_the_root() {
+        for bad in ["", "/etc/passwd", "a/../b", "../a", "a//b", "a/./b", "a\\b", "a/", "a\0b"] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+        check_key("nucleotide/family/score=1/pctid=2/SRR1.parquet").unwrap();
+    }
+
+    #[test]
+    fn put_is_atomic_and_idempotent() {
+        let dir = std::env::temp_dir().join(format!("store-test-{}", std::process::id()));
+        let store = LocalStore::new(&dir);
+        assert_eq!(store.put("k/a.parquet", b"one").unwrap(), PutOutcome::Written);
+        assert_eq!(store.put("k/a.parquet", b"one").unwrap(), PutOutcome::Unchanged);
+        assert_eq!(store.put("k/a.parquet", b"two").unwrap(), PutOutcome::Written);
+        assert_eq!(std::fs::read(dir.join("k/a.parquet")).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.join("k")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.parquet")], "no temporary file left");
+        assert_eq!(store.delete_prefix("k/").unwrap(), 1);
+        assert_eq!(store.delete_prefix("k/").unwrap(), 0);
+        assert!(store.delete_prefix("../").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
