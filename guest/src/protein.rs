@@ -1,4 +1,5 @@
-//! Protein `.psummary` lines, each starting `sra=<run>;`: the header
+//! Protein `.psummary` lines, each starting `sra=<run>;` (files written
+//! before late 2020 lack that prefix): the header
 //! (shared with RdRp), then `famcvg=` (family), `gencvg=` (`gen=Fam.protein`)
 //! and `seqcvg=` (`seq=Fam.protein.accession`) lines.
 
@@ -23,9 +24,10 @@ pub(crate) fn parse_header<'a>(record: &mut Record<'a>, runs: &mut TableRows<'a>
     let date = comment.text("date")?;
     let kind = comment.text("type")?;
     comment.finish()?;
-    let prefix = record.text("sra")?;
-    if prefix != run {
-        return Err(record.error("sra", format!("run {prefix:?} differs from the {HEADER_KEY} run {run:?}")));
+    if let Some(prefix) = record.opt_text("sra")? {
+        if prefix != run {
+            return Err(record.error("sra", format!("run {prefix:?} differs from the {HEADER_KEY} run {run:?}")));
+        }
     }
     runs.push(
         None,

@@ -28,8 +28,10 @@ impl<'a> Record<'a> {
         let mut rest = text;
         while !rest.is_empty() {
             let Some(eq) = rest.find('=') else {
-                let segment = rest.split(';').next().unwrap_or(rest);
-                return Err(ParseError::new(line, segment, "missing '=' after the key"));
+                return Err(match rest.split_once(';') {
+                    Some((segment, _)) => ParseError::new(line, segment, "missing '=' after the key"),
+                    None => ParseError::new(line, rest, "missing '=' after the key (truncated line?)"),
+                });
             };
             if let Some(semi) = rest[..eq].find(';') {
                 return Err(ParseError::new(line, &rest[..semi], "missing '=' after the key"));
@@ -75,9 +77,10 @@ impl<'a> Record<'a> {
         self.fields.iter().any(|f| f.key == key)
     }
 
-    /// The first key of the line, for errors about the line as a whole.
-    pub fn first_key(&self) -> &'a str {
-        self.fields[0].key
+    /// The first key of the line other than `skip`, for errors about the
+    /// line as a whole.
+    pub fn first_key_except(&self, skip: &str) -> &'a str {
+        self.fields.iter().map(|f| f.key).find(|k| *k != skip).unwrap_or("")
     }
 
     pub fn error(&self, field: &str, message: impl Into<String>) -> ParseError {

@@ -61,7 +61,8 @@ pub(crate) struct Format {
     pub section_keys: &'static [&'static str],
     /// Keys whose value runs to the end of the line.
     pub free_text_keys: &'static [&'static str],
-    /// Whether every line starts `sra=<run>;`.
+    /// Whether lines may start `sra=<run>;` (Serratus added that prefix to
+    /// protein-style summaries in late 2020; earlier files lack it).
     pub run_prefix: bool,
 }
 
@@ -187,10 +188,9 @@ fn section_of(kind: Kind, format: &Format, record: &Record) -> ParseResult<usize
             Err(record.error(b, format!("a line cannot hold both '{a}=' and '{b}=' sections")))
         }
         (None, _) => {
-            let key = record.first_key();
-            let key = if key == "sra" && format.run_prefix { "" } else { key };
+            let key = record.first_key_except("sra");
             let mut message = format!(
-                "unknown section for a {kind} summary (expected a line with {})",
+                "unknown {kind} section (expected a line with {})",
                 format.section_keys.iter().map(|k| format!("'{k}='")).collect::<Vec<_>>().join(", ")
             );
             if kind == Kind::Rdrp && (record.has("gencvg") || record.has("seqcvg")) {
@@ -201,7 +201,11 @@ fn section_of(kind: Kind, format: &Format, record: &Record) -> ParseResult<usize
     }
 }
 
+/// A line's `sra=` prefix, where it has one, must name the header's run.
 fn check_run_prefix(record: &mut Record, run: &str) -> ParseResult<()> {
+    if !record.has("sra") {
+        return Ok(());
+    }
     let prefix = record.text("sra")?;
     if prefix != run {
         return Err(record.error("sra", format!("run {prefix:?} differs from the header's run {run:?}")));

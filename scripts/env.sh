@@ -1,0 +1,13 @@
+# Shared settings of the project's scripts; sourced, not run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Build outputs live outside the clone so fresh clones reuse them.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/serratus-target}"
+GUEST_TARGET=wasm32-wasip2
+GUEST_PROFILE=release-guest
+GUEST_WASM="$CARGO_TARGET_DIR/$GUEST_TARGET/$GUEST_PROFILE/summary_guest.wasm"
+HOST_BIN="$CARGO_TARGET_DIR/release/summary-uploader"
+VENV="$ROOT/.venv"
+export SUMMARY_COMPONENT="$ROOT/bin/summary_guest.wasm"
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
