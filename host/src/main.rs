@@ -53,6 +53,16 @@ enum Command {
         #[arg(long)]
         lines: bool,
     },
+    /// Write a deterministic synthetic corpus of summaries (for benchmarks and tests).
+    GenCorpus {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1000)]
+        files: u64,
+        /// Output folder; files go to <out>/<kind>/.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -78,6 +88,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let started = Instant::now();
+    if let Command::GenCorpus { seed, files, out } = &cli.command {
+        let written = gen_corpus(*seed, *files, out)?;
+        println!("wrote {files} summaries ({:.1} MB) to {}", written as f64 / 1e6, out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let component = component_path(cli.component)?;
     let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(default_cache_dir) };
     let converter = Converter::load(&component, cache_dir.as_deref(), GuestLimits::default())?;
@@ -122,7 +137,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::GenCorpus { .. } => unreachable!("handled before loading the converter"),
     }
+}
+
+fn gen_corpus(seed: u64, files: u64, out: &std::path::Path) -> Result<u64> {
+    let mut bytes = 0;
+    for kind in Kind::ALL {
+        std::fs::create_dir_all(out.join(kind.as_str())).with_context(|| format!("creating {}", out.display()))?;
+    }
+    for index in 0..files {
+        let summary = summary_corpus::generate(seed, index);
+        let path = out.join(summary.kind.as_str()).join(&summary.file_name);
+        std::fs::write(&path, &summary.bytes).with_context(|| format!("writing {}", path.display()))?;
+        bytes += summary.bytes.len() as u64;
+    }
+    Ok(bytes)
 }
 
 /// `--component`, else `$SUMMARY_COMPONENT`, else `summary_guest.wasm` beside the binary.
