@@ -189,7 +189,9 @@ fn run_batch(converter: &Converter, store: &dyn ObjectStore, batch: &[SourceFile
         return report;
     }
     let kind = batch[0].kind;
+    let mut convert_ms = 0;
     let written = converter.convert(&summaries).and_then(|converted| {
+        convert_ms = started.elapsed().as_millis() as u64;
         let mut written = (0, 0, 0u64);
         for object in &converted.objects {
             match store.put(&object.key, &object.bytes)? {
@@ -230,6 +232,7 @@ fn run_batch(converter: &Converter, store: &dyn ObjectStore, batch: &[SourceFile
                 files = summaries.len(),
                 objects = converted.objects.len(),
                 written = objects_written,
+                convert_ms,
                 ms = started.elapsed().as_millis() as u64,
                 "batch stored"
             );
