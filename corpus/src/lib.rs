@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use summary_lake::Kind;
+use summary_layout::Kind;
 
 /// One generated summary and what converting it must give.
 pub struct GeneratedSummary {
@@ -53,13 +53,32 @@ impl Rng {
 
 const CVG_SYMBOLS: &[u8] = b"_.:uwaomUWAOM^";
 const FAMILIES: &[&str] = &[
-    "Coronaviridae", "Deltavirus", "Paramyxoviridae", "Hepadnaviridae", "Flaviviridae", "Picornaviridae",
-    "Caliciviridae", "Astroviridae", "Reoviridae",
+    "Coronaviridae",
+    "Deltavirus",
+    "Paramyxoviridae",
+    "Hepadnaviridae",
+    "Flaviviridae",
+    "Picornaviridae",
+    "Caliciviridae",
+    "Astroviridae",
+    "Reoviridae",
 ];
 const PROTEINS: &[&str] = &["HDAg", "RdRp", "Spike", "N", "ORF1ab", "NS5"];
 const PHYLA: &[&str] = &["dupl", "kiti", "levi", "nega", "pisu", "rdrp", "var"];
-const GROUPS: &[&str] = &["Tombusviridae-14", "Unc159", "Coronaviridae-3", "Botourmiaviridae-11", "Caliciviridae", "Totiviridae-10"];
-const VIRUSES: &[&str] = &["phakopsora_totivirus_d", "picalivirus_c", "norovirus_gii17", "sapovirus_hu_gi_sapporo_mt_2010_1982"];
+const GROUPS: &[&str] = &[
+    "Tombusviridae-14",
+    "Unc159",
+    "Coronaviridae-3",
+    "Botourmiaviridae-11",
+    "Caliciviridae",
+    "Totiviridae-10",
+];
+const VIRUSES: &[&str] = &[
+    "phakopsora_totivirus_d",
+    "picalivirus_c",
+    "norovirus_gii17",
+    "sapovirus_hu_gi_sapporo_mt_2010_1982",
+];
 /// Free text as the real metadata had it: `;`, `=`, `,` and non-ASCII.
 const NAMES: &[&str] = &[
     "Severe acute respiratory syndrome coronavirus 2 isolate Wuhan-Hu-1, complete genome",
@@ -81,7 +100,12 @@ fn accession(rng: &mut Rng) -> String {
 }
 
 fn date(rng: &mut Rng) -> String {
-    format!("2009{:02}-{:02}:{:02}", rng.range(1, 28), rng.range(0, 23), rng.range(0, 59))
+    format!(
+        "2009{:02}-{:02}:{:02}",
+        rng.range(1, 28),
+        rng.range(0, 23),
+        rng.range(0, 59)
+    )
 }
 
 /// How many body lines a file gets: mostly small, a long tail, and a few
@@ -113,47 +137,89 @@ pub fn generate(seed: u64, index: u64) -> GeneratedSummary {
         Kind::Protein => "psummary",
         Kind::Rdrp => "rsummary.psummary",
     };
-    GeneratedSummary { kind, file_name: format!("{run}.{extension}"), run, bytes: text.into_bytes(), rows }
+    GeneratedSummary {
+        kind,
+        file_name: format!("{run}.{extension}"),
+        run,
+        bytes: text.into_bytes(),
+        rows,
+    }
 }
 
 fn nucleotide(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'static str, u64)> {
     let readlength = if lines == 0 { 0 } else { rng.range(50, 151) };
-    let _ = writeln!(out, "readlength={readlength};SUMZER_COMMENT=sra={run},genome=cov3ma,version=200818,date={};", date(rng));
-    let families = if lines == 0 { 0 } else { lines.min(rng.range(1, 6)) };
+    let _ = writeln!(
+        out,
+        "readlength={readlength};SUMZER_COMMENT=sra={run},genome=cov3ma,version=200818,date={};",
+        date(rng)
+    );
+    let families = if lines == 0 {
+        0
+    } else {
+        lines.min(rng.range(1, 6))
+    };
     for _ in 0..families {
         let _ = write!(
             out,
             "famcvg={};fam={};score={};pctid={};depth={:.1};aln={};glb={};len={};",
-            coverage(rng), rng.pick(FAMILIES), rng.range(0, 100), rng.range(50, 100),
-            rng.range(1, 999) as f64 / 10.0, rng.range(1, 5000), rng.range(0, 1000), rng.range(1000, 32000)
+            coverage(rng),
+            rng.pick(FAMILIES),
+            rng.range(0, 100),
+            rng.range(50, 100),
+            rng.range(1, 999) as f64 / 10.0,
+            rng.range(1, 5000),
+            rng.range(0, 1000),
+            rng.range(1000, 32000)
         );
         if rng.chance(20) {
             let _ = write!(out, "panlen={};", rng.range(1000, 32000));
         }
-        let _ = write!(out, "top={};topscore={};", accession(rng), rng.range(1, 100));
+        let _ = write!(
+            out,
+            "top={};topscore={};",
+            accession(rng),
+            rng.range(1, 100)
+        );
         if rng.chance(95) {
             let _ = write!(out, "toplen={};", rng.range(1000, 32000));
         }
         let _ = writeln!(out, "topname={};", rng.pick(NAMES));
     }
     for _ in families..lines {
-        let len = if rng.chance(3) { "?".to_string() } else { rng.range(500, 32000).to_string() };
+        let len = if rng.chance(3) {
+            "?".to_string()
+        } else {
+            rng.range(500, 32000).to_string()
+        };
         let _ = write!(
             out,
             "seqcvg={};seq={};score={};pctid={};depth={:.1};aln={};glb={};len={len};",
-            coverage(rng), accession(rng), rng.range(0, 100), rng.range(50, 100),
-            rng.range(1, 999) as f64 / 10.0, rng.range(1, 5000), rng.range(0, 1000)
+            coverage(rng),
+            accession(rng),
+            rng.range(0, 100),
+            rng.range(50, 100),
+            rng.range(1, 999) as f64 / 10.0,
+            rng.range(1, 5000),
+            rng.range(0, 1000)
         );
         if rng.chance(90) {
             let _ = write!(out, "family={};", rng.pick(FAMILIES));
         }
         let _ = writeln!(out, "name={};", rng.pick(NAMES));
     }
-    vec![("sra", 1), ("family", families), ("sequence", lines - families)]
+    vec![
+        ("sra", 1),
+        ("family", families),
+        ("sequence", lines - families),
+    ]
 }
 
 fn protein_header(rng: &mut Rng, run: &str, genome: &str, lines: u64, out: &mut String) {
-    let alns = if lines == 0 { 0 } else { rng.range(lines, lines * 40) };
+    let alns = if lines == 0 {
+        0
+    } else {
+        rng.range(lines, lines * 40)
+    };
     let readlength = if lines == 0 { 0 } else { rng.range(50, 151) };
     let _ = write!(
         out,
@@ -161,7 +227,12 @@ fn protein_header(rng: &mut Rng, run: &str, genome: &str, lines: u64, out: &mut 
         date(rng)
     );
     if rng.chance(5) {
-        let _ = write!(out, "excepts={}.{};", rng.pick(FAMILIES), rng.pick(PROTEINS));
+        let _ = write!(
+            out,
+            "excepts={}.{};",
+            rng.pick(FAMILIES),
+            rng.pick(PROTEINS)
+        );
     }
     out.push('\n');
 }
@@ -171,17 +242,51 @@ fn protein(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'sta
     let families = lines / 10 + u64::from(lines > 0);
     let proteins = (lines - families) / 4;
     let sequences = lines - families - proteins;
-    let tail = |rng: &mut Rng| format!("score={};pctid={};alns={};avgcols={};", rng.range(0, 100), rng.range(30, 100), rng.range(1, 20000), rng.range(10, 70));
+    let tail = |rng: &mut Rng| {
+        format!(
+            "score={};pctid={};alns={};avgcols={};",
+            rng.range(0, 100),
+            rng.range(30, 100),
+            rng.range(1, 20000),
+            rng.range(10, 70)
+        )
+    };
     for _ in 0..families {
-        let _ = writeln!(out, "sra={run};famcvg={};fam={};{}", coverage(rng), rng.pick(FAMILIES), tail(rng));
+        let _ = writeln!(
+            out,
+            "sra={run};famcvg={};fam={};{}",
+            coverage(rng),
+            rng.pick(FAMILIES),
+            tail(rng)
+        );
     }
     for _ in 0..proteins {
-        let _ = writeln!(out, "sra={run};gencvg={};gen={}.{};{}", coverage(rng), rng.pick(FAMILIES), rng.pick(PROTEINS), tail(rng));
+        let _ = writeln!(
+            out,
+            "sra={run};gencvg={};gen={}.{};{}",
+            coverage(rng),
+            rng.pick(FAMILIES),
+            rng.pick(PROTEINS),
+            tail(rng)
+        );
     }
     for _ in 0..sequences {
-        let _ = writeln!(out, "sra={run};seqcvg={};seq={}.{}.{};{}", coverage(rng), rng.pick(FAMILIES), rng.pick(PROTEINS), accession(rng), tail(rng));
+        let _ = writeln!(
+            out,
+            "sra={run};seqcvg={};seq={}.{}.{};{}",
+            coverage(rng),
+            rng.pick(FAMILIES),
+            rng.pick(PROTEINS),
+            accession(rng),
+            tail(rng)
+        );
     }
-    vec![("sra", 1), ("family", families), ("protein", proteins), ("sequence", sequences)]
+    vec![
+        ("sra", 1),
+        ("family", families),
+        ("protein", proteins),
+        ("sequence", sequences),
+    ]
 }
 
 fn rdrp(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'static str, u64)> {
@@ -191,25 +296,60 @@ fn rdrp(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'static
     let viruses = lines - phyla - families;
     // cat= and depth= are optional (older files lack both)
     let tail = |rng: &mut Rng| {
-        let cat = if rng.chance(90) { format!("cat={};", rng.pick(&["N", "n"])) } else { String::new() };
+        let cat = if rng.chance(90) {
+            format!("cat={};", rng.pick(&["N", "n"]))
+        } else {
+            String::new()
+        };
         let (score, pctid) = (rng.range(0, 100), rng.range(30, 100));
-        let depth = if rng.chance(95) { format!("depth={:.1};", rng.range(1, 999) as f64 / 10.0) } else { String::new() };
-        format!("{cat}score={score};{depth}pctid={pctid};alns={};avgcols={};", rng.range(1, 900), rng.range(10, 70))
+        let depth = if rng.chance(95) {
+            format!("depth={:.1};", rng.range(1, 999) as f64 / 10.0)
+        } else {
+            String::new()
+        };
+        format!(
+            "{cat}score={score};{depth}pctid={pctid};alns={};avgcols={};",
+            rng.range(1, 900),
+            rng.range(10, 70)
+        )
     };
     for i in 0..phyla {
-        let _ = writeln!(out, "sra={run};phycvg={};phy={};{}", coverage(rng), PHYLA[i as usize], tail(rng));
+        let _ = writeln!(
+            out,
+            "sra={run};phycvg={};phy={};{}",
+            coverage(rng),
+            PHYLA[i as usize],
+            tail(rng)
+        );
     }
     for _ in 0..families {
-        let _ = writeln!(out, "sra={run};famcvg={};fam={}.{};{}", coverage(rng), rng.pick(PHYLA), rng.pick(GROUPS), tail(rng));
+        let _ = writeln!(
+            out,
+            "sra={run};famcvg={};fam={}.{};{}",
+            coverage(rng),
+            rng.pick(PHYLA),
+            rng.pick(GROUPS),
+            tail(rng)
+        );
     }
     for _ in 0..viruses {
         let _ = writeln!(
             out,
             "sra={run};vircvg={};vir={}.{}.{}:QED{:05};{}",
-            coverage(rng), rng.pick(PHYLA), rng.pick(GROUPS), rng.pick(VIRUSES), rng.range(0, 99999), tail(rng)
+            coverage(rng),
+            rng.pick(PHYLA),
+            rng.pick(GROUPS),
+            rng.pick(VIRUSES),
+            rng.range(0, 99999),
+            tail(rng)
         );
     }
-    vec![("sra", 1), ("phylum", phyla), ("family", families), ("sequence", viruses)]
+    vec![
+        ("sra", 1),
+        ("phylum", phyla),
+        ("family", families),
+        ("sequence", viruses),
+    ]
 }
 
 #[cfg(test)]
@@ -228,7 +368,10 @@ mod tests {
     fn sizes_spread_from_headers_to_megabytes() {
         let sizes: Vec<usize> = (0..1000).map(|i| generate(1, i).bytes.len()).collect();
         assert!(sizes.iter().any(|s| *s < 300), "header-only files");
-        assert!(sizes.iter().any(|s| (50_000..150_000).contains(s)), "~100 KB files");
+        assert!(
+            sizes.iter().any(|s| (50_000..150_000).contains(s)),
+            "~100 KB files"
+        );
         assert!(sizes.iter().any(|s| *s > 2_000_000), "multi-MB tail");
     }
 }

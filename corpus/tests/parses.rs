@@ -11,7 +11,11 @@ fn generated_summaries_parse_with_the_intended_rows() {
         let parsed = parse_summary(generated.kind, &generated.bytes)
             .unwrap_or_else(|e| panic!("{}:{e}", generated.file_name));
         assert_eq!(parsed.run, generated.run);
-        let rows: Vec<(&str, u64)> = parsed.tables.iter().map(|t| (t.table.name, t.len() as u64)).collect();
+        let rows: Vec<(&str, u64)> = parsed
+            .tables
+            .iter()
+            .map(|t| (t.table.name, t.len() as u64))
+            .collect();
         assert_eq!(rows, generated.rows, "{}", generated.file_name);
         bytes += generated.bytes.len();
     }

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
-use summary_lake::catalog::tables_of;
-use summary_lake::keys::{object_key, Partition};
-use summary_lake::Kind;
+use summary_layout::catalog::tables_of;
+use summary_layout::keys::{object_key, Partition};
+use summary_layout::Kind;
 
 use crate::error::ParseError;
 use crate::summary::{parse_summary, ParsedSummary};
@@ -28,7 +28,10 @@ pub struct TableCount {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Converted { run: String, tables: Vec<TableCount> },
+    Converted {
+        run: String,
+        tables: Vec<TableCount>,
+    },
     Failed(ParseError),
 }
 
@@ -51,8 +54,10 @@ pub struct Batch {
 /// Converts a batch. Each input fails alone; the error case is a Parquet
 /// encoding failure, which would be a bug.
 pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
-    let parsed: Vec<Result<ParsedSummary, ParseError>> =
-        inputs.iter().map(|input| parse_summary(input.kind, input.bytes)).collect();
+    let parsed: Vec<Result<ParsedSummary, ParseError>> = inputs
+        .iter()
+        .map(|input| parse_summary(input.kind, input.bytes))
+        .collect();
     let outcomes = parsed
         .iter()
         .map(|result| match result {
@@ -61,18 +66,25 @@ pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
                 tables: summary
                     .tables
                     .iter()
-                    .map(|rows| TableCount { table: rows.table.name, rows: rows.len() as u64 })
+                    .map(|rows| TableCount {
+                        table: rows.table.name,
+                        rows: rows.len() as u64,
+                    })
                     .collect(),
             },
             Err(error) => Outcome::Failed(error.clone()),
         })
         .collect();
 
-    let mut converted: Vec<&ParsedSummary> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let mut converted: Vec<&ParsedSummary> =
+        parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
     // Stable: summaries of the same run keep their input order.
     converted.sort_by_key(|summary| summary.run);
     let name = match inputs {
-        [_] => converted.first().map(|s| s.run.to_string()).unwrap_or_default(),
+        [_] => converted
+            .first()
+            .map(|s| s.run.to_string())
+            .unwrap_or_default(),
         _ => batch_name(inputs),
     };
 
@@ -87,7 +99,10 @@ pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
             for summary in &of_kind {
                 let rows = &summary.tables[index];
                 for (row, partition) in rows.partitions.iter().enumerate() {
-                    partitions.entry(*partition).or_default().push(rows.row(row));
+                    partitions
+                        .entry(*partition)
+                        .or_default()
+                        .push(rows.row(row));
                 }
             }
             for (partition, rows) in partitions {
@@ -111,7 +126,11 @@ pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
 pub fn batch_name(inputs: &[SummaryInput]) -> String {
     let mut hash = Sha256::new();
     for input in inputs {
-        let file_name = input.source.rsplit(['/', '\\']).next().unwrap_or(input.source);
+        let file_name = input
+            .source
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(input.source);
         hash.update(input.kind.as_str().as_bytes());
         hash.update([0]);
         hash.update((file_name.len() as u64).to_le_bytes());

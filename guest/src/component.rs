@@ -1,7 +1,7 @@
 //! The WASI component export: maps `wit/summary.wit` onto the library.
 
 use exports::serratus::summary::converter as wit;
-use summary_lake::Kind;
+use summary_layout::Kind;
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -30,7 +30,11 @@ impl wit::Guest for Converter {
     fn convert(summaries: Vec<wit::Summary>) -> Result<wit::Batch, String> {
         let inputs: Vec<crate::SummaryInput> = summaries
             .iter()
-            .map(|s| crate::SummaryInput { kind: kind_from_wit(s.kind), source: &s.source, bytes: &s.bytes })
+            .map(|s| crate::SummaryInput {
+                kind: kind_from_wit(s.kind),
+                source: &s.source,
+                bytes: &s.bytes,
+            })
             .collect();
         let batch = crate::convert_batch(&inputs)?;
         Ok(wit::Batch {
@@ -38,13 +42,18 @@ impl wit::Guest for Converter {
                 .outcomes
                 .into_iter()
                 .map(|outcome| match outcome {
-                    crate::Outcome::Converted { run, tables } => wit::Outcome::Converted(wit::Converted {
-                        run,
-                        tables: tables
-                            .into_iter()
-                            .map(|t| wit::TableCount { table: t.table.to_string(), rows: t.rows })
-                            .collect(),
-                    }),
+                    crate::Outcome::Converted { run, tables } => {
+                        wit::Outcome::Converted(wit::Converted {
+                            run,
+                            tables: tables
+                                .into_iter()
+                                .map(|t| wit::TableCount {
+                                    table: t.table.to_string(),
+                                    rows: t.rows,
+                                })
+                                .collect(),
+                        })
+                    }
                     crate::Outcome::Failed(e) => wit::Outcome::Failed(wit::ParseError {
                         line: e.line,
                         field: e.field,
@@ -59,7 +68,10 @@ impl wit::Guest for Converter {
                     key: o.key,
                     kind: kind_to_wit(o.kind),
                     table: o.table.to_string(),
-                    partition: o.partition.map(|p| wit::Partition { score: p.score, pctid: p.pctid }),
+                    partition: o.partition.map(|p| wit::Partition {
+                        score: p.score,
+                        pctid: p.pctid,
+                    }),
                     rows: o.rows,
                     bytes: o.bytes,
                 })

@@ -8,7 +8,7 @@ use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use summary_lake::{ColumnType, Table};
+use summary_layout::{ColumnType, Table};
 
 use crate::value::Value;
 
@@ -40,7 +40,12 @@ pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec
         .enumerate()
         .map(|(i, column)| {
             let cells = rows.iter().map(|row| &row[i]);
-            let wrong = |v: &Value| format!("{}.{}: value {v:?} does not fit the column", table.glue_name, column.name);
+            let wrong = |v: &Value| {
+                format!(
+                    "{}.{}: value {v:?} does not fit the column",
+                    table.glue_name, column.name
+                )
+            };
             Ok(match column.ty {
                 ColumnType::Text => Arc::new(
                     cells
@@ -81,15 +86,22 @@ pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec
             })
         })
         .collect::<Result<Vec<ArrayRef>, String>>()?;
-    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| format!("{}: {e}", table.glue_name))?;
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| format!("{}: {e}", table.glue_name))?;
     let mut bytes = Vec::with_capacity(1024 + rows.len() * 64);
     // No embedded Arrow schema: the Parquet schema already says everything
     // (UTF8 strings, INT64, DOUBLE, BOOLEAN), and it costs ~700 bytes per file.
-    let options = ArrowWriterOptions::new().with_properties(writer_properties()).with_skip_arrow_metadata(true);
+    let options = ArrowWriterOptions::new()
+        .with_properties(writer_properties())
+        .with_skip_arrow_metadata(true);
     let mut writer = ArrowWriter::try_new_with_options(&mut bytes, schema, options)
         .map_err(|e| format!("{}: {e}", table.glue_name))?;
-    writer.write(&batch).map_err(|e| format!("{}: {e}", table.glue_name))?;
-    writer.close().map_err(|e| format!("{}: {e}", table.glue_name))?;
+    writer
+        .write(&batch)
+        .map_err(|e| format!("{}: {e}", table.glue_name))?;
+    writer
+        .close()
+        .map_err(|e| format!("{}: {e}", table.glue_name))?;
     Ok(bytes)
 }
 

@@ -12,7 +12,11 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(line: u32, field: &str, message: impl Into<String>) -> Self {
-        ParseError { line, field: field.to_string(), message: message.into() }
+        ParseError {
+            line,
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 
     /// Compiler-style rendering: `PATH:LINE: field 'score': invalid integer "abc"`.

@@ -20,14 +20,14 @@ mod component;
 pub use batch::{convert_batch, Batch, Outcome, ParquetObject, SummaryInput, TableCount};
 pub use error::ParseError;
 pub use summary::{parse_line, parse_summary, ParsedSummary};
-pub use summary_lake::Kind;
+pub use summary_layout::Kind;
 
 use error::{ParseError as Error, ParseResult};
 
 /// Accepts a run id only if it is an SRA run accession: it becomes part of
 /// object keys, so nothing else may pass.
 fn run_id(line: u32, run: &str) -> ParseResult<&str> {
-    if summary_lake::keys::is_run_accession(run) {
+    if summary_layout::keys::is_run_accession(run) {
         Ok(run)
     } else {
         Err(Error::new(

@@ -2,7 +2,7 @@
 //! `readlength=N;SUMZER_COMMENT=sra=..,genome=..,version=..,date=..;`, then
 //! `famcvg=` (family) and `seqcvg=` (sequence) lines.
 
-use summary_lake::keys::Partition;
+use summary_layout::keys::Partition;
 
 use crate::error::ParseResult;
 use crate::record::{CommaFields, Record};
@@ -16,7 +16,10 @@ pub(crate) static FORMAT: Format = Format {
 };
 
 /// Reads the header into the run table; returns the run.
-pub(crate) fn parse_header<'a>(record: &mut Record<'a>, runs: &mut TableRows<'a>) -> ParseResult<&'a str> {
+pub(crate) fn parse_header<'a>(
+    record: &mut Record<'a>,
+    runs: &mut TableRows<'a>,
+) -> ParseResult<&'a str> {
     let readlength = record.int("readlength")?;
     let mut comment = CommaFields::parse(record.line(), HEADER_KEY, record.text(HEADER_KEY)?)?;
     let run = crate::run_id(record.line(), comment.text("sra")?)?;
@@ -26,7 +29,13 @@ pub(crate) fn parse_header<'a>(record: &mut Record<'a>, runs: &mut TableRows<'a>
     comment.finish()?;
     runs.push(
         None,
-        [Value::text(run), Value::Int(readlength), Value::text(genome), Value::text(version), Value::text(date)],
+        [
+            Value::text(run),
+            Value::Int(readlength),
+            Value::text(genome),
+            Value::text(version),
+            Value::text(date),
+        ],
     );
     Ok(run)
 }
@@ -37,7 +46,10 @@ pub(crate) fn parse_row<'a>(
     run: &'a str,
     rows: &mut TableRows<'a>,
 ) -> ParseResult<()> {
-    let partition = Partition { score: record.percent("score")?, pctid: record.percent("pctid")? };
+    let partition = Partition {
+        score: record.percent("score")?,
+        pctid: record.percent("pctid")?,
+    };
     if section == 1 {
         rows.push(
             Some(partition),

@@ -3,7 +3,7 @@
 //! (shared with RdRp), then `famcvg=` (family), `gencvg=` (`gen=Fam.protein`)
 //! and `seqcvg=` (`seq=Fam.protein.accession`) lines.
 
-use summary_lake::keys::Partition;
+use summary_layout::keys::Partition;
 
 use crate::error::ParseResult;
 use crate::record::{CommaFields, Record};
@@ -17,7 +17,10 @@ pub(crate) static FORMAT: Format = Format {
 };
 
 /// Reads a protein or RdRp header into the run table; returns the run.
-pub(crate) fn parse_header<'a>(record: &mut Record<'a>, runs: &mut TableRows<'a>) -> ParseResult<&'a str> {
+pub(crate) fn parse_header<'a>(
+    record: &mut Record<'a>,
+    runs: &mut TableRows<'a>,
+) -> ParseResult<&'a str> {
     let mut comment = CommaFields::parse(record.line(), HEADER_KEY, record.text(HEADER_KEY)?)?;
     let run = crate::run_id(record.line(), comment.text("sra")?)?;
     let genome = comment.text("genome")?;
@@ -26,7 +29,10 @@ pub(crate) fn parse_header<'a>(record: &mut Record<'a>, runs: &mut TableRows<'a>
     comment.finish()?;
     if let Some(prefix) = record.opt_text("sra")? {
         if prefix != run {
-            return Err(record.error("sra", format!("run {prefix:?} differs from the {HEADER_KEY} run {run:?}")));
+            return Err(record.error(
+                "sra",
+                format!("run {prefix:?} differs from the {HEADER_KEY} run {run:?}"),
+            ));
         }
     }
     runs.push(
@@ -51,18 +57,28 @@ pub(crate) fn parse_row<'a>(
     run: &'a str,
     rows: &mut TableRows<'a>,
 ) -> ParseResult<()> {
-    let partition = Some(Partition { score: record.percent("score")?, pctid: record.percent("pctid")? });
+    let partition = Some(Partition {
+        score: record.percent("score")?,
+        pctid: record.percent("pctid")?,
+    });
     let alns = Value::Int(record.int("alns")?);
     let avgcols = Value::Int(record.int("avgcols")?);
     match section {
         1 => rows.push(
             partition,
-            [Value::text(run), Value::text(record.text("fam")?), Value::text(record.text("famcvg")?), alns, avgcols],
+            [
+                Value::text(run),
+                Value::text(record.text("fam")?),
+                Value::text(record.text("famcvg")?),
+                alns,
+                avgcols,
+            ],
         ),
         2 => {
             let gen = record.text("gen")?;
-            let (fam, protein) = split_dotted(gen)
-                .ok_or_else(|| record.error("gen", format!("expected Family.protein, got {gen:?}")))?;
+            let (fam, protein) = split_dotted(gen).ok_or_else(|| {
+                record.error("gen", format!("expected Family.protein, got {gen:?}"))
+            })?;
             rows.push(
                 partition,
                 [
@@ -78,8 +94,15 @@ pub(crate) fn parse_row<'a>(
         _ => {
             let seq = record.text("seq")?;
             let (fam, protein, accession) = split_dotted(seq)
-                .and_then(|(fam, rest)| split_dotted(rest).map(|(protein, acc)| (fam, protein, acc)))
-                .ok_or_else(|| record.error("seq", format!("expected Family.protein.sequence, got {seq:?}")))?;
+                .and_then(|(fam, rest)| {
+                    split_dotted(rest).map(|(protein, acc)| (fam, protein, acc))
+                })
+                .ok_or_else(|| {
+                    record.error(
+                        "seq",
+                        format!("expected Family.protein.sequence, got {seq:?}"),
+                    )
+                })?;
             rows.push(
                 partition,
                 [
@@ -99,5 +122,6 @@ pub(crate) fn parse_row<'a>(
 
 /// Splits on the first dot; both sides must be non-empty.
 pub(crate) fn split_dotted(s: &str) -> Option<(&str, &str)> {
-    s.split_once('.').filter(|(a, b)| !a.is_empty() && !b.is_empty())
+    s.split_once('.')
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
 }

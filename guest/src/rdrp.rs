@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use summary_lake::keys::Partition;
+use summary_layout::keys::Partition;
 
 use crate::error::ParseResult;
 use crate::protein::split_dotted;
@@ -53,7 +53,10 @@ pub(crate) fn parse_row<'a>(
     run: &'a str,
     rows: &mut TableRows<'a>,
 ) -> ParseResult<()> {
-    let partition = Some(Partition { score: record.percent("score")?, pctid: record.percent("pctid")? });
+    let partition = Some(Partition {
+        score: record.percent("score")?,
+        pctid: record.percent("pctid")?,
+    });
     let cat = Value::opt_text(record.opt_text("cat")?);
     let depth = Value::opt_double(record.opt_double("depth")?);
     let alns = Value::Int(record.int("alns")?);
@@ -77,8 +80,9 @@ pub(crate) fn parse_row<'a>(
         }
         2 => {
             let fam = record.text("fam")?;
-            let (phy, group) = split_dotted(fam)
-                .ok_or_else(|| record.error("fam", format!("expected phylum.FamilyGroup, got {fam:?}")))?;
+            let (phy, group) = split_dotted(fam).ok_or_else(|| {
+                record.error("fam", format!("expected phylum.FamilyGroup, got {fam:?}"))
+            })?;
             rows.push(
                 partition,
                 [
@@ -105,7 +109,10 @@ pub(crate) fn parse_row<'a>(
                         .map(|(virus, acc)| (phy, group, virus, acc))
                 })
                 .ok_or_else(|| {
-                    record.error("vir", format!("expected phylum.FamilyGroup.virus_name:accession, got {vir:?}"))
+                    record.error(
+                        "vir",
+                        format!("expected phylum.FamilyGroup.virus_name:accession, got {vir:?}"),
+                    )
                 })?;
             rows.push(
                 partition,

@@ -29,12 +29,20 @@ impl<'a> Record<'a> {
         while !rest.is_empty() {
             let Some(eq) = rest.find('=') else {
                 return Err(match rest.split_once(';') {
-                    Some((segment, _)) => ParseError::new(line, segment, "missing '=' after the key"),
-                    None => ParseError::new(line, rest, "missing '=' after the key (truncated line?)"),
+                    Some((segment, _)) => {
+                        ParseError::new(line, segment, "missing '=' after the key")
+                    }
+                    None => {
+                        ParseError::new(line, rest, "missing '=' after the key (truncated line?)")
+                    }
                 });
             };
             if let Some(semi) = rest[..eq].find(';') {
-                return Err(ParseError::new(line, &rest[..semi], "missing '=' after the key"));
+                return Err(ParseError::new(
+                    line,
+                    &rest[..semi],
+                    "missing '=' after the key",
+                ));
             }
             let key = &rest[..eq];
             check_key(line, key)?;
@@ -60,7 +68,11 @@ impl<'a> Record<'a> {
                     format!("control character {:?} in value", c),
                 ));
             }
-            fields.push(Field { key, value, used: false });
+            fields.push(Field {
+                key,
+                value,
+                used: false,
+            });
             rest = next;
         }
         if fields.is_empty() {
@@ -80,7 +92,11 @@ impl<'a> Record<'a> {
     /// The first key of the line other than `skip`, for errors about the
     /// line as a whole.
     pub fn first_key_except(&self, skip: &str) -> &'a str {
-        self.fields.iter().map(|f| f.key).find(|k| *k != skip).unwrap_or("")
+        self.fields
+            .iter()
+            .map(|f| f.key)
+            .find(|k| *k != skip)
+            .unwrap_or("")
     }
 
     pub fn error(&self, field: &str, message: impl Into<String>) -> ParseError {
@@ -94,7 +110,8 @@ impl<'a> Record<'a> {
     }
 
     fn required(&mut self, key: &str) -> ParseResult<&'a str> {
-        self.take(key).ok_or_else(|| ParseError::new(self.line, key, "missing required key"))
+        self.take(key)
+            .ok_or_else(|| ParseError::new(self.line, key, "missing required key"))
     }
 
     /// A required, non-empty text value.
@@ -143,7 +160,9 @@ impl<'a> Record<'a> {
         if value == "?" {
             return Ok(None);
         }
-        parse_int(value).map(Some).map_err(|message| self.error(key, message))
+        parse_int(value)
+            .map(Some)
+            .map_err(|message| self.error(key, message))
     }
 
     /// A percentage partition value (`score`, `pctid`): an integer in 0..100.
@@ -163,7 +182,9 @@ impl<'a> Record<'a> {
     pub fn opt_double(&mut self, key: &str) -> ParseResult<Option<f64>> {
         match self.take(key) {
             None => Ok(None),
-            Some(value) => parse_double(value).map(Some).map_err(|message| self.error(key, message)),
+            Some(value) => parse_double(value)
+                .map(Some)
+                .map_err(|message| self.error(key, message)),
         }
     }
 
@@ -172,7 +193,10 @@ impl<'a> Record<'a> {
         match self.required(key)? {
             "yes" | "true" => Ok(true),
             "no" | "false" => Ok(false),
-            other => Err(self.error(key, format!("invalid boolean {other:?} (expected yes or no)"))),
+            other => Err(self.error(
+                key,
+                format!("invalid boolean {other:?} (expected yes or no)"),
+            )),
         }
     }
 
@@ -190,7 +214,11 @@ fn check_key(line: u32, key: &str) -> ParseResult<()> {
         return Err(ParseError::new(line, "", "empty key before '='"));
     }
     if !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(ParseError::new(line, key, "invalid key (expected letters, digits and '_')"));
+        return Err(ParseError::new(
+            line,
+            key,
+            "invalid key (expected letters, digits and '_')",
+        ));
     }
     Ok(())
 }
@@ -211,10 +239,18 @@ impl<'a> CommaFields<'a> {
         let mut pairs: Vec<(&'a str, &'a str, bool)> = Vec::new();
         for part in text.split(',') {
             let Some((key, value)) = part.split_once('=') else {
-                return Err(ParseError::new(line, field, format!("missing '=' in {part:?}")));
+                return Err(ParseError::new(
+                    line,
+                    field,
+                    format!("missing '=' in {part:?}"),
+                ));
             };
             if pairs.iter().any(|(k, _, _)| *k == key) {
-                return Err(ParseError::new(line, field, format!("duplicate key '{key}'")));
+                return Err(ParseError::new(
+                    line,
+                    field,
+                    format!("duplicate key '{key}'"),
+                ));
             }
             pairs.push((key, value, false));
         }
@@ -225,8 +261,16 @@ impl<'a> CommaFields<'a> {
         let (line, field) = (self.line, self.field);
         let pair = self.pairs.iter_mut().find(|(k, _, _)| *k == key);
         match pair {
-            None => Err(ParseError::new(line, field, format!("missing required key '{key}'"))),
-            Some((_, "", _)) => Err(ParseError::new(line, field, format!("empty value of '{key}'"))),
+            None => Err(ParseError::new(
+                line,
+                field,
+                format!("missing required key '{key}'"),
+            )),
+            Some((_, "", _)) => Err(ParseError::new(
+                line,
+                field,
+                format!("empty value of '{key}'"),
+            )),
             Some((_, value, used)) => {
                 *used = true;
                 Ok(value)
@@ -236,7 +280,11 @@ impl<'a> CommaFields<'a> {
 
     pub fn finish(self) -> ParseResult<()> {
         match self.pairs.iter().find(|(_, _, used)| !used) {
-            Some((key, _, _)) => Err(ParseError::new(self.line, self.field, format!("unknown key '{key}'"))),
+            Some((key, _, _)) => Err(ParseError::new(
+                self.line,
+                self.field,
+                format!("unknown key '{key}'"),
+            )),
             None => Ok(()),
         }
     }

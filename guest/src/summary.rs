@@ -2,9 +2,9 @@
 //! section key to the table it feeds. All or nothing: the first error
 //! rejects the file.
 
-use summary_lake::catalog::tables_of;
-use summary_lake::keys::Partition;
-use summary_lake::{Kind, Table};
+use summary_layout::catalog::tables_of;
+use summary_layout::keys::Partition;
+use summary_layout::{Kind, Table};
 
 use crate::error::{ParseError, ParseResult};
 use crate::record::Record;
@@ -30,7 +30,11 @@ pub struct TableRows<'a> {
 
 impl<'a> TableRows<'a> {
     fn new(table: &'static Table) -> Self {
-        TableRows { table, partitions: Vec::new(), values: Vec::new() }
+        TableRows {
+            table,
+            partitions: Vec::new(),
+            values: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -48,7 +52,12 @@ impl<'a> TableRows<'a> {
 
     /// Appends one row; `values` are in the table's column order.
     pub fn push<const N: usize>(&mut self, partition: Option<Partition>, values: [Value<'a>; N]) {
-        debug_assert_eq!(N, self.table.columns.len(), "row width of {}", self.table.glue_name);
+        debug_assert_eq!(
+            N,
+            self.table.columns.len(),
+            "row width of {}",
+            self.table.glue_name
+        );
         self.partitions.push(partition);
         self.values.extend(values);
     }
@@ -104,7 +113,9 @@ pub fn parse_summary(kind: Kind, bytes: &[u8]) -> ParseResult<ParsedSummary<'_>>
                 }
                 let rows = &mut summary.tables[section];
                 match kind {
-                    Kind::Nucleotide => nucleotide::parse_row(section, &mut record, summary.run, rows)?,
+                    Kind::Nucleotide => {
+                        nucleotide::parse_row(section, &mut record, summary.run, rows)?
+                    }
                     Kind::Protein => protein::parse_row(section, &mut record, summary.run, rows)?,
                     Kind::Rdrp => rdrp::parse_row(section, &mut record, summary.run, rows)?,
                 }
@@ -130,7 +141,9 @@ pub fn parse_line<'a>(kind: Kind, run: &'a str, text: &'a str) -> ParseResult<&'
             check_run_prefix(&mut record, run)?;
         }
         match kind {
-            Kind::Nucleotide => nucleotide::parse_row(section, &mut record, run, &mut tables[section])?,
+            Kind::Nucleotide => {
+                nucleotide::parse_row(section, &mut record, run, &mut tables[section])?
+            }
             Kind::Protein => protein::parse_row(section, &mut record, run, &mut tables[section])?,
             Kind::Rdrp => rdrp::parse_row(section, &mut record, run, &mut tables[section])?,
         }
@@ -139,7 +152,10 @@ pub fn parse_line<'a>(kind: Kind, run: &'a str, text: &'a str) -> ParseResult<&'
     Ok(tables[section].table)
 }
 
-fn parse_header<'a>(kind: Kind, record: &mut Record<'a>) -> ParseResult<(&'a str, Vec<TableRows<'a>>)> {
+fn parse_header<'a>(
+    kind: Kind,
+    record: &mut Record<'a>,
+) -> ParseResult<(&'a str, Vec<TableRows<'a>>)> {
     let mut tables = tables_of(kind).map(TableRows::new).collect::<Vec<_>>();
     let run = match kind {
         Kind::Nucleotide => nucleotide::parse_header(record, &mut tables[0])?,
@@ -159,14 +175,22 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 fn decode_line(line: u32, raw: &[u8]) -> ParseResult<&str> {
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
     if line == 1 && raw.starts_with(b"\xEF\xBB\xBF") {
-        return Err(ParseError::new(1, "", "byte order mark at the start of the file"));
+        return Err(ParseError::new(
+            1,
+            "",
+            "byte order mark at the start of the file",
+        ));
     }
     std::str::from_utf8(raw).map_err(|e| {
         let bad = e.valid_up_to();
         ParseError::new(
             line,
             key_at(&raw[..bad]),
-            format!("invalid UTF-8 (byte 0x{:02X} at column {})", raw[bad], bad + 1),
+            format!(
+                "invalid UTF-8 (byte 0x{:02X} at column {})",
+                raw[bad],
+                bad + 1
+            ),
         )
     })
 }
@@ -175,23 +199,36 @@ fn decode_line(line: u32, raw: &[u8]) -> ParseResult<&str> {
 fn key_at(prefix: &[u8]) -> &str {
     let start = prefix.iter().rposition(|b| *b == b';').map_or(0, |i| i + 1);
     let field = &prefix[start..];
-    let key = field.iter().position(|b| *b == b'=').map_or(&field[..0], |i| &field[..i]);
+    let key = field
+        .iter()
+        .position(|b| *b == b'=')
+        .map_or(&field[..0], |i| &field[..i]);
     std::str::from_utf8(key).unwrap_or("")
 }
 
 /// Which section (index into the kind's tables) a line belongs to.
 fn section_of(kind: Kind, format: &Format, record: &Record) -> ParseResult<usize> {
-    let mut found = format.section_keys.iter().enumerate().filter(|(_, key)| record.has(key));
+    let mut found = format
+        .section_keys
+        .iter()
+        .enumerate()
+        .filter(|(_, key)| record.has(key));
     match (found.next(), found.next()) {
         (Some((index, _)), None) => Ok(index),
-        (Some((_, a)), Some((_, b))) => {
-            Err(record.error(b, format!("a line cannot hold both '{a}=' and '{b}=' sections")))
-        }
+        (Some((_, a)), Some((_, b))) => Err(record.error(
+            b,
+            format!("a line cannot hold both '{a}=' and '{b}=' sections"),
+        )),
         (None, _) => {
             let key = record.first_key_except("sra");
             let mut message = format!(
                 "unknown {kind} section (expected a line with {})",
-                format.section_keys.iter().map(|k| format!("'{k}='")).collect::<Vec<_>>().join(", ")
+                format
+                    .section_keys
+                    .iter()
+                    .map(|k| format!("'{k}='"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             if kind == Kind::Rdrp && (record.has("gencvg") || record.has("seqcvg")) {
                 message.push_str("; this is a protein-style line, as the rdrp0 pilot wrote: convert such files as protein");
@@ -208,7 +245,10 @@ fn check_run_prefix(record: &mut Record, run: &str) -> ParseResult<()> {
     }
     let prefix = record.text("sra")?;
     if prefix != run {
-        return Err(record.error("sra", format!("run {prefix:?} differs from the header's run {run:?}")));
+        return Err(record.error(
+            "sra",
+            format!("run {prefix:?} differs from the header's run {run:?}"),
+        ));
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-/// One cell, typed as its column in [`summary_lake::catalog`].
+/// One cell, typed as its column in [`summary_layout::catalog`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value<'a> {
     Text(Cow<'a, str>),
@@ -36,7 +36,8 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("invalid integer {s:?}"));
     }
-    s.parse::<i64>().map_err(|_| format!("integer {s:?} out of range"))
+    s.parse::<i64>()
+        .map_err(|_| format!("integer {s:?} out of range"))
 }
 
 /// A non-negative finite decimal as Python's `%f`/`%g` print it: digits with
@@ -89,9 +90,14 @@ mod tests {
         assert_eq!(parse_double("1.23e+03"), Ok(1230.0));
         assert_eq!(parse_double("5e-05"), Ok(5e-05));
         assert_eq!(parse_double(".5"), Ok(0.5));
-        for bad in ["", ".", "-1.5", "+1", "nan", "inf", "1.2.3", "1e", "e5", "1,5", "1.5 "] {
+        for bad in [
+            "", ".", "-1.5", "+1", "nan", "inf", "1.2.3", "1e", "e5", "1,5", "1.5 ",
+        ] {
             assert!(parse_double(bad).is_err(), "{bad}");
         }
-        assert_eq!(parse_double("1e999"), Err("number \"1e999\" out of range".into()));
+        assert_eq!(
+            parse_double("1e999"),
+            Err("number \"1e999\" out of range".into())
+        );
     }
 }

@@ -8,16 +8,27 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use summary_guest::{convert_batch, Kind, Outcome, SummaryInput};
 
 fn fixture(rel: &str) -> (String, Vec<u8>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/summaries").join(rel);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/summaries")
+        .join(rel);
     (rel.to_string(), std::fs::read(path).unwrap())
 }
 
 fn column(bytes: &[u8], name: &str) -> Vec<String> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes)).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
+        .unwrap()
+        .build()
+        .unwrap();
     let mut out = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();
-        let col = batch.column_by_name(name).unwrap().as_any().downcast_ref::<StringArray>().unwrap().clone();
+        let col = batch
+            .column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone();
         out.extend((0..col.len()).map(|i| col.value(i).to_string()));
     }
     out
@@ -26,7 +37,12 @@ fn column(bytes: &[u8], name: &str) -> Vec<String> {
 #[test]
 fn batch_of_one_writes_run_named_objects() {
     let (source, bytes) = fixture("protein/DRR1017695.psummary");
-    let batch = convert_batch(&[SummaryInput { kind: Kind::Protein, source: &source, bytes: &bytes }]).unwrap();
+    let batch = convert_batch(&[SummaryInput {
+        kind: Kind::Protein,
+        source: &source,
+        bytes: &bytes,
+    }])
+    .unwrap();
     let keys: Vec<&str> = batch.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(
         keys,
@@ -39,30 +55,69 @@ fn batch_of_one_writes_run_named_objects() {
         ]
     );
     assert_eq!(batch.objects.iter().map(|o| o.rows).sum::<u64>(), 5);
-    let Outcome::Converted { run, tables } = &batch.outcomes[0] else { panic!("{:?}", batch.outcomes[0]) };
+    let Outcome::Converted { run, tables } = &batch.outcomes[0] else {
+        panic!("{:?}", batch.outcomes[0])
+    };
     assert_eq!(run, "DRR1017695");
     let counts: Vec<(&str, u64)> = tables.iter().map(|t| (t.table, t.rows)).collect();
-    assert_eq!(counts, [("sra", 1), ("family", 1), ("protein", 1), ("sequence", 2)]);
+    assert_eq!(
+        counts,
+        [("sra", 1), ("family", 1), ("protein", 1), ("sequence", 2)]
+    );
 }
 
 #[test]
 fn batches_sort_by_run_and_isolate_bad_inputs() {
     // given out of run order, with a corrupt summary in the middle
-    let files = ["protein/SRR902120.psummary", "protein/DRR1017695.psummary", "protein/ERR10937401.psummary"];
+    let files = [
+        "protein/SRR902120.psummary",
+        "protein/DRR1017695.psummary",
+        "protein/ERR10937401.psummary",
+    ];
     let loaded: Vec<(String, Vec<u8>)> = files.iter().map(|f| fixture(f)).collect();
     let corrupt = b"sra=SRR5;SUMZER_COMMENT=sra=SRR5,genome=g,date=d,type=protein;totalalns=x;readlength=1;truncated=no;\n".to_vec();
-    let mut inputs: Vec<SummaryInput> =
-        loaded.iter().map(|(s, b)| SummaryInput { kind: Kind::Protein, source: s, bytes: b }).collect();
-    inputs.insert(1, SummaryInput { kind: Kind::Protein, source: "bad/SRR5.psummary", bytes: &corrupt });
+    let mut inputs: Vec<SummaryInput> = loaded
+        .iter()
+        .map(|(s, b)| SummaryInput {
+            kind: Kind::Protein,
+            source: s,
+            bytes: b,
+        })
+        .collect();
+    inputs.insert(
+        1,
+        SummaryInput {
+            kind: Kind::Protein,
+            source: "bad/SRR5.psummary",
+            bytes: &corrupt,
+        },
+    );
     let batch = convert_batch(&inputs).unwrap();
 
     assert_eq!(batch.outcomes.len(), 4);
-    let Outcome::Failed(e) = &batch.outcomes[1] else { panic!("{:?}", batch.outcomes[1]) };
+    let Outcome::Failed(e) = &batch.outcomes[1] else {
+        panic!("{:?}", batch.outcomes[1])
+    };
     assert_eq!((e.line, e.field.as_str()), (1, "totalalns"));
-    let sra = batch.objects.iter().find(|o| o.key.starts_with("protein/sra/")).unwrap();
-    assert!(sra.key.starts_with("protein/sra/batch-") && sra.key.len() == "protein/sra/batch-".len() + 16 + 8, "{}", sra.key);
-    assert_eq!(column(&sra.bytes, "sra"), ["DRR1017695", "ERR10937401", "SRR902120"]);
-    assert!(batch.objects.iter().all(|o| !column(&o.bytes, "sra").contains(&"SRR5".to_string())));
+    let sra = batch
+        .objects
+        .iter()
+        .find(|o| o.key.starts_with("protein/sra/"))
+        .unwrap();
+    assert!(
+        sra.key.starts_with("protein/sra/batch-")
+            && sra.key.len() == "protein/sra/batch-".len() + 16 + 8,
+        "{}",
+        sra.key
+    );
+    assert_eq!(
+        column(&sra.bytes, "sra"),
+        ["DRR1017695", "ERR10937401", "SRR902120"]
+    );
+    assert!(batch
+        .objects
+        .iter()
+        .all(|o| !column(&o.bytes, "sra").contains(&"SRR5".to_string())));
     // one object per table and partition: keys are unique and sorted
     let keys: Vec<&String> = batch.objects.iter().map(|o| &o.key).collect();
     let mut sorted = keys.clone();
@@ -80,18 +135,46 @@ fn batches_sort_by_run_and_isolate_bad_inputs() {
 #[test]
 fn parquet_is_snappy_with_dictionaries_and_statistics() {
     let (source, bytes) = fixture("nucleotide/DRR11074882.summary");
-    let batch = convert_batch(&[SummaryInput { kind: Kind::Nucleotide, source: &source, bytes: &bytes }]).unwrap();
-    let family = batch.objects.iter().find(|o| o.key == "nucleotide/family/score=100/pctid=92/DRR11074882.parquet").unwrap();
+    let batch = convert_batch(&[SummaryInput {
+        kind: Kind::Nucleotide,
+        source: &source,
+        bytes: &bytes,
+    }])
+    .unwrap();
+    let family = batch
+        .objects
+        .iter()
+        .find(|o| o.key == "nucleotide/family/score=100/pctid=92/DRR11074882.parquet")
+        .unwrap();
     let reader = SerializedFileReader::new(bytes::Bytes::copy_from_slice(&family.bytes)).unwrap();
     let meta = reader.metadata();
     assert_eq!(meta.file_metadata().num_rows(), 3);
     let columns = meta.row_group(0).columns();
-    let names: Vec<&str> = columns.iter().map(|c| c.column_path().string().leak() as &str).collect();
-    assert_eq!(names, ["sra", "fam", "famcvg", "depth", "aln", "glb", "len", "panlen", "top", "topscore", "toplen", "topname"]);
+    let names: Vec<&str> = columns
+        .iter()
+        .map(|c| c.column_path().string().leak() as &str)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "sra", "fam", "famcvg", "depth", "aln", "glb", "len", "panlen", "top", "topscore",
+            "toplen", "topname"
+        ]
+    );
     for c in columns {
         assert_eq!(c.compression(), parquet::basic::Compression::SNAPPY);
-        assert!(c.statistics().is_some(), "{} has statistics", c.column_path());
+        assert!(
+            c.statistics().is_some(),
+            "{} has statistics",
+            c.column_path()
+        );
     }
-    assert!(columns[1].dictionary_page_offset().is_some(), "strings are dictionary encoded");
-    assert_eq!(column(&family.bytes, "fam"), ["Deltavirus", "Paramyxoviridae", "Hepadnaviridae"]);
+    assert!(
+        columns[1].dictionary_page_offset().is_some(),
+        "strings are dictionary encoded"
+    );
+    assert_eq!(
+        column(&family.bytes, "fam"),
+        ["Deltavirus", "Paramyxoviridae", "Hepadnaviridae"]
+    );
 }

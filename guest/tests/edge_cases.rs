@@ -4,7 +4,8 @@
 use summary_guest::value::Value;
 use summary_guest::{parse_summary, Kind, ParseError};
 
-const N_HEADER: &str = "readlength=95;SUMZER_COMMENT=sra=SRR1,genome=cov3ma,version=200818,date=200911-18:01;";
+const N_HEADER: &str =
+    "readlength=95;SUMZER_COMMENT=sra=SRR1,genome=cov3ma,version=200818,date=200911-18:01;";
 const N_FAMILY: &str = "famcvg=ww:u;fam=Coronaviridae;score=100;pctid=91;depth=3.7;aln=928;glb=215;len=30736;top=AB1.1;topscore=30;toplen=10721;topname=Bat CoV; complete=genome, x;";
 const N_SEQUENCE: &str = "seqcvg=:.:;seq=AB1.1;score=30;pctid=93;depth=0.5;aln=44;glb=6;len=10721;family=Coronaviridae;name=Sev, a;b=c;";
 const P_HEADER: &str = "sra=SRR2;SUMZER_COMMENT=sra=SRR2,genome=protref5,date=200906-14:25,type=protein;totalalns=2;readlength=125;truncated=no;";
@@ -27,14 +28,18 @@ fn error(kind: Kind, text: &[u8]) -> ParseError {
 fn key_order_does_not_matter() {
     let shuffled = "topname=Bat CoV; complete=genome, x;";
     let rest = "glb=215;len=30736;top=AB1.1;aln=928;topscore=30;toplen=10721;pctid=91;depth=3.7;fam=Coronaviridae;score=100;famcvg=ww:u;";
-    let header = "SUMZER_COMMENT=date=200911-18:01,genome=cov3ma,sra=SRR1,version=200818;readlength=95;";
+    let header =
+        "SUMZER_COMMENT=date=200911-18:01,genome=cov3ma,sra=SRR1,version=200818;readlength=95;";
     let text_a = lines(&[N_HEADER, N_FAMILY]);
     let a = parse_summary(Kind::Nucleotide, text_a.as_bytes()).unwrap();
     let text = lines(&[header, &format!("{rest}{shuffled}")]);
     let b = parse_summary(Kind::Nucleotide, text.as_bytes()).unwrap();
     assert_eq!(a.tables[0].values, b.tables[0].values);
     assert_eq!(a.tables[1].values, b.tables[1].values);
-    assert_eq!(a.tables[1].row(0)[11], Value::text("Bat CoV; complete=genome, x"));
+    assert_eq!(
+        a.tables[1].row(0)[11],
+        Value::text("Bat CoV; complete=genome, x")
+    );
 }
 
 #[test]
@@ -45,9 +50,20 @@ fn optional_and_unknown_values() {
     let s = parse_summary(Kind::Nucleotide, text.as_bytes()).unwrap();
     let f = s.tables[1].row(0);
     assert_eq!(f[3], Value::Double(1000.0));
-    assert_eq!((&f[6], &f[7], &f[10], &f[11]), (&Value::Null, &Value::Int(31000), &Value::Null, &Value::text("")));
+    assert_eq!(
+        (&f[6], &f[7], &f[10], &f[11]),
+        (
+            &Value::Null,
+            &Value::Int(31000),
+            &Value::Null,
+            &Value::text("")
+        )
+    );
     let q = s.tables[2].row(0);
-    assert_eq!((&q[6], &q[7], &q[8]), (&Value::Null, &Value::Null, &Value::text("?")));
+    assert_eq!(
+        (&q[6], &q[7], &q[8]),
+        (&Value::Null, &Value::Null, &Value::text("?"))
+    );
 
     let header = format!("{P_HEADER}excepts=Deltavirus.HDAg;");
     let text = lines(&[&header]);
@@ -59,9 +75,20 @@ fn optional_and_unknown_values() {
     let text = lines(&[R_HEADER, old, R_VIR]);
     let s = parse_summary(Kind::Rdrp, text.as_bytes()).unwrap();
     let p = s.tables[1].row(0);
-    assert_eq!((&p[2], &p[4], &p[5]), (&Value::Null, &Value::Null, &Value::Null));
+    assert_eq!(
+        (&p[2], &p[4], &p[5]),
+        (&Value::Null, &Value::Null, &Value::Null)
+    );
     let v = s.tables[3].row(0);
-    assert_eq!(&v[3..7], &[Value::text("Unc159"), Value::text("Unclassified-159"), Value::text("sapovirus_hu"), Value::text("ADG03646")]);
+    assert_eq!(
+        &v[3..7],
+        &[
+            Value::text("Unc159"),
+            Value::text("Unclassified-159"),
+            Value::text("sapovirus_hu"),
+            Value::text("ADG03646")
+        ]
+    );
 }
 
 #[test]
@@ -71,9 +98,16 @@ fn line_endings_and_header_only_files() {
     for text in [crlf, no_final_newline] {
         let s = parse_summary(Kind::Nucleotide, text.as_bytes()).unwrap();
         assert_eq!((s.tables[0].len(), s.tables[1].len()), (1, 1));
-        assert_eq!(s.tables[1].row(0)[11], Value::text("Bat CoV; complete=genome, x"));
+        assert_eq!(
+            s.tables[1].row(0)[11],
+            Value::text("Bat CoV; complete=genome, x")
+        );
     }
-    for (kind, header) in [(Kind::Nucleotide, N_HEADER), (Kind::Protein, P_HEADER), (Kind::Rdrp, R_HEADER)] {
+    for (kind, header) in [
+        (Kind::Nucleotide, N_HEADER),
+        (Kind::Protein, P_HEADER),
+        (Kind::Rdrp, R_HEADER),
+    ] {
         let s = parse_summary(kind, header.as_bytes()).unwrap();
         assert_eq!(s.tables.iter().map(|t| t.len()).collect::<Vec<_>>()[0], 1);
         assert!(s.tables[1..].iter().all(|t| t.is_empty()));
@@ -128,7 +162,11 @@ fn cases() -> Vec<Case> {
 fn every_kind_of_error_names_line_field_and_message() {
     for (name, kind, text, line, field, message) in cases() {
         let e = error(kind, &text);
-        assert_eq!((e.line, e.field.as_str(), e.message.as_str()), (line, field, message), "case {name}");
+        assert_eq!(
+            (e.line, e.field.as_str(), e.message.as_str()),
+            (line, field, message),
+            "case {name}"
+        );
     }
 }
 
@@ -136,7 +174,10 @@ fn every_kind_of_error_names_line_field_and_message() {
 fn errors_render_like_a_compiler() {
     let text = lines(&[N_HEADER, &N_FAMILY.replace("score=100", "score=abc")]);
     let e = error(Kind::Nucleotide, text.as_bytes());
-    assert_eq!(e.render("summary2/SRR1.summary"), r#"summary2/SRR1.summary:2: field 'score': invalid integer "abc""#);
+    assert_eq!(
+        e.render("summary2/SRR1.summary"),
+        r#"summary2/SRR1.summary:2: field 'score': invalid integer "abc""#
+    );
     let e = error(Kind::Protein, b"\n");
     assert_eq!(e.render("x.psummary"), "x.psummary:1: empty line");
 }

@@ -21,7 +21,9 @@ fn files_of(kind: Kind) -> Vec<PathBuf> {
 
 /// Rows each section key should give, counted from the text independently.
 fn count_lines(text: &str, key: &str) -> usize {
-    text.lines().filter(|l| l.split(';').any(|f| f.starts_with(&format!("{key}=")))).count()
+    text.lines()
+        .filter(|l| l.split(';').any(|f| f.starts_with(&format!("{key}="))))
+        .count()
 }
 
 #[test]
@@ -36,12 +38,25 @@ fn every_fixture_parses_with_one_row_per_line() {
         for path in files_of(kind) {
             let bytes = std::fs::read(&path).unwrap();
             let text = String::from_utf8(bytes.clone()).unwrap();
-            let summary = parse_summary(kind, &bytes).unwrap_or_else(|e| panic!("{}:{e}", path.display()));
-            let run = path.file_name().unwrap().to_str().unwrap().split('.').next().unwrap();
+            let summary =
+                parse_summary(kind, &bytes).unwrap_or_else(|e| panic!("{}:{e}", path.display()));
+            let run = path
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .split('.')
+                .next()
+                .unwrap();
             assert_eq!(summary.run, run);
             assert_eq!(summary.tables[0].len(), 1, "one run row");
             for (i, key) in keys.iter().enumerate() {
-                assert_eq!(summary.tables[i + 1].len(), count_lines(&text, key), "{} {key}", path.display());
+                assert_eq!(
+                    summary.tables[i + 1].len(),
+                    count_lines(&text, key),
+                    "{} {key}",
+                    path.display()
+                );
             }
             if text.lines().count() == 1 {
                 header_only += 1;
@@ -84,9 +99,18 @@ fn nucleotide_values_column_by_column() {
             Value::text("Human coronavirus NL63 (étude) partial orf1ab"),
         ]
     );
-    assert_eq!(family.partitions[0], Some(summary_lake::keys::Partition { score: 100, pctid: 92 }));
+    assert_eq!(
+        family.partitions[0],
+        Some(summary_layout::keys::Partition {
+            score: 100,
+            pctid: 92
+        })
+    );
     // free text keeps its ';' and ','
-    assert_eq!(family.row(3)[11], Value::text("Bat coronavirus HKU4-1; complete genome"));
+    assert_eq!(
+        family.row(3)[11],
+        Value::text("Bat coronavirus HKU4-1; complete genome")
+    );
     let sequence = &s.tables[2];
     assert_eq!(
         sequence.row(0),
@@ -123,17 +147,44 @@ fn protein_values_split_gen_and_seq() {
     );
     assert_eq!(
         s.tables[1].row(0),
-        &[Value::text("DRR1017695"), Value::text("Deltavirus"), Value::text("_________.__.____________"), Value::Int(2), Value::Int(22)]
+        &[
+            Value::text("DRR1017695"),
+            Value::text("Deltavirus"),
+            Value::text("_________.__.____________"),
+            Value::Int(2),
+            Value::Int(22)
+        ]
     );
-    assert_eq!(&s.tables[2].row(0)[1..4], &[Value::text("Deltavirus"), Value::text("HDAg"), Value::text("_________.__.____________")]);
+    assert_eq!(
+        &s.tables[2].row(0)[1..4],
+        &[
+            Value::text("Deltavirus"),
+            Value::text("HDAg"),
+            Value::text("_________.__.____________")
+        ]
+    );
     // seq=Deltavirus.HDAg.187.2: split on the first two dots only
-    assert_eq!(&s.tables[3].row(0)[1..4], &[Value::text("Deltavirus"), Value::text("HDAg"), Value::text("187.2")]);
-    assert_eq!(s.tables[3].partitions[1], Some(summary_lake::keys::Partition { score: 2, pctid: 63 }));
+    assert_eq!(
+        &s.tables[3].row(0)[1..4],
+        &[
+            Value::text("Deltavirus"),
+            Value::text("HDAg"),
+            Value::text("187.2")
+        ]
+    );
+    assert_eq!(
+        s.tables[3].partitions[1],
+        Some(summary_layout::keys::Partition {
+            score: 2,
+            pctid: 63
+        })
+    );
 }
 
 #[test]
 fn rdrp_values_name_phyla_and_families() {
-    let bytes = std::fs::read(fixtures().join("summaries/rdrp/DRR13913260.rsummary.psummary")).unwrap();
+    let bytes =
+        std::fs::read(fixtures().join("summaries/rdrp/DRR13913260.rsummary.psummary")).unwrap();
     let s = parse_summary(Kind::Rdrp, &bytes).unwrap();
     assert_eq!(
         s.tables[1].row(0),
@@ -187,10 +238,16 @@ fn rdrp_values_name_phyla_and_families() {
 /// The run a quoted line belongs to: its `sra=` prefix, else that of the
 /// last header quoted before it (the rdrp0 pilot wrote no prefix).
 fn run_of<'a>(line: &'a str, last_header_run: &mut &'a str) -> &'a str {
-    if let Some(run) = line.strip_prefix("sra=").and_then(|rest| rest.split(';').next()) {
+    if let Some(run) = line
+        .strip_prefix("sra=")
+        .and_then(|rest| rest.split(';').next())
+    {
         return run;
     }
-    if let Some(run) = line.strip_prefix("SUMZER_COMMENT=sra=").and_then(|rest| rest.split(',').next()) {
+    if let Some(run) = line
+        .strip_prefix("SUMZER_COMMENT=sra=")
+        .and_then(|rest| rest.split(',').next())
+    {
         *last_header_run = run;
     }
     last_header_run
@@ -199,7 +256,10 @@ fn run_of<'a>(line: &'a str, last_header_run: &mut &'a str) -> &'a str {
 #[test]
 fn every_real_excerpt_line_parses() {
     let mut lines = 0;
-    for name in ["200706_Run_Diamond_pver_pviro_pmamm.txt", "201213_Run_rdrp0_pilot.txt"] {
+    for name in [
+        "200706_Run_Diamond_pver_pviro_pmamm.txt",
+        "201213_Run_rdrp0_pilot.txt",
+    ] {
         let text = std::fs::read_to_string(fixtures().join("real-excerpts").join(name)).unwrap();
         let mut header_run = "";
         for (i, line) in text.lines().enumerate() {
@@ -215,8 +275,13 @@ fn every_real_excerpt_line_parses() {
 
 #[test]
 fn unprefixed_protein_summary_from_the_rdrp0_pilot_parses() {
-    let text = std::fs::read_to_string(fixtures().join("real-excerpts/201213_Run_rdrp0_pilot.txt")).unwrap();
-    let summary: String = text.lines().filter(|l| !l.starts_with("sra=")).map(|l| format!("{l}\n")).collect();
+    let text = std::fs::read_to_string(fixtures().join("real-excerpts/201213_Run_rdrp0_pilot.txt"))
+        .unwrap();
+    let summary: String = text
+        .lines()
+        .filter(|l| !l.starts_with("sra="))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let s = parse_summary(Kind::Protein, summary.as_bytes()).unwrap();
     assert_eq!(s.run, "SRR5839347");
     assert_eq!(s.tables[1].row(0)[1], Value::text("rdrp2"));

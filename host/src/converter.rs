@@ -60,7 +60,10 @@ struct GuestState {
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -100,7 +103,12 @@ impl Converter {
             .context("the component does not match wit/summary.wit")?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
-        Ok(Converter { engine, pre, limits, ticker_stop })
+        Ok(Converter {
+            engine,
+            pre,
+            limits,
+            ticker_stop,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -109,26 +117,51 @@ impl Converter {
 
     /// Converts a batch in a fresh store capped by the guest limits.
     pub fn convert(&self, summaries: &[Summary]) -> Result<Batch> {
-        let input_bytes: usize = summaries.iter().map(|s| s.bytes.len() + s.source.len()).sum();
-        let memory = self.limits.base_memory.saturating_add(input_bytes.saturating_mul(self.limits.memory_per_input_byte));
-        let time = self.limits.base_time + self.limits.time_per_mib.mul_f64(input_bytes as f64 / (1 << 20) as f64);
+        let input_bytes: usize = summaries
+            .iter()
+            .map(|s| s.bytes.len() + s.source.len())
+            .sum();
+        let memory = self
+            .limits
+            .base_memory
+            .saturating_add(input_bytes.saturating_mul(self.limits.memory_per_input_byte));
+        let time = self.limits.base_time
+            + self
+                .limits
+                .time_per_mib
+                .mul_f64(input_bytes as f64 / (1 << 20) as f64);
         let state = GuestState {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(memory).instances(8).trap_on_grow_failure(true).build(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory)
+                .instances(8)
+                .trap_on_grow_failure(true)
+                .build(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline((time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
-        let instance = self.pre.instantiate(&mut store).map_err(wasm_error).context("instantiating the converter")?;
-        let result = instance.serratus_summary_converter().call_convert(&mut store, summaries).map_err(|trap| {
-            let reason = match trap.downcast_ref::<wasmtime::Trap>() {
-                Some(wasmtime::Trap::Interrupt) => format!("took longer than {time:?}, the limit for {input_bytes} input bytes"),
-                _ => format!("{trap:#}"),
-            };
-            anyhow::anyhow!("the converter failed on this batch: {reason} (memory limit {memory} bytes)")
-        })?;
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(wasm_error)
+            .context("instantiating the converter")?;
+        let result = instance
+            .serratus_summary_converter()
+            .call_convert(&mut store, summaries)
+            .map_err(|trap| {
+                let reason = match trap.downcast_ref::<wasmtime::Trap>() {
+                    Some(wasmtime::Trap::Interrupt) => format!(
+                        "took longer than {time:?}, the limit for {input_bytes} input bytes"
+                    ),
+                    _ => format!("{trap:#}"),
+                };
+                anyhow::anyhow!(
+                    "the converter failed on this batch: {reason} (memory limit {memory} bytes)"
+                )
+            })?;
         match result {
             Ok(batch) => Ok(batch),
             Err(message) => bail!("the converter could not encode Parquet: {message}"),
@@ -166,20 +199,31 @@ fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
 /// a stale artifact.
 fn load_cached(engine: &Engine, bytes: &[u8], dir: &Path) -> Result<Component> {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
     let digest = Sha256::digest(bytes);
     let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    let path: PathBuf = dir.join(format!("converter-{name}-{:016x}.cwasm", engine_hash.finish()));
+    let path: PathBuf = dir.join(format!(
+        "converter-{name}-{:016x}.cwasm",
+        engine_hash.finish()
+    ));
     if path.exists() {
         // SAFETY: the file was written by `precompile_component` of an engine
         // with the same compatibility hash, into the user's own cache dir.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => return Ok(component),
-            Err(error) => tracing::warn!(path = %path.display(), %error, "ignoring unusable precompiled component"),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "ignoring unusable precompiled component")
+            }
         }
     }
-    let compiled = engine.precompile_component(bytes).map_err(wasm_error).context("compiling the converter component")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating cache dir {}", dir.display()))?;
+    let compiled = engine
+        .precompile_component(bytes)
+        .map_err(wasm_error)
+        .context("compiling the converter component")?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating cache dir {}", dir.display()))?;
     let tmp = dir.join(format!(".{}.tmp-{}", name, std::process::id()));
     std::fs::write(&tmp, &compiled).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
@@ -196,22 +240,22 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|base| base.join("summary-uploader"))
 }
 
-impl From<summary_lake::Kind> for Kind {
-    fn from(kind: summary_lake::Kind) -> Self {
+impl From<summary_layout::Kind> for Kind {
+    fn from(kind: summary_layout::Kind) -> Self {
         match kind {
-            summary_lake::Kind::Nucleotide => Kind::Nucleotide,
-            summary_lake::Kind::Protein => Kind::Protein,
-            summary_lake::Kind::Rdrp => Kind::Rdrp,
+            summary_layout::Kind::Nucleotide => Kind::Nucleotide,
+            summary_layout::Kind::Protein => Kind::Protein,
+            summary_layout::Kind::Rdrp => Kind::Rdrp,
         }
     }
 }
 
-impl From<Kind> for summary_lake::Kind {
+impl From<Kind> for summary_layout::Kind {
     fn from(kind: Kind) -> Self {
         match kind {
-            Kind::Nucleotide => summary_lake::Kind::Nucleotide,
-            Kind::Protein => summary_lake::Kind::Protein,
-            Kind::Rdrp => summary_lake::Kind::Rdrp,
+            Kind::Nucleotide => summary_layout::Kind::Nucleotide,
+            Kind::Protein => summary_layout::Kind::Protein,
+            Kind::Rdrp => summary_layout::Kind::Rdrp,
         }
     }
 }

@@ -6,13 +6,16 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use summary_lake::Kind;
+use summary_layout::Kind;
 use summary_uploader::converter::{default_cache_dir, Converter, GuestLimits};
 use summary_uploader::replay::{self, ReplayOptions};
 use summary_uploader::store::LocalStore;
 
 #[derive(Parser)]
-#[command(version, about = "Serratus summary files to a Hive-partitioned Parquet lake, through a WebAssembly converter")]
+#[command(
+    version,
+    about = "Serratus summary files to a Hive-partitioned Parquet lake, through a WebAssembly converter"
+)]
 struct Cli {
     /// The converter component (default: $SUMMARY_COMPONENT, else summary_guest.wasm beside this binary).
     #[arg(long, global = true, value_name = "FILE")]
@@ -66,7 +69,8 @@ enum Command {
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
-    s.parse().map_err(|e: summary_lake::kind::UnknownKind| e.to_string())
+    s.parse()
+        .map_err(|e: summary_layout::kind::UnknownKind| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -90,15 +94,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let started = Instant::now();
     if let Command::GenCorpus { seed, files, out } = &cli.command {
         let written = gen_corpus(*seed, *files, out)?;
-        println!("wrote {files} summaries ({:.1} MB) to {}", written as f64 / 1e6, out.display());
+        println!(
+            "wrote {files} summaries ({:.1} MB) to {}",
+            written as f64 / 1e6,
+            out.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let component = component_path(cli.component)?;
-    let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(default_cache_dir) };
+    let cache_dir = if cli.no_cache {
+        None
+    } else {
+        cli.cache_dir.or_else(default_cache_dir)
+    };
     let converter = Converter::load(&component, cache_dir.as_deref(), GuestLimits::default())?;
     tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
     match cli.command {
-        Command::Replay { paths, lake, batch, jobs, clear, kind, lines } => {
+        Command::Replay {
+            paths,
+            lake,
+            batch,
+            jobs,
+            clear,
+            kind,
+            lines,
+        } => {
             let files = replay::collect_files(&paths)?;
             let (sources, mut failures) = replay::classify(files, kind);
             for failure in &failures {
@@ -106,7 +126,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let options = ReplayOptions {
                 batch_size: batch as usize,
-                jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
                 clear,
                 kind,
                 per_file_lines: lines || sources.len() <= 100,
@@ -144,12 +165,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn gen_corpus(seed: u64, files: u64, out: &std::path::Path) -> Result<u64> {
     let mut bytes = 0;
     for kind in Kind::ALL {
-        std::fs::create_dir_all(out.join(kind.as_str())).with_context(|| format!("creating {}", out.display()))?;
+        std::fs::create_dir_all(out.join(kind.as_str()))
+            .with_context(|| format!("creating {}", out.display()))?;
     }
     for index in 0..files {
         let summary = summary_corpus::generate(seed, index);
         let path = out.join(summary.kind.as_str()).join(&summary.file_name);
-        std::fs::write(&path, &summary.bytes).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, &summary.bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
         bytes += summary.bytes.len() as u64;
     }
     Ok(bytes)

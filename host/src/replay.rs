@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use summary_lake::route::{is_summary_file_name, kind_from_path, sniff_kind};
-use summary_lake::Kind;
+use summary_layout::route::{is_summary_file_name, kind_from_path, sniff_kind};
+use summary_layout::Kind;
 
 use crate::converter::{Converter, Outcome, Summary};
 use crate::store::{ObjectStore, PutOutcome};
@@ -60,7 +60,8 @@ pub struct ReplayReport {
 pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
         if meta.is_dir() {
             walk(path, &mut files)?;
         } else {
@@ -73,7 +74,9 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))? {
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))?
+    {
         let entry = entry?;
         let path = entry.path();
         if entry.file_type()?.is_dir() {
@@ -90,15 +93,22 @@ pub fn classify(paths: Vec<PathBuf>, forced: Option<Kind>) -> (Vec<SourceFile>, 
     let mut sources = Vec::new();
     let mut failures = Vec::new();
     for path in paths {
-        let kind = forced.or_else(|| kind_from_path(&path.to_string_lossy())).map(Ok).unwrap_or_else(|| {
-            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read: {e}"))?;
-            sniff_kind(&bytes).ok_or_else(|| {
-                "cannot tell the summary kind from its folder or its keys (use --kind)".to_string()
-            })
-        });
+        let kind = forced
+            .or_else(|| kind_from_path(&path.to_string_lossy()))
+            .map(Ok)
+            .unwrap_or_else(|| {
+                let bytes = std::fs::read(&path).map_err(|e| format!("cannot read: {e}"))?;
+                sniff_kind(&bytes).ok_or_else(|| {
+                    "cannot tell the summary kind from its folder or its keys (use --kind)"
+                        .to_string()
+                })
+            });
         match kind {
             Ok(kind) => sources.push(SourceFile { path, kind }),
-            Err(message) => failures.push(FileFailure { message: format!("{}: {message}", path.display()), path }),
+            Err(message) => failures.push(FileFailure {
+                message: format!("{}: {message}", path.display()),
+                path,
+            }),
         }
     }
     (sources, failures)
@@ -110,7 +120,11 @@ pub fn plan_batches(sources: &[SourceFile], batch_size: usize) -> Vec<Vec<Source
     let mut batches = Vec::new();
     for kind in Kind::ALL {
         let of_kind: Vec<SourceFile> = sources.iter().filter(|s| s.kind == kind).cloned().collect();
-        batches.extend(of_kind.chunks(batch_size.max(1)).map(<[SourceFile]>::to_vec));
+        batches.extend(
+            of_kind
+                .chunks(batch_size.max(1))
+                .map(<[SourceFile]>::to_vec),
+        );
     }
     batches
 }
@@ -121,7 +135,10 @@ pub fn replay(
     sources: Vec<SourceFile>,
     options: &ReplayOptions,
 ) -> Result<ReplayReport> {
-    let mut report = ReplayReport { files: sources.len(), ..Default::default() };
+    let mut report = ReplayReport {
+        files: sources.len(),
+        ..Default::default()
+    };
     if options.clear {
         let kinds: std::collections::BTreeSet<Kind> = sources.iter().map(|s| s.kind).collect();
         for kind in kinds {
@@ -137,7 +154,9 @@ pub fn replay(
         for _ in 0..options.jobs.max(1).min(batches.len().max(1)) {
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(batch) = batches.get(index) else { break };
+                let Some(batch) = batches.get(index) else {
+                    break;
+                };
                 let result = run_batch(converter, store, batch, &progress);
                 let mut report = shared.lock().unwrap_or_else(|e| e.into_inner());
                 report.merge(result);
@@ -166,7 +185,12 @@ impl ReplayReport {
 
 /// Reads, converts and stores one batch. A file that cannot be read or
 /// parsed fails alone; a failed conversion or write fails the whole batch.
-fn run_batch(converter: &Converter, store: &dyn ObjectStore, batch: &[SourceFile], progress: &Progress) -> ReplayReport {
+fn run_batch(
+    converter: &Converter,
+    store: &dyn ObjectStore,
+    batch: &[SourceFile],
+    progress: &Progress,
+) -> ReplayReport {
     let started = Instant::now();
     let mut report = ReplayReport::default();
     let mut summaries = Vec::with_capacity(batch.len());
@@ -175,11 +199,18 @@ fn run_batch(converter: &Converter, store: &dyn ObjectStore, batch: &[SourceFile
         match std::fs::read(&source.path) {
             Ok(bytes) => {
                 report.bytes_in += bytes.len() as u64;
-                summaries.push(Summary { kind: source.kind.into(), source: source.path.display().to_string(), bytes });
+                summaries.push(Summary {
+                    kind: source.kind.into(),
+                    source: source.path.display().to_string(),
+                    bytes,
+                });
                 paths.push(&source.path);
             }
             Err(e) => {
-                let failure = FileFailure { message: format!("{}: cannot read: {e}", source.path.display()), path: source.path.clone() };
+                let failure = FileFailure {
+                    message: format!("{}: cannot read: {e}", source.path.display()),
+                    path: source.path.clone(),
+                };
                 progress.failed(&failure);
                 report.failures.push(failure);
             }
@@ -212,12 +243,19 @@ fn run_batch(converter: &Converter, store: &dyn ObjectStore, batch: &[SourceFile
                     Outcome::Converted(c) => {
                         report.converted += 1;
                         for t in &c.tables {
-                            *report.rows.entry(format!("{kind}/{}", t.table)).or_default() += t.rows;
+                            *report
+                                .rows
+                                .entry(format!("{kind}/{}", t.table))
+                                .or_default() += t.rows;
                         }
                         progress.converted(path, kind, c);
                     }
                     Outcome::Failed(e) => {
-                        let field = if e.field.is_empty() { String::new() } else { format!(" field '{}':", e.field) };
+                        let field = if e.field.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" field '{}':", e.field)
+                        };
                         let failure = FileFailure {
                             message: format!("{}:{}:{field} {}", path.display(), e.line, e.message),
                             path: (*path).clone(),
@@ -240,7 +278,10 @@ fn run_batch(converter: &Converter, store: &dyn ObjectStore, batch: &[SourceFile
         Err(error) => {
             tracing::error!(%kind, files = summaries.len(), error = %format!("{error:#}"), "batch failed");
             for path in paths {
-                let failure = FileFailure { message: format!("{}: batch failed: {error:#}", path.display()), path: path.clone() };
+                let failure = FileFailure {
+                    message: format!("{}: batch failed: {error:#}", path.display()),
+                    path: path.clone(),
+                };
                 progress.failed(&failure);
                 report.failures.push(failure);
             }
@@ -271,8 +312,17 @@ impl Progress {
     fn converted(&self, path: &Path, kind: Kind, converted: &crate::converter::Converted) {
         match self {
             Progress::Lines => {
-                let tables: Vec<String> = converted.tables.iter().map(|t| format!("{}={}", t.table, t.rows)).collect();
-                println!("{} {kind} {} ({})", converted.run, tables.join(" "), path.display());
+                let tables: Vec<String> = converted
+                    .tables
+                    .iter()
+                    .map(|t| format!("{}={}", t.table, t.rows))
+                    .collect();
+                println!(
+                    "{} {kind} {} ({})",
+                    converted.run,
+                    tables.join(" "),
+                    path.display()
+                );
             }
             Progress::Bar(bar) => bar.inc(1),
         }

@@ -33,7 +33,9 @@ pub fn check_key(key: &str) -> Result<()> {
         || key.starts_with('/')
         || key.contains('\\')
         || key.contains('\0')
-        || key.split('/').any(|part| part.is_empty() || part == "." || part == "..");
+        || key
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..");
     if bad {
         bail!("refusing object key {key:?}: not a plain relative key");
     }
@@ -49,7 +51,10 @@ pub struct LocalStore {
 
 impl LocalStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        LocalStore { root: root.into(), temp_counter: AtomicU64::new(0) }
+        LocalStore {
+            root: root.into(),
+            temp_counter: AtomicU64::new(0),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -70,7 +75,10 @@ impl ObjectStore for LocalStore {
         let dir = path.parent().expect("a checked key has a parent");
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         // Hidden and not `.parquet`, so readers globbing the lake never see it.
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("object");
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".{file_name}.{}-{n}.tmp", std::process::id()));
         std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
@@ -106,7 +114,11 @@ fn count_files(dir: &Path) -> Result<u64> {
     let mut count = 0;
     for entry in entries {
         let entry = entry?;
-        count += if entry.file_type()?.is_dir() { count_files(&entry.path())? } else { 1 };
+        count += if entry.file_type()?.is_dir() {
+            count_files(&entry.path())?
+        } else {
+            1
+        };
     }
     Ok(count)
 }
@@ -117,7 +129,17 @@ mod tests {
 
     #[test]
     fn keys_cannot_escape_the_root() {
-        for bad in ["", "/etc/passwd", "a/../b", "../a", "a//b", "a/./b", "a\\b", "a/", "a\0b"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "../a",
+            "a//b",
+            "a/./b",
+            "a\\b",
+            "a/",
+            "a\0b",
+        ] {
             assert!(check_key(bad).is_err(), "{bad:?}");
         }
         check_key("nucleotide/family/score=1/pctid=2/SRR1.parquet").unwrap();
@@ -127,12 +149,28 @@ mod tests {
     fn put_is_atomic_and_idempotent() {
         let dir = std::env::temp_dir().join(format!("store-test-{}", std::process::id()));
         let store = LocalStore::new(&dir);
-        assert_eq!(store.put("k/a.parquet", b"one").unwrap(), PutOutcome::Written);
-        assert_eq!(store.put("k/a.parquet", b"one").unwrap(), PutOutcome::Unchanged);
-        assert_eq!(store.put("k/a.parquet", b"two").unwrap(), PutOutcome::Written);
+        assert_eq!(
+            store.put("k/a.parquet", b"one").unwrap(),
+            PutOutcome::Written
+        );
+        assert_eq!(
+            store.put("k/a.parquet", b"one").unwrap(),
+            PutOutcome::Unchanged
+        );
+        assert_eq!(
+            store.put("k/a.parquet", b"two").unwrap(),
+            PutOutcome::Written
+        );
         assert_eq!(std::fs::read(dir.join("k/a.parquet")).unwrap(), b"two");
-        let names: Vec<_> = std::fs::read_dir(dir.join("k")).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("a.parquet")], "no temporary file left");
+        let names: Vec<_> = std::fs::read_dir(dir.join("k"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("a.parquet")],
+            "no temporary file left"
+        );
         assert_eq!(store.delete_prefix("k/").unwrap(), 1);
         assert_eq!(store.delete_prefix("k/").unwrap(), 0);
         assert!(store.delete_prefix("../").is_err());

@@ -6,13 +6,19 @@ use std::path::PathBuf;
 /// The built converter component: `$SUMMARY_COMPONENT`, else the guest
 /// build output. Fails loudly rather than skipping.
 pub fn component_path() -> PathBuf {
-    let path = std::env::var_os("SUMMARY_COMPONENT").map(PathBuf::from).unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-        target.join("wasm32-wasip2/release-guest/summary_guest.wasm")
-    });
-    assert!(path.exists(), "no converter component at {}: run scripts/setup first", path.display());
+    let path = std::env::var_os("SUMMARY_COMPONENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+            target.join("wasm32-wasip2/release-guest/summary_guest.wasm")
+        });
+    assert!(
+        path.exists(),
+        "no converter component at {}: run scripts/setup first",
+        path.display()
+    );
     path
 }
 
@@ -22,8 +28,10 @@ pub fn fixtures() -> PathBuf {
 
 /// Every fixture of a kind, sorted by path.
 pub fn fixture_files(kind: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(fixtures().join(kind)).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures().join(kind))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files
 }

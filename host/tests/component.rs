@@ -3,7 +3,7 @@
 mod common;
 
 use summary_guest::{convert_batch, SummaryInput};
-use summary_lake::Kind;
+use summary_layout::Kind;
 use summary_uploader::converter::{self, Converter, GuestLimits, Summary};
 
 fn load(limits: GuestLimits) -> Converter {
@@ -13,14 +13,22 @@ fn load(limits: GuestLimits) -> Converter {
 fn summaries(kind: Kind) -> Vec<Summary> {
     common::fixture_files(kind.as_str())
         .into_iter()
-        .map(|path| Summary { kind: kind.into(), source: path.display().to_string(), bytes: std::fs::read(&path).unwrap() })
+        .map(|path| Summary {
+            kind: kind.into(),
+            source: path.display().to_string(),
+            bytes: std::fs::read(&path).unwrap(),
+        })
         .collect()
 }
 
 fn native(summaries: &[Summary]) -> summary_guest::Batch {
     let inputs: Vec<SummaryInput> = summaries
         .iter()
-        .map(|s| SummaryInput { kind: s.kind.into(), source: &s.source, bytes: &s.bytes })
+        .map(|s| SummaryInput {
+            kind: s.kind.into(),
+            source: &s.source,
+            bytes: &s.bytes,
+        })
         .collect();
     convert_batch(&inputs).unwrap()
 }
@@ -33,19 +41,35 @@ fn component_and_native_give_identical_bytes() {
         let wasm = converter.convert(&summaries).unwrap();
         let native = native(&summaries);
         assert_eq!(wasm.objects.len(), native.objects.len(), "{kind}");
-        assert!(wasm.objects.len() > 20, "{kind}: {} objects", wasm.objects.len());
+        assert!(
+            wasm.objects.len() > 20,
+            "{kind}: {} objects",
+            wasm.objects.len()
+        );
         for (w, n) in wasm.objects.iter().zip(&native.objects) {
             assert_eq!(w.key, n.key);
             assert_eq!(w.rows, n.rows, "{}", w.key);
-            assert!(w.bytes == n.bytes, "{}: component and native bytes differ", w.key);
+            assert!(
+                w.bytes == n.bytes,
+                "{}: component and native bytes differ",
+                w.key
+            );
         }
         assert_eq!(wasm.outcomes.len(), 20);
         for (w, n) in wasm.outcomes.iter().zip(&native.outcomes) {
             match (w, n) {
-                (converter::Outcome::Converted(w), summary_guest::Outcome::Converted { run, tables }) => {
+                (
+                    converter::Outcome::Converted(w),
+                    summary_guest::Outcome::Converted { run, tables },
+                ) => {
                     assert_eq!(&w.run, run);
-                    let counts: Vec<(&str, u64)> = w.tables.iter().map(|t| (t.table.as_str(), t.rows)).collect();
-                    let native_counts: Vec<(&str, u64)> = tables.iter().map(|t| (t.table, t.rows)).collect();
+                    let counts: Vec<(&str, u64)> = w
+                        .tables
+                        .iter()
+                        .map(|t| (t.table.as_str(), t.rows))
+                        .collect();
+                    let native_counts: Vec<(&str, u64)> =
+                        tables.iter().map(|t| (t.table, t.rows)).collect();
                     assert_eq!(counts, native_counts);
                 }
                 other => panic!("outcomes differ: {other:?}"),
@@ -61,14 +85,29 @@ fn batch_of_one_through_the_component_is_run_named() {
     let batch = converter.convert(one).unwrap();
     assert!(!batch.objects.is_empty());
     for object in &batch.objects {
-        assert!(object.key.ends_with("/DRR11074882.parquet"), "{}", object.key);
+        assert!(
+            object.key.ends_with("/DRR11074882.parquet"),
+            "{}",
+            object.key
+        );
         assert!(object.key.starts_with("nucleotide/"));
     }
-    let sra = batch.objects.iter().find(|o| o.key == "nucleotide/sra/DRR11074882.parquet").unwrap();
-    assert_eq!((sra.table.as_str(), sra.partition.is_none(), sra.rows), ("sra", true, 1));
+    let sra = batch
+        .objects
+        .iter()
+        .find(|o| o.key == "nucleotide/sra/DRR11074882.parquet")
+        .unwrap();
+    assert_eq!(
+        (sra.table.as_str(), sra.partition.is_none(), sra.rows),
+        ("sra", true, 1)
+    );
     let family = batch.objects.iter().find(|o| o.table == "family").unwrap();
     let partition = family.partition.unwrap();
-    assert_eq!((partition.score, partition.pctid), (100, 91), "keys sort as text: score=100 before score=46");
+    assert_eq!(
+        (partition.score, partition.pctid),
+        (100, 91),
+        "keys sort as text: score=100 before score=46"
+    );
 }
 
 #[test]
@@ -87,7 +126,10 @@ fn a_bad_summary_fails_alone_through_the_component() {
         })
         .collect();
     assert_eq!(failed.len(), 1);
-    assert_eq!((failed[0].0, failed[0].1.line, failed[0].1.field.as_str()), (3, 2, "score"));
+    assert_eq!(
+        (failed[0].0, failed[0].1.line, failed[0].1.field.as_str()),
+        (3, 2, "score")
+    );
     assert_eq!(failed[0].1.message, r#"invalid integer "abc""#);
     let sra = result.objects.iter().find(|o| o.table == "sra").unwrap();
     assert_eq!(sra.rows, 19);
@@ -95,12 +137,29 @@ fn a_bad_summary_fails_alone_through_the_component() {
 
 #[test]
 fn a_guest_over_its_memory_limit_is_stopped_and_the_next_call_works() {
-    let tight = GuestLimits { base_memory: 2 << 20, memory_per_input_byte: 0, ..GuestLimits::default() };
+    let tight = GuestLimits {
+        base_memory: 2 << 20,
+        memory_per_input_byte: 0,
+        ..GuestLimits::default()
+    };
     let converter = load(tight);
-    let error = converter.convert(&summaries(Kind::Rdrp)).unwrap_err().to_string();
-    assert!(error.contains("the converter failed on this batch"), "{error}");
+    let error = converter
+        .convert(&summaries(Kind::Rdrp))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("the converter failed on this batch"),
+        "{error}"
+    );
     assert!(error.contains("memory limit 2097152 bytes"), "{error}");
     // a generous converter in the same process still converts
     let converter = load(GuestLimits::default());
-    assert_eq!(converter.convert(&summaries(Kind::Rdrp)).unwrap().outcomes.len(), 20);
+    assert_eq!(
+        converter
+            .convert(&summaries(Kind::Rdrp))
+            .unwrap()
+            .outcomes
+            .len(),
+        20
+    );
 }

@@ -26,7 +26,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
-                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+                out.insert(
+                    path.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
             }
         }
     }
@@ -67,29 +70,67 @@ fn replay_lands_good_files_reports_the_bad_one_and_is_idempotent() {
 
     let first = replay(&args, &cache);
     let (stdout, stderr) = (text(&first.stdout), text(&first.stderr));
-    assert_eq!(first.status.code(), Some(1), "exit status says a file failed\n{stdout}\n{stderr}");
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "exit status says a file failed\n{stdout}\n{stderr}"
+    );
     let bad = source.join("nucleotide/SRR999.summary");
     assert!(
-        stderr.contains(&format!("{}:2: field 'score': invalid integer \"abc\"", bad.display())),
+        stderr.contains(&format!(
+            "{}:2: field 'score': invalid integer \"abc\"",
+            bad.display()
+        )),
         "compiler-style error in\n{stderr}"
     );
     // one line per converted file, then the total
-    assert_eq!(stdout.lines().filter(|l| l.contains(" sra=1 ")).count(), 60, "{stdout}");
-    assert!(stdout.contains("DRR11074882 nucleotide sra=1 family=6 sequence=79 ("), "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains(" sra=1 ")).count(),
+        60,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("DRR11074882 nucleotide sra=1 family=6 sequence=79 ("),
+        "{stdout}"
+    );
     assert!(stdout.contains("replayed 61 files into"), "{stdout}");
-    assert!(stdout.contains(": 60 converted, 1 failed; 5616 rows;"), "{stdout}");
+    assert!(
+        stdout.contains(": 60 converted, 1 failed; 5616 rows;"),
+        "{stdout}"
+    );
 
     let lake_files = snapshot(&lake);
-    assert!(lake_files.keys().all(|k| k.extension().is_some_and(|e| e == "parquet")), "no temporary files");
-    let sra_objects: Vec<_> = lake_files.keys().filter(|k| k.parent().unwrap().ends_with("sra")).collect();
+    assert!(
+        lake_files
+            .keys()
+            .all(|k| k.extension().is_some_and(|e| e == "parquet")),
+        "no temporary files"
+    );
+    let sra_objects: Vec<_> = lake_files
+        .keys()
+        .filter(|k| k.parent().unwrap().ends_with("sra"))
+        .collect();
     assert_eq!(sra_objects.len(), 3, "one batch per kind: {sra_objects:?}");
-    assert!(sra_objects.iter().all(|k| k.file_name().unwrap().to_str().unwrap().starts_with("batch-")));
-    assert!(lake_files.values().all(|bytes| !bytes.windows(6).any(|w| w == b"SRR999")), "nothing of the bad file");
+    assert!(sra_objects.iter().all(|k| k
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("batch-")));
+    assert!(
+        lake_files
+            .values()
+            .all(|bytes| !bytes.windows(6).any(|w| w == b"SRR999")),
+        "nothing of the bad file"
+    );
 
     // re-running over the same files leaves the lake byte-identical
     let second = replay(&args, &cache);
     assert_eq!(second.status.code(), Some(1));
-    assert!(text(&second.stdout).contains(&format!("0 objects written, {} unchanged", lake_files.len())));
+    assert!(text(&second.stdout).contains(&format!(
+        "0 objects written, {} unchanged",
+        lake_files.len()
+    )));
     assert_eq!(snapshot(&lake), lake_files);
 
     // fixed, with --clear: the kinds are rebuilt, the fixed file lands
@@ -98,14 +139,29 @@ fn replay_lands_good_files_reports_the_bad_one_and_is_idempotent() {
     assert_eq!(third.status.code(), Some(0), "{}", text(&third.stderr));
     let cleared = snapshot(&lake);
     let nucleotide = |files: &BTreeMap<PathBuf, Vec<u8>>| -> Vec<PathBuf> {
-        files.keys().filter(|k| k.starts_with("nucleotide")).cloned().collect()
+        files
+            .keys()
+            .filter(|k| k.starts_with("nucleotide"))
+            .cloned()
+            .collect()
     };
     let (old, new) = (nucleotide(&lake_files), nucleotide(&cleared));
-    assert_eq!(old.len(), new.len(), "the same partitions, in a batch of other inputs");
-    assert!(new.iter().all(|k| !old.contains(k)), "the old nucleotide batch objects were cleared");
+    assert_eq!(
+        old.len(),
+        new.len(),
+        "the same partitions, in a batch of other inputs"
+    );
+    assert!(
+        new.iter().all(|k| !old.contains(k)),
+        "the old nucleotide batch objects were cleared"
+    );
     // protein and RdRp batches had the same inputs: same keys, same bytes
     let others = |files: &BTreeMap<PathBuf, Vec<u8>>| -> BTreeMap<PathBuf, Vec<u8>> {
-        files.iter().filter(|(k, _)| !k.starts_with("nucleotide")).map(|(k, v)| (k.clone(), v.clone())).collect()
+        files
+            .iter()
+            .filter(|(k, _)| !k.starts_with("nucleotide"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     };
     assert_eq!(others(&cleared), others(&lake_files));
 }
@@ -116,7 +172,15 @@ fn replay_in_batches_of_one_writes_run_named_objects() {
     let lake = scratch.path().join("lake");
     let protein = common::fixtures().join("protein");
     let out = replay(
-        &[protein.to_str().unwrap(), "--lake", lake.to_str().unwrap(), "--batch", "1", "--jobs", "2"],
+        &[
+            protein.to_str().unwrap(),
+            "--lake",
+            lake.to_str().unwrap(),
+            "--batch",
+            "1",
+            "--jobs",
+            "2",
+        ],
         &scratch.path().join("cache"),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -128,7 +192,9 @@ fn replay_in_batches_of_one_writes_run_named_objects() {
         .collect();
     assert_eq!(sra.len(), 20);
     assert!(sra.contains(&"DRR1017695.parquet".to_string()), "{sra:?}");
-    assert!(files.contains_key(Path::new("protein/sequence/score=2/pctid=63/DRR1017695.parquet")));
+    assert!(files.contains_key(Path::new(
+        "protein/sequence/score=2/pctid=63/DRR1017695.parquet"
+    )));
 }
 
 #[test]
@@ -136,15 +202,27 @@ fn kind_comes_from_the_keys_when_the_folder_does_not_say() {
     let scratch = tempfile::tempdir().unwrap();
     let plain = scratch.path().join("incoming");
     std::fs::create_dir_all(&plain).unwrap();
-    for (kind, name) in [("rdrp", "DRR13913260.rsummary.psummary"), ("protein", "DRR1017695.psummary"), ("nucleotide", "SRR612821.summary")] {
+    for (kind, name) in [
+        ("rdrp", "DRR13913260.rsummary.psummary"),
+        ("protein", "DRR1017695.psummary"),
+        ("nucleotide", "SRR612821.summary"),
+    ] {
         std::fs::copy(common::fixtures().join(kind).join(name), plain.join(name)).unwrap();
     }
     std::fs::write(plain.join("notes.summary"), "hello\n").unwrap();
     let lake = scratch.path().join("lake");
-    let out = replay(&[plain.to_str().unwrap(), "--lake", lake.to_str().unwrap()], &scratch.path().join("cache"));
+    let out = replay(
+        &[plain.to_str().unwrap(), "--lake", lake.to_str().unwrap()],
+        &scratch.path().join("cache"),
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("notes.summary: cannot tell the summary kind from its folder or its keys (use --kind)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "notes.summary: cannot tell the summary kind from its folder or its keys (use --kind)"
+        ),
+        "{stderr}"
+    );
     assert!(stdout.contains("DRR13913260 rdrp "), "{stdout}");
     assert!(stdout.contains("DRR1017695 protein "), "{stdout}");
     assert!(stdout.contains("SRR612821 nucleotide "), "{stdout}");

@@ -1,0 +1,11 @@
+//! The lake's layout as plain data and pure functions, shared by the guest
+//! (which encodes Parquet for these tables) and by every host (which routes
+//! files to kinds and writes objects under these keys). No I/O here.
+
+pub mod catalog;
+pub mod keys;
+pub mod kind;
+pub mod route;
+
+pub use catalog::{Column, ColumnType, Table};
+pub use kind::Kind;
