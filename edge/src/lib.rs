@@ -1,0 +1,12 @@
+//! The edge function's logic without I/O: what an event means, where its
+//! summary's rows go, what to write and delete, and the exact AWS requests
+//! (signed S3 and Glue calls) to do it. Hosts send the requests and feed the
+//! answers back; both the native host and the Spin app use this crate.
+
+pub mod event;
+pub mod route;
+pub mod manifest;
+pub mod request;
+pub mod s3;
+pub mod glue;
+pub mod retry;

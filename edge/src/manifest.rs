@@ -1,0 +1,219 @@
+//! Per-run manifests and the plan of writes and deletes that keeps the
+//! lake exact under at-least-once, out-of-order delivery.
+//!
+//! A manifest (`_manifests/<kind>/<run>.json`) lists the objects holding the
+//! run's rows and the source version they came from. Applying a new version:
+//! 1. write the manifest listing old ∪ new objects, marked incomplete, so
+//!    that whatever a crash leaves behind is still listed somewhere;
+//! 2. write the new objects;
+//! 3. delete the old objects the new version does not use;
+//! 4. write the manifest listing just the new objects, complete.
+//!
+//! A redelivered event whose version is complete writes nothing; an older
+//! event than the manifest's is skipped; an incomplete one is redone.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::ObjectRef;
+
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// Which source object version a manifest's rows came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceVersion {
+    pub bucket: String,
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequencer: Option<String>,
+}
+
+impl From<&ObjectRef> for SourceVersion {
+    fn from(o: &ObjectRef) -> Self {
+        SourceVersion {
+            bucket: o.bucket.clone(),
+            key: o.key.clone(),
+            etag: o.etag.clone(),
+            version_id: o.version_id.clone(),
+            sequencer: o.sequencer.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub kind: String,
+    pub run: String,
+    pub source: SourceVersion,
+    /// Lake keys (relative to the lake prefix) holding the run's rows.
+    pub objects: Vec<String>,
+    /// False while a version is being applied.
+    pub complete: bool,
+}
+
+impl Manifest {
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a manifest serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| format!("unreadable manifest: {e}"))?;
+        if manifest.format != MANIFEST_FORMAT {
+            return Err(format!("manifest format {} is not {MANIFEST_FORMAT}", manifest.format));
+        }
+        Ok(manifest)
+    }
+}
+
+/// `_manifests/<kind>/<run>.json`, relative to the lake prefix.
+pub fn manifest_key(kind: &str, run: &str) -> String {
+    format!("_manifests/{kind}/{run}.json")
+}
+
+/// `_errors/<kind>/<run>.json`: the dead-letter record of a summary that
+/// could not be converted.
+pub fn error_key(kind: &str, run: &str) -> String {
+    format!("_errors/{kind}/{run}.json")
+}
+
+/// What to do with an incoming source version, given the manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Process,
+    /// The same version is already complete: a redelivery.
+    AlreadyDone,
+    /// A newer version is already recorded.
+    Older { recorded: String },
+}
+
+pub fn decide(existing: Option<&Manifest>, incoming: &SourceVersion) -> Decision {
+    let Some(manifest) = existing else { return Decision::Process };
+    let recorded = &manifest.source;
+    match (&recorded.sequencer, &incoming.sequencer) {
+        (Some(old), Some(new)) => match compare_sequencers(old, new) {
+            Ordering::Greater => Decision::Older { recorded: old.clone() },
+            Ordering::Equal if manifest.complete => Decision::AlreadyDone,
+            _ => Decision::Process,
+        },
+        // Without sequencers, only an identical version can be told apart.
+        _ if manifest.complete && same_version(recorded, incoming) => Decision::AlreadyDone,
+        _ => Decision::Process,
+    }
+}
+
+fn same_version(a: &SourceVersion, b: &SourceVersion) -> bool {
+    let known = a.etag.is_some() || a.version_id.is_some();
+    known && a.etag == b.etag && a.version_id == b.version_id
+}
+
+/// S3 sequencers are hexadecimal strings; compared as numbers (the shorter
+/// padded with leading zeros).
+pub fn compare_sequencers(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+    a.len().cmp(&b.len()).then_with(|| a.to_ascii_uppercase().cmp(&b.to_ascii_uppercase()))
+}
+
+/// The writes and deletes that apply one converted version of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Step 1: the manifest listing old and new objects, incomplete.
+    pub pending_manifest: Manifest,
+    /// Step 3: old objects the new version no longer uses.
+    pub deletes: Vec<String>,
+    /// Step 4: the manifest of the new version, complete.
+    pub final_manifest: Manifest,
+}
+
+/// Plans the application of `objects` (lake keys, already known to be
+/// written in step 2) for one run.
+pub fn plan(existing: Option<&Manifest>, kind: &str, run: &str, source: SourceVersion, objects: &[String]) -> Plan {
+    let mut objects: Vec<String> = objects.to_vec();
+    objects.sort();
+    objects.dedup();
+    let old: Vec<String> = existing.map(|m| m.objects.clone()).unwrap_or_default();
+    let deletes: Vec<String> = old.iter().filter(|k| objects.binary_search(k).is_err()).cloned().collect();
+    let mut union = objects.clone();
+    union.extend(deletes.iter().cloned());
+    union.sort();
+    let manifest = |objects: Vec<String>, complete| Manifest {
+        format: MANIFEST_FORMAT,
+        kind: kind.to_string(),
+        run: run.to_string(),
+        source: source.clone(),
+        objects,
+        complete,
+    };
+    Plan { pending_manifest: manifest(union, false), deletes, final_manifest: manifest(objects, true) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(seq: Option<&str>, etag: Option<&str>) -> SourceVersion {
+        SourceVersion {
+            bucket: "b".into(),
+            key: "summary2/SRR1.summary".into(),
+            etag: etag.map(Into::into),
+            version_id: None,
+            sequencer: seq.map(Into::into),
+        }
+    }
+
+    fn manifest(seq: Option<&str>, etag: Option<&str>, complete: bool) -> Manifest {
+        let mut m = plan(None, "nucleotide", "SRR1", source(seq, etag), &["a".into()]).final_manifest;
+        m.complete = complete;
+        m
+    }
+
+    #[test]
+    fn sequencers_compare_as_hex_numbers() {
+        assert_eq!(compare_sequencers("0055AED6DCD90281E5", "0055AED6DCD90281E6"), Ordering::Less);
+        assert_eq!(compare_sequencers("FF", "0100"), Ordering::Less);
+        assert_eq!(compare_sequencers("00ff", "FF"), Ordering::Equal);
+    }
+
+    #[test]
+    fn decisions() {
+        let s1 = source(Some("01"), Some("e1"));
+        let s2 = source(Some("02"), Some("e2"));
+        assert_eq!(decide(None, &s1), Decision::Process);
+        assert_eq!(decide(Some(&manifest(Some("01"), Some("e1"), true)), &s1), Decision::AlreadyDone);
+        assert_eq!(decide(Some(&manifest(Some("01"), Some("e1"), false)), &s1), Decision::Process);
+        assert_eq!(decide(Some(&manifest(Some("01"), Some("e1"), true)), &s2), Decision::Process);
+        assert_eq!(decide(Some(&manifest(Some("02"), Some("e2"), true)), &s1), Decision::Older { recorded: "02".into() });
+        // no sequencers: same etag is a redelivery, another etag is processed
+        assert_eq!(decide(Some(&manifest(None, Some("e1"), true)), &source(None, Some("e1"))), Decision::AlreadyDone);
+        assert_eq!(decide(Some(&manifest(None, Some("e1"), true)), &source(None, Some("e2"))), Decision::Process);
+        assert_eq!(decide(Some(&manifest(None, None, true)), &source(None, None)), Decision::Process);
+    }
+
+    #[test]
+    fn plan_deletes_what_the_new_version_does_not_use() {
+        let old = plan(None, "nucleotide", "SRR1", source(Some("01"), None), &["k/a".into(), "k/b".into()]).final_manifest;
+        let p = plan(Some(&old), "nucleotide", "SRR1", source(Some("02"), None), &["k/b".into(), "k/c".into(), "k/c".into()]);
+        assert_eq!(p.deletes, ["k/a"]);
+        assert_eq!(p.pending_manifest.objects, ["k/a", "k/b", "k/c"]);
+        assert!(!p.pending_manifest.complete);
+        assert_eq!(p.final_manifest.objects, ["k/b", "k/c"]);
+        assert!(p.final_manifest.complete);
+        assert_eq!(p.final_manifest.source.sequencer.as_deref(), Some("02"));
+        let round = Manifest::from_json(&p.final_manifest.to_json()).unwrap();
+        assert_eq!(round, p.final_manifest);
+        assert!(Manifest::from_json(b"{}").is_err());
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(manifest_key("rdrp", "SRR1"), "_manifests/rdrp/SRR1.json");
+        assert_eq!(error_key("rdrp", "SRR1"), "_errors/rdrp/SRR1.json");
+    }
+}
