@@ -10,3 +10,4 @@ pub mod request;
 pub mod s3;
 pub mod glue;
 pub mod retry;
+pub mod sns;

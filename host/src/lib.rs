@@ -5,3 +5,8 @@
 pub mod converter;
 pub mod replay;
 pub mod store;
+pub mod aws;
+pub mod s3_store;
+pub mod glue_catalog;
+pub mod pipeline;
+pub mod serve;

@@ -1,21 +1,25 @@
 //! `summary-uploader`: Serratus summaries to a Parquet lake.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use summary_edge::route::{default_routes, RouteRule};
 use summary_layout::Kind;
+use summary_uploader::aws::{parse_s3_url, AwsClient, AwsConfig};
 use summary_uploader::converter::{default_cache_dir, Converter, GuestLimits};
+use summary_uploader::glue_catalog::GlueCatalog;
+use summary_uploader::pipeline::Pipeline;
 use summary_uploader::replay::{self, ReplayOptions};
-use summary_uploader::store::LocalStore;
+use summary_uploader::s3_store::S3Store;
+use summary_uploader::serve;
+use summary_uploader::store::{LocalStore, ObjectStore};
 
 #[derive(Parser)]
-#[command(
-    version,
-    about = "Serratus summary files to a Hive-partitioned Parquet lake, through a WebAssembly converter"
-)]
+#[command(version, about = "Serratus summary files to a Hive-partitioned Parquet lake, through a WebAssembly converter")]
 struct Cli {
     /// The converter component (default: $SUMMARY_COMPONENT, else summary_guest.wasm beside this binary).
     #[arg(long, global = true, value_name = "FILE")]
@@ -32,14 +36,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Convert summary files and folders into a local lake.
+    /// Convert summary files and folders into a lake (a local directory or s3://).
     Replay {
         /// Summary files, or folders to search for *.summary / *.psummary.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// The lake directory.
-        #[arg(long, default_value = "lake", value_name = "DIR")]
-        lake: PathBuf,
+        /// The lake directory (same as --dest DIR).
+        #[arg(long, value_name = "DIR", conflicts_with = "dest")]
+        lake: Option<PathBuf>,
+        #[command(flatten)]
+        destination: Destination,
         /// Summaries per batch; each batch writes one object per table and partition.
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
         batch: u64,
@@ -56,6 +62,31 @@ enum Command {
         #[arg(long)]
         lines: bool,
     },
+    /// Process one S3 event document (S3, SQS, SNS or EventBridge shape) to completion.
+    HandleEvent {
+        /// The event document, or - for standard input.
+        #[arg(value_name = "FILE|-")]
+        event: String,
+        #[command(flatten)]
+        destination: Destination,
+        #[command(flatten)]
+        edge: EdgeOptions,
+    },
+    /// Serve an HTTP endpoint that processes POSTed S3 event documents.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: String,
+        /// Requests handled at once.
+        #[arg(long, default_value_t = 4)]
+        workers: usize,
+        #[command(flatten)]
+        destination: Destination,
+        #[command(flatten)]
+        edge: EdgeOptions,
+        #[command(flatten)]
+        auth: serve::AuthOptions,
+    },
     /// Write a deterministic synthetic corpus of summaries (for benchmarks and tests).
     GenCorpus {
         #[arg(long, default_value_t = 1)]
@@ -68,16 +99,72 @@ enum Command {
     },
 }
 
+/// Where the lake is and whether to register it in Glue.
+#[derive(clap::Args)]
+struct Destination {
+    /// The lake: `s3://BUCKET[/PREFIX]` or a local directory (default: ./lake).
+    #[arg(long, value_name = "DEST")]
+    dest: Option<String>,
+    /// Glue database the tables are registered in (for an s3:// lake).
+    #[arg(long, default_value = "summary", value_name = "NAME")]
+    glue_database: String,
+    /// Do not touch the Glue catalog.
+    #[arg(long)]
+    no_glue: bool,
+}
+
+/// How events are turned into work.
+#[derive(clap::Args)]
+struct EdgeOptions {
+    /// Route keys to kinds, `PATTERN=KIND` (repeatable; default: summary2/*.summary=nucleotide,
+    /// psummary/*.psummary=protein, rsummary/*.psummary=rdrp).
+    #[arg(long = "route", value_name = "PATTERN=KIND")]
+    routes: Vec<RouteRule>,
+    /// Summaries larger than this are refused before download (dead-lettered).
+    #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
+    max_summary_bytes: u64,
+}
+
 fn parse_kind(s: &str) -> Result<Kind, String> {
-    s.parse()
-        .map_err(|e: summary_layout::kind::UnknownKind| e.to_string())
+    s.parse().map_err(|e: summary_layout::kind::UnknownKind| e.to_string())
+}
+
+/// The opened destination: the store, and the catalog for an S3 lake.
+struct Lake<'a> {
+    store: Box<dyn ObjectStore + 'a>,
+    catalog: Option<GlueCatalog<'a>>,
+}
+
+fn open_lake<'a>(destination: &Destination, dir: Option<PathBuf>, client: &'a AwsClient) -> Result<Lake<'a>> {
+    let dest = match (&destination.dest, dir) {
+        (Some(dest), _) => dest.clone(),
+        (None, Some(dir)) => dir.display().to_string(),
+        (None, None) => "lake".to_string(),
+    };
+    if !dest.starts_with("s3://") {
+        return Ok(Lake { store: Box::new(LocalStore::new(dest)), catalog: None });
+    }
+    let (bucket, prefix) = parse_s3_url(&dest)?;
+    let store = S3Store::new(client, bucket, prefix);
+    let lake_url = store.lake_url().unwrap_or_default();
+    let catalog = (!destination.no_glue).then(|| GlueCatalog::new(client, destination.glue_database.clone(), lake_url));
+    Ok(Lake { store: Box::new(store), catalog })
+}
+
+fn pipeline<'a>(converter: &'a Converter, lake: &'a Lake<'a>, client: &'a AwsClient, edge: &EdgeOptions) -> Pipeline<'a> {
+    Pipeline {
+        converter,
+        lake: lake.store.as_ref(),
+        source: client,
+        catalog: lake.catalog.as_ref(),
+        routes: if edge.routes.is_empty() { default_routes() } else { edge.routes.clone() },
+        max_source_bytes: edge.max_summary_bytes,
+    }
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -94,85 +181,107 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let started = Instant::now();
     if let Command::GenCorpus { seed, files, out } = &cli.command {
         let written = gen_corpus(*seed, *files, out)?;
-        println!(
-            "wrote {files} summaries ({:.1} MB) to {}",
-            written as f64 / 1e6,
-            out.display()
-        );
+        println!("wrote {files} summaries ({:.1} MB) to {}", written as f64 / 1e6, out.display());
         return Ok(ExitCode::SUCCESS);
     }
     let component = component_path(cli.component)?;
-    let cache_dir = if cli.no_cache {
-        None
-    } else {
-        cli.cache_dir.or_else(default_cache_dir)
-    };
+    let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(default_cache_dir) };
     let converter = Converter::load(&component, cache_dir.as_deref(), GuestLimits::default())?;
     tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
+    let client = AwsClient::new(AwsConfig::from_env()?);
     match cli.command {
-        Command::Replay {
-            paths,
-            lake,
-            batch,
-            jobs,
-            clear,
-            kind,
-            lines,
-        } => {
-            let files = replay::collect_files(&paths)?;
-            let (sources, mut failures) = replay::classify(files, kind);
-            for failure in &failures {
-                eprintln!("{}", failure.message);
-            }
-            let options = ReplayOptions {
-                batch_size: batch as usize,
-                jobs: jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-                clear,
-                kind,
-                per_file_lines: lines || sources.len() <= 100,
-            };
-            let store = LocalStore::new(&lake);
-            let mut report = replay::replay(&converter, &store, sources, &options)?;
-            report.files += failures.len();
-            failures.append(&mut report.failures);
-            let seconds = started.elapsed().as_secs_f64();
-            let rows: u64 = report.rows.values().sum();
-            println!(
-                "replayed {} files into {} in {seconds:.2}s: {} converted, {} failed; {rows} rows; {} objects written, {} unchanged; {:.1} MB in, {:.1} MB out",
-                report.files,
-                lake.display(),
-                report.converted,
-                failures.len(),
-                report.objects_written,
-                report.objects_unchanged,
-                report.bytes_in as f64 / 1e6,
-                report.bytes_out as f64 / 1e6,
-            );
-            if !failures.is_empty() {
-                eprintln!("{} file(s) failed:", failures.len());
-                for failure in &failures {
-                    eprintln!("  {}", failure.message);
-                }
-                return Ok(ExitCode::from(1));
-            }
+        Command::HandleEvent { event, destination, edge } => {
+            let bytes = read_event(&event)?;
+            let lake = open_lake(&destination, None, &client)?;
+            let report = pipeline(&converter, &lake, &client, &edge)
+                .handle_event(&bytes)
+                .map_err(|e| anyhow::anyhow!("{event}: {e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+            Ok(if report.all_landed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Serve { listen, workers, destination, edge, auth } => {
+            let lake = open_lake(&destination, None, &client)?;
+            let authenticator = serve::Authenticator::from_options(auth)?;
+            serve::serve(&listen, workers, &pipeline(&converter, &lake, &client, &edge), &authenticator)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { paths, lake, destination, batch, jobs, clear, kind, lines } => {
+            let lake = open_lake(&destination, lake, &client)?;
+            run_replay(&converter, &lake, &paths, batch as usize, jobs, clear, kind, lines, started)
         }
         Command::GenCorpus { .. } => unreachable!("handled before loading the converter"),
     }
 }
 
-fn gen_corpus(seed: u64, files: u64, out: &std::path::Path) -> Result<u64> {
+#[allow(clippy::too_many_arguments)]
+fn run_replay(
+    converter: &Converter,
+    lake: &Lake,
+    paths: &[PathBuf],
+    batch_size: usize,
+    jobs: Option<usize>,
+    clear: bool,
+    kind: Option<Kind>,
+    lines: bool,
+    started: Instant,
+) -> Result<ExitCode> {
+    let files = replay::collect_files(paths)?;
+    let (sources, mut failures) = replay::classify(files, kind);
+    for failure in &failures {
+        eprintln!("{}", failure.message);
+    }
+    let options = ReplayOptions {
+        batch_size,
+        jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        clear,
+        kind,
+        per_file_lines: lines || sources.len() <= 100,
+    };
+    let mut report = replay::replay(converter, lake.store.as_ref(), lake.catalog.as_ref(), sources, &options)?;
+    report.files += failures.len();
+    failures.append(&mut report.failures);
+    let seconds = started.elapsed().as_secs_f64();
+    let rows: u64 = report.rows.values().sum();
+    println!(
+        "replayed {} files into {} in {seconds:.2}s: {} converted, {} failed; {rows} rows; {} objects written, {} unchanged; {:.1} MB in, {:.1} MB out",
+        report.files,
+        lake.store.describe(),
+        report.converted,
+        failures.len(),
+        report.objects_written,
+        report.objects_unchanged,
+        report.bytes_in as f64 / 1e6,
+        report.bytes_out as f64 / 1e6,
+    );
+    if failures.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("{} file(s) failed:", failures.len());
+    for failure in &failures {
+        eprintln!("  {}", failure.message);
+    }
+    Ok(ExitCode::from(1))
+}
+
+fn read_event(event: &str) -> Result<Vec<u8>> {
+    if event == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).context("reading the event from standard input")?;
+        Ok(bytes)
+    } else {
+        std::fs::read(event).with_context(|| format!("reading the event {event}"))
+    }
+}
+
+fn gen_corpus(seed: u64, files: u64, out: &Path) -> Result<u64> {
     let mut bytes = 0;
     for kind in Kind::ALL {
-        std::fs::create_dir_all(out.join(kind.as_str()))
-            .with_context(|| format!("creating {}", out.display()))?;
+        std::fs::create_dir_all(out.join(kind.as_str())).with_context(|| format!("creating {}", out.display()))?;
     }
     for index in 0..files {
         let summary = summary_corpus::generate(seed, index);
         let path = out.join(summary.kind.as_str()).join(&summary.file_name);
-        std::fs::write(&path, &summary.bytes)
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, &summary.bytes).with_context(|| format!("writing {}", path.display()))?;
         bytes += summary.bytes.len() as u64;
     }
     Ok(bytes)

@@ -13,6 +13,8 @@ use summary_layout::route::{is_summary_file_name, kind_from_path, sniff_kind};
 use summary_layout::Kind;
 
 use crate::converter::{Converter, Outcome, Summary};
+use crate::glue_catalog::GlueCatalog;
+use crate::pipeline::register;
 use crate::store::{ObjectStore, PutOutcome};
 
 pub struct ReplayOptions {
@@ -132,6 +134,7 @@ pub fn plan_batches(sources: &[SourceFile], batch_size: usize) -> Vec<Vec<Source
 pub fn replay(
     converter: &Converter,
     store: &dyn ObjectStore,
+    catalog: Option<&GlueCatalog>,
     sources: Vec<SourceFile>,
     options: &ReplayOptions,
 ) -> Result<ReplayReport> {
@@ -157,7 +160,7 @@ pub fn replay(
                 let Some(batch) = batches.get(index) else {
                     break;
                 };
-                let result = run_batch(converter, store, batch, &progress);
+                let result = run_batch(converter, store, catalog, batch, &progress);
                 let mut report = shared.lock().unwrap_or_else(|e| e.into_inner());
                 report.merge(result);
             });
@@ -188,6 +191,7 @@ impl ReplayReport {
 fn run_batch(
     converter: &Converter,
     store: &dyn ObjectStore,
+    catalog: Option<&GlueCatalog>,
     batch: &[SourceFile],
     progress: &Progress,
 ) -> ReplayReport {
@@ -230,6 +234,9 @@ fn run_batch(
                 PutOutcome::Unchanged => written.1 += 1,
             }
             written.2 += object.bytes.len() as u64;
+        }
+        if let Some(catalog) = catalog {
+            register(catalog, kind, &converted.objects)?;
         }
         Ok((converted, written))
     });

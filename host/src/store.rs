@@ -19,11 +19,19 @@ pub trait ObjectStore: Send + Sync {
     /// Stores `bytes` at `key` atomically: a reader sees the old object or the
     /// new one, never part of one.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome>;
+    /// The object at `key`, or `None` if there is none.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Deletes the object at `key`; a missing object is not an error.
+    fn delete(&self, key: &str) -> Result<()>;
     /// Deletes every object under `prefix` (a `/`-terminated folder); returns
     /// how many went.
     fn delete_prefix(&self, prefix: &str) -> Result<u64>;
     /// For messages: where the objects go.
     fn describe(&self) -> String;
+    /// `s3://bucket/prefix` for a lake the Glue catalog can point at.
+    fn lake_url(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Refuses keys that could leave the store's root: keys come from a guest
@@ -87,6 +95,26 @@ impl ObjectStore for LocalStore {
             return Err(e).with_context(|| format!("renaming into {}", path.display()));
         }
         Ok(PutOutcome::Written)
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        let path = self.root.join(key);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        check_key(key)?;
+        let path = self.root.join(key);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("deleting {}", path.display())),
+        }
     }
 
     fn delete_prefix(&self, prefix: &str) -> Result<u64> {

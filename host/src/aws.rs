@@ -1,0 +1,212 @@
+//! AWS configuration from the environment and signed calls with retries.
+//! The requests themselves are built by `summary-edge`; this is the I/O.
+
+use std::io::Read;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use summary_edge::request::{sign_request, Credentials, Endpoint, HttpRequest, SigningProfile};
+use summary_edge::retry::{is_retryable_status, is_throttling_code, RetryPolicy};
+use summary_edge::s3::S3Endpoint;
+
+/// Where and as whom to call AWS, read the AWS way from the environment.
+#[derive(Clone, Debug)]
+pub struct AwsConfig {
+    pub region: String,
+    /// Read lazily: replay into a local lake needs none.
+    pub credentials: Option<Credentials>,
+    pub s3: S3Endpoint,
+    pub glue: Endpoint,
+}
+
+impl AwsConfig {
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ENDPOINT_URL_S3`,
+    /// `AWS_ENDPOINT_URL_GLUE`, `AWS_ENDPOINT_URL`. A custom S3 endpoint is
+    /// addressed path-style unless `AWS_S3_FORCE_PATH_STYLE=false`.
+    pub fn from_env() -> Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into());
+        let credentials = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+            (Some(access_key_id), Some(secret_access_key)) => {
+                Some(Credentials { access_key_id, secret_access_key, session_token: var("AWS_SESSION_TOKEN") })
+            }
+            _ => None,
+        };
+        let shared = var("AWS_ENDPOINT_URL");
+        let s3 = match var("AWS_ENDPOINT_URL_S3").or_else(|| shared.clone()) {
+            Some(url) => S3Endpoint {
+                endpoint: Endpoint::parse(&url).map_err(anyhow::Error::msg).context("AWS_ENDPOINT_URL_S3")?,
+                path_style: var("AWS_S3_FORCE_PATH_STYLE").as_deref() != Some("false"),
+            },
+            None => S3Endpoint::aws(&region),
+        };
+        let glue = match var("AWS_ENDPOINT_URL_GLUE").or(shared) {
+            Some(url) => Endpoint::parse(&url).map_err(anyhow::Error::msg).context("AWS_ENDPOINT_URL_GLUE")?,
+            None => summary_edge::glue::aws_endpoint(&region),
+        };
+        Ok(AwsConfig { region, credentials, s3, glue })
+    }
+
+    fn credentials(&self) -> Result<&Credentials> {
+        self.credentials
+            .as_ref()
+            .context("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    }
+}
+
+/// An HTTP answer with its body read (up to the caller's cap).
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Signs, sends and retries AWS calls.
+pub struct AwsClient {
+    pub config: AwsConfig,
+    agent: ureq::Agent,
+    pub retry: RetryPolicy,
+}
+
+/// A request failed: how, and whether trying again later could help.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CallError {
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl AwsClient {
+    pub fn new(config: AwsConfig) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(Duration::from_secs(120)))
+            .user_agent("summary-uploader")
+            .build()
+            .into();
+        AwsClient { config, agent, retry: RetryPolicy::default() }
+    }
+
+    /// Sends a request built by `build` (rebuilt and re-signed each try),
+    /// retrying transport errors, throttling and 5xx answers. Any other
+    /// answer is returned for the caller to read. Bodies longer than
+    /// `max_body` bytes are refused.
+    pub fn call(
+        &self,
+        profile: SigningProfile,
+        service: &str,
+        max_body: u64,
+        build: impl Fn() -> HttpRequest,
+    ) -> Result<HttpResponse, CallError> {
+        let credentials = self.config.credentials().map_err(|e| CallError { message: e.to_string(), retryable: false })?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = build();
+            sign_request(&mut request, profile, service, &self.config.region, credentials, SystemTime::now())
+                .map_err(|e| CallError { message: e.to_string(), retryable: false })?;
+            let started = std::time::Instant::now();
+            let message = match self.send(&request, max_body) {
+                Ok(response) => {
+                    let code = error_code(&response);
+                    let throttled = code.as_deref().is_some_and(is_throttling_code);
+                    if response.is_success() || !(is_retryable_status(response.status) || throttled) {
+                        return Ok(response);
+                    }
+                    format!("{request:?}: HTTP {} {}", response.status, code.unwrap_or_default())
+                }
+                Err(e) if !e.retryable => return Err(e),
+                Err(e) => format!("{request:?}: {}", e.message),
+            };
+            tracing::warn!(attempt, ms = started.elapsed().as_millis() as u64, %message, "AWS call failed");
+            if !self.retry.should_retry(attempt) {
+                return Err(CallError { message: format!("{message} (after {attempt} tries)"), retryable: true });
+            }
+            std::thread::sleep(self.retry.delay(attempt, fastrand::f64()));
+        }
+    }
+
+    fn send(&self, request: &HttpRequest, max_body: u64) -> Result<HttpResponse, CallError> {
+        let mut builder = http::Request::builder().method(request.method).uri(&request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let http_request = builder
+            .body(request.body.clone())
+            .map_err(|e| CallError { message: format!("building {request:?}: {e}"), retryable: false })?;
+        let mut response = self
+            .agent
+            .run(http_request)
+            .map_err(|e| CallError { message: e.to_string(), retryable: true })?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect::<Vec<_>>();
+        if let Some(length) = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse::<u64>().ok()) {
+            if length > max_body {
+                return Err(CallError {
+                    message: format!("{request:?}: answer of {length} bytes is over the {max_body}-byte limit"),
+                    retryable: false,
+                });
+            }
+        }
+        let mut body = Vec::new();
+        let read = response
+            .body_mut()
+            .as_reader()
+            .take(max_body + 1)
+            .read_to_end(&mut body);
+        read.map_err(|e| CallError { message: format!("{request:?}: reading the answer: {e}"), retryable: true })?;
+        if body.len() as u64 > max_body {
+            return Err(CallError { message: format!("{request:?}: answer over the {max_body}-byte limit"), retryable: false });
+        }
+        Ok(HttpResponse { status, headers, body })
+    }
+}
+
+/// The AWS error code of an answer: S3's XML `<Code>` or a JSON `__type`.
+pub fn error_code(response: &HttpResponse) -> Option<String> {
+    summary_edge::s3::parse_error(&response.body).0.or_else(|| summary_edge::glue::error_type(&response.body).0)
+}
+
+/// A failed answer as a message: status, code and AWS's message.
+pub fn describe_failure(what: &str, response: &HttpResponse) -> String {
+    let (code, message) = match summary_edge::s3::parse_error(&response.body) {
+        (Some(code), message) => (Some(code), message),
+        _ => summary_edge::glue::error_type(&response.body),
+    };
+    format!(
+        "{what}: HTTP {} {} {}",
+        response.status,
+        code.unwrap_or_default(),
+        message.unwrap_or_default()
+    )
+    .trim_end()
+    .to_string()
+}
+
+/// `s3://bucket[/prefix]` split into bucket and prefix (without slashes at the ends).
+pub fn parse_s3_url(url: &str) -> Result<(String, String)> {
+    let rest = url.strip_prefix("s3://").with_context(|| format!("{url:?} is not an s3:// URL"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        bail!("{url:?} names no bucket");
+    }
+    Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
+}

@@ -1,0 +1,118 @@
+//! The lake in S3: the object store over signed S3 requests.
+
+use anyhow::{bail, Result};
+use summary_edge::request::SigningProfile;
+use summary_edge::s3::{parse_list, PARQUET_CONTENT_TYPE};
+
+use crate::aws::{describe_failure, AwsClient};
+use crate::store::{check_key, ObjectStore, PutOutcome};
+
+/// Answers of S3 other than a fetched object are small.
+const MAX_ANSWER: u64 = 16 << 20;
+
+pub struct S3Store<'a> {
+    client: &'a AwsClient,
+    bucket: String,
+    /// Without slashes at the ends; may be empty.
+    prefix: String,
+}
+
+impl<'a> S3Store<'a> {
+    pub fn new(client: &'a AwsClient, bucket: String, prefix: String) -> Self {
+        S3Store { client, bucket, prefix }
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        }
+    }
+
+    fn content_type(key: &str) -> &'static str {
+        if key.ends_with(".parquet") {
+            PARQUET_CONTENT_TYPE
+        } else {
+            "application/json"
+        }
+    }
+}
+
+impl ObjectStore for S3Store<'_> {
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome> {
+        check_key(key)?;
+        let full = self.full_key(key);
+        let s3 = &self.client.config.s3;
+        let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
+            s3.put_object(&self.bucket, &full, bytes.to_vec(), Self::content_type(key))
+        })?;
+        if !response.is_success() {
+            bail!(describe_failure(&format!("PUT s3://{}/{full}", self.bucket), &response));
+        }
+        Ok(PutOutcome::Written)
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        let full = self.full_key(key);
+        let s3 = &self.client.config.s3;
+        let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || s3.get_object(&self.bucket, &full))?;
+        match response.status {
+            200 => Ok(Some(response.body)),
+            404 => Ok(None),
+            _ => bail!(describe_failure(&format!("GET s3://{}/{full}", self.bucket), &response)),
+        }
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        check_key(key)?;
+        let full = self.full_key(key);
+        let s3 = &self.client.config.s3;
+        let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || s3.delete_object(&self.bucket, &full))?;
+        if !(response.is_success() || response.status == 404) {
+            bail!(describe_failure(&format!("DELETE s3://{}/{full}", self.bucket), &response));
+        }
+        Ok(())
+    }
+
+    fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        check_key(prefix.trim_end_matches('/'))?;
+        let full = self.full_key(prefix);
+        let s3 = &self.client.config.s3;
+        let mut deleted = 0;
+        let mut token: Option<String> = None;
+        loop {
+            let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
+                s3.list_objects(&self.bucket, &full, token.as_deref())
+            })?;
+            if !response.is_success() {
+                bail!(describe_failure(&format!("LIST s3://{}/{full}", self.bucket), &response));
+            }
+            let (keys, next) = parse_list(&response.body);
+            for key in keys {
+                let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || s3.delete_object(&self.bucket, &key))?;
+                if !(response.is_success() || response.status == 404) {
+                    bail!(describe_failure(&format!("DELETE s3://{}/{key}", self.bucket), &response));
+                }
+                deleted += 1;
+            }
+            match next {
+                Some(next) => token = Some(next),
+                None => return Ok(deleted),
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.lake_url().unwrap_or_default()
+    }
+
+    fn lake_url(&self) -> Option<String> {
+        Some(if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        })
+    }
+}

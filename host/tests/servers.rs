@@ -1,0 +1,256 @@
+//! Real S3 (s3s-fs) and Glue (moto) servers on loopback for the tests,
+//! started per test on free ports and stopped by PID when dropped.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tool(env: &str, default: PathBuf, hint: &str) -> PathBuf {
+    let path = std::env::var_os(env).map(PathBuf::from).unwrap_or(default);
+    assert!(path.exists(), "{} not found at {}: {hint}", env, path.display());
+    path
+}
+
+fn s3s_fs() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    tool("S3S_FS", home.join(".cache/serratus-tools/bin/s3s-fs"), "run scripts/setup (it installs s3s-fs)")
+}
+
+pub fn venv_python() -> PathBuf {
+    tool("SUMMARY_VENV_PYTHON", repo().join(".venv/bin/python"), "run scripts/setup (it creates .venv)")
+}
+
+fn moto_server() -> PathBuf {
+    tool("MOTO_SERVER", repo().join(".venv/bin/moto_server"), "run scripts/setup (it installs moto[server])")
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited with {status} before listening on {port}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not listen on port {port} within 30 s");
+}
+
+/// A child process killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// One plain HTTP exchange (no signing), for harness set-up calls.
+pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (authority, path) = rest.split_once('/').map(|(a, p)| (a, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = response[split + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
+        data = &data[line_end + 2 + size + 2..];
+    }
+}
+
+fn xml_value(xml: &str, tag: &str) -> String {
+    let start = xml.find(&format!("<{tag}>")).unwrap_or_else(|| panic!("no <{tag}> in {xml}")) + tag.len() + 2;
+    let end = xml[start..].find(&format!("</{tag}>")).unwrap() + start;
+    xml[start..end].to_string()
+}
+
+/// Both servers, with one IAM user's credentials that both accept.
+pub struct Aws {
+    pub s3: Server,
+    pub glue: Server,
+    pub s3_root: TempDir,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl Aws {
+    /// moto first (its IAM issues the credentials), then s3s-fs with the
+    /// same credentials; buckets `src` and `lake` exist.
+    pub fn start() -> Aws {
+        let port = free_port();
+        let mut child = Command::new(moto_server())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // The first three calls (user, policy, key) need no signature; every later one does.
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting moto_server");
+        wait_for_port(port, "moto_server", &mut child);
+        let glue = Server { child, port };
+        let iam = |body: &str| {
+            let auth = "AWS4-HMAC-SHA256 Credential=setup/20260101/us-east-1/iam/aws4_request";
+            let (status, body) = http(
+                "POST",
+                &glue.url(),
+                &[("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", auth)],
+                format!("{body}&Version=2010-05-08").as_bytes(),
+            );
+            let text = String::from_utf8_lossy(&body).to_string();
+            assert_eq!(status, 200, "IAM set-up call failed: {text}");
+            text
+        };
+        iam("Action=CreateUser&UserName=uploader");
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let encoded: String = policy.bytes().map(|b| format!("%{b:02X}")).collect();
+        iam(&format!("Action=PutUserPolicy&UserName=uploader&PolicyName=all&PolicyDocument={encoded}"));
+        let key = iam("Action=CreateAccessKey&UserName=uploader");
+        let (access_key, secret_key) = (xml_value(&key, "AccessKeyId"), xml_value(&key, "SecretAccessKey"));
+
+        let s3_root = tempfile::tempdir().unwrap();
+        for bucket in ["src", "lake"] {
+            std::fs::create_dir_all(s3_root.path().join(bucket)).unwrap();
+        }
+        let port = free_port();
+        let mut child = Command::new(s3s_fs())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", &access_key, "--secret-key", &secret_key])
+            .arg(s3_root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting s3s-fs");
+        wait_for_port(port, "s3s-fs", &mut child);
+        Aws { s3: Server { child, port }, glue, s3_root, access_key, secret_key }
+    }
+
+    /// Environment for `summary-uploader` to use these servers.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID".into(), self.access_key.clone()),
+            ("AWS_SECRET_ACCESS_KEY".into(), self.secret_key.clone()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ENDPOINT_URL_S3".into(), self.s3.url()),
+            ("AWS_ENDPOINT_URL_GLUE".into(), self.glue.url()),
+        ]
+    }
+
+    /// Puts a source object straight into s3s-fs's data directory.
+    pub fn put_source(&self, key: &str, bytes: &[u8]) {
+        let path = self.s3_root.path().join("src").join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    pub fn lake_dir(&self) -> PathBuf {
+        self.s3_root.path().join("lake")
+    }
+
+    /// Every file of the lake bucket, relative path to bytes (s3s-fs keeps
+    /// its own metadata beside objects in hidden files, left out).
+    pub fn lake_files(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                if name.starts_with('.') {
+                    continue;
+                }
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    out.insert(path.strip_prefix(root).unwrap().to_string_lossy().to_string(), std::fs::read(&path).unwrap());
+                }
+            }
+        }
+        let mut out = std::collections::BTreeMap::new();
+        walk(&self.lake_dir(), &self.lake_dir(), &mut out);
+        out
+    }
+
+    /// A signed Glue call with these credentials, through the project's
+    /// own request code, for checking what the catalog holds.
+    pub fn glue_call(&self, action: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let endpoint = summary_edge::request::Endpoint::parse(&self.glue.url()).unwrap();
+        let mut request = summary_edge::glue::request(&endpoint, action, &body);
+        let credentials = summary_edge::request::Credentials {
+            access_key_id: self.access_key.clone(),
+            secret_access_key: self.secret_key.clone(),
+            session_token: None,
+        };
+        summary_edge::request::sign_request(
+            &mut request,
+            summary_edge::request::SigningProfile::Json,
+            "glue",
+            "us-east-1",
+            &credentials,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        let headers: Vec<(&str, &str)> = request.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let headers: Vec<(&str, &str)> = headers.into_iter().filter(|(n, _)| *n != "host" && *n != "content-length").collect();
+        let (status, body) = http("POST", &request.url, &headers, &request.body);
+        (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+/// Rows under a lake folder, counted by DuckDB (hive partitioning).
+pub fn duckdb_count(dir: &Path, table: &str) -> u64 {
+    let glob = if table.ends_with("/sra") { format!("{}/{table}/*.parquet", dir.display()) } else { format!("{}/{table}/**/*.parquet", dir.display()) };
+    let script = format!(
+        "import duckdb; print(duckdb.sql(\"select count(*) from read_parquet('{glob}', hive_partitioning = true)\").fetchall()[0][0])"
+    );
+    let out: Output = Command::new(venv_python()).args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "duckdb: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
