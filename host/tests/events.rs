@@ -229,3 +229,39 @@ fn glue_tables_are_created_once_with_projection_and_partitions_registered() {
     let error = report["records"][0]["error"].as_str().unwrap();
     assert!(error.contains("Glue table nsra has columns (sra string, readlength int,"), "{error}");
 }
+
+#[test]
+fn s3_answering_500_is_retried_and_the_summary_lands_once() {
+    let aws = Aws::start();
+    aws.put_source("summary2/DRR11074882.summary", &fixture("nucleotide", "DRR11074882.summary"));
+    // the source GET (the first GET reads the manifest) and two PUTs in the middle of the file's objects fail once
+    let proxy = servers::FaultProxy::start(aws.s3.port, |method, _path, nth| match (method, nth) {
+        ("GET", 2) | ("PUT", 3) => Some(500),
+        ("PUT", 5) => Some(503),
+        _ => None,
+    });
+    let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
+    command.arg("--component").arg(common::component_path()).envs(aws.env()).env("AWS_ENDPOINT_URL_S3", proxy.url());
+    let path = aws.s3_root.path().join("event.json");
+    std::fs::write(&path, s3_event("summary2/DRR11074882.summary", "01").to_string()).unwrap();
+    let out = command.args(["handle-event", path.to_str().unwrap(), "--dest", "s3://lake/serratus", "--no-glue"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(proxy.faults_served.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let lake = aws.lake_dir().join("serratus");
+    assert_eq!(duckdb_count(&lake, "nucleotide/sequence"), 79);
+    assert_eq!(duckdb_count(&lake, "nucleotide/family"), 6);
+    assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 1);
+}
+
+#[test]
+fn replay_writes_an_s3_lake_and_registers_it() {
+    let aws = Aws::start();
+    let out = uploader(&aws, &["replay", common::fixtures().to_str().unwrap(), "--dest", "s3://lake/replayed"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("into s3://lake/replayed in"));
+    let lake = aws.lake_dir().join("replayed");
+    assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 20);
+    assert_eq!(duckdb_count(&lake, "rdrp/sra"), 20);
+    let (_, tables) = aws.glue_call("GetTables", json!({"DatabaseName": "summary"}));
+    assert_eq!(tables["TableList"].as_array().unwrap().len(), 11);
+}

@@ -254,3 +254,102 @@ pub fn duckdb_count(dir: &Path, table: &str) -> u64 {
     assert!(out.status.success(), "duckdb: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+/// A loopback HTTP proxy that answers some requests with a fault instead
+/// of forwarding them: `fault(method, path, nth)` sees each request (`nth`
+/// counts requests with that method, from 1) and returns a status to
+/// answer with, or `None` to forward. Connections are closed after each
+/// answer so every request is seen.
+pub struct FaultProxy {
+    pub port: u16,
+    pub faults_served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: u16, fault: impl Fn(&str, &str, usize) -> Option<u16> + Send + Sync + 'static) -> FaultProxy {
+        use std::collections::HashMap;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let faults_served = Arc::new(AtomicUsize::new(0));
+        let served = faults_served.clone();
+        let fault = Arc::new(fault);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { continue };
+                let (counts, served, fault) = (counts.clone(), served.clone(), fault.clone());
+                std::thread::spawn(move || {
+                    let Some((head, body)) = read_request(&mut client) else { return };
+                    let mut parts = head.split(' ');
+                    let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+                    let nth = {
+                        let mut counts = counts.lock().unwrap();
+                        let n = counts.entry(method.clone()).or_default();
+                        *n += 1;
+                        *n
+                    };
+                    if let Some(status) = fault(&method, &path, nth) {
+                        served.fetch_add(1, Ordering::SeqCst);
+                        let body = "<Error><Code>InternalError</Code><Message>injected fault</Message></Error>";
+                        let answer = format!(
+                            "HTTP/1.1 {status} Injected\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = client.write_all(answer.as_bytes());
+                        return;
+                    }
+                    let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", upstream)) else { return };
+                    let head = close_connection(&head);
+                    let _ = upstream.write_all(head.as_bytes());
+                    let _ = upstream.write_all(&body);
+                    let mut answer = Vec::new();
+                    let _ = upstream.read_to_end(&mut answer);
+                    let _ = client.write_all(&answer);
+                });
+            }
+        });
+        FaultProxy { port, faults_served }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// The request head (through the blank line) and its Content-Length body.
+fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(p) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .unwrap_or(0);
+    let mut body = data[head_end..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    Some((head, body))
+}
+
+fn close_connection(head: &str) -> String {
+    let mut lines: Vec<&str> = head.trim_end().split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).collect();
+    lines.push("Connection: close");
+    format!("{}\r\n\r\n", lines.join("\r\n"))
+}
