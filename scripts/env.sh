@@ -8,6 +8,9 @@ GUEST_PROFILE=release-guest
 GUEST_WASM="$CARGO_TARGET_DIR/$GUEST_TARGET/$GUEST_PROFILE/summary_guest.wasm"
 HOST_BIN="$CARGO_TARGET_DIR/release/summary-uploader"
 VENV="$ROOT/.venv"
+# Tools the project installs for itself (s3s-fs), outside the clone.
+TOOLS="${SERRATUS_TOOLS:-$HOME/.cache/serratus-tools}"
+export S3S_FS="$TOOLS/bin/s3s-fs"
 export SUMMARY_COMPONENT="$ROOT/bin/summary_guest.wasm"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
