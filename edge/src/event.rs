@@ -24,9 +24,15 @@ pub enum Notice {
     /// `s3:TestEvent`: S3 checking the destination; acknowledged.
     TestEvent { bucket: Option<String> },
     /// An SNS subscription confirmation: an operator must confirm it.
-    SubscriptionConfirmation { topic_arn: Option<String>, subscribe_url: Option<String> },
+    SubscriptionConfirmation {
+        topic_arn: Option<String>,
+        subscribe_url: Option<String>,
+    },
     /// A record of another event (object removed, ...).
-    Ignored { event_name: String, key: Option<String> },
+    Ignored {
+        event_name: String,
+        key: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -52,7 +58,8 @@ const MAX_DEPTH: usize = 4;
 
 /// Decodes one event document.
 pub fn decode_event(bytes: &[u8]) -> Result<DecodedEvent, EventError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
     let mut decoded = DecodedEvent::default();
     decode_value(&value, 0, &mut decoded)?;
     Ok(decoded)
@@ -66,14 +73,18 @@ fn decode_value(value: &Value, depth: usize, out: &mut DecodedEvent) -> Result<(
         return Err(EventError::UnknownShape("not a JSON object".into()));
     };
     if let Some(records) = object.get("Records") {
-        let records = records.as_array().ok_or_else(|| EventError::UnknownShape("Records is not a list".into()))?;
+        let records = records
+            .as_array()
+            .ok_or_else(|| EventError::UnknownShape("Records is not a list".into()))?;
         for (index, record) in records.iter().enumerate() {
             decode_record(index, record, depth, out)?;
         }
         return Ok(());
     }
     if object.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-        out.notices.push(Notice::TestEvent { bucket: str_field(value, "Bucket") });
+        out.notices.push(Notice::TestEvent {
+            bucket: str_field(value, "Bucket"),
+        });
         return Ok(());
     }
     if let Some(kind) = object.get("Type").and_then(Value::as_str) {
@@ -83,50 +94,89 @@ fn decode_value(value: &Value, depth: usize, out: &mut DecodedEvent) -> Result<(
         return decode_eventbridge(value, out);
     }
     let keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
-    Err(EventError::UnknownShape(format!("no Records, Type, detail-type or Event (keys: {})", keys.join(", "))))
+    Err(EventError::UnknownShape(format!(
+        "no Records, Type, detail-type or Event (keys: {})",
+        keys.join(", ")
+    )))
 }
 
-fn decode_record(index: usize, record: &Value, depth: usize, out: &mut DecodedEvent) -> Result<(), EventError> {
-    let bad = |message: &str| EventError::BadRecord { index, message: message.to_string() };
+fn decode_record(
+    index: usize,
+    record: &Value,
+    depth: usize,
+    out: &mut DecodedEvent,
+) -> Result<(), EventError> {
+    let bad = |message: &str| EventError::BadRecord {
+        index,
+        message: message.to_string(),
+    };
     // SQS batch record (Lambda): the body is another event document.
     if let Some(body) = record.get("body").and_then(Value::as_str) {
-        let inner: Value = serde_json::from_str(body).map_err(|e| bad(&format!("SQS body is not JSON: {e}")))?;
+        let inner: Value =
+            serde_json::from_str(body).map_err(|e| bad(&format!("SQS body is not JSON: {e}")))?;
         return decode_value(&inner, depth + 1, out).map_err(|e| nested(index, e));
     }
     // SNS record (Lambda): the message is another event document.
     if let Some(sns) = record.get("Sns") {
-        let message = sns.get("Message").and_then(Value::as_str).ok_or_else(|| bad("Sns without Message"))?;
-        let inner: Value = serde_json::from_str(message).map_err(|e| bad(&format!("SNS Message is not JSON: {e}")))?;
+        let message = sns
+            .get("Message")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("Sns without Message"))?;
+        let inner: Value = serde_json::from_str(message)
+            .map_err(|e| bad(&format!("SNS Message is not JSON: {e}")))?;
         return decode_value(&inner, depth + 1, out).map_err(|e| nested(index, e));
     }
-    let s3 = record.get("s3").ok_or_else(|| bad("no s3, body or Sns field"))?;
-    let event_name = record.get("eventName").and_then(Value::as_str).unwrap_or("");
-    let key = s3.pointer("/object/key").and_then(Value::as_str).ok_or_else(|| bad("s3.object.key missing"))?;
+    let s3 = record
+        .get("s3")
+        .ok_or_else(|| bad("no s3, body or Sns field"))?;
+    let event_name = record
+        .get("eventName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let key = s3
+        .pointer("/object/key")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("s3.object.key missing"))?;
     let key = form_decode(key).map_err(|e| bad(&e))?;
     if !event_name.starts_with("ObjectCreated:") && !event_name.is_empty() {
-        out.notices.push(Notice::Ignored { event_name: event_name.to_string(), key: Some(key) });
+        out.notices.push(Notice::Ignored {
+            event_name: event_name.to_string(),
+            key: Some(key),
+        });
         return Ok(());
     }
-    let bucket = s3.pointer("/bucket/name").and_then(Value::as_str).ok_or_else(|| bad("s3.bucket.name missing"))?;
+    let bucket = s3
+        .pointer("/bucket/name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("s3.bucket.name missing"))?;
     let object = &s3["object"];
     out.objects.push(ObjectRef {
         bucket: bucket.to_string(),
         key,
         size: object.get("size").and_then(Value::as_u64),
-        etag: str_field(object, "eTag").or_else(|| str_field(object, "etag")).map(clean_etag),
+        etag: str_field(object, "eTag")
+            .or_else(|| str_field(object, "etag"))
+            .map(clean_etag),
         version_id: str_field(object, "versionId"),
         sequencer: str_field(object, "sequencer"),
     });
     Ok(())
 }
 
-fn decode_sns(kind: &str, value: &Value, depth: usize, out: &mut DecodedEvent) -> Result<(), EventError> {
+fn decode_sns(
+    kind: &str,
+    value: &Value,
+    depth: usize,
+    out: &mut DecodedEvent,
+) -> Result<(), EventError> {
     match kind {
         "Notification" => {
             let message = value
                 .get("Message")
                 .and_then(Value::as_str)
-                .ok_or_else(|| EventError::UnknownShape("SNS notification without Message".into()))?;
+                .ok_or_else(|| {
+                    EventError::UnknownShape("SNS notification without Message".into())
+                })?;
             let inner: Value = serde_json::from_str(message)
                 .map_err(|e| EventError::UnknownShape(format!("SNS Message is not JSON: {e}")))?;
             decode_value(&inner, depth + 1, out)
@@ -138,20 +188,39 @@ fn decode_sns(kind: &str, value: &Value, depth: usize, out: &mut DecodedEvent) -
             });
             Ok(())
         }
-        other => Err(EventError::UnknownShape(format!("SNS message of Type {other:?}"))),
+        other => Err(EventError::UnknownShape(format!(
+            "SNS message of Type {other:?}"
+        ))),
     }
 }
 
 fn decode_eventbridge(value: &Value, out: &mut DecodedEvent) -> Result<(), EventError> {
-    let detail_type = value.get("detail-type").and_then(Value::as_str).unwrap_or("");
-    let bad = |message: &str| EventError::BadRecord { index: 0, message: message.to_string() };
-    let key = value.pointer("/detail/object/key").and_then(Value::as_str).map(form_decode).transpose().map_err(|e| bad(&e))?;
+    let detail_type = value
+        .get("detail-type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let bad = |message: &str| EventError::BadRecord {
+        index: 0,
+        message: message.to_string(),
+    };
+    let key = value
+        .pointer("/detail/object/key")
+        .and_then(Value::as_str)
+        .map(form_decode)
+        .transpose()
+        .map_err(|e| bad(&e))?;
     if detail_type != "Object Created" {
-        out.notices.push(Notice::Ignored { event_name: detail_type.to_string(), key });
+        out.notices.push(Notice::Ignored {
+            event_name: detail_type.to_string(),
+            key,
+        });
         return Ok(());
     }
     let key = key.ok_or_else(|| bad("detail.object.key missing"))?;
-    let bucket = value.pointer("/detail/bucket/name").and_then(Value::as_str).ok_or_else(|| bad("detail.bucket.name missing"))?;
+    let bucket = value
+        .pointer("/detail/bucket/name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("detail.bucket.name missing"))?;
     let object = &value["detail"]["object"];
     out.objects.push(ObjectRef {
         bucket: bucket.to_string(),
@@ -167,7 +236,10 @@ fn decode_eventbridge(value: &Value, out: &mut DecodedEvent) -> Result<(), Event
 fn nested(index: usize, error: EventError) -> EventError {
     match error {
         EventError::TooDeep => EventError::TooDeep,
-        other => EventError::BadRecord { index, message: other.to_string() },
+        other => EventError::BadRecord {
+            index,
+            message: other.to_string(),
+        },
     }
 }
 
@@ -190,7 +262,9 @@ pub fn form_decode(s: &str) -> Result<String, String> {
         match raw[i] {
             b'+' => bytes.push(b' '),
             b'%' => {
-                let hex = raw.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = raw
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
                 match byte {
                     Some(b) => bytes.push(b),
@@ -237,20 +311,50 @@ mod tests {
         let d = decode_event(br#"{"Records":[{"s3":{"bucket":{"name":"b"},"object":{"key":"psummary/SRR2.psummary"}}}]}"#).unwrap();
         assert_eq!(
             d.objects,
-            [ObjectRef { bucket: "b".into(), key: "psummary/SRR2.psummary".into(), size: None, etag: None, version_id: None, sequencer: None }]
+            [ObjectRef {
+                bucket: "b".into(),
+                key: "psummary/SRR2.psummary".into(),
+                size: None,
+                etag: None,
+                version_id: None,
+                sequencer: None
+            }]
         );
     }
 
     #[test]
     fn sqs_and_sns_wrappers() {
-        let sqs = serde_json::json!({"Records":[{"messageId":"m1","eventSource":"aws:sqs","body": S3}]});
-        assert_eq!(decode_event(sqs.to_string().as_bytes()).unwrap().objects, [object("summary2/SRR1 copy+1.summary")]);
+        let sqs =
+            serde_json::json!({"Records":[{"messageId":"m1","eventSource":"aws:sqs","body": S3}]});
+        assert_eq!(
+            decode_event(sqs.to_string().as_bytes()).unwrap().objects,
+            [object("summary2/SRR1 copy+1.summary")]
+        );
         let sns = serde_json::json!({"Type":"Notification","MessageId":"x","TopicArn":"arn:t","Message": S3});
-        assert_eq!(decode_event(sns.to_string().as_bytes()).unwrap().objects.len(), 1);
+        assert_eq!(
+            decode_event(sns.to_string().as_bytes())
+                .unwrap()
+                .objects
+                .len(),
+            1
+        );
         let sns_in_sqs = serde_json::json!({"Records":[{"body": sns.to_string()}]});
-        assert_eq!(decode_event(sns_in_sqs.to_string().as_bytes()).unwrap().objects.len(), 1);
-        let lambda_sns = serde_json::json!({"Records":[{"EventSource":"aws:sns","Sns":{"Message": S3}}]});
-        assert_eq!(decode_event(lambda_sns.to_string().as_bytes()).unwrap().objects.len(), 1);
+        assert_eq!(
+            decode_event(sns_in_sqs.to_string().as_bytes())
+                .unwrap()
+                .objects
+                .len(),
+            1
+        );
+        let lambda_sns =
+            serde_json::json!({"Records":[{"EventSource":"aws:sns","Sns":{"Message": S3}}]});
+        assert_eq!(
+            decode_event(lambda_sns.to_string().as_bytes())
+                .unwrap()
+                .objects
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -263,39 +367,77 @@ mod tests {
         assert_eq!(d.objects[0].key, "rsummary/SRR3.psummary");
         assert_eq!(d.objects[0].version_id.as_deref(), Some("v9"));
         assert_eq!(d.objects[0].etag.as_deref(), Some("e1"));
-        assert_eq!(d.objects[0].sequencer.as_deref(), Some("00617F08299329D189"));
+        assert_eq!(
+            d.objects[0].sequencer.as_deref(),
+            Some("00617F08299329D189")
+        );
         let deleted = eb.replace("Object Created", "Object Deleted");
         let d = decode_event(deleted.as_bytes()).unwrap();
         assert!(d.objects.is_empty());
-        assert_eq!(d.notices, [Notice::Ignored { event_name: "Object Deleted".into(), key: Some("rsummary/SRR3.psummary".into()) }]);
+        assert_eq!(
+            d.notices,
+            [Notice::Ignored {
+                event_name: "Object Deleted".into(),
+                key: Some("rsummary/SRR3.psummary".into())
+            }]
+        );
     }
 
     #[test]
     fn test_events_confirmations_and_removals_are_notices() {
         let t = br#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2020-01-01T00:00:00Z","Bucket":"lovelywater","RequestId":"r","HostId":"h"}"#;
-        assert_eq!(decode_event(t).unwrap().notices, [Notice::TestEvent { bucket: Some("lovelywater".into()) }]);
+        assert_eq!(
+            decode_event(t).unwrap().notices,
+            [Notice::TestEvent {
+                bucket: Some("lovelywater".into())
+            }]
+        );
         let c = br#"{"Type":"SubscriptionConfirmation","TopicArn":"arn:t","SubscribeURL":"https://sns/confirm","Message":"You have chosen"}"#;
         assert_eq!(
             decode_event(c).unwrap().notices,
-            [Notice::SubscriptionConfirmation { topic_arn: Some("arn:t".into()), subscribe_url: Some("https://sns/confirm".into()) }]
+            [Notice::SubscriptionConfirmation {
+                topic_arn: Some("arn:t".into()),
+                subscribe_url: Some("https://sns/confirm".into())
+            }]
         );
         let removed = S3.replace("ObjectCreated:Put", "ObjectRemoved:Delete");
         let d = decode_event(removed.as_bytes()).unwrap();
         assert!(d.objects.is_empty());
-        assert_eq!(d.notices, [Notice::Ignored { event_name: "ObjectRemoved:Delete".into(), key: Some("summary2/SRR1 copy+1.summary".into()) }]);
+        assert_eq!(
+            d.notices,
+            [Notice::Ignored {
+                event_name: "ObjectRemoved:Delete".into(),
+                key: Some("summary2/SRR1 copy+1.summary".into())
+            }]
+        );
     }
 
     #[test]
     fn malformed_events_are_errors() {
         assert!(matches!(decode_event(b"{"), Err(EventError::NotJson(_))));
-        assert!(matches!(decode_event(b"[]"), Err(EventError::UnknownShape(_))));
-        assert!(matches!(decode_event(br#"{"hello":1}"#), Err(EventError::UnknownShape(_))));
-        assert!(matches!(decode_event(br#"{"Records":{}}"#), Err(EventError::UnknownShape(_))));
+        assert!(matches!(
+            decode_event(b"[]"),
+            Err(EventError::UnknownShape(_))
+        ));
+        assert!(matches!(
+            decode_event(br#"{"hello":1}"#),
+            Err(EventError::UnknownShape(_))
+        ));
+        assert!(matches!(
+            decode_event(br#"{"Records":{}}"#),
+            Err(EventError::UnknownShape(_))
+        ));
         assert_eq!(
             decode_event(br#"{"Records":[{"s3":{"bucket":{"name":"b"},"object":{}}}]}"#),
-            Err(EventError::BadRecord { index: 0, message: "s3.object.key missing".into() })
+            Err(EventError::BadRecord {
+                index: 0,
+                message: "s3.object.key missing".into()
+            })
         );
-        assert!(matches!(decode_event(br#"{"Records":[{"body":"not json"}]}"#), Err(EventError::BadRecord { .. })));
+        assert!(matches!(
+            decode_event(br#"{"Records":[{"body":"not json"}]}"#),
+            Err(EventError::BadRecord { .. })
+        ));
         let mut deep = S3.to_string();
         for _ in 0..6 {
             deep = serde_json::json!({"Type":"Notification","Message": deep}).to_string();

@@ -34,7 +34,11 @@ pub fn request(endpoint: &Endpoint, action: &str, body: &Value) -> HttpRequest {
 }
 
 pub fn aws_endpoint(region: &str) -> Endpoint {
-    Endpoint { scheme: "https".into(), host: format!("glue.{region}.amazonaws.com"), port: None }
+    Endpoint {
+        scheme: "https".into(),
+        host: format!("glue.{region}.amazonaws.com"),
+        port: None,
+    }
 }
 
 /// Athena type of a column.
@@ -48,7 +52,13 @@ pub fn glue_type(ty: ColumnType) -> &'static str {
 }
 
 fn columns(table: &Table) -> Value {
-    Value::Array(table.columns.iter().map(|c| json!({"Name": c.name, "Type": glue_type(c.ty)})).collect())
+    Value::Array(
+        table
+            .columns
+            .iter()
+            .map(|c| json!({"Name": c.name, "Type": glue_type(c.ty)}))
+            .collect(),
+    )
 }
 
 fn storage(table: &Table, location: &str) -> Value {
@@ -64,7 +74,12 @@ fn storage(table: &Table, location: &str) -> Value {
 
 /// `s3://bucket/prefix/<kind>/<table>/`.
 pub fn table_location(lake_url: &str, table: &Table) -> String {
-    format!("{}/{}/{}/", lake_url.trim_end_matches('/'), table.kind, table.name)
+    format!(
+        "{}/{}/{}/",
+        lake_url.trim_end_matches('/'),
+        table.kind,
+        table.name
+    )
 }
 
 pub fn create_database(database: &str) -> Value {
@@ -79,7 +94,8 @@ pub fn get_table(database: &str, table: &Table) -> Value {
 /// projection over 0..100 for `score` and `pctid`.
 pub fn create_table(database: &str, table: &Table, lake_url: &str) -> Value {
     let location = table_location(lake_url, table);
-    let mut parameters = json!({"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "SNAPPY"});
+    let mut parameters =
+        json!({"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "SNAPPY"});
     let mut partition_keys = json!([]);
     if table.partitioned {
         let projection = parameters.as_object_mut().expect("object");
@@ -92,7 +108,12 @@ pub fn create_table(database: &str, table: &Table, lake_url: &str) -> Value {
             "storage.location.template".into(),
             format!("{location}score=${{score}}/pctid=${{pctid}}/").into(),
         );
-        partition_keys = Value::Array(PARTITION_COLUMNS.iter().map(|c| json!({"Name": c, "Type": "int"})).collect());
+        partition_keys = Value::Array(
+            PARTITION_COLUMNS
+                .iter()
+                .map(|c| json!({"Name": c, "Type": "int"}))
+                .collect(),
+        );
     }
     json!({
         "DatabaseName": database,
@@ -108,7 +129,12 @@ pub fn create_table(database: &str, table: &Table, lake_url: &str) -> Value {
 }
 
 /// BatchCreatePartition bodies, at most [`PARTITION_BATCH`] partitions each.
-pub fn batch_create_partitions(database: &str, table: &Table, lake_url: &str, partitions: &[Partition]) -> Vec<Value> {
+pub fn batch_create_partitions(
+    database: &str,
+    table: &Table,
+    lake_url: &str,
+    partitions: &[Partition],
+) -> Vec<Value> {
     let location = table_location(lake_url, table);
     partitions
         .chunks(PARTITION_BATCH)
@@ -130,26 +156,48 @@ pub fn batch_create_partitions(database: &str, table: &Table, lake_url: &str, pa
 /// The exception name of a Glue error answer (`AlreadyExistsException`),
 /// whether Glue sent it bare or namespaced, and its message.
 pub fn error_type(body: &[u8]) -> (Option<String>, Option<String>) {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else { return (None, None) };
-    let kind = value.get("__type").and_then(Value::as_str).map(|t| t.rsplit(['#', ':']).next().unwrap_or(t).to_string());
-    let message = value.get("message").or_else(|| value.get("Message")).and_then(Value::as_str).map(str::to_string);
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return (None, None);
+    };
+    let kind = value
+        .get("__type")
+        .and_then(Value::as_str)
+        .map(|t| t.rsplit(['#', ':']).next().unwrap_or(t).to_string());
+    let message = value
+        .get("message")
+        .or_else(|| value.get("Message"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
     (kind, message)
 }
 
 /// Per-partition errors of a BatchCreatePartition answer other than
 /// `AlreadyExistsException`, as `values: code: message`.
 pub fn batch_errors(body: &[u8]) -> Vec<String> {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else { return vec!["unreadable answer".into()] };
-    let Some(errors) = value.get("Errors").and_then(Value::as_array) else { return vec![] };
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return vec!["unreadable answer".into()];
+    };
+    let Some(errors) = value.get("Errors").and_then(Value::as_array) else {
+        return vec![];
+    };
     errors
         .iter()
         .filter_map(|e| {
-            let code = e.pointer("/ErrorDetail/ErrorCode").and_then(Value::as_str).unwrap_or("?");
+            let code = e
+                .pointer("/ErrorDetail/ErrorCode")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
             if code == "AlreadyExistsException" {
                 return None;
             }
-            let message = e.pointer("/ErrorDetail/ErrorMessage").and_then(Value::as_str).unwrap_or("");
-            Some(format!("{}: {code}: {message}", e.get("PartitionValues").unwrap_or(&Value::Null)))
+            let message = e
+                .pointer("/ErrorDetail/ErrorMessage")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            Some(format!(
+                "{}: {code}: {message}",
+                e.get("PartitionValues").unwrap_or(&Value::Null)
+            ))
         })
         .collect()
 }
@@ -157,24 +205,42 @@ pub fn batch_errors(body: &[u8]) -> Vec<String> {
 /// How a stored table's columns differ from ours, if they do: a table
 /// someone else defined is never silently replaced.
 pub fn column_difference(table: &Table, get_table_answer: &[u8]) -> Result<Option<String>, String> {
-    let value: Value = serde_json::from_slice(get_table_answer).map_err(|e| format!("unreadable GetTable answer: {e}"))?;
+    let value: Value = serde_json::from_slice(get_table_answer)
+        .map_err(|e| format!("unreadable GetTable answer: {e}"))?;
     let stored: Vec<(String, String)> = value
         .pointer("/Table/StorageDescriptor/Columns")
         .and_then(Value::as_array)
         .ok_or("GetTable answer without Table.StorageDescriptor.Columns")?
         .iter()
         .map(|c| {
-            let field = |name| c.get(name).and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+            let field = |name| {
+                c.get(name)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_ascii_lowercase()
+            };
             (field("Name"), field("Type"))
         })
         .collect();
-    let ours: Vec<(String, String)> =
-        table.columns.iter().map(|c| (c.name.to_string(), glue_type(c.ty).to_string())).collect();
+    let ours: Vec<(String, String)> = table
+        .columns
+        .iter()
+        .map(|c| (c.name.to_string(), glue_type(c.ty).to_string()))
+        .collect();
     if stored == ours {
         return Ok(None);
     }
-    let show = |cols: &[(String, String)]| cols.iter().map(|(n, t)| format!("{n} {t}")).collect::<Vec<_>>().join(", ");
-    let first = stored.iter().zip(&ours).position(|(a, b)| a != b).unwrap_or(stored.len().min(ours.len()));
+    let show = |cols: &[(String, String)]| {
+        cols.iter()
+            .map(|(n, t)| format!("{n} {t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let first = stored
+        .iter()
+        .zip(&ours)
+        .position(|(a, b)| a != b)
+        .unwrap_or(stored.len().min(ours.len()));
     Ok(Some(format!(
         "Glue table {} has columns ({}) but the lake writes ({}); first difference at column {}",
         table.glue_name,
@@ -202,39 +268,95 @@ mod tests {
             input["Parameters"]["storage.location.template"],
             "s3://lake/prefix/nucleotide/family/score=${score}/pctid=${pctid}/"
         );
-        assert_eq!(input["PartitionKeys"], json!([{"Name":"score","Type":"int"},{"Name":"pctid","Type":"int"}]));
-        assert_eq!(input["StorageDescriptor"]["Location"], "s3://lake/prefix/nucleotide/family/");
-        assert_eq!(input["StorageDescriptor"]["Columns"][3], json!({"Name":"depth","Type":"double"}));
-        assert_eq!(input["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"], SERDE);
+        assert_eq!(
+            input["PartitionKeys"],
+            json!([{"Name":"score","Type":"int"},{"Name":"pctid","Type":"int"}])
+        );
+        assert_eq!(
+            input["StorageDescriptor"]["Location"],
+            "s3://lake/prefix/nucleotide/family/"
+        );
+        assert_eq!(
+            input["StorageDescriptor"]["Columns"][3],
+            json!({"Name":"depth","Type":"double"})
+        );
+        assert_eq!(
+            input["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"],
+            SERDE
+        );
         let sra = create_table("summary", &PROTEIN_SRA, "s3://lake");
         assert_eq!(sra["TableInput"]["PartitionKeys"], json!([]));
-        assert!(sra["TableInput"]["Parameters"].get("projection.enabled").is_none());
-        assert_eq!(sra["TableInput"]["StorageDescriptor"]["Columns"][5], json!({"Name":"truncated","Type":"boolean"}));
+        assert!(sra["TableInput"]["Parameters"]
+            .get("projection.enabled")
+            .is_none());
+        assert_eq!(
+            sra["TableInput"]["StorageDescriptor"]["Columns"][5],
+            json!({"Name":"truncated","Type":"boolean"})
+        );
     }
 
     #[test]
     fn partitions_come_in_chunks_of_100() {
-        let parts: Vec<Partition> = (0..=100).flat_map(|s| [Partition { score: s, pctid: 50 }, Partition { score: s, pctid: 51 }]).collect();
+        let parts: Vec<Partition> = (0..=100)
+            .flat_map(|s| {
+                [
+                    Partition {
+                        score: s,
+                        pctid: 50,
+                    },
+                    Partition {
+                        score: s,
+                        pctid: 51,
+                    },
+                ]
+            })
+            .collect();
         let bodies = batch_create_partitions("summary", &NUCLEOTIDE_FAMILY, "s3://lake", &parts);
-        assert_eq!(bodies.iter().map(|b| b["PartitionInputList"].as_array().unwrap().len()).collect::<Vec<_>>(), [100, 100, 2]);
+        assert_eq!(
+            bodies
+                .iter()
+                .map(|b| b["PartitionInputList"].as_array().unwrap().len())
+                .collect::<Vec<_>>(),
+            [100, 100, 2]
+        );
         let first = &bodies[0]["PartitionInputList"][0];
         assert_eq!(first["Values"], json!(["0", "50"]));
-        assert_eq!(first["StorageDescriptor"]["Location"], "s3://lake/nucleotide/family/score=0/pctid=50/");
-        let request = request(&Endpoint::parse("http://127.0.0.1:5000").unwrap(), "BatchCreatePartition", &bodies[2]);
-        assert_eq!(request.header("x-amz-target"), Some("AWSGlue.BatchCreatePartition"));
+        assert_eq!(
+            first["StorageDescriptor"]["Location"],
+            "s3://lake/nucleotide/family/score=0/pctid=50/"
+        );
+        let request = request(
+            &Endpoint::parse("http://127.0.0.1:5000").unwrap(),
+            "BatchCreatePartition",
+            &bodies[2],
+        );
+        assert_eq!(
+            request.header("x-amz-target"),
+            Some("AWSGlue.BatchCreatePartition")
+        );
         assert_eq!(request.url, "http://127.0.0.1:5000/");
     }
 
     #[test]
     fn answers() {
         assert_eq!(
-            error_type(br#"{"__type":"com.amazonaws.glue#AlreadyExistsException","message":"exists"}"#),
+            error_type(
+                br#"{"__type":"com.amazonaws.glue#AlreadyExistsException","message":"exists"}"#
+            ),
             (Some("AlreadyExistsException".into()), Some("exists".into()))
         );
-        assert_eq!(error_type(br#"{"__type":"EntityNotFoundException","Message":"no"}"#).0.as_deref(), Some("EntityNotFoundException"));
+        assert_eq!(
+            error_type(br#"{"__type":"EntityNotFoundException","Message":"no"}"#)
+                .0
+                .as_deref(),
+            Some("EntityNotFoundException")
+        );
         let errors = br#"{"Errors":[{"PartitionValues":["1","2"],"ErrorDetail":{"ErrorCode":"AlreadyExistsException"}},
                                    {"PartitionValues":["3","4"],"ErrorDetail":{"ErrorCode":"InternalServiceException","ErrorMessage":"boom"}}]}"#;
-        assert_eq!(batch_errors(errors), [r#"["3","4"]: InternalServiceException: boom"#]);
+        assert_eq!(
+            batch_errors(errors),
+            [r#"["3","4"]: InternalServiceException: boom"#]
+        );
         assert!(batch_errors(b"{}").is_empty());
     }
 
@@ -242,11 +364,21 @@ mod tests {
     fn column_differences_are_named() {
         let ours = create_table("summary", &PROTEIN_SRA, "s3://l");
         let stored = json!({"Table": {"StorageDescriptor": ours["TableInput"]["StorageDescriptor"].clone()}});
-        assert_eq!(column_difference(&PROTEIN_SRA, stored.to_string().as_bytes()).unwrap(), None);
+        assert_eq!(
+            column_difference(&PROTEIN_SRA, stored.to_string().as_bytes()).unwrap(),
+            None
+        );
         let mut changed = stored.clone();
         changed["Table"]["StorageDescriptor"]["Columns"][2]["Type"] = "int".into();
-        let diff = column_difference(&PROTEIN_SRA, changed.to_string().as_bytes()).unwrap().unwrap();
-        assert!(diff.starts_with("Glue table psra has columns (sra string, type string, readlength int,"), "{diff}");
+        let diff = column_difference(&PROTEIN_SRA, changed.to_string().as_bytes())
+            .unwrap()
+            .unwrap();
+        assert!(
+            diff.starts_with(
+                "Glue table psra has columns (sra string, type string, readlength int,"
+            ),
+            "{diff}"
+        );
         assert!(diff.ends_with("first difference at column 3"), "{diff}");
     }
 }

@@ -4,10 +4,10 @@
 //! answers back; both the native host and the Spin app use this crate.
 
 pub mod event;
-pub mod route;
+pub mod glue;
 pub mod manifest;
 pub mod request;
-pub mod s3;
-pub mod glue;
 pub mod retry;
+pub mod route;
+pub mod s3;
 pub mod sns;

@@ -65,9 +65,13 @@ impl Manifest {
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| format!("unreadable manifest: {e}"))?;
+        let manifest: Manifest =
+            serde_json::from_slice(bytes).map_err(|e| format!("unreadable manifest: {e}"))?;
         if manifest.format != MANIFEST_FORMAT {
-            return Err(format!("manifest format {} is not {MANIFEST_FORMAT}", manifest.format));
+            return Err(format!(
+                "manifest format {} is not {MANIFEST_FORMAT}",
+                manifest.format
+            ));
         }
         Ok(manifest)
     }
@@ -91,15 +95,21 @@ pub enum Decision {
     /// The same version is already complete: a redelivery.
     AlreadyDone,
     /// A newer version is already recorded.
-    Older { recorded: String },
+    Older {
+        recorded: String,
+    },
 }
 
 pub fn decide(existing: Option<&Manifest>, incoming: &SourceVersion) -> Decision {
-    let Some(manifest) = existing else { return Decision::Process };
+    let Some(manifest) = existing else {
+        return Decision::Process;
+    };
     let recorded = &manifest.source;
     match (&recorded.sequencer, &incoming.sequencer) {
         (Some(old), Some(new)) => match compare_sequencers(old, new) {
-            Ordering::Greater => Decision::Older { recorded: old.clone() },
+            Ordering::Greater => Decision::Older {
+                recorded: old.clone(),
+            },
             Ordering::Equal if manifest.complete => Decision::AlreadyDone,
             _ => Decision::Process,
         },
@@ -118,7 +128,9 @@ fn same_version(a: &SourceVersion, b: &SourceVersion) -> bool {
 /// padded with leading zeros).
 pub fn compare_sequencers(a: &str, b: &str) -> Ordering {
     let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
-    a.len().cmp(&b.len()).then_with(|| a.to_ascii_uppercase().cmp(&b.to_ascii_uppercase()))
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.to_ascii_uppercase().cmp(&b.to_ascii_uppercase()))
 }
 
 /// The writes and deletes that apply one converted version of a run.
@@ -134,12 +146,22 @@ pub struct Plan {
 
 /// Plans the application of `objects` (lake keys, already known to be
 /// written in step 2) for one run.
-pub fn plan(existing: Option<&Manifest>, kind: &str, run: &str, source: SourceVersion, objects: &[String]) -> Plan {
+pub fn plan(
+    existing: Option<&Manifest>,
+    kind: &str,
+    run: &str,
+    source: SourceVersion,
+    objects: &[String],
+) -> Plan {
     let mut objects: Vec<String> = objects.to_vec();
     objects.sort();
     objects.dedup();
     let old: Vec<String> = existing.map(|m| m.objects.clone()).unwrap_or_default();
-    let deletes: Vec<String> = old.iter().filter(|k| objects.binary_search(k).is_err()).cloned().collect();
+    let deletes: Vec<String> = old
+        .iter()
+        .filter(|k| objects.binary_search(k).is_err())
+        .cloned()
+        .collect();
     let mut union = objects.clone();
     union.extend(deletes.iter().cloned());
     union.sort();
@@ -151,7 +173,11 @@ pub fn plan(existing: Option<&Manifest>, kind: &str, run: &str, source: SourceVe
         objects,
         complete,
     };
-    Plan { pending_manifest: manifest(union, false), deletes, final_manifest: manifest(objects, true) }
+    Plan {
+        pending_manifest: manifest(union, false),
+        deletes,
+        final_manifest: manifest(objects, true),
+    }
 }
 
 #[cfg(test)]
@@ -169,14 +195,18 @@ mod tests {
     }
 
     fn manifest(seq: Option<&str>, etag: Option<&str>, complete: bool) -> Manifest {
-        let mut m = plan(None, "nucleotide", "SRR1", source(seq, etag), &["a".into()]).final_manifest;
+        let mut m =
+            plan(None, "nucleotide", "SRR1", source(seq, etag), &["a".into()]).final_manifest;
         m.complete = complete;
         m
     }
 
     #[test]
     fn sequencers_compare_as_hex_numbers() {
-        assert_eq!(compare_sequencers("0055AED6DCD90281E5", "0055AED6DCD90281E6"), Ordering::Less);
+        assert_eq!(
+            compare_sequencers("0055AED6DCD90281E5", "0055AED6DCD90281E6"),
+            Ordering::Less
+        );
         assert_eq!(compare_sequencers("FF", "0100"), Ordering::Less);
         assert_eq!(compare_sequencers("00ff", "FF"), Ordering::Equal);
     }
@@ -186,20 +216,62 @@ mod tests {
         let s1 = source(Some("01"), Some("e1"));
         let s2 = source(Some("02"), Some("e2"));
         assert_eq!(decide(None, &s1), Decision::Process);
-        assert_eq!(decide(Some(&manifest(Some("01"), Some("e1"), true)), &s1), Decision::AlreadyDone);
-        assert_eq!(decide(Some(&manifest(Some("01"), Some("e1"), false)), &s1), Decision::Process);
-        assert_eq!(decide(Some(&manifest(Some("01"), Some("e1"), true)), &s2), Decision::Process);
-        assert_eq!(decide(Some(&manifest(Some("02"), Some("e2"), true)), &s1), Decision::Older { recorded: "02".into() });
+        assert_eq!(
+            decide(Some(&manifest(Some("01"), Some("e1"), true)), &s1),
+            Decision::AlreadyDone
+        );
+        assert_eq!(
+            decide(Some(&manifest(Some("01"), Some("e1"), false)), &s1),
+            Decision::Process
+        );
+        assert_eq!(
+            decide(Some(&manifest(Some("01"), Some("e1"), true)), &s2),
+            Decision::Process
+        );
+        assert_eq!(
+            decide(Some(&manifest(Some("02"), Some("e2"), true)), &s1),
+            Decision::Older {
+                recorded: "02".into()
+            }
+        );
         // no sequencers: same etag is a redelivery, another etag is processed
-        assert_eq!(decide(Some(&manifest(None, Some("e1"), true)), &source(None, Some("e1"))), Decision::AlreadyDone);
-        assert_eq!(decide(Some(&manifest(None, Some("e1"), true)), &source(None, Some("e2"))), Decision::Process);
-        assert_eq!(decide(Some(&manifest(None, None, true)), &source(None, None)), Decision::Process);
+        assert_eq!(
+            decide(
+                Some(&manifest(None, Some("e1"), true)),
+                &source(None, Some("e1"))
+            ),
+            Decision::AlreadyDone
+        );
+        assert_eq!(
+            decide(
+                Some(&manifest(None, Some("e1"), true)),
+                &source(None, Some("e2"))
+            ),
+            Decision::Process
+        );
+        assert_eq!(
+            decide(Some(&manifest(None, None, true)), &source(None, None)),
+            Decision::Process
+        );
     }
 
     #[test]
     fn plan_deletes_what_the_new_version_does_not_use() {
-        let old = plan(None, "nucleotide", "SRR1", source(Some("01"), None), &["k/a".into(), "k/b".into()]).final_manifest;
-        let p = plan(Some(&old), "nucleotide", "SRR1", source(Some("02"), None), &["k/b".into(), "k/c".into(), "k/c".into()]);
+        let old = plan(
+            None,
+            "nucleotide",
+            "SRR1",
+            source(Some("01"), None),
+            &["k/a".into(), "k/b".into()],
+        )
+        .final_manifest;
+        let p = plan(
+            Some(&old),
+            "nucleotide",
+            "SRR1",
+            source(Some("02"), None),
+            &["k/b".into(), "k/c".into(), "k/c".into()],
+        );
         assert_eq!(p.deletes, ["k/a"]);
         assert_eq!(p.pending_manifest.objects, ["k/a", "k/b", "k/c"]);
         assert!(!p.pending_manifest.complete);

@@ -21,14 +21,28 @@ pub struct HttpRequest {
 
 impl HttpRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
+}
+
+/// The value of a header, names compared case-insensitively.
+pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Never prints the signature or a session token.
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} ({} bytes)", self.method, self.url, self.body.len())
+        write!(
+            f,
+            "{} {} ({} bytes)",
+            self.method,
+            self.url,
+            self.body.len()
+        )
     }
 }
 
@@ -56,7 +70,9 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn parse(url: &str) -> Result<Self, String> {
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("endpoint {url:?} has no scheme"))?;
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("endpoint {url:?} has no scheme"))?;
         if scheme != "http" && scheme != "https" {
             return Err(format!("endpoint {url:?}: scheme must be http or https"));
         }
@@ -65,12 +81,20 @@ impl Endpoint {
             return Err(format!("endpoint {url:?} must be scheme://host[:port]"));
         }
         let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-                (host, Some(port.parse::<u16>().map_err(|_| format!("endpoint {url:?}: bad port"))?))
-            }
+            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (
+                host,
+                Some(
+                    port.parse::<u16>()
+                        .map_err(|_| format!("endpoint {url:?}: bad port"))?,
+                ),
+            ),
             _ => (authority, None),
         };
-        Ok(Endpoint { scheme: scheme.into(), host: host.into(), port })
+        Ok(Endpoint {
+            scheme: scheme.into(),
+            host: host.into(),
+            port,
+        })
     }
 
     /// The Host header as a client sends it: the port only when one is given.
@@ -83,7 +107,10 @@ impl Endpoint {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// How a service wants its requests signed.
@@ -115,7 +142,10 @@ pub fn sign_request(
     credentials: &Credentials,
     time: SystemTime,
 ) -> Result<(), SignError> {
-    let error = |message: String| SignError { request: format!("{request:?}"), message };
+    let error = |message: String| SignError {
+        request: format!("{request:?}"),
+        message,
+    };
     let mut settings = SigningSettings::default();
     if profile == SigningProfile::S3 {
         settings.percent_encoding_mode = PercentEncodingMode::Single;
@@ -143,14 +173,21 @@ pub fn sign_request(
     let signable = SignableRequest::new(
         request.method,
         request.url.as_str(),
-        request.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
         SignableBody::Precomputed(payload_hash),
     )
     .map_err(|e| error(e.to_string()))?;
-    let (instructions, _signature) = sign(signable, &params).map_err(|e| error(e.to_string()))?.into_parts();
+    let (instructions, _signature) = sign(signable, &params)
+        .map_err(|e| error(e.to_string()))?
+        .into_parts();
     let (headers, _params) = instructions.into_parts();
     for header in headers {
-        request.headers.push((header.name().to_string(), header.value().to_string()));
+        request
+            .headers
+            .push((header.name().to_string(), header.value().to_string()));
     }
     Ok(())
 }
@@ -162,10 +199,16 @@ mod tests {
     #[test]
     fn endpoints() {
         let e = Endpoint::parse("http://127.0.0.1:9000").unwrap();
-        assert_eq!((e.scheme.as_str(), e.host.as_str(), e.port), ("http", "127.0.0.1", Some(9000)));
+        assert_eq!(
+            (e.scheme.as_str(), e.host.as_str(), e.port),
+            ("http", "127.0.0.1", Some(9000))
+        );
         assert_eq!(e.authority("bucket.127.0.0.1"), "bucket.127.0.0.1:9000");
         let e = Endpoint::parse("https://s3.us-east-1.amazonaws.com/").unwrap();
-        assert_eq!((e.host.as_str(), e.port), ("s3.us-east-1.amazonaws.com", None));
+        assert_eq!(
+            (e.host.as_str(), e.port),
+            ("s3.us-east-1.amazonaws.com", None)
+        );
         assert!(Endpoint::parse("s3.amazonaws.com").is_err());
         assert!(Endpoint::parse("ftp://x").is_err());
         assert!(Endpoint::parse("http://x:notaport").is_err());
@@ -174,7 +217,11 @@ mod tests {
 
     #[test]
     fn signing_adds_headers_and_hides_secrets() {
-        let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "SECRET".into(), session_token: Some("TOKEN".into()) };
+        let creds = Credentials {
+            access_key_id: "AKID".into(),
+            secret_access_key: "SECRET".into(),
+            session_token: Some("TOKEN".into()),
+        };
         let mut request = HttpRequest {
             method: "PUT",
             url: "http://127.0.0.1:9000/bucket/a%20b.parquet".into(),
@@ -182,13 +229,32 @@ mod tests {
             body: b"hello".to_vec(),
         };
         let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        sign_request(&mut request, SigningProfile::S3, "s3", "us-east-1", &creds, time).unwrap();
-        assert_eq!(request.header("x-amz-content-sha256"), Some(sha256_hex(b"hello").as_str()));
+        sign_request(
+            &mut request,
+            SigningProfile::S3,
+            "s3",
+            "us-east-1",
+            &creds,
+            time,
+        )
+        .unwrap();
+        assert_eq!(
+            request.header("x-amz-content-sha256"),
+            Some(sha256_hex(b"hello").as_str())
+        );
         assert_eq!(request.header("x-amz-date"), Some("20231114T221320Z"));
         assert_eq!(request.header("x-amz-security-token"), Some("TOKEN"));
         let auth = request.header("authorization").unwrap();
-        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKID/20231114/us-east-1/s3/aws4_request"), "{auth}");
-        assert!(auth.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token"), "{auth}");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKID/20231114/us-east-1/s3/aws4_request"),
+            "{auth}"
+        );
+        assert!(
+            auth.contains(
+                "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token"
+            ),
+            "{auth}"
+        );
         assert!(!format!("{request:?}{creds:?}").contains("SECRET"));
         assert!(!format!("{request:?}").contains("TOKEN"));
     }

@@ -13,7 +13,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5) }
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+        }
     }
 }
 
@@ -22,8 +26,12 @@ impl RetryPolicy {
     /// capped exponential backoff with full jitter. `jitter` is a random
     /// number in [0, 1), supplied by the caller so this stays pure.
     pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
-        let exponential = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-        exponential.min(self.max_delay).mul_f64(jitter.clamp(0.0, 1.0))
+        let exponential = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        exponential
+            .min(self.max_delay)
+            .mul_f64(jitter.clamp(0.0, 1.0))
     }
 
     pub fn should_retry(&self, attempt: u32) -> bool {
@@ -40,9 +48,18 @@ pub fn is_retryable_status(status: u16) -> bool {
 pub fn is_throttling_code(code: &str) -> bool {
     matches!(
         code,
-        "SlowDown" | "Throttling" | "ThrottlingException" | "ThrottledException" | "RequestLimitExceeded"
-            | "TooManyRequestsException" | "ProvisionedThroughputExceededException" | "RequestThrottled"
-            | "InternalError" | "ServiceUnavailable" | "InternalServiceException" | "ConcurrentModificationException"
+        "SlowDown"
+            | "Throttling"
+            | "ThrottlingException"
+            | "ThrottledException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException"
+            | "ProvisionedThroughputExceededException"
+            | "RequestThrottled"
+            | "InternalError"
+            | "ServiceUnavailable"
+            | "InternalServiceException"
+            | "ConcurrentModificationException"
     )
 }
 
@@ -64,7 +81,9 @@ mod tests {
     #[test]
     fn retryable_answers() {
         assert!(is_retryable_status(503) && is_retryable_status(500) && is_retryable_status(429));
-        assert!(!is_retryable_status(403) && !is_retryable_status(404) && !is_retryable_status(200));
+        assert!(
+            !is_retryable_status(403) && !is_retryable_status(404) && !is_retryable_status(200)
+        );
         assert!(is_throttling_code("SlowDown") && !is_throttling_code("AccessDenied"));
     }
 }

@@ -20,7 +20,10 @@ impl RouteRule {
         if pattern.is_empty() || segments.iter().any(|s| s.is_empty()) {
             return Err(format!("route pattern {pattern:?} has an empty segment"));
         }
-        Ok(RouteRule { pattern: segments, kind })
+        Ok(RouteRule {
+            pattern: segments,
+            kind,
+        })
     }
 
     pub fn matches(&self, key: &str) -> bool {
@@ -43,8 +46,14 @@ impl fmt::Display for RouteRule {
 impl FromStr for RouteRule {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (pattern, kind) = s.rsplit_once('=').ok_or_else(|| format!("route {s:?} is not PATTERN=KIND"))?;
-        RouteRule::new(pattern, kind.parse().map_err(|e: summary_layout::kind::UnknownKind| e.to_string())?)
+        let (pattern, kind) = s
+            .rsplit_once('=')
+            .ok_or_else(|| format!("route {s:?} is not PATTERN=KIND"))?;
+        RouteRule::new(
+            pattern,
+            kind.parse()
+                .map_err(|e: summary_layout::kind::UnknownKind| e.to_string())?,
+        )
     }
 }
 
@@ -53,7 +62,9 @@ fn glob_segment(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == text,
         Some((head, rest)) => {
-            let Some(mut remaining) = text.strip_prefix(head) else { return false };
+            let Some(mut remaining) = text.strip_prefix(head) else {
+                return false;
+            };
             // Greedy is enough for one star; for more, try every split.
             loop {
                 if glob_segment(rest, remaining) {
@@ -80,7 +91,10 @@ pub fn default_routes() -> Vec<RouteRule> {
 
 /// The kind of the first rule matching `key`.
 pub fn route(rules: &[RouteRule], key: &str) -> Option<Kind> {
-    rules.iter().find(|rule| rule.matches(key)).map(|rule| rule.kind)
+    rules
+        .iter()
+        .find(|rule| rule.matches(key))
+        .map(|rule| rule.kind)
 }
 
 /// The run a summary key names: its file name up to the first dot
@@ -98,14 +112,23 @@ mod tests {
     #[test]
     fn default_routes_follow_serratus_folders() {
         let rules = default_routes();
-        assert_eq!(route(&rules, "summary2/SRR1.summary"), Some(Kind::Nucleotide));
+        assert_eq!(
+            route(&rules, "summary2/SRR1.summary"),
+            Some(Kind::Nucleotide)
+        );
         assert_eq!(route(&rules, "psummary/SRR1.psummary"), Some(Kind::Protein));
         assert_eq!(route(&rules, "rsummary/SRR1.psummary"), Some(Kind::Rdrp));
-        assert_eq!(route(&rules, "data/2020/rsummary/SRR1.psummary"), Some(Kind::Rdrp));
+        assert_eq!(
+            route(&rules, "data/2020/rsummary/SRR1.psummary"),
+            Some(Kind::Rdrp)
+        );
         assert_eq!(route(&rules, "summary2/SRR1.psummary"), None);
         assert_eq!(route(&rules, "summary2/sub/SRR1.summary"), None);
         assert_eq!(route(&rules, "other/SRR1.summary"), None);
-        assert_eq!(route(&rules, "summary2/SRR1 copy.summary"), Some(Kind::Nucleotide));
+        assert_eq!(
+            route(&rules, "summary2/SRR1 copy.summary"),
+            Some(Kind::Nucleotide)
+        );
     }
 
     #[test]

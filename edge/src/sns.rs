@@ -13,20 +13,38 @@ use x509_cert::Certificate;
 
 /// Whether a body is an SNS HTTP(S) delivery (it carries a signature).
 pub fn is_sns_message(value: &Value) -> bool {
-    value.get("Type").is_some() && value.get("Signature").is_some() && value.get("SigningCertURL").is_some()
+    value.get("Type").is_some()
+        && value.get("Signature").is_some()
+        && value.get("SigningCertURL").is_some()
 }
 
 fn field<'a>(value: &'a Value, name: &str) -> Result<&'a str, String> {
-    value.get(name).and_then(Value::as_str).ok_or_else(|| format!("SNS message without {name}"))
+    value
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("SNS message without {name}"))
 }
 
 /// The text SNS signs: selected fields as `Name\nvalue\n`, in this order.
 pub fn string_to_sign(value: &Value) -> Result<String, String> {
     let names: &[&str] = match field(value, "Type")? {
-        "Notification" => &["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"],
-        "SubscriptionConfirmation" | "UnsubscribeConfirmation" => {
-            &["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
-        }
+        "Notification" => &[
+            "Message",
+            "MessageId",
+            "Subject",
+            "Timestamp",
+            "TopicArn",
+            "Type",
+        ],
+        "SubscriptionConfirmation" | "UnsubscribeConfirmation" => &[
+            "Message",
+            "MessageId",
+            "SubscribeURL",
+            "Timestamp",
+            "Token",
+            "TopicArn",
+            "Type",
+        ],
         other => return Err(format!("SNS message of unknown Type {other:?}")),
     };
     let mut text = String::new();
@@ -51,11 +69,21 @@ pub fn verify(value: &Value, cert_pem: &[u8]) -> Result<(), String> {
     let signature = base64::engine::general_purpose::STANDARD
         .decode(field(value, "Signature")?)
         .map_err(|e| format!("SNS Signature is not base64: {e}"))?;
-    let signature = Signature::try_from(signature.as_slice()).map_err(|e| format!("SNS Signature: {e}"))?;
+    let signature =
+        Signature::try_from(signature.as_slice()).map_err(|e| format!("SNS Signature: {e}"))?;
     let cert = Certificate::from_pem(cert_pem).map_err(|e| format!("signing certificate: {e}"))?;
-    let spki = cert.tbs_certificate.subject_public_key_info.to_der().map_err(|e| format!("signing certificate: {e}"))?;
-    let key = RsaPublicKey::from_public_key_der(&spki).map_err(|e| format!("signing certificate key: {e}"))?;
-    let checked = match value.get("SignatureVersion").and_then(Value::as_str).unwrap_or("1") {
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| format!("signing certificate: {e}"))?;
+    let key = RsaPublicKey::from_public_key_der(&spki)
+        .map_err(|e| format!("signing certificate key: {e}"))?;
+    let checked = match value
+        .get("SignatureVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("1")
+    {
         "1" => VerifyingKey::<sha1::Sha1>::new(key).verify(text.as_bytes(), &signature),
         "2" => VerifyingKey::<rsa::sha2::Sha256>::new(key).verify(text.as_bytes(), &signature),
         other => return Err(format!("unknown SNS SignatureVersion {other:?}")),
@@ -66,12 +94,21 @@ pub fn verify(value: &Value, cert_pem: &[u8]) -> Result<(), String> {
 /// Only certificates SNS itself serves may be fetched:
 /// `https://sns.<region>.amazonaws.com[.cn]/….pem`.
 pub fn is_trusted_cert_url(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("https://") else { return false };
+    let Some(rest) = url.strip_prefix("https://") else {
+        return false;
+    };
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let region_ok = |r: &str| !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let region_ok = |r: &str| {
+        !r.is_empty()
+            && r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
     let host_ok = host
         .strip_prefix("sns.")
-        .and_then(|h| h.strip_suffix(".amazonaws.com").or_else(|| h.strip_suffix(".amazonaws.com.cn")))
+        .and_then(|h| {
+            h.strip_suffix(".amazonaws.com")
+                .or_else(|| h.strip_suffix(".amazonaws.com.cn"))
+        })
         .is_some_and(region_ok);
     host_ok && path.ends_with(".pem") && !path.contains("..") && !url.contains(['?', '#', '@'])
 }
@@ -91,12 +128,17 @@ mod tests {
         let key = rsa::RsaPrivateKey::from_pkcs8_pem(KEY).unwrap();
         let text = string_to_sign(&message).unwrap();
         let signature = match version {
-            "1" => SigningKey::<sha1::Sha1>::new(key).sign(text.as_bytes()).to_vec(),
-            _ => SigningKey::<rsa::sha2::Sha256>::new(key).sign(text.as_bytes()).to_vec(),
+            "1" => SigningKey::<sha1::Sha1>::new(key)
+                .sign(text.as_bytes())
+                .to_vec(),
+            _ => SigningKey::<rsa::sha2::Sha256>::new(key)
+                .sign(text.as_bytes())
+                .to_vec(),
         };
         message["SignatureVersion"] = json!(version);
         message["Signature"] = json!(base64::engine::general_purpose::STANDARD.encode(signature));
-        message["SigningCertURL"] = json!("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem");
+        message["SigningCertURL"] =
+            json!("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem");
         message
     }
 
@@ -113,7 +155,9 @@ mod tests {
         );
         let mut with_subject = notification();
         with_subject["Subject"] = json!("s");
-        assert!(string_to_sign(&with_subject).unwrap().contains("\nSubject\ns\nTimestamp"));
+        assert!(string_to_sign(&with_subject)
+            .unwrap()
+            .contains("\nSubject\ns\nTimestamp"));
         assert!(string_to_sign(&json!({"Type":"SubscriptionConfirmation","Message":"m"})).is_err());
     }
 
@@ -125,17 +169,26 @@ mod tests {
             verify(&message, CERT.as_bytes()).unwrap();
             let mut tampered = message.clone();
             tampered["Message"] = json!("{\"Records\":[{}]}");
-            assert_eq!(verify(&tampered, CERT.as_bytes()), Err("SNS signature does not verify".into()));
+            assert_eq!(
+                verify(&tampered, CERT.as_bytes()),
+                Err("SNS signature does not verify".into())
+            );
         }
         let mut unknown = signed(notification(), "2");
         unknown["SignatureVersion"] = json!("3");
-        assert!(verify(&unknown, CERT.as_bytes()).unwrap_err().contains("SignatureVersion"));
+        assert!(verify(&unknown, CERT.as_bytes())
+            .unwrap_err()
+            .contains("SignatureVersion"));
     }
 
     #[test]
     fn only_sns_certificate_urls_are_trusted() {
-        assert!(is_trusted_cert_url("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem"));
-        assert!(is_trusted_cert_url("https://sns.cn-north-1.amazonaws.com.cn/x.pem"));
+        assert!(is_trusted_cert_url(
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem"
+        ));
+        assert!(is_trusted_cert_url(
+            "https://sns.cn-north-1.amazonaws.com.cn/x.pem"
+        ));
         for bad in [
             "http://sns.us-east-1.amazonaws.com/x.pem",
             "https://sns.us-east-1.amazonaws.com.evil.com/x.pem",

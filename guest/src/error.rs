@@ -21,18 +21,16 @@ impl ParseError {
 
     /// Compiler-style rendering: `PATH:LINE: field 'score': invalid integer "abc"`.
     pub fn render(&self, source: &str) -> String {
-        format!("{source}:{self}")
+        summary_layout::diagnostic::render(source, self.line, &self.field, &self.message)
     }
 }
 
 /// `LINE: field 'F': MESSAGE` (or `LINE: MESSAGE` without a field).
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
-            write!(f, "{}: {}", self.line, self.message)
-        } else {
-            write!(f, "{}: field '{}': {}", self.line, self.field, self.message)
-        }
+        let rendered =
+            summary_layout::diagnostic::render("", self.line, &self.field, &self.message);
+        f.write_str(&rendered[1..])
     }
 }
 

@@ -2,8 +2,6 @@
 //! `readlength=N;SUMZER_COMMENT=sra=..,genome=..,version=..,date=..;`, then
 //! `famcvg=` (family) and `seqcvg=` (sequence) lines.
 
-use summary_layout::keys::Partition;
-
 use crate::error::ParseResult;
 use crate::record::{CommaFields, Record};
 use crate::summary::{Format, TableRows, HEADER_KEY};
@@ -46,10 +44,7 @@ pub(crate) fn parse_row<'a>(
     run: &'a str,
     rows: &mut TableRows<'a>,
 ) -> ParseResult<()> {
-    let partition = Partition {
-        score: record.percent("score")?,
-        pctid: record.percent("pctid")?,
-    };
+    let partition = record.partition()?;
     if section == 1 {
         rows.push(
             Some(partition),

@@ -3,8 +3,6 @@
 //! (shared with RdRp), then `famcvg=` (family), `gencvg=` (`gen=Fam.protein`)
 //! and `seqcvg=` (`seq=Fam.protein.accession`) lines.
 
-use summary_layout::keys::Partition;
-
 use crate::error::ParseResult;
 use crate::record::{CommaFields, Record};
 use crate::summary::{Format, TableRows, HEADER_KEY};
@@ -57,10 +55,7 @@ pub(crate) fn parse_row<'a>(
     run: &'a str,
     rows: &mut TableRows<'a>,
 ) -> ParseResult<()> {
-    let partition = Some(Partition {
-        score: record.percent("score")?,
-        pctid: record.percent("pctid")?,
-    });
+    let partition = Some(record.partition()?);
     let alns = Value::Int(record.int("alns")?);
     let avgcols = Value::Int(record.int("avgcols")?);
     match section {
@@ -75,10 +70,7 @@ pub(crate) fn parse_row<'a>(
             ],
         ),
         2 => {
-            let gen = record.text("gen")?;
-            let (fam, protein) = split_dotted(gen).ok_or_else(|| {
-                record.error("gen", format!("expected Family.protein, got {gen:?}"))
-            })?;
+            let [fam, protein] = record.dotted("gen", "Family.protein")?;
             rows.push(
                 partition,
                 [
@@ -92,17 +84,7 @@ pub(crate) fn parse_row<'a>(
             );
         }
         _ => {
-            let seq = record.text("seq")?;
-            let (fam, protein, accession) = split_dotted(seq)
-                .and_then(|(fam, rest)| {
-                    split_dotted(rest).map(|(protein, acc)| (fam, protein, acc))
-                })
-                .ok_or_else(|| {
-                    record.error(
-                        "seq",
-                        format!("expected Family.protein.sequence, got {seq:?}"),
-                    )
-                })?;
+            let [fam, protein, accession] = record.dotted("seq", "Family.protein.sequence")?;
             rows.push(
                 partition,
                 [
@@ -118,10 +100,4 @@ pub(crate) fn parse_row<'a>(
         }
     }
     Ok(())
-}
-
-/// Splits on the first dot; both sides must be non-empty.
-pub(crate) fn split_dotted(s: &str) -> Option<(&str, &str)> {
-    s.split_once('.')
-        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
 }

@@ -5,10 +5,7 @@
 
 use std::borrow::Cow;
 
-use summary_layout::keys::Partition;
-
 use crate::error::ParseResult;
-use crate::protein::split_dotted;
 use crate::record::Record;
 use crate::summary::{Format, TableRows, HEADER_KEY};
 use crate::value::Value;
@@ -53,10 +50,7 @@ pub(crate) fn parse_row<'a>(
     run: &'a str,
     rows: &mut TableRows<'a>,
 ) -> ParseResult<()> {
-    let partition = Some(Partition {
-        score: record.percent("score")?,
-        pctid: record.percent("pctid")?,
-    });
+    let partition = Some(record.partition()?);
     let cat = Value::opt_text(record.opt_text("cat")?);
     let depth = Value::opt_double(record.opt_double("depth")?);
     let alns = Value::Int(record.int("alns")?);
@@ -79,10 +73,7 @@ pub(crate) fn parse_row<'a>(
             );
         }
         2 => {
-            let fam = record.text("fam")?;
-            let (phy, group) = split_dotted(fam).ok_or_else(|| {
-                record.error("fam", format!("expected phylum.FamilyGroup, got {fam:?}"))
-            })?;
+            let [phy, group] = record.dotted("fam", "phylum.FamilyGroup")?;
             rows.push(
                 partition,
                 [
@@ -100,18 +91,15 @@ pub(crate) fn parse_row<'a>(
             );
         }
         _ => {
-            let vir = record.text("vir")?;
-            let (phy, group, virus, accession) = split_dotted(vir)
-                .and_then(|(phy, rest)| split_dotted(rest).map(|(group, rest)| (phy, group, rest)))
-                .and_then(|(phy, group, rest)| {
-                    rest.rsplit_once(':')
-                        .filter(|(v, a)| !v.is_empty() && !a.is_empty())
-                        .map(|(virus, acc)| (phy, group, virus, acc))
-                })
+            let shape = "phylum.FamilyGroup.virus_name:accession";
+            let [phy, group, rest] = record.dotted("vir", shape)?;
+            let (virus, accession) = rest
+                .rsplit_once(':')
+                .filter(|(virus, accession)| !virus.is_empty() && !accession.is_empty())
                 .ok_or_else(|| {
                     record.error(
                         "vir",
-                        format!("expected phylum.FamilyGroup.virus_name:accession, got {vir:?}"),
+                        format!("expected {shape}, got \"{phy}.{group}.{rest}\""),
                     )
                 })?;
             rows.push(

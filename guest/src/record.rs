@@ -5,6 +5,8 @@
 //! nucleotide `topname=`/`name=`) takes the rest of the line but its final
 //! `;`, since its text may itself hold `;`, `=` and `,`.
 
+use summary_layout::keys::Partition;
+
 use crate::error::{ParseError, ParseResult};
 use crate::value::{parse_double, parse_int};
 
@@ -165,8 +167,29 @@ impl<'a> Record<'a> {
             .map_err(|message| self.error(key, message))
     }
 
+    /// The Hive partition of a data line: its `score` and `pctid`.
+    pub fn partition(&mut self) -> ParseResult<Partition> {
+        Ok(Partition {
+            score: self.percent("score")?,
+            pctid: self.percent("pctid")?,
+        })
+    }
+
+    /// A required value of `N` non-empty parts split on its first `N - 1`
+    /// dots (`gen=Family.protein`); `shape` names the parts for the error.
+    pub fn dotted<const N: usize>(&mut self, key: &str, shape: &str) -> ParseResult<[&'a str; N]> {
+        let value = self.text(key)?;
+        let mut parts = value.splitn(N, '.');
+        let split: [Option<&'a str>; N] =
+            std::array::from_fn(|_| parts.next().filter(|p| !p.is_empty()));
+        match split.iter().all(Option::is_some) {
+            true => Ok(split.map(|p| p.unwrap_or_default())),
+            false => Err(self.error(key, format!("expected {shape}, got {value:?}"))),
+        }
+    }
+
     /// A percentage partition value (`score`, `pctid`): an integer in 0..100.
-    pub fn percent(&mut self, key: &str) -> ParseResult<u8> {
+    fn percent(&mut self, key: &str) -> ParseResult<u8> {
         let value = self.int(key)?;
         u8::try_from(value)
             .ok()

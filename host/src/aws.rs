@@ -26,26 +26,39 @@ impl AwsConfig {
     /// addressed path-style unless `AWS_S3_FORCE_PATH_STYLE=false`.
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into());
+        let region = var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".into());
         let credentials = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-            (Some(access_key_id), Some(secret_access_key)) => {
-                Some(Credentials { access_key_id, secret_access_key, session_token: var("AWS_SESSION_TOKEN") })
-            }
+            (Some(access_key_id), Some(secret_access_key)) => Some(Credentials {
+                access_key_id,
+                secret_access_key,
+                session_token: var("AWS_SESSION_TOKEN"),
+            }),
             _ => None,
         };
         let shared = var("AWS_ENDPOINT_URL");
         let s3 = match var("AWS_ENDPOINT_URL_S3").or_else(|| shared.clone()) {
             Some(url) => S3Endpoint {
-                endpoint: Endpoint::parse(&url).map_err(anyhow::Error::msg).context("AWS_ENDPOINT_URL_S3")?,
+                endpoint: Endpoint::parse(&url)
+                    .map_err(anyhow::Error::msg)
+                    .context("AWS_ENDPOINT_URL_S3")?,
                 path_style: var("AWS_S3_FORCE_PATH_STYLE").as_deref() != Some("false"),
             },
             None => S3Endpoint::aws(&region),
         };
         let glue = match var("AWS_ENDPOINT_URL_GLUE").or(shared) {
-            Some(url) => Endpoint::parse(&url).map_err(anyhow::Error::msg).context("AWS_ENDPOINT_URL_GLUE")?,
+            Some(url) => Endpoint::parse(&url)
+                .map_err(anyhow::Error::msg)
+                .context("AWS_ENDPOINT_URL_GLUE")?,
             None => summary_edge::glue::aws_endpoint(&region),
         };
-        Ok(AwsConfig { region, credentials, s3, glue })
+        Ok(AwsConfig {
+            region,
+            credentials,
+            s3,
+            glue,
+        })
     }
 
     fn credentials(&self) -> Result<&Credentials> {
@@ -65,7 +78,7 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        summary_edge::request::find_header(&self.headers, name)
     }
 
     pub fn is_success(&self) -> bool {
@@ -98,7 +111,11 @@ impl AwsClient {
             .user_agent("summary-uploader")
             .build()
             .into();
-        AwsClient { config, agent, retry: RetryPolicy::default() }
+        AwsClient {
+            config,
+            agent,
+            retry: RetryPolicy::default(),
+        }
     }
 
     /// Sends a request built by `build` (rebuilt and re-signed each try),
@@ -112,56 +129,91 @@ impl AwsClient {
         max_body: u64,
         build: impl Fn() -> HttpRequest,
     ) -> Result<HttpResponse, CallError> {
-        let credentials = self.config.credentials().map_err(|e| CallError { message: e.to_string(), retryable: false })?;
+        let credentials = self.config.credentials().map_err(|e| CallError {
+            message: e.to_string(),
+            retryable: false,
+        })?;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut request = build();
-            sign_request(&mut request, profile, service, &self.config.region, credentials, SystemTime::now())
-                .map_err(|e| CallError { message: e.to_string(), retryable: false })?;
+            sign_request(
+                &mut request,
+                profile,
+                service,
+                &self.config.region,
+                credentials,
+                SystemTime::now(),
+            )
+            .map_err(|e| CallError {
+                message: e.to_string(),
+                retryable: false,
+            })?;
             let started = std::time::Instant::now();
             let message = match self.send(&request, max_body) {
                 Ok(response) => {
                     let code = error_code(&response);
                     let throttled = code.as_deref().is_some_and(is_throttling_code);
-                    if response.is_success() || !(is_retryable_status(response.status) || throttled) {
+                    if response.is_success() || !(is_retryable_status(response.status) || throttled)
+                    {
                         return Ok(response);
                     }
-                    format!("{request:?}: HTTP {} {}", response.status, code.unwrap_or_default())
+                    format!(
+                        "{request:?}: HTTP {} {}",
+                        response.status,
+                        code.unwrap_or_default()
+                    )
                 }
                 Err(e) if !e.retryable => return Err(e),
                 Err(e) => format!("{request:?}: {}", e.message),
             };
             tracing::warn!(attempt, ms = started.elapsed().as_millis() as u64, %message, "AWS call failed");
             if !self.retry.should_retry(attempt) {
-                return Err(CallError { message: format!("{message} (after {attempt} tries)"), retryable: true });
+                return Err(CallError {
+                    message: format!("{message} (after {attempt} tries)"),
+                    retryable: true,
+                });
             }
             std::thread::sleep(self.retry.delay(attempt, fastrand::f64()));
         }
     }
 
     fn send(&self, request: &HttpRequest, max_body: u64) -> Result<HttpResponse, CallError> {
-        let mut builder = http::Request::builder().method(request.method).uri(&request.url);
+        let mut builder = http::Request::builder()
+            .method(request.method)
+            .uri(&request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let http_request = builder
-            .body(request.body.clone())
-            .map_err(|e| CallError { message: format!("building {request:?}: {e}"), retryable: false })?;
-        let mut response = self
-            .agent
-            .run(http_request)
-            .map_err(|e| CallError { message: e.to_string(), retryable: true })?;
+        let http_request = builder.body(request.body.clone()).map_err(|e| CallError {
+            message: format!("building {request:?}: {e}"),
+            retryable: false,
+        })?;
+        let mut response = self.agent.run(http_request).map_err(|e| CallError {
+            message: e.to_string(),
+            retryable: true,
+        })?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
-            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect::<Vec<_>>();
-        if let Some(length) = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse::<u64>().ok()) {
+        if let Some(length) = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+        {
             if length > max_body {
                 return Err(CallError {
-                    message: format!("{request:?}: answer of {length} bytes is over the {max_body}-byte limit"),
+                    message: format!(
+                        "{request:?}: answer of {length} bytes is over the {max_body}-byte limit"
+                    ),
                     retryable: false,
                 });
             }
@@ -172,17 +224,29 @@ impl AwsClient {
             .as_reader()
             .take(max_body + 1)
             .read_to_end(&mut body);
-        read.map_err(|e| CallError { message: format!("{request:?}: reading the answer: {e}"), retryable: true })?;
+        read.map_err(|e| CallError {
+            message: format!("{request:?}: reading the answer: {e}"),
+            retryable: true,
+        })?;
         if body.len() as u64 > max_body {
-            return Err(CallError { message: format!("{request:?}: answer over the {max_body}-byte limit"), retryable: false });
+            return Err(CallError {
+                message: format!("{request:?}: answer over the {max_body}-byte limit"),
+                retryable: false,
+            });
         }
-        Ok(HttpResponse { status, headers, body })
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
 /// The AWS error code of an answer: S3's XML `<Code>` or a JSON `__type`.
 pub fn error_code(response: &HttpResponse) -> Option<String> {
-    summary_edge::s3::parse_error(&response.body).0.or_else(|| summary_edge::glue::error_type(&response.body).0)
+    summary_edge::s3::parse_error(&response.body)
+        .0
+        .or_else(|| summary_edge::glue::error_type(&response.body).0)
 }
 
 /// A failed answer as a message: status, code and AWS's message.
@@ -203,7 +267,9 @@ pub fn describe_failure(what: &str, response: &HttpResponse) -> String {
 
 /// `s3://bucket[/prefix]` split into bucket and prefix (without slashes at the ends).
 pub fn parse_s3_url(url: &str) -> Result<(String, String)> {
-    let rest = url.strip_prefix("s3://").with_context(|| format!("{url:?} is not an s3:// URL"))?;
+    let rest = url
+        .strip_prefix("s3://")
+        .with_context(|| format!("{url:?} is not an s3:// URL"))?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
         bail!("{url:?} names no bucket");

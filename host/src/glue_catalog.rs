@@ -25,22 +25,40 @@ pub struct GlueCatalog<'a> {
 
 impl<'a> GlueCatalog<'a> {
     pub fn new(client: &'a AwsClient, database: String, lake_url: String) -> Self {
-        GlueCatalog { client, database, lake_url, ready: Mutex::new(HashSet::new()), database_ready: Mutex::new(false) }
+        GlueCatalog {
+            client,
+            database,
+            lake_url,
+            ready: Mutex::new(HashSet::new()),
+            database_ready: Mutex::new(false),
+        }
     }
 
     fn call(&self, action: &str, body: &serde_json::Value) -> Result<HttpResponse> {
         let endpoint = &self.client.config.glue;
-        Ok(self.client.call(SigningProfile::Json, "glue", MAX_ANSWER, || glue::request(endpoint, action, body))?)
+        Ok(self
+            .client
+            .call(SigningProfile::Json, "glue", MAX_ANSWER, || {
+                glue::request(endpoint, action, body)
+            })?)
     }
 
     fn ensure_database(&self) -> Result<()> {
-        let mut ready = self.database_ready.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ready = self
+            .database_ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if *ready {
             return Ok(());
         }
         let response = self.call("CreateDatabase", &glue::create_database(&self.database))?;
-        if !response.is_success() && error_code(&response).as_deref() != Some("AlreadyExistsException") {
-            bail!(describe_failure(&format!("Glue CreateDatabase {}", self.database), &response));
+        if !response.is_success()
+            && error_code(&response).as_deref() != Some("AlreadyExistsException")
+        {
+            bail!(describe_failure(
+                &format!("Glue CreateDatabase {}", self.database),
+                &response
+            ));
         }
         *ready = true;
         Ok(())
@@ -49,47 +67,77 @@ impl<'a> GlueCatalog<'a> {
     /// Creates the table on first use; a table that exists must have
     /// exactly our columns.
     pub fn ensure_table(&self, table: &'static Table) -> Result<()> {
-        if self.ready.lock().unwrap_or_else(|e| e.into_inner()).contains(table.glue_name) {
+        if self
+            .ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(table.glue_name)
+        {
             return Ok(());
         }
         self.ensure_database()?;
         let mut response = self.call("GetTable", &glue::get_table(&self.database, table))?;
         if error_code(&response).as_deref() == Some("EntityNotFoundException") {
-            let created = self.call("CreateTable", &glue::create_table(&self.database, table, &self.lake_url))?;
+            let created = self.call(
+                "CreateTable",
+                &glue::create_table(&self.database, table, &self.lake_url),
+            )?;
             match error_code(&created).as_deref() {
                 _ if created.is_success() => {
                     tracing::info!(table = table.glue_name, database = %self.database, "Glue table created");
-                    self.ready.lock().unwrap_or_else(|e| e.into_inner()).insert(table.glue_name);
+                    self.ready
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(table.glue_name);
                     return Ok(());
                 }
                 // Another worker created it meanwhile: check its columns.
                 Some("AlreadyExistsException") => {
                     response = self.call("GetTable", &glue::get_table(&self.database, table))?;
                 }
-                _ => bail!(describe_failure(&format!("Glue CreateTable {}", table.glue_name), &created)),
+                _ => bail!(describe_failure(
+                    &format!("Glue CreateTable {}", table.glue_name),
+                    &created
+                )),
             }
         }
         if !response.is_success() {
-            bail!(describe_failure(&format!("Glue GetTable {}", table.glue_name), &response));
+            bail!(describe_failure(
+                &format!("Glue GetTable {}", table.glue_name),
+                &response
+            ));
         }
-        if let Some(difference) = glue::column_difference(table, &response.body).map_err(anyhow::Error::msg)? {
+        if let Some(difference) =
+            glue::column_difference(table, &response.body).map_err(anyhow::Error::msg)?
+        {
             bail!(difference);
         }
-        self.ready.lock().unwrap_or_else(|e| e.into_inner()).insert(table.glue_name);
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(table.glue_name);
         Ok(())
     }
 
     /// Registers partitions (those that exist already are fine).
     pub fn add_partitions(&self, table: &'static Table, partitions: &[Partition]) -> Result<()> {
         self.ensure_table(table)?;
-        for body in glue::batch_create_partitions(&self.database, table, &self.lake_url, partitions) {
+        for body in glue::batch_create_partitions(&self.database, table, &self.lake_url, partitions)
+        {
             let response = self.call("BatchCreatePartition", &body)?;
             if !response.is_success() {
-                bail!(describe_failure(&format!("Glue BatchCreatePartition {}", table.glue_name), &response));
+                bail!(describe_failure(
+                    &format!("Glue BatchCreatePartition {}", table.glue_name),
+                    &response
+                ));
             }
             let errors = glue::batch_errors(&response.body);
             if !errors.is_empty() {
-                bail!("Glue BatchCreatePartition {}: {}", table.glue_name, errors.join("; "));
+                bail!(
+                    "Glue BatchCreatePartition {}: {}",
+                    table.glue_name,
+                    errors.join("; ")
+                );
             }
         }
         Ok(())

@@ -2,11 +2,11 @@
 //! and writes its Parquet objects to an object store. I/O and wiring only;
 //! the lake's layout lives in `summary-layout`, the conversion in the guest.
 
-pub mod converter;
-pub mod replay;
-pub mod store;
 pub mod aws;
-pub mod s3_store;
+pub mod converter;
 pub mod glue_catalog;
 pub mod pipeline;
+pub mod replay;
+pub mod s3_store;
 pub mod serve;
+pub mod store;

@@ -19,7 +19,10 @@ use summary_uploader::serve;
 use summary_uploader::store::{LocalStore, ObjectStore};
 
 #[derive(Parser)]
-#[command(version, about = "Serratus summary files to a Hive-partitioned Parquet lake, through a WebAssembly converter")]
+#[command(
+    version,
+    about = "Serratus summary files to a Hive-partitioned Parquet lake, through a WebAssembly converter"
+)]
 struct Cli {
     /// The converter component (default: $SUMMARY_COMPONENT, else summary_guest.wasm beside this binary).
     #[arg(long, global = true, value_name = "FILE")]
@@ -126,7 +129,8 @@ struct EdgeOptions {
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
-    s.parse().map_err(|e: summary_layout::kind::UnknownKind| e.to_string())
+    s.parse()
+        .map_err(|e: summary_layout::kind::UnknownKind| e.to_string())
 }
 
 /// The opened destination: the store, and the catalog for an S3 lake.
@@ -135,36 +139,58 @@ struct Lake<'a> {
     catalog: Option<GlueCatalog<'a>>,
 }
 
-fn open_lake<'a>(destination: &Destination, dir: Option<PathBuf>, client: &'a AwsClient) -> Result<Lake<'a>> {
+fn open_lake<'a>(
+    destination: &Destination,
+    dir: Option<PathBuf>,
+    client: &'a AwsClient,
+) -> Result<Lake<'a>> {
     let dest = match (&destination.dest, dir) {
         (Some(dest), _) => dest.clone(),
         (None, Some(dir)) => dir.display().to_string(),
         (None, None) => "lake".to_string(),
     };
     if !dest.starts_with("s3://") {
-        return Ok(Lake { store: Box::new(LocalStore::new(dest)), catalog: None });
+        return Ok(Lake {
+            store: Box::new(LocalStore::new(dest)),
+            catalog: None,
+        });
     }
     let (bucket, prefix) = parse_s3_url(&dest)?;
     let store = S3Store::new(client, bucket, prefix);
     let lake_url = store.lake_url().unwrap_or_default();
-    let catalog = (!destination.no_glue).then(|| GlueCatalog::new(client, destination.glue_database.clone(), lake_url));
-    Ok(Lake { store: Box::new(store), catalog })
+    let catalog = (!destination.no_glue)
+        .then(|| GlueCatalog::new(client, destination.glue_database.clone(), lake_url));
+    Ok(Lake {
+        store: Box::new(store),
+        catalog,
+    })
 }
 
-fn pipeline<'a>(converter: &'a Converter, lake: &'a Lake<'a>, client: &'a AwsClient, edge: &EdgeOptions) -> Pipeline<'a> {
+fn pipeline<'a>(
+    converter: &'a Converter,
+    lake: &'a Lake<'a>,
+    client: &'a AwsClient,
+    edge: &EdgeOptions,
+) -> Pipeline<'a> {
     Pipeline {
         converter,
         lake: lake.store.as_ref(),
         source: client,
         catalog: lake.catalog.as_ref(),
-        routes: if edge.routes.is_empty() { default_routes() } else { edge.routes.clone() },
+        routes: if edge.routes.is_empty() {
+            default_routes()
+        } else {
+            edge.routes.clone()
+        },
         max_source_bytes: edge.max_summary_bytes,
     }
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -181,33 +207,79 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let started = Instant::now();
     if let Command::GenCorpus { seed, files, out } = &cli.command {
         let written = gen_corpus(*seed, *files, out)?;
-        println!("wrote {files} summaries ({:.1} MB) to {}", written as f64 / 1e6, out.display());
+        println!(
+            "wrote {files} summaries ({:.1} MB) to {}",
+            written as f64 / 1e6,
+            out.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let component = component_path(cli.component)?;
-    let cache_dir = if cli.no_cache { None } else { cli.cache_dir.or_else(default_cache_dir) };
+    let cache_dir = if cli.no_cache {
+        None
+    } else {
+        cli.cache_dir.or_else(default_cache_dir)
+    };
     let converter = Converter::load(&component, cache_dir.as_deref(), GuestLimits::default())?;
     tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
     let client = AwsClient::new(AwsConfig::from_env()?);
     match cli.command {
-        Command::HandleEvent { event, destination, edge } => {
+        Command::HandleEvent {
+            event,
+            destination,
+            edge,
+        } => {
             let bytes = read_event(&event)?;
             let lake = open_lake(&destination, None, &client)?;
             let report = pipeline(&converter, &lake, &client, &edge)
                 .handle_event(&bytes)
                 .map_err(|e| anyhow::anyhow!("{event}: {e}"))?;
             println!("{}", serde_json::to_string_pretty(&report.to_json())?);
-            Ok(if report.all_landed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if report.all_landed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
-        Command::Serve { listen, workers, destination, edge, auth } => {
+        Command::Serve {
+            listen,
+            workers,
+            destination,
+            edge,
+            auth,
+        } => {
             let lake = open_lake(&destination, None, &client)?;
             let authenticator = serve::Authenticator::from_options(auth)?;
-            serve::serve(&listen, workers, &pipeline(&converter, &lake, &client, &edge), &authenticator)?;
+            serve::serve(
+                &listen,
+                workers,
+                &pipeline(&converter, &lake, &client, &edge),
+                &authenticator,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { paths, lake, destination, batch, jobs, clear, kind, lines } => {
+        Command::Replay {
+            paths,
+            lake,
+            destination,
+            batch,
+            jobs,
+            clear,
+            kind,
+            lines,
+        } => {
             let lake = open_lake(&destination, lake, &client)?;
-            run_replay(&converter, &lake, &paths, batch as usize, jobs, clear, kind, lines, started)
+            run_replay(
+                &converter,
+                &lake,
+                &paths,
+                batch as usize,
+                jobs,
+                clear,
+                kind,
+                lines,
+                started,
+            )
         }
         Command::GenCorpus { .. } => unreachable!("handled before loading the converter"),
     }
@@ -237,7 +309,13 @@ fn run_replay(
         kind,
         per_file_lines: lines || sources.len() <= 100,
     };
-    let mut report = replay::replay(converter, lake.store.as_ref(), lake.catalog.as_ref(), sources, &options)?;
+    let mut report = replay::replay(
+        converter,
+        lake.store.as_ref(),
+        lake.catalog.as_ref(),
+        sources,
+        &options,
+    )?;
     report.files += failures.len();
     failures.append(&mut report.failures);
     let seconds = started.elapsed().as_secs_f64();
@@ -266,7 +344,9 @@ fn run_replay(
 fn read_event(event: &str) -> Result<Vec<u8>> {
     if event == "-" {
         let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).context("reading the event from standard input")?;
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading the event from standard input")?;
         Ok(bytes)
     } else {
         std::fs::read(event).with_context(|| format!("reading the event {event}"))
@@ -276,12 +356,14 @@ fn read_event(event: &str) -> Result<Vec<u8>> {
 fn gen_corpus(seed: u64, files: u64, out: &Path) -> Result<u64> {
     let mut bytes = 0;
     for kind in Kind::ALL {
-        std::fs::create_dir_all(out.join(kind.as_str())).with_context(|| format!("creating {}", out.display()))?;
+        std::fs::create_dir_all(out.join(kind.as_str()))
+            .with_context(|| format!("creating {}", out.display()))?;
     }
     for index in 0..files {
         let summary = summary_corpus::generate(seed, index);
         let path = out.join(summary.kind.as_str()).join(&summary.file_name);
-        std::fs::write(&path, &summary.bytes).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, &summary.bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
         bytes += summary.bytes.len() as u64;
     }
     Ok(bytes)

@@ -8,10 +8,13 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use summary_edge::event::{decode_event, EventError, Notice, ObjectRef};
-use summary_edge::manifest::{decide, error_key, manifest_key, plan, Decision, Manifest, SourceVersion};
+use summary_edge::manifest::{
+    decide, error_key, manifest_key, plan, Decision, Manifest, SourceVersion,
+};
 use summary_edge::request::SigningProfile;
 use summary_edge::route::{route, run_of_key, RouteRule};
 use summary_layout::catalog::table;
+use summary_layout::diagnostic::render;
 use summary_layout::keys::{is_run_accession, Partition};
 use summary_layout::Kind;
 
@@ -24,29 +27,55 @@ use crate::store::ObjectStore;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RecordOutcome {
     /// Converted and stored; `deleted` stale objects of an older version removed.
-    Landed { run: String, objects: usize, deleted: usize },
+    Landed {
+        run: String,
+        objects: usize,
+        deleted: usize,
+    },
     /// This version was already complete (a redelivery): nothing written.
-    AlreadyDone { run: String },
+    AlreadyDone {
+        run: String,
+    },
     /// A newer version of the run is already in the lake: nothing written.
-    Older { run: String, recorded: String },
+    Older {
+        run: String,
+        recorded: String,
+    },
     /// The key is not routed to any summary kind.
     NotASummary,
     /// The object no longer exists (deleted after the event).
     SourceGone,
     /// The summary cannot be converted; the error is stored under `_errors/`.
-    DeadLettered { run: String, error: String },
-    Failed { error: String, retryable: bool },
+    DeadLettered {
+        run: String,
+        error: String,
+    },
+    Failed {
+        error: String,
+        retryable: bool,
+    },
 }
 
 impl RecordOutcome {
     /// Whether the record's work is done (nothing left for a retry to do).
     pub fn is_final(&self) -> bool {
-        !matches!(self, RecordOutcome::Failed { retryable: true, .. })
+        !matches!(
+            self,
+            RecordOutcome::Failed {
+                retryable: true,
+                ..
+            }
+        )
     }
 
     /// Whether the record's rows are in the lake (or already were).
     pub fn landed(&self) -> bool {
-        matches!(self, RecordOutcome::Landed { .. } | RecordOutcome::AlreadyDone { .. } | RecordOutcome::Older { .. })
+        matches!(
+            self,
+            RecordOutcome::Landed { .. }
+                | RecordOutcome::AlreadyDone { .. }
+                | RecordOutcome::Older { .. }
+        )
     }
 
     fn label(&self) -> &'static str {
@@ -84,14 +113,21 @@ impl EventReport {
             .records
             .iter()
             .map(|(object, outcome)| {
-                let mut record = json!({"bucket": object.bucket, "key": object.key, "outcome": outcome.label()});
+                let mut record =
+                    json!({"bucket": object.bucket, "key": object.key, "outcome": outcome.label()});
                 match outcome {
-                    RecordOutcome::Landed { run, objects, deleted } => {
+                    RecordOutcome::Landed {
+                        run,
+                        objects,
+                        deleted,
+                    } => {
                         record["run"] = json!(run);
                         record["objects"] = json!(objects);
                         record["deleted"] = json!(deleted);
                     }
-                    RecordOutcome::AlreadyDone { run } | RecordOutcome::Older { run, .. } => record["run"] = json!(run),
+                    RecordOutcome::AlreadyDone { run } | RecordOutcome::Older { run, .. } => {
+                        record["run"] = json!(run)
+                    }
                     RecordOutcome::DeadLettered { run, error } => {
                         record["run"] = json!(run);
                         record["error"] = json!(error);
@@ -138,7 +174,10 @@ impl Pipeline<'_> {
             let outcome = self.process(&object);
             (object, outcome)
         });
-        Ok(EventReport { records: records.collect(), notices: decoded.notices })
+        Ok(EventReport {
+            records: records.collect(),
+            notices: decoded.notices,
+        })
     }
 
     /// Processes one object; logs one line with its outcome and timing.
@@ -147,8 +186,13 @@ impl Pipeline<'_> {
         let outcome = match route(&self.routes, &object.key) {
             None => RecordOutcome::NotASummary,
             Some(kind) => self.process_summary(kind, object).unwrap_or_else(|error| {
-                let retryable = error.downcast_ref::<CallError>().is_none_or(|e| e.retryable);
-                RecordOutcome::Failed { error: format!("{error:#}"), retryable }
+                let retryable = error
+                    .downcast_ref::<CallError>()
+                    .is_none_or(|e| e.retryable);
+                RecordOutcome::Failed {
+                    error: format!("{error:#}"),
+                    retryable,
+                }
             }),
         };
         let ms = started.elapsed().as_millis() as u64;
@@ -159,7 +203,9 @@ impl Pipeline<'_> {
             RecordOutcome::DeadLettered { run, error } => {
                 tracing::warn!(bucket = %object.bucket, key = %object.key, run, ms, %error, "summary dead-lettered")
             }
-            other => tracing::info!(bucket = %object.bucket, key = %object.key, outcome = other.label(), ms, "record done"),
+            other => {
+                tracing::info!(bucket = %object.bucket, key = %object.key, outcome = other.label(), ms, "record done")
+            }
         }
         outcome
     }
@@ -168,40 +214,69 @@ impl Pipeline<'_> {
         let source_name = format!("s3://{}/{}", object.bucket, object.key);
         let key_run = run_of_key(&object.key);
         if !is_run_accession(key_run) {
-            let error = format!("{source_name}: the key names no SRA run accession (SRR, ERR or DRR and digits)");
-            return self.dead_letter(kind, &format!("invalid-{}", short_hash(&object.key)), object, &error, None);
+            let error = format!(
+                "{source_name}: the key names no SRA run accession (SRR, ERR or DRR and digits)"
+            );
+            return self.dead_letter(
+                kind,
+                &format!("invalid-{}", short_hash(&object.key)),
+                object,
+                &error,
+                None,
+            );
         }
         let source = SourceVersion::from(object);
         let manifest_key = manifest_key(kind.as_str(), key_run);
         let existing = self.read_manifest(&manifest_key)?;
         match decide(existing.as_ref(), &source) {
             Decision::Process => {}
-            Decision::AlreadyDone => return Ok(RecordOutcome::AlreadyDone { run: key_run.into() }),
-            Decision::Older { recorded } => return Ok(RecordOutcome::Older { run: key_run.into(), recorded }),
+            Decision::AlreadyDone => {
+                return Ok(RecordOutcome::AlreadyDone {
+                    run: key_run.into(),
+                })
+            }
+            Decision::Older { recorded } => {
+                return Ok(RecordOutcome::Older {
+                    run: key_run.into(),
+                    recorded,
+                })
+            }
         }
         if let Some(size) = object.size.filter(|size| *size > self.max_source_bytes) {
-            let error = format!("{source_name}: {size} bytes is over the {}-byte limit", self.max_source_bytes);
+            let error = format!(
+                "{source_name}: {size} bytes is over the {}-byte limit",
+                self.max_source_bytes
+            );
             return self.dead_letter(kind, key_run, object, &error, None);
         }
-        let Some(bytes) = self.fetch(object)? else { return Ok(RecordOutcome::SourceGone) };
-        let batch = self.converter.convert(&[Summary { kind: kind.into(), source: source_name.clone(), bytes }])?;
+        let Some(bytes) = self.fetch(object)? else {
+            return Ok(RecordOutcome::SourceGone);
+        };
+        let batch = self.converter.convert(&[Summary {
+            kind: kind.into(),
+            source: source_name.clone(),
+            bytes,
+        }])?;
         let converted = match batch.outcomes.into_iter().next() {
             Some(Outcome::Converted(converted)) => converted,
             Some(Outcome::Failed(e)) => {
-                let field = if e.field.is_empty() { String::new() } else { format!(" field '{}':", e.field) };
-                let rendered = format!("{source_name}:{}:{field} {}", e.line, e.message);
+                let rendered = render(&source_name, e.line, &e.field, &e.message);
                 let detail = json!({"line": e.line, "field": e.field, "message": e.message});
                 return self.dead_letter(kind, key_run, object, &rendered, Some(detail));
             }
             None => bail!("the converter returned no outcome"),
         };
         if converted.run != key_run {
-            let error = format!("{source_name}: the summary is of run {} but its key names run {key_run}", converted.run);
+            let error = format!(
+                "{source_name}: the summary is of run {} but its key names run {key_run}",
+                converted.run
+            );
             return self.dead_letter(kind, key_run, object, &error, None);
         }
         let keys: Vec<String> = batch.objects.iter().map(|o| o.key.clone()).collect();
         let plan = plan(existing.as_ref(), kind.as_str(), key_run, source, &keys);
-        self.lake.put(&manifest_key, &plan.pending_manifest.to_json())?;
+        self.lake
+            .put(&manifest_key, &plan.pending_manifest.to_json())?;
         for object in &batch.objects {
             self.lake.put(&object.key, &object.bytes)?;
         }
@@ -212,13 +287,20 @@ impl Pipeline<'_> {
             register(catalog, kind, &batch.objects)?;
         }
         // The final manifest last: until it is written, a redelivery redoes the work.
-        self.lake.put(&manifest_key, &plan.final_manifest.to_json())?;
+        self.lake
+            .put(&manifest_key, &plan.final_manifest.to_json())?;
         self.lake.delete(&error_key(kind.as_str(), key_run))?;
-        Ok(RecordOutcome::Landed { run: converted.run, objects: batch.objects.len(), deleted: plan.deletes.len() })
+        Ok(RecordOutcome::Landed {
+            run: converted.run,
+            objects: batch.objects.len(),
+            deleted: plan.deletes.len(),
+        })
     }
 
     fn read_manifest(&self, key: &str) -> Result<Option<Manifest>> {
-        let Some(bytes) = self.lake.get(key)? else { return Ok(None) };
+        let Some(bytes) = self.lake.get(key)? else {
+            return Ok(None);
+        };
         match Manifest::from_json(&bytes) {
             Ok(manifest) => Ok(Some(manifest)),
             Err(error) => bail!("{key}: {error}; fix or delete it to let the run be written again"),
@@ -230,13 +312,18 @@ impl Pipeline<'_> {
         let s3 = &self.source.config.s3;
         let response = self
             .source
-            .call(SigningProfile::S3, "s3", self.max_source_bytes, || s3.get_object(&object.bucket, &object.key))
+            .call(SigningProfile::S3, "s3", self.max_source_bytes, || {
+                s3.get_object(&object.bucket, &object.key)
+            })
             .with_context(|| format!("fetching s3://{}/{}", object.bucket, object.key))?;
         match response.status {
             200 => Ok(Some(response.body)),
             404 => Ok(None),
             _ => bail!(CallError {
-                message: describe_failure(&format!("GET s3://{}/{}", object.bucket, object.key), &response),
+                message: describe_failure(
+                    &format!("GET s3://{}/{}", object.bucket, object.key),
+                    &response
+                ),
                 retryable: false,
             }),
         }
@@ -261,21 +348,32 @@ impl Pipeline<'_> {
         let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON serializes");
         bytes.push(b'\n');
         self.lake.put(&error_key(kind.as_str(), run), &bytes)?;
-        Ok(RecordOutcome::DeadLettered { run: run.into(), error: error.into() })
+        Ok(RecordOutcome::DeadLettered {
+            run: run.into(),
+            error: error.into(),
+        })
     }
 }
 
 /// Creates the tables of the objects' kind and registers their partitions.
-pub fn register(catalog: &GlueCatalog, kind: Kind, objects: &[crate::converter::ParquetObject]) -> Result<()> {
+pub fn register(
+    catalog: &GlueCatalog,
+    kind: Kind,
+    objects: &[crate::converter::ParquetObject],
+) -> Result<()> {
     let mut partitions: BTreeMap<&str, Vec<Partition>> = BTreeMap::new();
     for object in objects {
         let entry = partitions.entry(object.table.as_str()).or_default();
         if let Some(p) = object.partition {
-            entry.push(Partition { score: p.score, pctid: p.pctid });
+            entry.push(Partition {
+                score: p.score,
+                pctid: p.pctid,
+            });
         }
     }
     for (name, mut list) in partitions {
-        let table = table(kind, name).with_context(|| format!("the converter wrote unknown table {kind}/{name}"))?;
+        let table = table(kind, name)
+            .with_context(|| format!("the converter wrote unknown table {kind}/{name}"))?;
         list.sort();
         list.dedup();
         if list.is_empty() {
@@ -289,5 +387,8 @@ pub fn register(catalog: &GlueCatalog, kind: Kind, objects: &[crate::converter::
 
 fn short_hash(text: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(text.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

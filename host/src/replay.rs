@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use summary_layout::diagnostic::render;
 use summary_layout::route::{is_summary_file_name, kind_from_path, sniff_kind};
 use summary_layout::Kind;
 
@@ -258,13 +259,13 @@ fn run_batch(
                         progress.converted(path, kind, c);
                     }
                     Outcome::Failed(e) => {
-                        let field = if e.field.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" field '{}':", e.field)
-                        };
                         let failure = FileFailure {
-                            message: format!("{}:{}:{field} {}", path.display(), e.line, e.message),
+                            message: render(
+                                &path.display().to_string(),
+                                e.line,
+                                &e.field,
+                                &e.message,
+                            ),
                             path: (*path).clone(),
                         };
                         progress.failed(&failure);

@@ -19,7 +19,11 @@ pub struct S3Store<'a> {
 
 impl<'a> S3Store<'a> {
     pub fn new(client: &'a AwsClient, bucket: String, prefix: String) -> Self {
-        S3Store { client, bucket, prefix }
+        S3Store {
+            client,
+            bucket,
+            prefix,
+        }
     }
 
     fn full_key(&self, key: &str) -> String {
@@ -48,7 +52,10 @@ impl ObjectStore for S3Store<'_> {
             s3.put_object(&self.bucket, &full, bytes.to_vec(), Self::content_type(key))
         })?;
         if !response.is_success() {
-            bail!(describe_failure(&format!("PUT s3://{}/{full}", self.bucket), &response));
+            bail!(describe_failure(
+                &format!("PUT s3://{}/{full}", self.bucket),
+                &response
+            ));
         }
         Ok(PutOutcome::Written)
     }
@@ -57,11 +64,16 @@ impl ObjectStore for S3Store<'_> {
         check_key(key)?;
         let full = self.full_key(key);
         let s3 = &self.client.config.s3;
-        let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || s3.get_object(&self.bucket, &full))?;
+        let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
+            s3.get_object(&self.bucket, &full)
+        })?;
         match response.status {
             200 => Ok(Some(response.body)),
             404 => Ok(None),
-            _ => bail!(describe_failure(&format!("GET s3://{}/{full}", self.bucket), &response)),
+            _ => bail!(describe_failure(
+                &format!("GET s3://{}/{full}", self.bucket),
+                &response
+            )),
         }
     }
 
@@ -69,9 +81,14 @@ impl ObjectStore for S3Store<'_> {
         check_key(key)?;
         let full = self.full_key(key);
         let s3 = &self.client.config.s3;
-        let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || s3.delete_object(&self.bucket, &full))?;
+        let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
+            s3.delete_object(&self.bucket, &full)
+        })?;
         if !(response.is_success() || response.status == 404) {
-            bail!(describe_failure(&format!("DELETE s3://{}/{full}", self.bucket), &response));
+            bail!(describe_failure(
+                &format!("DELETE s3://{}/{full}", self.bucket),
+                &response
+            ));
         }
         Ok(())
     }
@@ -87,13 +104,21 @@ impl ObjectStore for S3Store<'_> {
                 s3.list_objects(&self.bucket, &full, token.as_deref())
             })?;
             if !response.is_success() {
-                bail!(describe_failure(&format!("LIST s3://{}/{full}", self.bucket), &response));
+                bail!(describe_failure(
+                    &format!("LIST s3://{}/{full}", self.bucket),
+                    &response
+                ));
             }
             let (keys, next) = parse_list(&response.body);
             for key in keys {
-                let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || s3.delete_object(&self.bucket, &key))?;
+                let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
+                    s3.delete_object(&self.bucket, &key)
+                })?;
                 if !(response.is_success() || response.status == 404) {
-                    bail!(describe_failure(&format!("DELETE s3://{}/{key}", self.bucket), &response));
+                    bail!(describe_failure(
+                        &format!("DELETE s3://{}/{key}", self.bucket),
+                        &response
+                    ));
                 }
                 deleted += 1;
             }

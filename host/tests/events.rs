@@ -11,13 +11,22 @@ use servers::{duckdb_count, Aws};
 
 fn uploader(aws: &Aws, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
-    command.arg("--component").arg(common::component_path()).args(args).envs(aws.env());
+    command
+        .arg("--component")
+        .arg(common::component_path())
+        .args(args)
+        .envs(aws.env());
     command.env("RUST_LOG", "info");
     match stdin {
         None => command.output().unwrap(),
         Some(bytes) => {
             use std::io::Write;
-            let mut child = command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+            let mut child = command
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
             child.stdin.take().unwrap().write_all(bytes).unwrap();
             child.wait_with_output().unwrap()
         }
@@ -25,7 +34,11 @@ fn uploader(aws: &Aws, args: &[&str], stdin: Option<&[u8]>) -> Output {
 }
 
 fn handle(aws: &Aws, event: &Value) -> (Output, Value) {
-    let out = uploader(aws, &["handle-event", "-", "--dest", "s3://lake/serratus"], Some(event.to_string().as_bytes()));
+    let out = uploader(
+        aws,
+        &["handle-event", "-", "--dest", "s3://lake/serratus"],
+        Some(event.to_string().as_bytes()),
+    );
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out, report)
 }
@@ -41,16 +54,33 @@ fn fixture(kind: &str, name: &str) -> Vec<u8> {
 }
 
 fn outcomes(report: &Value) -> Vec<String> {
-    report["records"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap().to_string()).collect()
+    report["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
 fn every_event_shape_lands_and_notices_are_acknowledged() {
     let aws = Aws::start();
-    aws.put_source("summary2/DRR11074882.summary", &fixture("nucleotide", "DRR11074882.summary"));
-    aws.put_source("psummary/DRR1017695.psummary", &fixture("protein", "DRR1017695.psummary"));
-    aws.put_source("rsummary/DRR13913260.psummary", &fixture("rdrp", "DRR13913260.rsummary.psummary"));
-    aws.put_source("rsummary/SRR1744881.psummary", &fixture("rdrp", "SRR1744881.rsummary.psummary"));
+    aws.put_source(
+        "summary2/DRR11074882.summary",
+        &fixture("nucleotide", "DRR11074882.summary"),
+    );
+    aws.put_source(
+        "psummary/DRR1017695.psummary",
+        &fixture("protein", "DRR1017695.psummary"),
+    );
+    aws.put_source(
+        "rsummary/DRR13913260.psummary",
+        &fixture("rdrp", "DRR13913260.rsummary.psummary"),
+    );
+    aws.put_source(
+        "rsummary/SRR1744881.psummary",
+        &fixture("rdrp", "SRR1744881.rsummary.psummary"),
+    );
     let s3 = s3_event("summary2/DRR11074882.summary", "01");
     let sqs = json!({"Records":[{"messageId":"m","eventSource":"aws:sqs","body": s3_event("psummary/DRR1017695.psummary", "01").to_string()}]});
     let sns = json!({"Type":"Notification","MessageId":"n","TopicArn":"arn:aws:sns:us-east-1:1:t","Message": s3_event("rsummary/DRR13913260.psummary", "01").to_string()});
@@ -58,15 +88,27 @@ fn every_event_shape_lands_and_notices_are_acknowledged() {
         "detail":{"bucket":{"name":"src"},"object":{"key":"rsummary/SRR1744881.psummary","size":128,"etag":"e","version-id":"v1","sequencer":"01"}}});
     for event in [&s3, &sqs, &sns, &eventbridge] {
         let (out, report) = handle(&aws, event);
-        assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(outcomes(&report), ["landed"]);
     }
     let lake = aws.lake_dir().join("serratus");
     assert_eq!(duckdb_count(&lake, "nucleotide/sequence"), 79);
     assert_eq!(duckdb_count(&lake, "protein/sequence"), 2);
-    assert_eq!(duckdb_count(&lake, "rdrp/sequence"), 294, "DRR13913260 has 294 vircvg lines, SRR1744881 none");
+    assert_eq!(
+        duckdb_count(&lake, "rdrp/sequence"),
+        294,
+        "DRR13913260 has 294 vircvg lines, SRR1744881 none"
+    );
     assert_eq!(duckdb_count(&lake, "rdrp/sra"), 2);
-    let manifest: Value = serde_json::from_slice(&aws.lake_files()["serratus/_manifests/rdrp/SRR1744881.json"]).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&aws.lake_files()["serratus/_manifests/rdrp/SRR1744881.json"])
+            .unwrap();
     assert_eq!(manifest["source"]["version_id"], "v1");
     assert_eq!(manifest["objects"], json!(["rdrp/sra/SRR1744881.parquet"]));
     assert_eq!(manifest["complete"], true);
@@ -89,12 +131,28 @@ fn every_event_shape_lands_and_notices_are_acknowledged() {
 #[test]
 fn keys_with_spaces_and_plus_are_decoded() {
     let aws = Aws::start();
-    aws.put_source("summary2/run data+x/summary2/SRR612821.summary", &fixture("nucleotide", "SRR612821.summary"));
-    let (out, report) = handle(&aws, &s3_event("summary2/run data+x/summary2/SRR612821.summary", "01"));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    aws.put_source(
+        "summary2/run data+x/summary2/SRR612821.summary",
+        &fixture("nucleotide", "SRR612821.summary"),
+    );
+    let (out, report) = handle(
+        &aws,
+        &s3_event("summary2/run data+x/summary2/SRR612821.summary", "01"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(outcomes(&report), ["landed"]);
-    assert_eq!(report["records"][0]["key"], "summary2/run data+x/summary2/SRR612821.summary");
-    assert!(aws.lake_files().contains_key("serratus/nucleotide/sra/SRR612821.parquet"));
+    assert_eq!(
+        report["records"][0]["key"],
+        "summary2/run data+x/summary2/SRR612821.summary"
+    );
+    assert!(aws
+        .lake_files()
+        .contains_key("serratus/nucleotide/sra/SRR612821.parquet"));
 }
 
 #[test]
@@ -106,7 +164,15 @@ fn a_repeated_event_writes_nothing_and_a_replaced_summary_moves_its_rows() {
     assert_eq!(out.status.code(), Some(0));
     let first = aws.lake_files();
     let mtimes = |aws: &Aws| -> Vec<std::time::SystemTime> {
-        aws.lake_files().keys().map(|k| std::fs::metadata(aws.lake_dir().join(k)).unwrap().modified().unwrap()).collect()
+        aws.lake_files()
+            .keys()
+            .map(|k| {
+                std::fs::metadata(aws.lake_dir().join(k))
+                    .unwrap()
+                    .modified()
+                    .unwrap()
+            })
+            .collect()
     };
     let first_mtimes = mtimes(&aws);
 
@@ -116,7 +182,10 @@ fn a_repeated_event_writes_nothing_and_a_replaced_summary_moves_its_rows() {
     assert_eq!(outcomes(&report), ["already-done"]);
     assert_eq!(aws.lake_files(), first);
     assert_eq!(mtimes(&aws), first_mtimes);
-    assert_eq!(duckdb_count(&aws.lake_dir().join("serratus"), "protein/sequence"), 2);
+    assert_eq!(
+        duckdb_count(&aws.lake_dir().join("serratus"), "protein/sequence"),
+        2
+    );
 
     // a new version whose family row moves from score=3/pctid=62 to score=90/pctid=70
     let replaced = String::from_utf8(original).unwrap().replace(
@@ -125,16 +194,27 @@ fn a_repeated_event_writes_nothing_and_a_replaced_summary_moves_its_rows() {
     );
     aws.put_source("psummary/DRR1017695.psummary", replaced.as_bytes());
     let (out, report) = handle(&aws, &s3_event("psummary/DRR1017695.psummary", "0101"));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(report["records"][0]["deleted"], 1);
     let files = aws.lake_files();
-    assert!(!files.contains_key("serratus/protein/family/score=3/pctid=62/DRR1017695.parquet"), "stale object gone");
+    assert!(
+        !files.contains_key("serratus/protein/family/score=3/pctid=62/DRR1017695.parquet"),
+        "stale object gone"
+    );
     assert!(files.contains_key("serratus/protein/family/score=90/pctid=70/DRR1017695.parquet"));
     let lake = aws.lake_dir().join("serratus");
     assert_eq!(duckdb_count(&lake, "protein/family"), 1);
 
     // the older event arriving late changes nothing
-    aws.put_source("psummary/DRR1017695.psummary", &fixture("protein", "DRR1017695.psummary"));
+    aws.put_source(
+        "psummary/DRR1017695.psummary",
+        &fixture("protein", "DRR1017695.psummary"),
+    );
     let (_, report) = handle(&aws, &s3_event("psummary/DRR1017695.psummary", "0100"));
     assert_eq!(outcomes(&report), ["older"]);
     assert_eq!(aws.lake_files(), files);
@@ -143,12 +223,18 @@ fn a_repeated_event_writes_nothing_and_a_replaced_summary_moves_its_rows() {
 #[test]
 fn a_corrupt_summary_is_dead_lettered_and_the_others_land() {
     let aws = Aws::start();
-    aws.put_source("summary2/SRR612821.summary", &fixture("nucleotide", "SRR612821.summary"));
+    aws.put_source(
+        "summary2/SRR612821.summary",
+        &fixture("nucleotide", "SRR612821.summary"),
+    );
     aws.put_source(
         "summary2/SRR999.summary",
         b"readlength=95;SUMZER_COMMENT=sra=SRR999,genome=cov3ma,version=200818,date=200911-18:01;\nfamcvg=w;fam=F;score=abc;\n",
     );
-    aws.put_source("summary2/ERR2567813.summary", &fixture("nucleotide", "ERR2567813.summary"));
+    aws.put_source(
+        "summary2/ERR2567813.summary",
+        &fixture("nucleotide", "ERR2567813.summary"),
+    );
     let mut event = s3_event("summary2/SRR612821.summary", "01");
     let records = event["Records"].as_array_mut().unwrap();
     let mut bad = records[0].clone();
@@ -160,30 +246,63 @@ fn a_corrupt_summary_is_dead_lettered_and_the_others_land() {
     let (out, report) = handle(&aws, &event);
     assert_eq!(out.status.code(), Some(1), "not every record landed");
     assert_eq!(outcomes(&report), ["landed", "dead-lettered", "landed"]);
-    assert_eq!(report["records"][1]["error"], "s3://src/summary2/SRR999.summary:2: field 'score': invalid integer \"abc\"");
+    assert_eq!(
+        report["records"][1]["error"],
+        "s3://src/summary2/SRR999.summary:2: field 'score': invalid integer \"abc\""
+    );
     let files = aws.lake_files();
-    let dead: Value = serde_json::from_slice(&files["serratus/_errors/nucleotide/SRR999.json"]).unwrap();
-    assert_eq!(dead["detail"], json!({"line": 2, "field": "score", "message": "invalid integer \"abc\""}));
+    let dead: Value =
+        serde_json::from_slice(&files["serratus/_errors/nucleotide/SRR999.json"]).unwrap();
+    assert_eq!(
+        dead["detail"],
+        json!({"line": 2, "field": "score", "message": "invalid integer \"abc\""})
+    );
     assert_eq!(dead["source"]["key"], "summary2/SRR999.summary");
-    assert!(!files.keys().any(|k| k.contains("SRR999") && k.ends_with(".parquet")));
-    assert_eq!(duckdb_count(&aws.lake_dir().join("serratus"), "nucleotide/sra"), 2);
+    assert!(!files
+        .keys()
+        .any(|k| k.contains("SRR999") && k.ends_with(".parquet")));
+    assert_eq!(
+        duckdb_count(&aws.lake_dir().join("serratus"), "nucleotide/sra"),
+        2
+    );
 }
 
 #[test]
 fn a_wrong_secret_key_is_a_clear_error_and_writes_nothing() {
     let aws = Aws::start();
-    aws.put_source("summary2/SRR612821.summary", &fixture("nucleotide", "SRR612821.summary"));
+    aws.put_source(
+        "summary2/SRR612821.summary",
+        &fixture("nucleotide", "SRR612821.summary"),
+    );
     let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
-    command.arg("--component").arg(common::component_path()).envs(aws.env()).env("AWS_SECRET_ACCESS_KEY", "wrong");
+    command
+        .arg("--component")
+        .arg(common::component_path())
+        .envs(aws.env())
+        .env("AWS_SECRET_ACCESS_KEY", "wrong");
     let event = s3_event("summary2/SRR612821.summary", "01");
     let path = aws.s3_root.path().join("event.json");
     std::fs::write(&path, event.to_string()).unwrap();
-    let out = command.args(["handle-event", path.to_str().unwrap(), "--dest", "s3://lake/serratus"]).output().unwrap();
+    let out = command
+        .args([
+            "handle-event",
+            path.to_str().unwrap(),
+            "--dest",
+            "s3://lake/serratus",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let error = report["records"][0]["error"].as_str().unwrap();
-    assert!(error.contains("HTTP 403") && error.contains("SignatureDoesNotMatch"), "{error}");
-    assert!(!error.contains("wrong"), "the secret never reaches a message: {error}");
+    assert!(
+        error.contains("HTTP 403") && error.contains("SignatureDoesNotMatch"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("wrong"),
+        "the secret never reaches a message: {error}"
+    );
     assert!(aws.lake_files().is_empty());
 }
 
@@ -193,47 +312,96 @@ fn glue_tables_are_created_once_with_projection_and_partitions_registered() {
     for name in ["DRR11074882.summary", "SRR612821.summary"] {
         aws.put_source(&format!("summary2/{name}"), &fixture("nucleotide", name));
         let (out, _) = handle(&aws, &s3_event(&format!("summary2/{name}"), "01"));
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let (status, tables) = aws.glue_call("GetTables", json!({"DatabaseName": "summary"}));
     assert_eq!(status, 200, "{tables}");
-    let mut names: Vec<&str> = tables["TableList"].as_array().unwrap().iter().map(|t| t["Name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> = tables["TableList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["Name"].as_str().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names, ["nfamily", "nsequence", "nsra"]);
-    let (_, family) = aws.glue_call("GetTable", json!({"DatabaseName": "summary", "Name": "nfamily"}));
+    let (_, family) = aws.glue_call(
+        "GetTable",
+        json!({"DatabaseName": "summary", "Name": "nfamily"}),
+    );
     let parameters = &family["Table"]["Parameters"];
     assert_eq!(parameters["projection.enabled"], "true");
     assert_eq!(parameters["projection.score.type"], "integer");
     assert_eq!(parameters["projection.score.range"], "0,100");
     assert_eq!(parameters["projection.pctid.range"], "0,100");
-    assert_eq!(parameters["storage.location.template"], "s3://lake/serratus/nucleotide/family/score=${score}/pctid=${pctid}/");
-    assert_eq!(family["Table"]["PartitionKeys"], json!([{"Name":"score","Type":"int"},{"Name":"pctid","Type":"int"}]));
-    assert_eq!(family["Table"]["StorageDescriptor"]["Columns"][3], json!({"Name":"depth","Type":"double"}));
-    let (_, partitions) = aws.glue_call("GetPartitions", json!({"DatabaseName": "summary", "TableName": "nfamily"}));
-    let mut values: Vec<String> = partitions["Partitions"].as_array().unwrap().iter().map(|p| p["Values"].to_string()).collect();
+    assert_eq!(
+        parameters["storage.location.template"],
+        "s3://lake/serratus/nucleotide/family/score=${score}/pctid=${pctid}/"
+    );
+    assert_eq!(
+        family["Table"]["PartitionKeys"],
+        json!([{"Name":"score","Type":"int"},{"Name":"pctid","Type":"int"}])
+    );
+    assert_eq!(
+        family["Table"]["StorageDescriptor"]["Columns"][3],
+        json!({"Name":"depth","Type":"double"})
+    );
+    let (_, partitions) = aws.glue_call(
+        "GetPartitions",
+        json!({"DatabaseName": "summary", "TableName": "nfamily"}),
+    );
+    let mut values: Vec<String> = partitions["Partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Values"].to_string())
+        .collect();
     values.sort();
     let expected_families = [("100", "91"), ("100", "92"), ("46", "91")];
     assert!(values.len() >= expected_families.len(), "{values:?}");
     for (score, pctid) in expected_families {
-        assert!(values.contains(&format!(r#"["{score}","{pctid}"]"#)), "{values:?}");
+        assert!(
+            values.contains(&format!(r#"["{score}","{pctid}"]"#)),
+            "{values:?}"
+        );
     }
 
     // a table someone else defined differently is an error, never replaced
-    aws.glue_call("DeleteTable", json!({"DatabaseName": "summary", "Name": "nsra"}));
-    let mut foreign = summary_edge::glue::create_table("summary", &summary_layout::catalog::NUCLEOTIDE_SRA, "s3://lake/serratus");
+    aws.glue_call(
+        "DeleteTable",
+        json!({"DatabaseName": "summary", "Name": "nsra"}),
+    );
+    let mut foreign = summary_edge::glue::create_table(
+        "summary",
+        &summary_layout::catalog::NUCLEOTIDE_SRA,
+        "s3://lake/serratus",
+    );
     foreign["TableInput"]["StorageDescriptor"]["Columns"][1]["Type"] = json!("int");
     assert_eq!(aws.glue_call("CreateTable", foreign).0, 200);
-    aws.put_source("summary2/SRR7819569.summary", &fixture("nucleotide", "SRR7819569.summary"));
+    aws.put_source(
+        "summary2/SRR7819569.summary",
+        &fixture("nucleotide", "SRR7819569.summary"),
+    );
     let (out, report) = handle(&aws, &s3_event("summary2/SRR7819569.summary", "01"));
     assert_eq!(out.status.code(), Some(1));
     let error = report["records"][0]["error"].as_str().unwrap();
-    assert!(error.contains("Glue table nsra has columns (sra string, readlength int,"), "{error}");
+    assert!(
+        error.contains("Glue table nsra has columns (sra string, readlength int,"),
+        "{error}"
+    );
 }
 
 #[test]
 fn s3_answering_500_is_retried_and_the_summary_lands_once() {
     let aws = Aws::start();
-    aws.put_source("summary2/DRR11074882.summary", &fixture("nucleotide", "DRR11074882.summary"));
+    aws.put_source(
+        "summary2/DRR11074882.summary",
+        &fixture("nucleotide", "DRR11074882.summary"),
+    );
     // the source GET (the first GET reads the manifest) and two PUTs in the middle of the file's objects fail once
     let proxy = servers::FaultProxy::start(aws.s3.port, |method, _path, nth| match (method, nth) {
         ("GET", 2) | ("PUT", 3) => Some(500),
@@ -241,12 +409,39 @@ fn s3_answering_500_is_retried_and_the_summary_lands_once() {
         _ => None,
     });
     let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
-    command.arg("--component").arg(common::component_path()).envs(aws.env()).env("AWS_ENDPOINT_URL_S3", proxy.url());
+    command
+        .arg("--component")
+        .arg(common::component_path())
+        .envs(aws.env())
+        .env("AWS_ENDPOINT_URL_S3", proxy.url());
     let path = aws.s3_root.path().join("event.json");
-    std::fs::write(&path, s3_event("summary2/DRR11074882.summary", "01").to_string()).unwrap();
-    let out = command.args(["handle-event", path.to_str().unwrap(), "--dest", "s3://lake/serratus", "--no-glue"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(proxy.faults_served.load(std::sync::atomic::Ordering::SeqCst), 3);
+    std::fs::write(
+        &path,
+        s3_event("summary2/DRR11074882.summary", "01").to_string(),
+    )
+    .unwrap();
+    let out = command
+        .args([
+            "handle-event",
+            path.to_str().unwrap(),
+            "--dest",
+            "s3://lake/serratus",
+            "--no-glue",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        proxy
+            .faults_served
+            .load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
     let lake = aws.lake_dir().join("serratus");
     assert_eq!(duckdb_count(&lake, "nucleotide/sequence"), 79);
     assert_eq!(duckdb_count(&lake, "nucleotide/family"), 6);
@@ -256,8 +451,22 @@ fn s3_answering_500_is_retried_and_the_summary_lands_once() {
 #[test]
 fn replay_writes_an_s3_lake_and_registers_it() {
     let aws = Aws::start();
-    let out = uploader(&aws, &["replay", common::fixtures().to_str().unwrap(), "--dest", "s3://lake/replayed"], None);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = uploader(
+        &aws,
+        &[
+            "replay",
+            common::fixtures().to_str().unwrap(),
+            "--dest",
+            "s3://lake/replayed",
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("into s3://lake/replayed in"));
     let lake = aws.lake_dir().join("replayed");
     assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 20);

@@ -16,7 +16,8 @@ use servers::{duckdb_count, free_port, http, Aws, Server};
 const API_KEY: &str = "test-api-key-0123456789";
 
 fn sns_key() -> rsa::RsaPrivateKey {
-    let pem = std::fs::read_to_string(common::fixtures().join("../sns/test-signing-key.pem")).unwrap();
+    let pem =
+        std::fs::read_to_string(common::fixtures().join("../sns/test-signing-key.pem")).unwrap();
     rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap()
 }
 
@@ -26,7 +27,9 @@ fn sns_notification(message: &Value) -> Value {
         "Message": message.to_string(),"Timestamp":"2026-11-24T00:00:00.000Z","SignatureVersion":"2",
         "SigningCertURL":"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem"});
     let text = summary_edge::sns::string_to_sign(&envelope).unwrap();
-    let signature = SigningKey::<rsa::sha2::Sha256>::new(sns_key()).sign(text.as_bytes()).to_vec();
+    let signature = SigningKey::<rsa::sha2::Sha256>::new(sns_key())
+        .sign(text.as_bytes())
+        .to_vec();
     envelope["Signature"] = json!(base64::engine::general_purpose::STANDARD.encode(signature));
     envelope
 }
@@ -36,7 +39,14 @@ fn start_serve(aws: &Aws) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
         .arg("--component")
         .arg(common::component_path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--dest", "s3://lake/serratus", "--sns-cert"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--dest",
+            "s3://lake/serratus",
+            "--sns-cert",
+        ])
         .arg(common::fixtures().join("../sns/test-signing-cert.pem"))
         .envs(aws.env())
         .env("SUMMARY_UPLOADER_API_KEY", API_KEY)
@@ -56,50 +66,92 @@ fn start_serve(aws: &Aws) -> Server {
 fn s3_event(keys: &[String]) -> Value {
     let records: Vec<Value> = keys
         .iter()
-        .map(|key| json!({"eventVersion":"2.1","eventName":"ObjectCreated:Put",
-            "s3":{"bucket":{"name":"src"},"object":{"key": key, "sequencer":"01", "eTag":"e"}}}))
+        .map(|key| {
+            json!({"eventVersion":"2.1","eventName":"ObjectCreated:Put",
+            "s3":{"bucket":{"name":"src"},"object":{"key": key, "sequencer":"01", "eTag":"e"}}})
+        })
         .collect();
     json!({ "Records": records })
 }
 
 fn post(serve: &Server, headers: &[(&str, &str)], body: &Value) -> (u16, String) {
-    let (status, body) = http("POST", &format!("{}/events", serve.url()), headers, body.to_string().as_bytes());
+    let (status, body) = http(
+        "POST",
+        &format!("{}/events", serve.url()),
+        headers,
+        body.to_string().as_bytes(),
+    );
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[test]
 fn unauthenticated_requests_get_401_and_touch_nothing() {
     let aws = Aws::start();
-    aws.put_source("summary2/SRR612821.summary", &std::fs::read(common::fixtures().join("nucleotide/SRR612821.summary")).unwrap());
+    aws.put_source(
+        "summary2/SRR612821.summary",
+        &std::fs::read(common::fixtures().join("nucleotide/SRR612821.summary")).unwrap(),
+    );
     let serve = start_serve(&aws);
-    assert_eq!(http("GET", &format!("{}/healthz", serve.url()), &[], b""), (200, b"ok\n".to_vec()));
+    assert_eq!(
+        http("GET", &format!("{}/healthz", serve.url()), &[], b""),
+        (200, b"ok\n".to_vec())
+    );
     let event = s3_event(&["summary2/SRR612821.summary".into()]);
     assert_eq!(post(&serve, &[], &event).0, 401);
     assert_eq!(post(&serve, &[("x-api-key", "wrong")], &event).0, 401);
     let mut forged = sns_notification(&event);
     forged["Message"] = json!(s3_event(&["summary2/SRR1.summary".into()]).to_string());
     let (status, body) = post(&serve, &[], &forged);
-    assert_eq!((status, body.as_str()), (401, "unauthenticated: SNS signature does not verify\n"));
+    assert_eq!(
+        (status, body.as_str()),
+        (401, "unauthenticated: SNS signature does not verify\n")
+    );
     let mut untrusted = forged.clone();
     untrusted["Signature"] = json!("AAAA");
     assert_eq!(post(&serve, &[], &untrusted).0, 401);
     assert!(aws.lake_files().is_empty(), "nothing written");
 
     // malformed events are 4xx, not retried
-    let (status, body) = post(&serve, &[("x-api-key", API_KEY)], &json!({"hello": "world"}));
+    let (status, body) = post(
+        &serve,
+        &[("x-api-key", API_KEY)],
+        &json!({"hello": "world"}),
+    );
     assert_eq!(status, 400, "{body}");
-    assert!(body.starts_with("malformed event: event has an unknown shape"), "{body}");
-    assert_eq!(http("PUT", &format!("{}/events", serve.url()), &[], b"{}").0, 405);
+    assert!(
+        body.starts_with("malformed event: event has an unknown shape"),
+        "{body}"
+    );
+    assert_eq!(
+        http("PUT", &format!("{}/events", serve.url()), &[], b"{}").0,
+        405
+    );
 }
 
 #[test]
 fn the_fixtures_land_through_serve_as_through_handle_event() {
     let aws = Aws::start();
     let mut keys = Vec::new();
-    for (kind, folder) in [("nucleotide", "summary2"), ("protein", "psummary"), ("rdrp", "rsummary")] {
+    for (kind, folder) in [
+        ("nucleotide", "summary2"),
+        ("protein", "psummary"),
+        ("rdrp", "rsummary"),
+    ] {
         for path in common::fixture_files(kind) {
-            let run = path.file_name().unwrap().to_str().unwrap().split('.').next().unwrap().to_string();
-            let ext = if kind == "nucleotide" { "summary" } else { "psummary" };
+            let run = path
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .split('.')
+                .next()
+                .unwrap()
+                .to_string();
+            let ext = if kind == "nucleotide" {
+                "summary"
+            } else {
+                "psummary"
+            };
             let key = format!("{folder}/{run}.{ext}");
             aws.put_source(&key, &std::fs::read(&path).unwrap());
             keys.push(key);
@@ -108,7 +160,11 @@ fn the_fixtures_land_through_serve_as_through_handle_event() {
     let serve = start_serve(&aws);
     // EventBridge API destination style (API key), one object per event
     for key in &keys[..30] {
-        let (status, body) = post(&serve, &[("x-api-key", API_KEY)], &s3_event(std::slice::from_ref(key)));
+        let (status, body) = post(
+            &serve,
+            &[("x-api-key", API_KEY)],
+            &s3_event(std::slice::from_ref(key)),
+        );
         assert_eq!(status, 200, "{key}: {body}");
         assert!(body.contains("\"outcome\":\"landed\""), "{body}");
     }
@@ -117,11 +173,24 @@ fn the_fixtures_land_through_serve_as_through_handle_event() {
     assert_eq!(status, 200, "{body}");
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["records"].as_array().unwrap().len(), 30);
-    assert!(report["records"].as_array().unwrap().iter().all(|r| r["outcome"] == "landed"), "{body}");
+    assert!(
+        report["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "landed"),
+        "{body}"
+    );
 
     let lake = aws.lake_dir().join("serratus");
     let served = aws.lake_files();
-    for (table, rows) in [("nucleotide/sequence", 1089), ("nucleotide/family", 91), ("protein/sequence", 299), ("rdrp/sequence", 3219), ("rdrp/sra", 20)] {
+    for (table, rows) in [
+        ("nucleotide/sequence", 1089),
+        ("nucleotide/family", 91),
+        ("protein/sequence", 299),
+        ("rdrp/sequence", 3219),
+        ("rdrp/sra", 20),
+    ] {
         assert_eq!(duckdb_count(&lake, table), rows, "{table}");
     }
     // the same events again: 200, nothing rewritten
@@ -136,11 +205,22 @@ fn the_fixtures_land_through_serve_as_through_handle_event() {
     let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
         .arg("--component")
         .arg(common::component_path())
-        .args(["handle-event", path.to_str().unwrap(), "--dest", "s3://lake/direct", "--no-glue"])
+        .args([
+            "handle-event",
+            path.to_str().unwrap(),
+            "--dest",
+            "s3://lake/direct",
+            "--no-glue",
+        ])
         .envs(aws.env())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let all = aws.lake_files();
     let parquet = |prefix: &str| -> Vec<(String, Vec<u8>)> {
         all.iter()
@@ -150,5 +230,8 @@ fn the_fixtures_land_through_serve_as_through_handle_event() {
     };
     let (through_serve, direct) = (parquet("serratus/"), parquet("direct/"));
     assert_eq!(through_serve.len(), direct.len());
-    assert!(through_serve == direct, "same keys and bytes through serve and handle-event");
+    assert!(
+        through_serve == direct,
+        "same keys and bytes through serve and handle-event"
+    );
 }

@@ -16,25 +16,48 @@ fn repo() -> PathBuf {
 
 fn tool(env: &str, default: PathBuf, hint: &str) -> PathBuf {
     let path = std::env::var_os(env).map(PathBuf::from).unwrap_or(default);
-    assert!(path.exists(), "{} not found at {}: {hint}", env, path.display());
+    assert!(
+        path.exists(),
+        "{} not found at {}: {hint}",
+        env,
+        path.display()
+    );
     path
 }
 
 fn s3s_fs() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    tool("S3S_FS", home.join(".cache/serratus-tools/bin/s3s-fs"), "run scripts/setup (it installs s3s-fs)")
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    tool(
+        "S3S_FS",
+        home.join(".cache/serratus-tools/bin/s3s-fs"),
+        "run scripts/setup (it installs s3s-fs)",
+    )
 }
 
 pub fn venv_python() -> PathBuf {
-    tool("SUMMARY_VENV_PYTHON", repo().join(".venv/bin/python"), "run scripts/setup (it creates .venv)")
+    tool(
+        "SUMMARY_VENV_PYTHON",
+        repo().join(".venv/bin/python"),
+        "run scripts/setup (it creates .venv)",
+    )
 }
 
 fn moto_server() -> PathBuf {
-    tool("MOTO_SERVER", repo().join(".venv/bin/moto_server"), "run scripts/setup (it installs moto[server])")
+    tool(
+        "MOTO_SERVER",
+        repo().join(".venv/bin/moto_server"),
+        "run scripts/setup (it installs moto[server])",
+    )
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_for_port(port: u16, what: &str, child: &mut Child) {
@@ -73,9 +96,14 @@ impl Server {
 /// One plain HTTP exchange (no signing), for harness set-up calls.
 pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
     let rest = url.strip_prefix("http://").unwrap();
-    let (authority, path) = rest.split_once('/').map(|(a, p)| (a, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (authority, path) = rest
+        .split_once('/')
+        .map(|(a, p)| (a, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let mut stream = TcpStream::connect(authority).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -85,11 +113,17 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (
     stream.write_all(body).unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer");
     let head = String::from_utf8_lossy(&response[..split]).to_string();
     let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
     let mut body = response[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     (status, body)
@@ -99,7 +133,9 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
         if size == 0 {
             return out;
         }
@@ -109,7 +145,11 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 }
 
 fn xml_value(xml: &str, tag: &str) -> String {
-    let start = xml.find(&format!("<{tag}>")).unwrap_or_else(|| panic!("no <{tag}> in {xml}")) + tag.len() + 2;
+    let start = xml
+        .find(&format!("<{tag}>"))
+        .unwrap_or_else(|| panic!("no <{tag}> in {xml}"))
+        + tag.len()
+        + 2;
     let end = xml[start..].find(&format!("</{tag}>")).unwrap() + start;
     xml[start..end].to_string()
 }
@@ -143,7 +183,10 @@ impl Aws {
             let (status, body) = http(
                 "POST",
                 &glue.url(),
-                &[("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", auth)],
+                &[
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                    ("Authorization", auth),
+                ],
                 format!("{body}&Version=2010-05-08").as_bytes(),
             );
             let text = String::from_utf8_lossy(&body).to_string();
@@ -153,9 +196,14 @@ impl Aws {
         iam("Action=CreateUser&UserName=uploader");
         let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
         let encoded: String = policy.bytes().map(|b| format!("%{b:02X}")).collect();
-        iam(&format!("Action=PutUserPolicy&UserName=uploader&PolicyName=all&PolicyDocument={encoded}"));
+        iam(&format!(
+            "Action=PutUserPolicy&UserName=uploader&PolicyName=all&PolicyDocument={encoded}"
+        ));
         let key = iam("Action=CreateAccessKey&UserName=uploader");
-        let (access_key, secret_key) = (xml_value(&key, "AccessKeyId"), xml_value(&key, "SecretAccessKey"));
+        let (access_key, secret_key) = (
+            xml_value(&key, "AccessKeyId"),
+            xml_value(&key, "SecretAccessKey"),
+        );
 
         let s3_root = tempfile::tempdir().unwrap();
         for bucket in ["src", "lake"] {
@@ -163,14 +211,29 @@ impl Aws {
         }
         let port = free_port();
         let mut child = Command::new(s3s_fs())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", &access_key, "--secret-key", &secret_key])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--access-key",
+                &access_key,
+                "--secret-key",
+                &secret_key,
+            ])
             .arg(s3_root.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("starting s3s-fs");
         wait_for_port(port, "s3s-fs", &mut child);
-        Aws { s3: Server { child, port }, glue, s3_root, access_key, secret_key }
+        Aws {
+            s3: Server { child, port },
+            glue,
+            s3_root,
+            access_key,
+            secret_key,
+        }
     }
 
     /// Environment for `summary-uploader` to use these servers.
@@ -199,7 +262,9 @@ impl Aws {
     /// its own metadata beside objects in hidden files, left out).
     pub fn lake_files(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
         fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
-            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
             for entry in entries {
                 let path = entry.unwrap().path();
                 let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -209,7 +274,13 @@ impl Aws {
                 if path.is_dir() {
                     walk(root, &path, out);
                 } else {
-                    out.insert(path.strip_prefix(root).unwrap().to_string_lossy().to_string(), std::fs::read(&path).unwrap());
+                    out.insert(
+                        path.strip_prefix(root)
+                            .unwrap()
+                            .to_string_lossy()
+                            .to_string(),
+                        std::fs::read(&path).unwrap(),
+                    );
                 }
             }
         }
@@ -237,21 +308,42 @@ impl Aws {
             std::time::SystemTime::now(),
         )
         .unwrap();
-        let headers: Vec<(&str, &str)> = request.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let headers: Vec<(&str, &str)> = headers.into_iter().filter(|(n, _)| *n != "host" && *n != "content-length").collect();
+        let headers: Vec<(&str, &str)> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let headers: Vec<(&str, &str)> = headers
+            .into_iter()
+            .filter(|(n, _)| *n != "host" && *n != "content-length")
+            .collect();
         let (status, body) = http("POST", &request.url, &headers, &request.body);
-        (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
     }
 }
 
 /// Rows under a lake folder, counted by DuckDB (hive partitioning).
 pub fn duckdb_count(dir: &Path, table: &str) -> u64 {
-    let glob = if table.ends_with("/sra") { format!("{}/{table}/*.parquet", dir.display()) } else { format!("{}/{table}/**/*.parquet", dir.display()) };
+    let glob = if table.ends_with("/sra") {
+        format!("{}/{table}/*.parquet", dir.display())
+    } else {
+        format!("{}/{table}/**/*.parquet", dir.display())
+    };
     let script = format!(
         "import duckdb; print(duckdb.sql(\"select count(*) from read_parquet('{glob}', hive_partitioning = true)\").fetchall()[0][0])"
     );
-    let out: Output = Command::new(venv_python()).args(["-c", &script]).output().unwrap();
-    assert!(out.status.success(), "duckdb: {}", String::from_utf8_lossy(&out.stderr));
+    let out: Output = Command::new(venv_python())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "duckdb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
@@ -266,7 +358,10 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
-    pub fn start(upstream: u16, fault: impl Fn(&str, &str, usize) -> Option<u16> + Send + Sync + 'static) -> FaultProxy {
+    pub fn start(
+        upstream: u16,
+        fault: impl Fn(&str, &str, usize) -> Option<u16> + Send + Sync + 'static,
+    ) -> FaultProxy {
         use std::collections::HashMap;
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::{Arc, Mutex};
@@ -281,9 +376,14 @@ impl FaultProxy {
                 let Ok(mut client) = client else { continue };
                 let (counts, served, fault) = (counts.clone(), served.clone(), fault.clone());
                 std::thread::spawn(move || {
-                    let Some((head, body)) = read_request(&mut client) else { return };
+                    let Some((head, body)) = read_request(&mut client) else {
+                        return;
+                    };
                     let mut parts = head.split(' ');
-                    let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+                    let (method, path) = (
+                        parts.next().unwrap_or("").to_string(),
+                        parts.next().unwrap_or("").to_string(),
+                    );
                     let nth = {
                         let mut counts = counts.lock().unwrap();
                         let n = counts.entry(method.clone()).or_default();
@@ -300,7 +400,9 @@ impl FaultProxy {
                         let _ = client.write_all(answer.as_bytes());
                         return;
                     }
-                    let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", upstream)) else { return };
+                    let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                        return;
+                    };
                     let head = close_connection(&head);
                     let _ = upstream.write_all(head.as_bytes());
                     let _ = upstream.write_all(&body);
@@ -310,7 +412,10 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy { port, faults_served }
+        FaultProxy {
+            port,
+            faults_served,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -335,7 +440,11 @@ fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let head = String::from_utf8_lossy(&data[..head_end]).to_string();
     let length: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
         .unwrap_or(0);
     let mut body = data[head_end..].to_vec();
     while body.len() < length {
@@ -349,7 +458,11 @@ fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
 }
 
 fn close_connection(head: &str) -> String {
-    let mut lines: Vec<&str> = head.trim_end().split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).collect();
+    let mut lines: Vec<&str> = head
+        .trim_end()
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
     lines.push("Connection: close");
     format!("{}\r\n\r\n", lines.join("\r\n"))
 }

@@ -3,6 +3,7 @@
 //! files to kinds and writes objects under these keys). No I/O here.
 
 pub mod catalog;
+pub mod diagnostic;
 pub mod keys;
 pub mod kind;
 pub mod route;
