@@ -68,13 +68,12 @@ impl RecordOutcome {
         )
     }
 
-    /// Whether the record's rows are in the lake (or already were).
+    /// Whether the record needs nothing more: its rows are in the lake (or
+    /// already were), or there was nothing to convert.
     pub fn landed(&self) -> bool {
-        matches!(
+        !matches!(
             self,
-            RecordOutcome::Landed { .. }
-                | RecordOutcome::AlreadyDone { .. }
-                | RecordOutcome::Older { .. }
+            RecordOutcome::DeadLettered { .. } | RecordOutcome::Failed { .. }
         )
     }
 
@@ -98,7 +97,8 @@ pub struct EventReport {
 }
 
 impl EventReport {
-    /// Every object landed (or was already there); notices alone count as success.
+    /// Every object landed, was already there or was not a summary; notices
+    /// alone count as success.
     pub fn all_landed(&self) -> bool {
         self.records.iter().all(|(_, outcome)| outcome.landed())
     }

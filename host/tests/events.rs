@@ -321,6 +321,13 @@ fn glue_tables_are_created_once_with_projection_and_partitions_registered() {
     }
     let (status, tables) = aws.glue_call("GetTables", json!({"DatabaseName": "summary"}));
     assert_eq!(status, 200, "{tables}");
+    // moto checks signatures too
+    let (status, refused) = aws.glue_call_as(
+        "wrong-secret",
+        "GetTables",
+        json!({"DatabaseName": "summary"}),
+    );
+    assert_eq!(status, 403, "{refused}");
     let mut names: Vec<&str> = tables["TableList"]
         .as_array()
         .unwrap()
@@ -473,4 +480,13 @@ fn replay_writes_an_s3_lake_and_registers_it() {
     assert_eq!(duckdb_count(&lake, "rdrp/sra"), 20);
     let (_, tables) = aws.glue_call("GetTables", json!({"DatabaseName": "summary"}));
     assert_eq!(tables["TableList"].as_array().unwrap().len(), 11);
+}
+
+#[test]
+fn keys_outside_the_routes_are_reported_and_skipped() {
+    let aws = Aws::start();
+    let (out, report) = handle(&aws, &s3_event("notes/README.txt", "01"));
+    assert_eq!(out.status.code(), Some(0), "nothing to do is not a failure");
+    assert_eq!(outcomes(&report), ["not-a-summary"]);
+    assert!(aws.lake_files().is_empty());
 }

@@ -292,11 +292,21 @@ impl Aws {
     /// A signed Glue call with these credentials, through the project's
     /// own request code, for checking what the catalog holds.
     pub fn glue_call(&self, action: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.glue_call_as(&self.secret_key, action, body)
+    }
+
+    /// The same, signed with another secret key.
+    pub fn glue_call_as(
+        &self,
+        secret: &str,
+        action: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         let endpoint = summary_edge::request::Endpoint::parse(&self.glue.url()).unwrap();
         let mut request = summary_edge::glue::request(&endpoint, action, &body);
         let credentials = summary_edge::request::Credentials {
             access_key_id: self.access_key.clone(),
-            secret_access_key: self.secret_key.clone(),
+            secret_access_key: secret.to_string(),
             session_token: None,
         };
         summary_edge::request::sign_request(
