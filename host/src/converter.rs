@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 wasmtime::component::bindgen!({
@@ -55,7 +55,48 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 struct GuestState {
     wasi: WasiCtx,
     table: ResourceTable,
+    limits: PeakLimiter,
+}
+
+/// The store's limits, remembering the largest linear memory the guest
+/// asked for (what the benchmark reports as the guest's peak memory).
+struct PeakLimiter {
     limits: StoreLimits,
+    peak_memory: usize,
+}
+
+impl ResourceLimiter for PeakLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.peak_memory = self.peak_memory.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 impl WasiView for GuestState {
@@ -117,6 +158,11 @@ impl Converter {
 
     /// Converts a batch in a fresh store capped by the guest limits.
     pub fn convert(&self, summaries: &[Summary]) -> Result<Batch> {
+        self.convert_measured(summaries).map(|(batch, _)| batch)
+    }
+
+    /// Converts a batch; also returns the guest's peak linear memory in bytes.
+    pub fn convert_measured(&self, summaries: &[Summary]) -> Result<(Batch, usize)> {
         let input_bytes: usize = summaries
             .iter()
             .map(|s| s.bytes.len() + s.source.len())
@@ -133,11 +179,14 @@ impl Converter {
         let state = GuestState {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(memory)
-                .instances(8)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: PeakLimiter {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(memory)
+                    .instances(8)
+                    .trap_on_grow_failure(true)
+                    .build(),
+                peak_memory: 0,
+            },
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -163,7 +212,7 @@ impl Converter {
                 )
             })?;
         match result {
-            Ok(batch) => Ok(batch),
+            Ok(batch) => Ok((batch, store.data().limits.peak_memory)),
             Err(message) => bail!("the converter could not encode Parquet: {message}"),
         }
     }

@@ -1,0 +1,419 @@
+//! The benchmark: how fast the converter and the edge function are, against
+//! the Python pipeline they replace, and how much memory they take.
+//!
+//! `cargo bench -p summary-uploader --bench pipeline -- [--quick] [--results FILE]`
+//! (`scripts/bench` runs it and writes bench/RESULTS.md). Prints a Markdown
+//! table; never asserts a timing.
+
+#[path = "../tests/common.rs"]
+mod common;
+#[path = "../tests/servers.rs"]
+mod servers;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use summary_corpus::{generate, GeneratedSummary};
+use summary_layout::Kind;
+use summary_uploader::converter::{Converter, GuestLimits, Summary};
+
+struct Options {
+    quick: bool,
+    results: Option<PathBuf>,
+}
+
+struct Report {
+    rows: Vec<(String, String, String)>,
+    targets: Vec<(String, String, bool)>,
+}
+
+impl Report {
+    fn row(&mut self, what: &str, figure: String, detail: String) {
+        eprintln!("{what}: {figure} {detail}");
+        self.rows.push((what.into(), figure, detail));
+    }
+
+    fn target(&mut self, what: &str, figure: String, met: bool) {
+        eprintln!("target {what}: {figure} ({})", if met { "met" } else { "NOT met" });
+        self.targets.push((what.into(), figure, met));
+    }
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn percentile(mut values: Vec<Duration>, p: f64) -> Duration {
+    values.sort();
+    values[((values.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn uploader() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bin/summary-uploader");
+    assert!(path.exists(), "{} missing: run scripts/setup first", path.display());
+    path
+}
+
+fn write_corpus(dir: &Path, corpus: &[GeneratedSummary]) {
+    for kind in Kind::ALL {
+        std::fs::create_dir_all(dir.join(kind.as_str())).unwrap();
+    }
+    for s in corpus {
+        std::fs::write(dir.join(s.kind.as_str()).join(&s.file_name), &s.bytes).unwrap();
+    }
+}
+
+fn batches(corpus: &[GeneratedSummary]) -> Vec<Vec<Summary>> {
+    Kind::ALL
+        .iter()
+        .map(|kind| {
+            corpus
+                .iter()
+                .filter(|s| s.kind == *kind)
+                .map(|s| Summary { kind: s.kind.into(), source: s.file_name.clone(), bytes: s.bytes.clone() })
+                .collect()
+        })
+        .collect()
+}
+
+/// 1. Conversion only, in memory, one core: component and native.
+fn conversion(report: &mut Report, converter: &Converter, corpus: &[GeneratedSummary], baseline_mb_s: f64) {
+    let bytes: usize = corpus.iter().map(|s| s.bytes.len()).sum();
+    let batches = batches(corpus);
+    let rounds = 3;
+    let mut wasm = Vec::new();
+    let mut native = Vec::new();
+    for _ in 0..rounds {
+        let started = Instant::now();
+        for batch in &batches {
+            converter.convert(batch).unwrap();
+        }
+        wasm.push(started.elapsed());
+        let started = Instant::now();
+        for batch in &batches {
+            let inputs: Vec<summary_guest::SummaryInput> = batch
+                .iter()
+                .map(|s| summary_guest::SummaryInput { kind: s.kind.into(), source: &s.source, bytes: &s.bytes })
+                .collect();
+            summary_guest::convert_batch(&inputs).unwrap();
+        }
+        native.push(started.elapsed());
+    }
+    let (wasm, native) = (median(wasm), median(native));
+    let wasm_mb_s = mb(bytes) / wasm.as_secs_f64();
+    let native_mb_s = mb(bytes) / native.as_secs_f64();
+    let files = corpus.len() as f64;
+    report.row(
+        "1. conversion through the component, one core",
+        format!("{wasm_mb_s:.1} MB/s"),
+        format!("{:.0} files/s; {} files, {:.1} MB, one batch per kind, median of {rounds}", files / wasm.as_secs_f64(), corpus.len(), mb(bytes)),
+    );
+    report.row(
+        "1. conversion natively, one core",
+        format!("{native_mb_s:.1} MB/s"),
+        format!("{:.0} files/s", files / native.as_secs_f64()),
+    );
+    let ratio = wasm.as_secs_f64() / native.as_secs_f64();
+    report.row("1. component time / native time", format!("{ratio:.2}x"), String::new());
+    report.row(
+        "1. component vs the Python baseline",
+        format!("{:.0}x", wasm_mb_s / baseline_mb_s),
+        format!("baseline {baseline_mb_s:.2} MB/s end to end"),
+    );
+    report.target("conversion through the component >= 100 MB/s per core", format!("{wasm_mb_s:.1} MB/s"), wasm_mb_s >= 100.0);
+    report.target(
+        "component >= 25x the baseline",
+        format!("{:.0}x", wasm_mb_s / baseline_mb_s),
+        wasm_mb_s / baseline_mb_s >= 25.0,
+    );
+    report.target("component within 1.5x of native", format!("{ratio:.2}x"), ratio <= 1.5);
+}
+
+/// 2. Per-call overhead on a header-only summary, and process cold start.
+fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, quick: bool) {
+    let header = b"sra=SRR1;SUMZER_COMMENT=sra=SRR1,genome=protref5,date=200906-14:25,type=protein;totalalns=0;readlength=0;truncated=no;\n"
+        .repeat(1);
+    let mut padded = header.clone();
+    padded.truncate(300.min(padded.len()));
+    let summary = [Summary { kind: summary_uploader::converter::Kind::Protein, source: "SRR1.psummary".into(), bytes: padded.clone() }];
+    let iterations = if quick { 300 } else { 2000 };
+    for _ in 0..20 {
+        converter.convert(&summary).unwrap();
+    }
+    let started = Instant::now();
+    for _ in 0..iterations {
+        converter.convert(&summary).unwrap();
+    }
+    let per_call = started.elapsed() / iterations;
+    let input = summary_guest::SummaryInput { kind: Kind::Protein, source: "SRR1.psummary", bytes: &padded };
+    let started = Instant::now();
+    for _ in 0..iterations {
+        summary_guest::convert_batch(std::slice::from_ref(&input)).unwrap();
+    }
+    let native = started.elapsed() / iterations;
+    let overhead = per_call.saturating_sub(native);
+    report.row(
+        "2. component call on a header-only summary",
+        format!("{} µs", per_call.as_micros()),
+        format!("{} bytes; native conversion {} µs, so store + instantiate + call {} µs", padded.len(), native.as_micros(), overhead.as_micros()),
+    );
+    report.target("per-file component overhead < 100 µs", format!("{} µs", overhead.as_micros()), overhead < Duration::from_micros(100));
+
+    let file = scratch.join("cold/protein/SRR1.psummary");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &padded).unwrap();
+    let cache = scratch.join("component-cache");
+    let run = |lake: &Path| {
+        let started = Instant::now();
+        let out = Command::new(uploader())
+            .args(["--cache-dir", cache.to_str().unwrap(), "replay", "--lake", lake.to_str().unwrap(), file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        started.elapsed()
+    };
+    run(&scratch.join("cold/lake-warm-up"));
+    let times: Vec<Duration> = (0..if quick { 3 } else { 9 }).map(|i| run(&scratch.join(format!("cold/lake{i}")))).collect();
+    let cold = median(times);
+    report.row(
+        "2. process start to first conversion (cached precompiled component)",
+        format!("{} ms", cold.as_millis()),
+        "whole `summary-uploader replay` of one file, median".into(),
+    );
+    report.target("cold start < 50 ms", format!("{} ms", cold.as_millis()), cold < Duration::from_millis(50));
+}
+
+/// Peak RSS of finished children, in KiB.
+fn children_max_rss_kib() -> i64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage fills the struct it is given.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    usage.ru_maxrss
+}
+
+/// 3. Replay to a local lake, end to end, all cores.
+fn replay(report: &mut Report, corpus_dir: &Path, scratch: &Path, bytes: usize, baseline: &serde_json::Value) {
+    let lake = scratch.join("replay-lake");
+    let started = Instant::now();
+    let out = Command::new(uploader()).args(["replay", "--lake", lake.to_str().unwrap(), corpus_dir.to_str().unwrap()]).output().unwrap();
+    let elapsed = started.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
+    let files = baseline["files"].as_f64().unwrap_or(0.0);
+    let mb_s = mb(bytes) / elapsed.as_secs_f64();
+    report.row(
+        "3. replay to a local lake, all cores",
+        format!("{mb_s:.1} MB/s, {:.0} files/s", files / elapsed.as_secs_f64()),
+        summary.split(": ").skip(1).collect::<Vec<_>>().join(": "),
+    );
+    let baseline_seconds = baseline["seconds"].as_f64().unwrap_or(f64::NAN);
+    report.row(
+        "3. replay vs the Python baseline (same corpus, same output layout)",
+        format!("{:.0}x", baseline_seconds / elapsed.as_secs_f64()),
+        format!("baseline {baseline_seconds:.1} s, {} objects; replay {:.2} s", baseline["objects"], elapsed.as_secs_f64()),
+    );
+}
+
+/// 5. Peak memory for the largest file: the host's RSS and the guest's linear memory.
+fn memory(report: &mut Report, converter: &Converter, corpus: &[GeneratedSummary], scratch: &Path) {
+    let largest = corpus.iter().max_by_key(|s| s.bytes.len()).unwrap();
+    let summary = [Summary { kind: largest.kind.into(), source: largest.file_name.clone(), bytes: largest.bytes.clone() }];
+    let (_, peak) = converter.convert_measured(&summary).unwrap();
+    let size = largest.bytes.len();
+    let bound = 8 * size + (16 << 20);
+    report.row(
+        "5. guest peak linear memory, largest file",
+        format!("{:.1} MiB", peak as f64 / (1 << 20) as f64),
+        format!("{} ({:.1} MB); {:.1}x the input", largest.file_name, mb(size), peak as f64 / size as f64),
+    );
+    report.target("guest peak memory < 8x input + 16 MiB", format!("{:.1} MiB of {:.1} MiB allowed", peak as f64 / (1 << 20) as f64, bound as f64 / (1 << 20) as f64), peak < bound);
+    let dir = scratch.join("largest").join(largest.kind.as_str());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(&largest.file_name), &largest.bytes).unwrap();
+    let before = children_max_rss_kib();
+    let out = Command::new(uploader())
+        .args(["replay", "--lake", scratch.join("largest-lake").to_str().unwrap(), dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rss = children_max_rss_kib();
+    report.row(
+        "5. host peak RSS replaying the largest file",
+        format!("{:.1} MiB", rss as f64 / 1024.0),
+        if rss == before { "(no child used more than an earlier one)".into() } else { String::new() },
+    );
+}
+
+/// 4. Event latency and throughput through `serve` against s3s-fs and moto.
+fn serve(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) {
+    let aws = servers::Aws::start();
+    let folder = |kind: Kind| match kind {
+        Kind::Nucleotide => ("summary2", "summary"),
+        Kind::Protein => ("psummary", "psummary"),
+        Kind::Rdrp => ("rsummary", "psummary"),
+    };
+    let key_of = |s: &GeneratedSummary| {
+        let (folder, ext) = folder(s.kind);
+        format!("{folder}/{}.{ext}", s.run)
+    };
+    for s in corpus {
+        aws.put_source(&key_of(s), &s.bytes);
+    }
+    let port = servers::free_port();
+    let mut child = Command::new(uploader())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "8", "--dest", "s3://lake/bench"])
+        .envs(aws.env())
+        .env("SUMMARY_UPLOADER_API_KEY", "bench")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("http://127.0.0.1:{port}/");
+    let event = |key: &str, sequencer: u64| {
+        serde_json::json!({"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"src"},
+            "object":{"key": key, "sequencer": format!("{sequencer:016X}"), "eTag": format!("e{sequencer}")}}}]})
+        .to_string()
+    };
+    let post = |body: &str| {
+        let (status, answer) = servers::http("POST", &url, &[("x-api-key", "bench")], body.as_bytes());
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    };
+    // Glue tables are created by the first events; warm them up.
+    for kind in Kind::ALL {
+        let s = corpus.iter().find(|s| s.kind == kind).unwrap();
+        post(&event(&key_of(s), 1));
+    }
+    let mut by_size: Vec<&GeneratedSummary> = corpus.iter().collect();
+    by_size.sort_by_key(|s| s.bytes.len());
+    let picks = [
+        ("small (header-only)", by_size[0]),
+        ("typical (median size)", by_size[by_size.len() / 2]),
+        ("large (largest)", by_size[by_size.len() - 1]),
+    ];
+    let rounds = if quick { 5 } else { 25 };
+    for (label, s) in picks {
+        let key = key_of(s);
+        // every event a newer version, so each one does the whole work
+        let times: Vec<Duration> = (0..rounds)
+            .map(|i| {
+                let started = Instant::now();
+                post(&event(&key, 100 + i as u64));
+                started.elapsed()
+            })
+            .collect();
+        report.row(
+            &format!("4. event latency, {label}"),
+            format!("p50 {} ms, p99 {} ms", percentile(times.clone(), 0.5).as_millis(), percentile(times, 0.99).as_millis()),
+            format!("{:.1} KB, {rounds} events", s.bytes.len() as f64 / 1e3),
+        );
+    }
+    let typical: Vec<&GeneratedSummary> = by_size.iter().copied().filter(|s| s.bytes.len() < 200_000).collect();
+    let per_level = if quick { 48 } else { 192 };
+    for (level, clients) in [1usize, 8, 32].into_iter().enumerate() {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..clients {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= per_level {
+                        break;
+                    }
+                    let s = typical[(level * per_level + i) % typical.len()];
+                    post(&event(&key_of(s), 1000 + (level * per_level + i) as u64));
+                });
+            }
+        });
+        let elapsed = started.elapsed();
+        report.row(
+            &format!("4. events/s with {clients} concurrent clients"),
+            format!("{:.0} events/s", per_level as f64 / elapsed.as_secs_f64()),
+            format!("{per_level} events of summaries under 200 KB, serve --workers 8"),
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn baseline(corpus_dir: &Path, scratch: &Path) -> serde_json::Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/baseline.py");
+    let out = Command::new(servers::venv_python())
+        .arg(script)
+        .arg(corpus_dir)
+        .arg(scratch.join("baseline-out"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "baseline: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{cores} cores, {cpu}")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let options = Options {
+        quick: args.iter().any(|a| a == "--quick"),
+        results: args.iter().position(|a| a == "--results").and_then(|i| args.get(i + 1)).map(PathBuf::from),
+    };
+    let started = Instant::now();
+    let files = if options.quick { 150 } else { 1000 };
+    let corpus: Vec<GeneratedSummary> = (0..files).map(|i| generate(1, i)).collect();
+    let bytes: usize = corpus.iter().map(|s| s.bytes.len()).sum();
+    let scratch = tempfile::tempdir().unwrap();
+    let corpus_dir = scratch.path().join("corpus");
+    write_corpus(&corpus_dir, &corpus);
+    eprintln!("corpus: {files} files, {:.1} MB (gen-corpus --seed 1 --files {files})", mb(bytes));
+
+    let mut report = Report { rows: Vec::new(), targets: Vec::new() };
+    let base = baseline(&corpus_dir, scratch.path());
+    report.row(
+        "0. baseline: Python dicts + pandas + pyarrow write_to_dataset",
+        format!("{:.2} MB/s", base["mb_per_s"].as_f64().unwrap_or(0.0)),
+        format!("{:.1} s for {} files, {} objects (bench/baseline.py)", base["seconds"].as_f64().unwrap_or(0.0), base["files"], base["objects"]),
+    );
+    let converter = Converter::load(&common::component_path(), servers_cache().as_deref(), GuestLimits::default()).unwrap();
+    conversion(&mut report, &converter, &corpus, base["mb_per_s"].as_f64().unwrap_or(f64::NAN));
+    component_cost(&mut report, &converter, scratch.path(), options.quick);
+    replay(&mut report, &corpus_dir, scratch.path(), bytes, &base);
+    serve(&mut report, &corpus, options.quick);
+    memory(&mut report, &converter, &corpus, scratch.path());
+
+    let mut markdown = format!(
+        "Machine: {}. Corpus: `gen-corpus --seed 1 --files {files}` ({:.1} MB). {} run, {:.0} s in all.\n\n| measure | figure | detail |\n|---|---|---|\n",
+        machine(),
+        mb(bytes),
+        if options.quick { "Quick" } else { "Full" },
+        started.elapsed().as_secs_f64()
+    );
+    for (what, figure, detail) in &report.rows {
+        markdown.push_str(&format!("| {what} | {figure} | {detail} |\n"));
+    }
+    markdown.push_str("\n| target | figure | met |\n|---|---|---|\n");
+    for (what, figure, met) in &report.targets {
+        markdown.push_str(&format!("| {what} | {figure} | {} |\n", if *met { "met" } else { "**not met**" }));
+    }
+    println!("{markdown}");
+    if let Some(path) = options.results {
+        std::fs::write(&path, markdown).unwrap();
+    }
+}
+
+fn servers_cache() -> Option<PathBuf> {
+    summary_uploader::converter::default_cache_dir()
+}
