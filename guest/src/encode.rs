@@ -8,6 +8,7 @@ use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use summary_layout::{ColumnType, Table};
 
 use crate::value::Value;
@@ -92,7 +93,7 @@ pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec
     // No embedded Arrow schema: the Parquet schema already says everything
     // (UTF8 strings, INT64, DOUBLE, BOOLEAN), and it costs ~700 bytes per file.
     let options = ArrowWriterOptions::new()
-        .with_properties(writer_properties())
+        .with_properties(writer_properties(table))
         .with_skip_arrow_metadata(true);
     let mut writer = ArrowWriter::try_new_with_options(&mut bytes, schema, options)
         .map_err(|e| format!("{}: {e}", table.glue_name))?;
@@ -105,10 +106,16 @@ pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec
     Ok(bytes)
 }
 
-fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+/// Snappy, chunk min/max statistics, and dictionaries for text columns
+/// only: numbers gain little from them and each dictionary costs a hash
+/// table per column per file.
+fn writer_properties(table: &Table) -> WriterProperties {
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_dictionary_enabled(true)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .build()
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::Chunk);
+    for column in table.columns.iter().filter(|c| c.ty == ColumnType::Text) {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column.name), true);
+    }
+    builder.build()
 }

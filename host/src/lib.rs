@@ -10,3 +10,4 @@ pub mod replay;
 pub mod s3_store;
 pub mod serve;
 pub mod store;
+pub mod parallel;

@@ -126,6 +126,9 @@ struct EdgeOptions {
     /// Summaries larger than this are refused before download (dead-lettered).
     #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
     max_summary_bytes: u64,
+    /// Object PUTs and DELETEs of one summary in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
+    io_concurrency: u64,
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -183,6 +186,7 @@ fn pipeline<'a>(
             edge.routes.clone()
         },
         max_source_bytes: edge.max_summary_bytes,
+        io_concurrency: edge.io_concurrency as usize,
     }
 }
 
@@ -308,6 +312,7 @@ fn run_replay(
         clear,
         kind,
         per_file_lines: lines || sources.len() <= 100,
+        io_concurrency: 8,
     };
     let mut report = replay::replay(
         converter,

@@ -21,6 +21,7 @@ use summary_layout::Kind;
 use crate::aws::{describe_failure, AwsClient, CallError};
 use crate::converter::{Converter, Outcome, Summary};
 use crate::glue_catalog::GlueCatalog;
+use crate::parallel::try_map;
 use crate::store::ObjectStore;
 
 /// What happened to one object of an event.
@@ -155,6 +156,8 @@ pub struct Pipeline<'a> {
     pub routes: Vec<RouteRule>,
     /// Larger summaries are refused before download.
     pub max_source_bytes: u64,
+    /// PUTs and DELETEs of one summary's objects in flight at once.
+    pub io_concurrency: usize,
 }
 
 impl Pipeline<'_> {
@@ -277,12 +280,8 @@ impl Pipeline<'_> {
         let plan = plan(existing.as_ref(), kind.as_str(), key_run, source, &keys);
         self.lake
             .put(&manifest_key, &plan.pending_manifest.to_json())?;
-        for object in &batch.objects {
-            self.lake.put(&object.key, &object.bytes)?;
-        }
-        for stale in &plan.deletes {
-            self.lake.delete(stale)?;
-        }
+        try_map(&batch.objects, self.io_concurrency, |object| self.lake.put(&object.key, &object.bytes))?;
+        try_map(&plan.deletes, self.io_concurrency, |stale| self.lake.delete(stale))?;
         if let Some(catalog) = self.catalog {
             register(catalog, kind, &batch.objects)?;
         }

@@ -15,6 +15,7 @@ use summary_layout::Kind;
 
 use crate::converter::{Converter, Outcome, Summary};
 use crate::glue_catalog::GlueCatalog;
+use crate::parallel::try_map;
 use crate::pipeline::register;
 use crate::store::{ObjectStore, PutOutcome};
 
@@ -29,6 +30,8 @@ pub struct ReplayOptions {
     pub kind: Option<Kind>,
     /// One line per file instead of a progress bar.
     pub per_file_lines: bool,
+    /// Object writes of one batch in flight at once.
+    pub io_concurrency: usize,
 }
 
 /// A summary file and the kind it will be converted as.
@@ -161,7 +164,7 @@ pub fn replay(
                 let Some(batch) = batches.get(index) else {
                     break;
                 };
-                let result = run_batch(converter, store, catalog, batch, &progress);
+                let result = run_batch(converter, store, catalog, batch, options.io_concurrency, &progress);
                 let mut report = shared.lock().unwrap_or_else(|e| e.into_inner());
                 report.merge(result);
             });
@@ -194,6 +197,7 @@ fn run_batch(
     store: &dyn ObjectStore,
     catalog: Option<&GlueCatalog>,
     batch: &[SourceFile],
+    io_concurrency: usize,
     progress: &Progress,
 ) -> ReplayReport {
     let started = Instant::now();
@@ -229,8 +233,9 @@ fn run_batch(
     let written = converter.convert(&summaries).and_then(|converted| {
         convert_ms = started.elapsed().as_millis() as u64;
         let mut written = (0, 0, 0u64);
-        for object in &converted.objects {
-            match store.put(&object.key, &object.bytes)? {
+        let outcomes = try_map(&converted.objects, io_concurrency, |object| store.put(&object.key, &object.bytes))?;
+        for (outcome, object) in outcomes.iter().zip(&converted.objects) {
+            match outcome {
                 PutOutcome::Written => written.0 += 1,
                 PutOutcome::Unchanged => written.1 += 1,
             }

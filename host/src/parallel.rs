@@ -1,0 +1,57 @@
+//! Bounded fan-out for independent I/O (the objects of one summary are
+//! independent PUTs): a few threads pull items in order; the first error
+//! stops the rest from starting and is returned.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::Result;
+
+/// `f` over `items` with at most `concurrency` at once; results in item order.
+pub fn try_map<T: Sync, R: Send>(
+    items: &[T],
+    concurrency: usize,
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    if concurrency <= 1 || items.len() <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Result<R>>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency.min(items.len()) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(index) else { break };
+                    let result = f(item);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(error) = results.iter().position(|r| matches!(r, Some(Err(_)))) {
+        let mut results = results;
+        return Err(results.swap_remove(error).expect("checked").err().expect("checked"));
+    }
+    Ok(results.into_iter().map(|r| r.expect("every item ran").expect("no error")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_keep_item_order_and_errors_surface() {
+        let items: Vec<u32> = (0..100).collect();
+        assert_eq!(try_map(&items, 8, |i| Ok(i * 2)).unwrap(), items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        let error = try_map(&items, 8, |i| if *i == 42 { anyhow::bail!("item {i}") } else { Ok(*i) }).unwrap_err();
+        assert_eq!(error.to_string(), "item 42");
+        assert_eq!(try_map(&items[..0], 8, |i| Ok(*i)).unwrap(), Vec::<u32>::new());
+    }
+}
