@@ -1,14 +1,15 @@
 //! Rows to Parquet: snappy, dictionary-encoded, with min/max statistics.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnPath, SchemaDescriptor};
+use summary_layout::catalog::TABLES;
 use summary_layout::{ColumnType, Table};
 
 use crate::value::Value;
@@ -34,7 +35,8 @@ pub fn arrow_schema(table: &Table) -> Schema {
 
 /// Encodes rows (each a slice of values in column order) as one Parquet file.
 pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec<u8>, String> {
-    let schema = Arc::new(arrow_schema(table));
+    let setup = writer_setup(table)?;
+    let schema = setup.schema.clone();
     let columns = table
         .columns
         .iter()
@@ -93,7 +95,8 @@ pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec
     // No embedded Arrow schema: the Parquet schema already says everything
     // (UTF8 strings, INT64, DOUBLE, BOOLEAN), and it costs ~700 bytes per file.
     let options = ArrowWriterOptions::new()
-        .with_properties(writer_properties(table))
+        .with_properties(setup.properties.clone())
+        .with_parquet_schema(setup.parquet_schema.clone())
         .with_skip_arrow_metadata(true);
     let mut writer = ArrowWriter::try_new_with_options(&mut bytes, schema, options)
         .map_err(|e| format!("{}: {e}", table.glue_name))?;
@@ -104,6 +107,36 @@ pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec
         .close()
         .map_err(|e| format!("{}: {e}", table.glue_name))?;
     Ok(bytes)
+}
+
+/// What every file of a table shares, computed once per table: a batch
+/// writes thousands of small files, so per-file setup is a real cost.
+struct WriterSetup {
+    schema: SchemaRef,
+    parquet_schema: SchemaDescriptor,
+    properties: WriterProperties,
+}
+
+fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
+    static SETUPS: OnceLock<Vec<Result<WriterSetup, String>>> = OnceLock::new();
+    let setups = SETUPS.get_or_init(|| {
+        TABLES
+            .iter()
+            .map(|table| {
+                let schema = Arc::new(arrow_schema(table));
+                let parquet_schema = ArrowSchemaConverter::new()
+                    .convert(&schema)
+                    .map_err(|e| format!("{}: {e}", table.glue_name))?;
+                Ok(WriterSetup { schema, parquet_schema, properties: writer_properties(table) })
+            })
+            .collect()
+    });
+    let index = TABLES.iter().position(|t| t.glue_name == table.glue_name);
+    match index.map(|i| &setups[i]) {
+        Some(Ok(setup)) => Ok(setup),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err(format!("{} is not a lake table", table.glue_name)),
+    }
 }
 
 /// Snappy, chunk min/max statistics, and dictionaries for text columns

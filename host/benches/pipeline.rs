@@ -86,7 +86,7 @@ fn batches(corpus: &[GeneratedSummary]) -> Vec<Vec<Summary>> {
 fn conversion(report: &mut Report, converter: &Converter, corpus: &[GeneratedSummary], baseline_mb_s: f64) {
     let bytes: usize = corpus.iter().map(|s| s.bytes.len()).sum();
     let batches = batches(corpus);
-    let rounds = 3;
+    let rounds = if corpus.len() < 100 { 1 } else { 3 };
     let mut wasm = Vec::new();
     let mut native = Vec::new();
     for _ in 0..rounds {
@@ -313,7 +313,11 @@ fn serve(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) {
     ];
     for (label, s) in picks {
         // The largest file takes seconds per event: fewer rounds keep the run short.
-        let rounds = if quick || label.starts_with("large") { 5 } else { 25 };
+        let rounds = match (quick, label.starts_with("large")) {
+            (true, true) => 1,
+            (true, false) | (false, true) => 5,
+            (false, false) => 25,
+        };
         let key = key_of(s);
         // every event a newer version, so each one does the whole work
         let times: Vec<Duration> = (0..rounds)
@@ -331,7 +335,7 @@ fn serve(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) {
     }
     // The same middle half of the sizes at every level, each event a newer version.
     let typical: Vec<&GeneratedSummary> = by_size[by_size.len() / 4..by_size.len() * 3 / 4].to_vec();
-    let per_level = if quick { 48 } else { 192 };
+    let per_level = if quick { 24 } else { 192 };
     for (level, clients) in [1usize, 8, 32].into_iter().enumerate() {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let started = Instant::now();
@@ -390,7 +394,7 @@ fn main() {
         results: args.iter().position(|a| a == "--results").and_then(|i| args.get(i + 1)).map(PathBuf::from),
     };
     let started = Instant::now();
-    let files = if options.quick { 150 } else { 1000 };
+    let files = if options.quick { 60 } else { 1000 };
     let corpus: Vec<GeneratedSummary> = (0..files).map(|i| generate(1, i)).collect();
     let bytes: usize = corpus.iter().map(|s| s.bytes.len()).sum();
     let scratch = tempfile::tempdir().unwrap();
