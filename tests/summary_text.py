@@ -57,11 +57,11 @@ def expected_rows(kind, path):
 
     if kind == "nucleotide":
         add("sra", {"readlength": int(head["readlength"]), "genome": comment["genome"],
-                    "version": comment["version"], "date": comment["date"]})
+                    "version": comment["version"] or None, "date": comment["date"]})
     else:
         add("sra", {"type": comment["type"], "readlength": int(head["readlength"]),
                     "genome": comment["genome"], "totalalns": int(head["totalalns"]),
-                    "truncated": head["truncated"] == "yes", "excepts": head.get("excepts"),
+                    "truncated": head["truncated"] == "yes", "excepts": number(head.get("excepts")),
                     "date": comment["date"]})
     for line in lines[1:]:
         f = fields(line)

@@ -3,13 +3,20 @@
 use std::time::Instant;
 
 fn main() {
-    let files: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let files: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     let corpus: Vec<_> = (0..files).map(|i| summary_corpus::generate(1, i)).collect();
     for kind in summary_guest::Kind::ALL {
         let inputs: Vec<summary_guest::SummaryInput> = corpus
             .iter()
             .filter(|f| f.kind == kind)
-            .map(|f| summary_guest::SummaryInput { kind: f.kind, source: &f.file_name, bytes: &f.bytes })
+            .map(|f| summary_guest::SummaryInput {
+                kind: f.kind,
+                source: &f.file_name,
+                bytes: &f.bytes,
+            })
             .collect();
         let bytes: usize = inputs.iter().map(|i| i.bytes.len()).sum();
         let started = Instant::now();

@@ -127,7 +127,11 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
                 let parquet_schema = ArrowSchemaConverter::new()
                     .convert(&schema)
                     .map_err(|e| format!("{}: {e}", table.glue_name))?;
-                Ok(WriterSetup { schema, parquet_schema, properties: writer_properties(table) })
+                Ok(WriterSetup {
+                    schema,
+                    parquet_schema,
+                    properties: writer_properties(table),
+                })
             })
             .collect()
     });

@@ -22,7 +22,8 @@ pub(crate) fn parse_header<'a>(
     let mut comment = CommaFields::parse(record.line(), HEADER_KEY, record.text(HEADER_KEY)?)?;
     let run = crate::run_id(record.line(), comment.text("sra")?)?;
     let genome = comment.text("genome")?;
-    let version = comment.text("version")?;
+    // Local runs of the pipeline wrote an empty `version=`.
+    let version = comment.text_or_empty("version")?;
     let date = comment.text("date")?;
     comment.finish()?;
     runs.push(
@@ -31,7 +32,7 @@ pub(crate) fn parse_header<'a>(
             Value::text(run),
             Value::Int(readlength),
             Value::text(genome),
-            Value::text(version),
+            Value::opt_text(version),
             Value::text(date),
         ],
     );

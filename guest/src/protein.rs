@@ -42,7 +42,7 @@ pub(crate) fn parse_header<'a>(
             Value::text(genome),
             Value::Int(record.int("totalalns")?),
             Value::Bool(record.boolean("truncated")?),
-            Value::opt_text(record.opt_text("excepts")?),
+            Value::opt_int(record.opt_int("excepts")?),
             Value::text(date),
         ],
     );

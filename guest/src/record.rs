@@ -144,6 +144,16 @@ impl<'a> Record<'a> {
         parse_int(value).map_err(|message| self.error(key, message))
     }
 
+    /// An optional integer.
+    pub fn opt_int(&mut self, key: &str) -> ParseResult<Option<i64>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(value) => parse_int(value)
+                .map(Some)
+                .map_err(|message| self.error(key, message)),
+        }
+    }
+
     /// A required integer that may be `?` (unknown, null).
     pub fn int_or_unknown(&mut self, key: &str) -> ParseResult<Option<i64>> {
         let value = self.required(key)?;
@@ -297,6 +307,22 @@ impl<'a> CommaFields<'a> {
             Some((_, value, used)) => {
                 *used = true;
                 Ok(value)
+            }
+        }
+    }
+
+    /// A required key whose value may be empty (`version=`): `None` then.
+    pub fn text_or_empty(&mut self, key: &str) -> ParseResult<Option<&'a str>> {
+        let (line, field) = (self.line, self.field);
+        match self.pairs.iter_mut().find(|(k, _, _)| *k == key) {
+            None => Err(ParseError::new(
+                line,
+                field,
+                format!("missing required key '{key}'"),
+            )),
+            Some((_, value, used)) => {
+                *used = true;
+                Ok(Some(*value).filter(|v| !v.is_empty()))
             }
         }
     }

@@ -35,7 +35,10 @@ impl Report {
     }
 
     fn target(&mut self, what: &str, figure: String, met: bool) {
-        eprintln!("target {what}: {figure} ({})", if met { "met" } else { "NOT met" });
+        eprintln!(
+            "target {what}: {figure} ({})",
+            if met { "met" } else { "NOT met" }
+        );
         self.targets.push((what.into(), figure, met));
     }
 }
@@ -56,7 +59,11 @@ fn percentile(mut values: Vec<Duration>, p: f64) -> Duration {
 
 fn uploader() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bin/summary-uploader");
-    assert!(path.exists(), "{} missing: run scripts/setup first", path.display());
+    assert!(
+        path.exists(),
+        "{} missing: run scripts/setup first",
+        path.display()
+    );
     path
 }
 
@@ -76,14 +83,23 @@ fn batches(corpus: &[GeneratedSummary]) -> Vec<Vec<Summary>> {
             corpus
                 .iter()
                 .filter(|s| s.kind == *kind)
-                .map(|s| Summary { kind: s.kind.into(), source: s.file_name.clone(), bytes: s.bytes.clone() })
+                .map(|s| Summary {
+                    kind: s.kind.into(),
+                    source: s.file_name.clone(),
+                    bytes: s.bytes.clone(),
+                })
                 .collect()
         })
         .collect()
 }
 
 /// 1. Conversion only, in memory, one core: component and native.
-fn conversion(report: &mut Report, converter: &Converter, corpus: &[GeneratedSummary], baseline_mb_s: f64) {
+fn conversion(
+    report: &mut Report,
+    converter: &Converter,
+    corpus: &[GeneratedSummary],
+    baseline_mb_s: f64,
+) {
     let bytes: usize = corpus.iter().map(|s| s.bytes.len()).sum();
     let batches = batches(corpus);
     let rounds = if corpus.len() < 100 { 1 } else { 3 };
@@ -99,7 +115,11 @@ fn conversion(report: &mut Report, converter: &Converter, corpus: &[GeneratedSum
         for batch in &batches {
             let inputs: Vec<summary_guest::SummaryInput> = batch
                 .iter()
-                .map(|s| summary_guest::SummaryInput { kind: s.kind.into(), source: &s.source, bytes: &s.bytes })
+                .map(|s| summary_guest::SummaryInput {
+                    kind: s.kind.into(),
+                    source: &s.source,
+                    bytes: &s.bytes,
+                })
                 .collect();
             summary_guest::convert_batch(&inputs).unwrap();
         }
@@ -112,7 +132,12 @@ fn conversion(report: &mut Report, converter: &Converter, corpus: &[GeneratedSum
     report.row(
         "1. conversion through the component, one core",
         format!("{wasm_mb_s:.1} MB/s"),
-        format!("{:.0} files/s; {} files, {:.1} MB, one batch per kind, median of {rounds}", files / wasm.as_secs_f64(), corpus.len(), mb(bytes)),
+        format!(
+            "{:.0} files/s; {} files, {:.1} MB, one batch per kind, median of {rounds}",
+            files / wasm.as_secs_f64(),
+            corpus.len(),
+            mb(bytes)
+        ),
     );
     report.row(
         "1. conversion natively, one core",
@@ -120,19 +145,31 @@ fn conversion(report: &mut Report, converter: &Converter, corpus: &[GeneratedSum
         format!("{:.0} files/s", files / native.as_secs_f64()),
     );
     let ratio = wasm.as_secs_f64() / native.as_secs_f64();
-    report.row("1. component time / native time", format!("{ratio:.2}x"), String::new());
+    report.row(
+        "1. component time / native time",
+        format!("{ratio:.2}x"),
+        String::new(),
+    );
     report.row(
         "1. component vs the Python baseline",
         format!("{:.0}x", wasm_mb_s / baseline_mb_s),
         format!("baseline {baseline_mb_s:.2} MB/s end to end"),
     );
-    report.target("conversion through the component >= 100 MB/s per core", format!("{wasm_mb_s:.1} MB/s"), wasm_mb_s >= 100.0);
+    report.target(
+        "conversion through the component >= 100 MB/s per core",
+        format!("{wasm_mb_s:.1} MB/s"),
+        wasm_mb_s >= 100.0,
+    );
     report.target(
         "component >= 25x the baseline",
         format!("{:.0}x", wasm_mb_s / baseline_mb_s),
         wasm_mb_s / baseline_mb_s >= 25.0,
     );
-    report.target("component within 1.5x of native", format!("{ratio:.2}x"), ratio <= 1.5);
+    report.target(
+        "component within 1.5x of native",
+        format!("{ratio:.2}x"),
+        ratio <= 1.5,
+    );
 }
 
 /// 2. Per-call overhead on a header-only summary, and process cold start.
@@ -140,7 +177,11 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     // A header-only protein summary padded to 300 bytes with an `excepts=` list.
     let head = "sra=SRR1;SUMZER_COMMENT=sra=SRR1,genome=protref5,date=200906-14:25,type=protein;totalalns=0;readlength=0;truncated=no;excepts=";
     let padded = format!("{head}{};\n", "x".repeat(300 - head.len() - 2)).into_bytes();
-    let summary = [Summary { kind: summary_uploader::converter::Kind::Protein, source: "SRR1.psummary".into(), bytes: padded.clone() }];
+    let summary = [Summary {
+        kind: summary_uploader::converter::Kind::Protein,
+        source: "SRR1.psummary".into(),
+        bytes: padded.clone(),
+    }];
     let iterations = if quick { 300 } else { 2000 };
     for _ in 0..20 {
         converter.convert(&summary).unwrap();
@@ -160,7 +201,11 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
         converter.convert(&summary).unwrap();
     }
     let per_call = started.elapsed() / iterations;
-    let input = summary_guest::SummaryInput { kind: Kind::Protein, source: "SRR1.psummary", bytes: &padded };
+    let input = summary_guest::SummaryInput {
+        kind: Kind::Protein,
+        source: "SRR1.psummary",
+        bytes: &padded,
+    };
     let started = Instant::now();
     for _ in 0..iterations {
         summary_guest::convert_batch(std::slice::from_ref(&input)).unwrap();
@@ -169,9 +214,17 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     report.row(
         "2. component call on a header-only summary",
         format!("{} µs", per_call.as_micros()),
-        format!("{} bytes (one Parquet object); the same conversion natively {} µs", padded.len(), native.as_micros()),
+        format!(
+            "{} bytes (one Parquet object); the same conversion natively {} µs",
+            padded.len(),
+            native.as_micros()
+        ),
     );
-    report.target("per-file component overhead < 100 µs", format!("{} µs", empty.as_micros()), empty < Duration::from_micros(100));
+    report.target(
+        "per-file component overhead < 100 µs",
+        format!("{} µs", empty.as_micros()),
+        empty < Duration::from_micros(100),
+    );
 
     let file = scratch.join("cold/protein/SRR1.psummary");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -180,70 +233,140 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     let run = |lake: &Path| {
         let started = Instant::now();
         let out = Command::new(uploader())
-            .args(["--cache-dir", cache.to_str().unwrap(), "replay", "--lake", lake.to_str().unwrap(), file.to_str().unwrap()])
+            .args([
+                "--cache-dir",
+                cache.to_str().unwrap(),
+                "replay",
+                "--lake",
+                lake.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         started.elapsed()
     };
     run(&scratch.join("cold/lake-warm-up"));
-    let times: Vec<Duration> = (0..if quick { 3 } else { 9 }).map(|i| run(&scratch.join(format!("cold/lake{i}")))).collect();
+    let times: Vec<Duration> = (0..if quick { 3 } else { 9 })
+        .map(|i| run(&scratch.join(format!("cold/lake{i}"))))
+        .collect();
     let cold = median(times);
     report.row(
         "2. process start to first conversion (cached precompiled component)",
         format!("{} ms", cold.as_millis()),
         "whole `summary-uploader replay` of one file, median".into(),
     );
-    report.target("cold start < 50 ms", format!("{} ms", cold.as_millis()), cold < Duration::from_millis(50));
+    report.target(
+        "cold start < 50 ms",
+        format!("{} ms", cold.as_millis()),
+        cold < Duration::from_millis(50),
+    );
 }
 
 /// Runs a command to its end; returns its success and its own peak RSS in KiB.
 fn run_measuring_rss(command: &mut Command) -> (bool, i64) {
-    let child = command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: waits for our own child; wait4 fills the status and usage it is given.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as i32, "wait4");
-    (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage.ru_maxrss)
+    (
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        usage.ru_maxrss,
+    )
 }
 
 /// 3. Replay to a local lake, end to end, all cores.
-fn replay(report: &mut Report, corpus_dir: &Path, scratch: &Path, bytes: usize, baseline: &serde_json::Value) {
+fn replay(
+    report: &mut Report,
+    corpus_dir: &Path,
+    scratch: &Path,
+    bytes: usize,
+    baseline: &serde_json::Value,
+) {
     let lake = scratch.join("replay-lake");
     let started = Instant::now();
-    let out = Command::new(uploader()).args(["replay", "--lake", lake.to_str().unwrap(), corpus_dir.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(uploader())
+        .args([
+            "replay",
+            "--lake",
+            lake.to_str().unwrap(),
+            corpus_dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     let elapsed = started.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
     let files = baseline["files"].as_f64().unwrap_or(0.0);
     let mb_s = mb(bytes) / elapsed.as_secs_f64();
     report.row(
         "3. replay to a local lake, all cores",
-        format!("{mb_s:.1} MB/s, {:.0} files/s", files / elapsed.as_secs_f64()),
+        format!(
+            "{mb_s:.1} MB/s, {:.0} files/s",
+            files / elapsed.as_secs_f64()
+        ),
         summary.split(": ").skip(1).collect::<Vec<_>>().join(": "),
     );
     let baseline_seconds = baseline["seconds"].as_f64().unwrap_or(f64::NAN);
     report.row(
         "3. replay vs the Python baseline (same corpus, same output layout)",
         format!("{:.0}x", baseline_seconds / elapsed.as_secs_f64()),
-        format!("baseline {baseline_seconds:.1} s, {} objects; replay {:.2} s", baseline["objects"], elapsed.as_secs_f64()),
+        format!(
+            "baseline {baseline_seconds:.1} s, {} objects; replay {:.2} s",
+            baseline["objects"],
+            elapsed.as_secs_f64()
+        ),
     );
 }
 
 /// 5. Peak memory for the largest file: the host's RSS and the guest's linear memory.
 fn memory(report: &mut Report, converter: &Converter, corpus: &[GeneratedSummary], scratch: &Path) {
     let largest = corpus.iter().max_by_key(|s| s.bytes.len()).unwrap();
-    let summary = [Summary { kind: largest.kind.into(), source: largest.file_name.clone(), bytes: largest.bytes.clone() }];
+    let summary = [Summary {
+        kind: largest.kind.into(),
+        source: largest.file_name.clone(),
+        bytes: largest.bytes.clone(),
+    }];
     let (_, peak) = converter.convert_measured(&summary).unwrap();
     let size = largest.bytes.len();
     let bound = 8 * size + (16 << 20);
     report.row(
         "5. guest peak linear memory, largest file",
         format!("{:.1} MiB", peak as f64 / (1 << 20) as f64),
-        format!("{} ({:.1} MB); {:.1}x the input", largest.file_name, mb(size), peak as f64 / size as f64),
+        format!(
+            "{} ({:.1} MB); {:.1}x the input",
+            largest.file_name,
+            mb(size),
+            peak as f64 / size as f64
+        ),
     );
-    report.target("guest peak memory < 8x input + 16 MiB", format!("{:.1} MiB of {:.1} MiB allowed", peak as f64 / (1 << 20) as f64, bound as f64 / (1 << 20) as f64), peak < bound);
+    report.target(
+        "guest peak memory < 8x input + 16 MiB",
+        format!(
+            "{:.1} MiB of {:.1} MiB allowed",
+            peak as f64 / (1 << 20) as f64,
+            bound as f64 / (1 << 20) as f64
+        ),
+        peak < bound,
+    );
     let dir = scratch.join("largest").join(largest.kind.as_str());
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(&largest.file_name), &largest.bytes).unwrap();
@@ -257,7 +380,10 @@ fn memory(report: &mut Report, converter: &Converter, corpus: &[GeneratedSummary
     report.row(
         "5. host peak RSS replaying the largest file",
         format!("{:.1} MiB", rss as f64 / 1024.0),
-        format!("the whole `summary-uploader replay` process, {:.1}x the input", rss as f64 * 1024.0 / size as f64),
+        format!(
+            "the whole `summary-uploader replay` process, {:.1}x the input",
+            rss as f64 * 1024.0 / size as f64
+        ),
     );
 }
 
@@ -278,12 +404,22 @@ fn serve(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) {
     }
     let port = servers::free_port();
     let mut child = Command::new(uploader())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "8", "--dest", "s3://lake/bench"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--workers",
+            "8",
+            "--dest",
+            "s3://lake/bench",
+        ])
         .envs(aws.env())
         .env("SUMMARY_UPLOADER_API_KEY", "bench")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(std::env::temp_dir().join("summary-bench-serve.log")).unwrap())
+        .stderr(
+            std::fs::File::create(std::env::temp_dir().join("summary-bench-serve.log")).unwrap(),
+        )
         .spawn()
         .unwrap();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -296,7 +432,8 @@ fn serve(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) {
         .to_string()
     };
     let post = |body: &str| {
-        let (status, answer) = servers::http("POST", &url, &[("x-api-key", "bench")], body.as_bytes());
+        let (status, answer) =
+            servers::http("POST", &url, &[("x-api-key", "bench")], body.as_bytes());
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
     };
     // Glue tables are created by the first events; warm them up.
@@ -329,12 +466,17 @@ fn serve(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) {
             .collect();
         report.row(
             &format!("4. event latency, {label}"),
-            format!("p50 {} ms, p99 {} ms", percentile(times.clone(), 0.5).as_millis(), percentile(times, 0.99).as_millis()),
+            format!(
+                "p50 {} ms, p99 {} ms",
+                percentile(times.clone(), 0.5).as_millis(),
+                percentile(times, 0.99).as_millis()
+            ),
             format!("{:.1} KB, {rounds} events", s.bytes.len() as f64 / 1e3),
         );
     }
     // The same middle half of the sizes at every level, each event a newer version.
-    let typical: Vec<&GeneratedSummary> = by_size[by_size.len() / 4..by_size.len() * 3 / 4].to_vec();
+    let typical: Vec<&GeneratedSummary> =
+        by_size[by_size.len() / 4..by_size.len() * 3 / 4].to_vec();
     let per_level = if quick { 24 } else { 192 };
     for (level, clients) in [1usize, 8, 32].into_iter().enumerate() {
         let next = std::sync::atomic::AtomicUsize::new(0);
@@ -374,14 +516,22 @@ fn baseline(corpus_dir: &Path, scratch: &Path) -> serde_json::Value {
         .arg(scratch.join("baseline-out"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "baseline: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "baseline: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     format!("{cores} cores, {cpu}")
@@ -391,7 +541,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let options = Options {
         quick: args.iter().any(|a| a == "--quick"),
-        results: args.iter().position(|a| a == "--results").and_then(|i| args.get(i + 1)).map(PathBuf::from),
+        results: args
+            .iter()
+            .position(|a| a == "--results")
+            .and_then(|i| args.get(i + 1))
+            .map(PathBuf::from),
     };
     let started = Instant::now();
     let files = if options.quick { 60 } else { 1000 };
@@ -400,17 +554,38 @@ fn main() {
     let scratch = tempfile::tempdir().unwrap();
     let corpus_dir = scratch.path().join("corpus");
     write_corpus(&corpus_dir, &corpus);
-    eprintln!("corpus: {files} files, {:.1} MB (gen-corpus --seed 1 --files {files})", mb(bytes));
+    eprintln!(
+        "corpus: {files} files, {:.1} MB (gen-corpus --seed 1 --files {files})",
+        mb(bytes)
+    );
 
-    let mut report = Report { rows: Vec::new(), targets: Vec::new() };
+    let mut report = Report {
+        rows: Vec::new(),
+        targets: Vec::new(),
+    };
     let base = baseline(&corpus_dir, scratch.path());
     report.row(
         "0. baseline: Python dicts + pandas + pyarrow write_to_dataset",
         format!("{:.2} MB/s", base["mb_per_s"].as_f64().unwrap_or(0.0)),
-        format!("{:.1} s for {} files, {} objects (bench/baseline.py)", base["seconds"].as_f64().unwrap_or(0.0), base["files"], base["objects"]),
+        format!(
+            "{:.1} s for {} files, {} objects (bench/baseline.py)",
+            base["seconds"].as_f64().unwrap_or(0.0),
+            base["files"],
+            base["objects"]
+        ),
     );
-    let converter = Converter::load(&common::component_path(), servers_cache().as_deref(), GuestLimits::default()).unwrap();
-    conversion(&mut report, &converter, &corpus, base["mb_per_s"].as_f64().unwrap_or(f64::NAN));
+    let converter = Converter::load(
+        &common::component_path(),
+        servers_cache().as_deref(),
+        GuestLimits::default(),
+    )
+    .unwrap();
+    conversion(
+        &mut report,
+        &converter,
+        &corpus,
+        base["mb_per_s"].as_f64().unwrap_or(f64::NAN),
+    );
     component_cost(&mut report, &converter, scratch.path(), options.quick);
     replay(&mut report, &corpus_dir, scratch.path(), bytes, &base);
     serve(&mut report, &corpus, options.quick);
@@ -428,7 +603,10 @@ fn main() {
     }
     markdown.push_str("\n| target | figure | met |\n|---|---|---|\n");
     for (what, figure, met) in &report.targets {
-        markdown.push_str(&format!("| {what} | {figure} | {} |\n", if *met { "met" } else { "**not met**" }));
+        markdown.push_str(&format!(
+            "| {what} | {figure} | {} |\n",
+            if *met { "met" } else { "**not met**" }
+        ));
     }
     println!("{markdown}");
     if let Some(path) = options.results {

@@ -18,7 +18,8 @@ pub fn try_map<T: Sync, R: Send>(
     }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<R>>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<R>>>> =
+        Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..concurrency.min(items.len()) {
             scope.spawn(|| {
@@ -37,9 +38,16 @@ pub fn try_map<T: Sync, R: Send>(
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(error) = results.iter().position(|r| matches!(r, Some(Err(_)))) {
         let mut results = results;
-        return Err(results.swap_remove(error).expect("checked").err().expect("checked"));
+        return Err(results
+            .swap_remove(error)
+            .expect("checked")
+            .err()
+            .expect("checked"));
     }
-    Ok(results.into_iter().map(|r| r.expect("every item ran").expect("no error")).collect())
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every item ran").expect("no error"))
+        .collect())
 }
 
 #[cfg(test)]
@@ -49,9 +57,22 @@ mod tests {
     #[test]
     fn results_keep_item_order_and_errors_surface() {
         let items: Vec<u32> = (0..100).collect();
-        assert_eq!(try_map(&items, 8, |i| Ok(i * 2)).unwrap(), items.iter().map(|i| i * 2).collect::<Vec<_>>());
-        let error = try_map(&items, 8, |i| if *i == 42 { anyhow::bail!("item {i}") } else { Ok(*i) }).unwrap_err();
+        assert_eq!(
+            try_map(&items, 8, |i| Ok(i * 2)).unwrap(),
+            items.iter().map(|i| i * 2).collect::<Vec<_>>()
+        );
+        let error = try_map(&items, 8, |i| {
+            if *i == 42 {
+                anyhow::bail!("item {i}")
+            } else {
+                Ok(*i)
+            }
+        })
+        .unwrap_err();
         assert_eq!(error.to_string(), "item 42");
-        assert_eq!(try_map(&items[..0], 8, |i| Ok(*i)).unwrap(), Vec::<u32>::new());
+        assert_eq!(
+            try_map(&items[..0], 8, |i| Ok(*i)).unwrap(),
+            Vec::<u32>::new()
+        );
     }
 }

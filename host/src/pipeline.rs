@@ -280,8 +280,12 @@ impl Pipeline<'_> {
         let plan = plan(existing.as_ref(), kind.as_str(), key_run, source, &keys);
         self.lake
             .put(&manifest_key, &plan.pending_manifest.to_json())?;
-        try_map(&batch.objects, self.io_concurrency, |object| self.lake.put(&object.key, &object.bytes))?;
-        try_map(&plan.deletes, self.io_concurrency, |stale| self.lake.delete(stale))?;
+        try_map(&batch.objects, self.io_concurrency, |object| {
+            self.lake.put(&object.key, &object.bytes)
+        })?;
+        try_map(&plan.deletes, self.io_concurrency, |stale| {
+            self.lake.delete(stale)
+        })?;
         if let Some(catalog) = self.catalog {
             register(catalog, kind, &batch.objects)?;
         }

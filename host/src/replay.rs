@@ -164,7 +164,14 @@ pub fn replay(
                 let Some(batch) = batches.get(index) else {
                     break;
                 };
-                let result = run_batch(converter, store, catalog, batch, options.io_concurrency, &progress);
+                let result = run_batch(
+                    converter,
+                    store,
+                    catalog,
+                    batch,
+                    options.io_concurrency,
+                    &progress,
+                );
                 let mut report = shared.lock().unwrap_or_else(|e| e.into_inner());
                 report.merge(result);
             });
@@ -233,7 +240,9 @@ fn run_batch(
     let written = converter.convert(&summaries).and_then(|converted| {
         convert_ms = started.elapsed().as_millis() as u64;
         let mut written = (0, 0, 0u64);
-        let outcomes = try_map(&converted.objects, io_concurrency, |object| store.put(&object.key, &object.bytes))?;
+        let outcomes = try_map(&converted.objects, io_concurrency, |object| {
+            store.put(&object.key, &object.bytes)
+        })?;
         for (outcome, object) in outcomes.iter().zip(&converted.objects) {
             match outcome {
                 PutOutcome::Written => written.0 += 1,

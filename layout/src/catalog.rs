@@ -102,7 +102,7 @@ pub static NUCLEOTIDE_SRA: Table = Table {
         text("sra"),
         int("readlength"),
         text("genome"),
-        text("version"),
+        opt_text("version"),
         text("date"),
     ],
 };
@@ -153,7 +153,7 @@ const PROTEIN_RUN_COLUMNS: &[Column] = &[
     text("genome"),
     int("totalalns"),
     boolean("truncated"),
-    opt_text("excepts"),
+    opt_int("excepts"),
     text("date"),
 ];
 
