@@ -139,7 +139,9 @@ fn decode_record(
         .ok_or_else(|| bad("s3.object.key missing"))?;
     let key = form_decode(key).map_err(|e| bad(&e))?;
     // S3 writes `ObjectCreated:Put`; S3-compatible stores often `s3:ObjectCreated:Put`.
-    let created = event_name.trim_start_matches("s3:").starts_with("ObjectCreated:");
+    let created = event_name
+        .trim_start_matches("s3:")
+        .starts_with("ObjectCreated:");
     if !created && !event_name.is_empty() {
         out.notices.push(Notice::Ignored {
             event_name: event_name.to_string(),
@@ -402,7 +404,10 @@ mod tests {
                 subscribe_url: Some("https://sns/confirm".into())
             }]
         );
-        let prefixed = S3.replace("ObjectCreated:Put", "s3:ObjectCreated:CompleteMultipartUpload");
+        let prefixed = S3.replace(
+            "ObjectCreated:Put",
+            "s3:ObjectCreated:CompleteMultipartUpload",
+        );
         assert_eq!(decode_event(prefixed.as_bytes()).unwrap().objects.len(), 1);
         let removed = S3.replace("ObjectCreated:Put", "ObjectRemoved:Delete");
         let d = decode_event(removed.as_bytes()).unwrap();

@@ -59,11 +59,19 @@ struct GuestState {
 }
 
 /// The store's limits, remembering the largest linear memory the guest
-/// asked for (what the benchmark reports as the guest's peak memory).
+/// asked for (what the benchmark reports as the guest's peak memory) and
+/// whether it asked for more than allowed.
 struct PeakLimiter {
     limits: StoreLimits,
     peak_memory: usize,
+    over_limit: bool,
 }
+
+/// The guest could not finish a call: over its memory or time, or trapped.
+/// Only the inputs of that call are affected; the host carries on.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct GuestFailure(pub String);
 
 impl ResourceLimiter for PeakLimiter {
     fn memory_growing(
@@ -72,11 +80,12 @@ impl ResourceLimiter for PeakLimiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let allowed = self.limits.memory_growing(current, desired, maximum)?;
-        if allowed {
-            self.peak_memory = self.peak_memory.max(desired);
+        let allowed = self.limits.memory_growing(current, desired, maximum);
+        match allowed {
+            Ok(true) => self.peak_memory = self.peak_memory.max(desired),
+            _ => self.over_limit = true,
         }
-        Ok(allowed)
+        allowed
     }
 
     fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
@@ -196,6 +205,7 @@ impl Converter {
                     .trap_on_grow_failure(true)
                     .build(),
                 peak_memory: 0,
+                over_limit: false,
             },
         };
         let mut store = Store::new(&self.engine, state);
@@ -211,15 +221,17 @@ impl Converter {
             .serratus_summary_converter()
             .call_convert(&mut store, summaries)
             .map_err(|trap| {
+                let over_memory = store.data().limits.over_limit;
                 let reason = match trap.downcast_ref::<wasmtime::Trap>() {
                     Some(wasmtime::Trap::Interrupt) => format!(
-                        "took longer than {time:?}, the limit for {input_bytes} input bytes"
+                        "too slow: took longer than {time:?}, the limit for {input_bytes} input bytes"
                     ),
-                    _ => format!("{trap:#}"),
+                    _ if over_memory => format!(
+                        "too large: needed more than {memory} bytes of guest memory, the limit for {input_bytes} input bytes"
+                    ),
+                    _ => format!("the guest trapped: {trap:#}"),
                 };
-                anyhow::anyhow!(
-                    "the converter failed on this batch: {reason} (memory limit {memory} bytes)"
-                )
+                anyhow::Error::new(GuestFailure(format!("the converter failed on this batch: {reason}")))
             })?;
         match result {
             Ok(batch) => Ok((batch, store.data().limits.peak_memory)),

@@ -33,6 +33,18 @@ struct Cli {
     /// Compile the component on every start instead of caching it.
     #[arg(long, global = true)]
     no_cache: bool,
+    /// Guest memory allowed per call regardless of input size, in MiB.
+    #[arg(long, global = true, default_value_t = 128, value_name = "MIB")]
+    guest_memory_mib: usize,
+    /// Extra guest memory allowed per input byte.
+    #[arg(long, global = true, default_value_t = 16, value_name = "BYTES")]
+    guest_memory_per_byte: usize,
+    /// Guest run time allowed per call regardless of input size, in seconds.
+    #[arg(long, global = true, default_value_t = 10.0, value_name = "SECONDS")]
+    guest_seconds: f64,
+    /// Extra guest run time allowed per MiB of input, in seconds.
+    #[arg(long, global = true, default_value_t = 1.0, value_name = "SECONDS")]
+    guest_seconds_per_mib: f64,
     #[command(subcommand)]
     command: Command,
 }
@@ -224,7 +236,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
     } else {
         cli.cache_dir.or_else(default_cache_dir)
     };
-    let converter = Converter::load(&component, cache_dir.as_deref(), GuestLimits::default())?;
+    let limits = GuestLimits {
+        base_memory: cli.guest_memory_mib << 20,
+        memory_per_input_byte: cli.guest_memory_per_byte,
+        base_time: std::time::Duration::from_secs_f64(cli.guest_seconds.max(0.01)),
+        time_per_mib: std::time::Duration::from_secs_f64(cli.guest_seconds_per_mib.max(0.0)),
+    };
+    let converter = Converter::load(&component, cache_dir.as_deref(), limits)?;
     tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
     let client = AwsClient::new(AwsConfig::from_env()?);
     match cli.command {

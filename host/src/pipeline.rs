@@ -19,7 +19,7 @@ use summary_layout::keys::{is_run_accession, Partition};
 use summary_layout::Kind;
 
 use crate::aws::{describe_failure, AwsClient, CallError};
-use crate::converter::{Converter, Outcome, Summary};
+use crate::converter::{Converter, GuestFailure, Outcome, Summary};
 use crate::glue_catalog::GlueCatalog;
 use crate::parallel::try_map;
 use crate::store::ObjectStore;
@@ -255,11 +255,20 @@ impl Pipeline<'_> {
         let Some(bytes) = self.fetch(object)? else {
             return Ok(RecordOutcome::SourceGone);
         };
-        let batch = self.converter.convert(&[Summary {
+        let summary = Summary {
             kind: kind.into(),
             source: source_name.clone(),
             bytes,
-        }])?;
+        };
+        let batch = match self.converter.convert(std::slice::from_ref(&summary)) {
+            Ok(batch) => batch,
+            // Over the guest's limits or a trap: the same bytes would fail again.
+            Err(error) if error.downcast_ref::<GuestFailure>().is_some() => {
+                let message = format!("{source_name}: {error:#}");
+                return self.dead_letter(kind, key_run, object, &message, None);
+            }
+            Err(error) => return Err(error),
+        };
         let converted = match batch.outcomes.into_iter().next() {
             Some(Outcome::Converted(converted)) => converted,
             Some(Outcome::Failed(e)) => {

@@ -13,7 +13,7 @@ use summary_layout::diagnostic::render;
 use summary_layout::route::{is_summary_file_name, kind_from_path, sniff_kind};
 use summary_layout::Kind;
 
-use crate::converter::{Converter, Outcome, Summary};
+use crate::converter::{Converter, GuestFailure, Outcome, Summary};
 use crate::glue_catalog::GlueCatalog;
 use crate::parallel::try_map;
 use crate::pipeline::register;
@@ -232,13 +232,13 @@ fn run_batch(
             }
         }
     }
+    let kind = batch[0].kind;
+    let converted = convert_isolating(converter, &mut summaries, &mut paths, &mut report, progress);
     if summaries.is_empty() {
         return report;
     }
-    let kind = batch[0].kind;
-    let mut convert_ms = 0;
-    let written = converter.convert(&summaries).and_then(|converted| {
-        convert_ms = started.elapsed().as_millis() as u64;
+    let convert_ms = started.elapsed().as_millis() as u64;
+    let written = converted.and_then(|converted| {
         let mut written = (0, 0, 0u64);
         let outcomes = try_map(&converted.objects, io_concurrency, |object| {
             store.put(&object.key, &object.bytes)
@@ -310,6 +310,50 @@ fn run_batch(
         }
     }
     report
+}
+
+/// Converts the batch. A guest failure (over its memory or time limit, or a
+/// trap) fails a whole call, so then each file is tried alone: the files
+/// that fail alone are reported and dropped, and the rest convert together.
+fn convert_isolating(
+    converter: &Converter,
+    summaries: &mut Vec<Summary>,
+    paths: &mut Vec<&PathBuf>,
+    report: &mut ReplayReport,
+    progress: &Progress,
+) -> Result<crate::converter::Batch> {
+    if summaries.is_empty() {
+        return Err(anyhow::anyhow!("nothing to convert"));
+    }
+    let whole = converter.convert(summaries);
+    let Err(error) = &whole else { return whole };
+    if summaries.len() == 1 || error.downcast_ref::<GuestFailure>().is_none() {
+        return whole;
+    }
+    let mut index = 0;
+    summaries.retain(|summary| {
+        let alone = converter.convert(std::slice::from_ref(summary));
+        let path = paths[index];
+        index += 1;
+        match alone {
+            Ok(_) => true,
+            Err(error) => {
+                let failure = FileFailure {
+                    message: format!("{}: {error:#}", path.display()),
+                    path: path.clone(),
+                };
+                progress.failed(&failure);
+                report.failures.push(failure);
+                false
+            }
+        }
+    });
+    let failed: Vec<PathBuf> = report.failures.iter().map(|f| f.path.clone()).collect();
+    paths.retain(|path| !failed.contains(path));
+    if summaries.is_empty() {
+        return Err(anyhow::anyhow!("every file failed alone"));
+    }
+    converter.convert(summaries)
 }
 
 /// What the user sees while files land: a line per file, or a bar.

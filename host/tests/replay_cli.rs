@@ -240,3 +240,52 @@ fn missing_component_is_a_clear_error() {
         "error: reading the converter component /nonexistent/converter.wasm: No such file or directory (os error 2)"
     );
 }
+
+#[test]
+fn a_file_over_the_guest_limits_fails_alone_and_the_rest_land() {
+    let scratch = tempfile::tempdir().unwrap();
+    let source = scratch.path().join("in/protein");
+    std::fs::create_dir_all(&source).unwrap();
+    for file in common::fixture_files("protein") {
+        std::fs::copy(&file, source.join(file.file_name().unwrap())).unwrap();
+    }
+    // a generated 4.2 MB protein summary: ~43 MiB of guest memory to convert
+    let big = summary_corpus::generate(1, 64);
+    assert!(big.bytes.len() > 4_000_000 && big.kind == summary_layout::Kind::Protein);
+    std::fs::write(source.join(&big.file_name), &big.bytes).unwrap();
+    let lake = scratch.path().join("lake");
+    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .args([
+            "--guest-memory-mib",
+            "24",
+            "--guest-memory-per-byte",
+            "0",
+            "replay",
+            "--lake",
+        ])
+        .arg(&lake)
+        .arg(&source)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let expected = format!(
+        "{}: the converter failed on this batch: too large: needed more than 25165824 bytes of guest memory",
+        source.join(&big.file_name).display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stdout.contains(": 20 converted, 1 failed;"), "{stdout}");
+    let files = snapshot(&lake);
+    let sra = files
+        .iter()
+        .find(|(k, _)| k.starts_with("protein/sra"))
+        .unwrap();
+    assert!(
+        !sra.1
+            .windows(big.run.len())
+            .any(|w| w == big.run.as_bytes()),
+        "nothing of the big file"
+    );
+}
