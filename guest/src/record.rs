@@ -246,6 +246,16 @@ fn check_key(line: u32, key: &str) -> ParseResult<()> {
     if key.is_empty() {
         return Err(ParseError::new(line, "", "empty key before '='"));
     }
+    if let Some(c) = key.chars().find(|c| c.is_control()) {
+        let printable: String = key.chars().filter(|c| !c.is_control()).collect();
+        return Err(ParseError::new(
+            line,
+            &printable,
+            format!(
+                "control character {c:?} before the key (a line break other than \\n or \\r\\n?)"
+            ),
+        ));
+    }
     if !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(ParseError::new(
             line,

@@ -160,6 +160,18 @@ fn cases() -> Vec<Case> {
         ("malformed vir", Kind::Rdrp, r(&[&R_VIR.replace(":ADG03646", "")]), 2, "vir", r#"expected phylum.FamilyGroup.virus_name:accession, got "levi.Unc159.sapovirus_hu""#),
         ("malformed fam", Kind::Rdrp, r(&["sra=SRR3;famcvg=w;fam=Unc159;score=1;pctid=1;alns=1;avgcols=1;"]), 2, "fam", r#"expected phylum.FamilyGroup, got "Unc159""#),
         ("protein-style line in rdrp", Kind::Rdrp, r(&["sra=SRR3;gencvg=w;gen=A.b;score=1;pctid=1;alns=1;avgcols=1;"]), 2, "gencvg", "unknown rdrp section (expected a line with 'SUMZER_COMMENT=', 'phycvg=', 'famcvg=', 'vircvg='); this is a protein-style line, as the rdrp0 pilot wrote: convert such files as protein"),
+        ("plus-signed integer", Kind::Protein, p(&[&P_FAMILY.replace("alns=2", "alns=+2")]), 2, "alns", r#"invalid integer "+2""#),
+        ("exponent in an integer", Kind::Nucleotide, n(&[&N_FAMILY.replace("glb=215", "glb=2e2")]), 2, "glb", r#"invalid integer "2e2""#),
+        ("negative depth", Kind::Rdrp, r(&[&R_VIR.replace("depth=1.4", "depth=-1.4")]), 2, "depth", r#"invalid number "-1.4""#),
+        ("infinite depth", Kind::Nucleotide, n(&[&N_SEQUENCE.replace("depth=0.5", "depth=inf")]), 2, "depth", r#"invalid number "inf""#),
+        ("score with a fraction", Kind::Protein, p(&[&P_FAMILY.replace("score=3", "score=3.5")]), 2, "score", r#"invalid integer "3.5""#),
+        ("pctid out of range", Kind::Rdrp, r(&[&R_VIR.replace("pctid=56", "pctid=300")]), 2, "pctid", "300 is outside 0..100"),
+        ("10 MB single line", Kind::Protein, p(&[&format!("sra=SRR2;famcvg={};fam=F;score=1;pctid=1;alns=1;avgcols=1", "_".repeat(10 << 20))]), 2, "avgcols", "value not terminated by ';' (truncated line?)"),
+        ("lone carriage return", Kind::Protein, p(&[&P_FAMILY.replace(";fam=", "\r;fam=")]), 2, "famcvg", "control character '\\r' in value"),
+        ("mixed line endings, old Mac", Kind::Protein, [P_HEADER, "\r", P_FAMILY, "\n"].concat().into_bytes(), 1, "sra", "control character '\\r' before the key (a line break other than \\n or \\r\\n?)"),
+        ("slash in the run id", Kind::Protein, lines(&[&P_HEADER.replace("SRR2", "SRR2/x")]).into_bytes(), 1, "SUMZER_COMMENT", r#"run "SRR2/x" is not an SRA run accession (SRR, ERR or DRR and digits)"#),
+        ("key with a space", Kind::Protein, p(&[&P_FAMILY.replace("alns=", "al ns=")]), 2, "al ns", "invalid key (expected letters, digits and '_')"),
+        ("empty key", Kind::Protein, p(&[&format!("{P_FAMILY}=x;")]), 2, "", "empty key before '='"),
     ]
 }
 
@@ -185,4 +197,36 @@ fn errors_render_like_a_compiler() {
     );
     let e = error(Kind::Protein, b"\n");
     assert_eq!(e.render("x.psummary"), "x.psummary:1: empty line");
+}
+
+#[test]
+fn at_least_forty_malformed_summaries_each_leave_nothing_in_the_lake() {
+    let cases = cases();
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    let good = lines(&[R_HEADER, R_VIR]);
+    for (name, kind, text, _, _, _) in cases {
+        let inputs = [
+            summary_guest::SummaryInput {
+                kind: Kind::Rdrp,
+                source: "good.psummary",
+                bytes: good.as_bytes(),
+            },
+            summary_guest::SummaryInput {
+                kind,
+                source: "bad",
+                bytes: &text,
+            },
+        ];
+        let batch = summary_guest::convert_batch(&inputs).unwrap();
+        assert!(
+            matches!(batch.outcomes[1], summary_guest::Outcome::Failed(_)),
+            "case {name}"
+        );
+        // only the good summary's two rows (run + one virus) are in any object
+        assert_eq!(
+            batch.objects.iter().map(|o| o.rows).sum::<u64>(),
+            2,
+            "case {name}"
+        );
+    }
 }
