@@ -1,0 +1,280 @@
+//! Faults between the host and S3: nothing lost, nothing doubled.
+
+mod common;
+mod servers;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use servers::{free_port, http, Aws, FaultProxy, Server};
+
+const API_KEY: &str = "fault-test-key";
+
+fn fixture(kind: &str, name: &str) -> Vec<u8> {
+    std::fs::read(common::fixtures().join(kind).join(name)).unwrap()
+}
+
+fn event(key: &str) -> String {
+    json!({"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"src"},
+        "object":{"key": key, "sequencer":"0A", "eTag":"e1"}}}]})
+    .to_string()
+}
+
+/// The objects under one lake prefix, relative key to bytes.
+fn objects(aws: &Aws, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+    aws.lake_files()
+        .into_iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(&format!("{prefix}/"))
+                .map(|k| (k.to_string(), v))
+        })
+        .collect()
+}
+
+/// The clean run: the same event, no faults, into `prefix`.
+fn clean_run(aws: &Aws, key: &str, prefix: &str) {
+    let path = aws.s3_root.path().join(format!("{prefix}.json"));
+    std::fs::write(&path, event(key)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .args([
+            "handle-event",
+            path.to_str().unwrap(),
+            "--dest",
+            &format!("s3://lake/{prefix}"),
+            "--no-glue",
+        ])
+        .args(["--io-concurrency", "2"])
+        .envs(aws.env())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn exhausted_retries_answer_503_and_the_redelivery_completes_exactly() {
+    let aws = Aws::start();
+    let key = "rsummary/DRR13913260.psummary";
+    aws.put_source(key, &fixture("rdrp", "DRR13913260.rsummary.psummary"));
+    clean_run(&aws, key, "clean");
+
+    // every PUT fails while the switch is on: the first object write exhausts its retries
+    let failing = Arc::new(AtomicBool::new(true));
+    let switch = failing.clone();
+    let proxy = FaultProxy::start(aws.s3.port, move |method, _, nth| {
+        (method == "PUT" && nth > 3 && switch.load(Ordering::SeqCst)).then_some(503)
+    });
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--dest",
+            "s3://lake/faulty",
+            "--no-glue",
+        ])
+        .envs(aws.env())
+        .env("AWS_ENDPOINT_URL_S3", proxy.url())
+        .env("SUMMARY_UPLOADER_API_KEY", API_KEY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let serve = Server {
+        child: child_take(&mut child),
+        port,
+    };
+    let url = format!("{}/", serve.url());
+    let (status, body) = http(
+        "POST",
+        &url,
+        &[("x-api-key", API_KEY)],
+        event(key).as_bytes(),
+    );
+    let body = String::from_utf8_lossy(&body).to_string();
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("\"retryable\":true") && body.contains("after 5 tries"),
+        "{body}"
+    );
+    assert!(proxy.faults_served.load(Ordering::SeqCst) >= 5);
+    assert_ne!(
+        objects(&aws, "faulty"),
+        objects(&aws, "clean"),
+        "the first delivery did not complete"
+    );
+
+    // the sender redelivers once S3 is healthy again
+    failing.store(false, Ordering::SeqCst);
+    let (status, body) = http(
+        "POST",
+        &url,
+        &[("x-api-key", API_KEY)],
+        event(key).as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        objects(&aws, "faulty"),
+        objects(&aws, "clean"),
+        "exactly the clean run's objects, manifest included"
+    );
+}
+
+fn child_take(child: &mut std::process::Child) -> std::process::Child {
+    // Server kills by PID on drop; hand it the process.
+    std::mem::replace(child, Command::new("true").spawn().unwrap())
+}
+
+#[test]
+fn killed_at_random_points_then_redelivered_equals_a_clean_run() {
+    let aws = Aws::start();
+    // a generated RdRp summary of a few hundred KB: thousands of objects, a
+    // run long enough to be killed in the middle of its writes
+    let summary = (0..300)
+        .map(|i| summary_corpus::generate(1, i))
+        .find(|s| {
+            s.kind == summary_layout::Kind::Rdrp && (150_000..400_000).contains(&s.bytes.len())
+        })
+        .expect("such a summary in the corpus");
+    let key = &format!("rsummary/{}.psummary", summary.run);
+    aws.put_source(key, &summary.bytes);
+    clean_run(&aws, key, "clean");
+    let clean = objects(&aws, "clean");
+    assert!(
+        clean.len() > 1000,
+        "a summary with many objects: {}",
+        clean.len()
+    );
+
+    let path = aws.s3_root.path().join("event.json");
+    std::fs::write(&path, event(key)).unwrap();
+    // Count the PUTs reaching S3 through a proxy, and kill each run after
+    // a chosen number of them: the pending manifest, one object, and points
+    // through the objects (each run redoes the whole plan from the start).
+    let puts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = puts.clone();
+    let proxy = FaultProxy::start(aws.s3.port, move |method, _, _| {
+        if method == "PUT" {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        None
+    });
+    let n = clean.len();
+    let mut killed_mid_way = 0;
+    for kill_after in [1, 2, n / 10, n / 3, n / 2, n * 9 / 10] {
+        let before = puts.load(Ordering::SeqCst);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+            .arg("--component")
+            .arg(common::component_path())
+            .args([
+                "handle-event",
+                path.to_str().unwrap(),
+                "--dest",
+                "s3://lake/killed",
+                "--no-glue",
+            ])
+            .args(["--io-concurrency", "2"])
+            .envs(aws.env())
+            .env("AWS_ENDPOINT_URL_S3", proxy.url())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        while puts.load(Ordering::SeqCst) - before < kill_after
+            && child.try_wait().unwrap().is_none()
+        {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let _ = child.kill(); // SIGKILL
+        if child.wait().unwrap().code().is_none() {
+            killed_mid_way += 1;
+        }
+    }
+    assert_eq!(killed_mid_way, 6, "every run was killed before it finished");
+    // the redelivery
+    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .args([
+            "handle-event",
+            path.to_str().unwrap(),
+            "--dest",
+            "s3://lake/killed",
+            "--no-glue",
+        ])
+        .envs(aws.env())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let killed = objects(&aws, "killed");
+    assert_eq!(
+        killed.keys().collect::<Vec<_>>(),
+        clean.keys().collect::<Vec<_>>(),
+        "same keys"
+    );
+    assert!(killed == clean, "same bytes, manifest included");
+}
+
+#[test]
+fn an_oversized_event_document_is_413_and_touches_nothing() {
+    let aws = Aws::start();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--dest",
+            "s3://lake/x",
+            "--no-glue",
+        ])
+        .envs(aws.env())
+        .env("SUMMARY_UPLOADER_API_KEY", API_KEY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let serve = Server { child, port };
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let huge = format!("{{\"Records\":[],\"pad\":\"{}\"}}", "x".repeat(2 << 20));
+    let (status, _) = http(
+        "POST",
+        &format!("{}/", serve.url()),
+        &[("x-api-key", API_KEY)],
+        huge.as_bytes(),
+    );
+    assert_eq!(status, 413);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/", serve.url()),
+        &[("x-api-key", API_KEY)],
+        b"{not json",
+    );
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(aws.lake_files().is_empty());
+}
