@@ -104,6 +104,11 @@ impl EventReport {
         self.records.iter().all(|(_, outcome)| outcome.landed())
     }
 
+    /// The event had records and none of them named a summary.
+    pub fn nothing_routed(&self) -> bool {
+        !self.records.is_empty() && self.records.iter().all(|(_, o)| *o == RecordOutcome::NotASummary)
+    }
+
     /// Some record failed in a way a redelivery may fix.
     pub fn needs_retry(&self) -> bool {
         self.records.iter().any(|(_, outcome)| !outcome.is_final())

@@ -236,9 +236,20 @@ fn handle_post(
         }
     };
     match pipeline.handle_event(bytes) {
-        Err(error) => (400, format!("malformed event: {error}\n")),
+        Err(error) => {
+            tracing::warn!(%error, "malformed event refused");
+            (400, format!("malformed event: {error}\n"))
+        }
         Ok(report) => {
-            let status = if report.needs_retry() { 503 } else { 200 };
+            // 422 when no record names a summary: the sender is misrouted;
+            // redelivering would not help, and it is worth noticing.
+            let status = if report.needs_retry() {
+                503
+            } else if report.nothing_routed() {
+                422
+            } else {
+                200
+            };
             tracing::info!(
                 auth = method,
                 records = report.records.len(),

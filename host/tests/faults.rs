@@ -276,5 +276,11 @@ fn an_oversized_event_document_is_413_and_touches_nothing() {
         b"{not json",
     );
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    let url = format!("{}/", serve.url());
+    let missing_key = br#"{"Records":[{"s3":{"bucket":{"name":"src"},"object":{}}}]}"#;
+    assert_eq!(http("POST", &url, &[("x-api-key", API_KEY)], missing_key).0, 400);
+    let unrouted = event("elsewhere/SRR1.txt");
+    let (status, body) = http("POST", &url, &[("x-api-key", API_KEY)], unrouted.as_bytes());
+    assert_eq!(status, 422, "a key outside the routes: {}", String::from_utf8_lossy(&body));
     assert!(aws.lake_files().is_empty());
 }
