@@ -17,6 +17,8 @@ pub struct AwsConfig {
     pub credentials: Option<Credentials>,
     pub s3: S3Endpoint,
     pub glue: Endpoint,
+    /// Longest one HTTP exchange may take before it counts as failed (and is retried).
+    pub request_timeout: Duration,
 }
 
 impl AwsConfig {
@@ -58,6 +60,7 @@ impl AwsConfig {
             credentials,
             s3,
             glue,
+            request_timeout: Duration::from_secs(60),
         })
     }
 
@@ -107,7 +110,7 @@ impl AwsClient {
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_global(Some(Duration::from_secs(120)))
+            .timeout_global(Some(config.request_timeout))
             .user_agent("summary-uploader")
             .build()
             .into();

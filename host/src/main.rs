@@ -42,6 +42,9 @@ struct Cli {
     /// Guest run time allowed per call regardless of input size, in seconds.
     #[arg(long, global = true, default_value_t = 10.0, value_name = "SECONDS")]
     guest_seconds: f64,
+    /// Longest one S3 or Glue request may take before it is retried, in seconds.
+    #[arg(long, global = true, default_value_t = 60.0, value_name = "SECONDS")]
+    request_timeout: f64,
     /// Extra guest run time allowed per MiB of input, in seconds.
     #[arg(long, global = true, default_value_t = 1.0, value_name = "SECONDS")]
     guest_seconds_per_mib: f64,
@@ -244,7 +247,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     };
     let converter = Converter::load(&component, cache_dir.as_deref(), limits)?;
     tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
-    let client = AwsClient::new(AwsConfig::from_env()?);
+    let mut aws = AwsConfig::from_env()?;
+    aws.request_timeout = std::time::Duration::from_secs_f64(cli.request_timeout.max(0.1));
+    let client = AwsClient::new(aws);
     match cli.command {
         Command::HandleEvent {
             event,

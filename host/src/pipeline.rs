@@ -106,7 +106,11 @@ impl EventReport {
 
     /// The event had records and none of them named a summary.
     pub fn nothing_routed(&self) -> bool {
-        !self.records.is_empty() && self.records.iter().all(|(_, o)| *o == RecordOutcome::NotASummary)
+        !self.records.is_empty()
+            && self
+                .records
+                .iter()
+                .all(|(_, o)| *o == RecordOutcome::NotASummary)
     }
 
     /// Some record failed in a way a redelivery may fix.

@@ -411,8 +411,8 @@ fn s3_answering_500_is_retried_and_the_summary_lands_once() {
     );
     // the source GET (the first GET reads the manifest) and two PUTs in the middle of the file's objects fail once
     let proxy = servers::FaultProxy::start(aws.s3.port, |method, _path, nth| match (method, nth) {
-        ("GET", 2) | ("PUT", 3) => Some(500),
-        ("PUT", 5) => Some(503),
+        ("GET", 2) | ("PUT", 3) => Some(servers::Fault::Status(500)),
+        ("PUT", 5) => Some(servers::Fault::Status(503)),
         _ => None,
     });
     let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));

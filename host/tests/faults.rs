@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use servers::{free_port, http, Aws, FaultProxy, Server};
+use servers::{free_port, http, Aws, Fault, FaultProxy, Server};
 
 const API_KEY: &str = "fault-test-key";
 
@@ -72,7 +72,7 @@ fn exhausted_retries_answer_503_and_the_redelivery_completes_exactly() {
     let failing = Arc::new(AtomicBool::new(true));
     let switch = failing.clone();
     let proxy = FaultProxy::start(aws.s3.port, move |method, _, nth| {
-        (method == "PUT" && nth > 3 && switch.load(Ordering::SeqCst)).then_some(503)
+        (method == "PUT" && nth > 3 && switch.load(Ordering::SeqCst)).then_some(Fault::Status(503))
     });
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
@@ -278,9 +278,89 @@ fn an_oversized_event_document_is_413_and_touches_nothing() {
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
     let url = format!("{}/", serve.url());
     let missing_key = br#"{"Records":[{"s3":{"bucket":{"name":"src"},"object":{}}}]}"#;
-    assert_eq!(http("POST", &url, &[("x-api-key", API_KEY)], missing_key).0, 400);
+    assert_eq!(
+        http("POST", &url, &[("x-api-key", API_KEY)], missing_key).0,
+        400
+    );
     let unrouted = event("elsewhere/SRR1.txt");
     let (status, body) = http("POST", &url, &[("x-api-key", API_KEY)], unrouted.as_bytes());
-    assert_eq!(status, 422, "a key outside the routes: {}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        422,
+        "a key outside the routes: {}",
+        String::from_utf8_lossy(&body)
+    );
     assert!(aws.lake_files().is_empty());
+}
+
+#[test]
+fn every_kind_of_fault_on_s3_and_glue_is_retried_and_the_lake_is_exact() {
+    let aws = Aws::start();
+    let key = "summary2/DRR11074882.summary";
+    aws.put_source(key, &fixture("nucleotide", "DRR11074882.summary"));
+    clean_run(&aws, key, "clean");
+
+    let manifest_puts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = manifest_puts.clone();
+    let s3 = FaultProxy::start(aws.s3.port, move |method, path, nth| match (method, nth) {
+        ("GET", 1) => Some(Fault::Reset), // the manifest read
+        ("GET", 3) => Some(Fault::Hang(Duration::from_millis(2500))), // the source GET (after one retry)
+        ("PUT", _) if path.contains("_manifests") => match seen.fetch_add(1, Ordering::SeqCst) {
+            0 => Some(Fault::Status(500)), // the pending manifest
+            2 => Some(Fault::Reset),       // the final manifest
+            _ => None,
+        },
+        ("PUT", 6) => Some(Fault::SlowDown),
+        ("PUT", 9) => Some(Fault::Reset),
+        ("PUT", 12) => Some(Fault::Hang(Duration::from_millis(2500))),
+        _ => None,
+    });
+    let glue = FaultProxy::start(aws.glue.port, |_, _, nth| match nth {
+        1 => Some(Fault::Status(500)),
+        3 => Some(Fault::Reset),
+        5 => Some(Fault::Hang(Duration::from_millis(2500))),
+        7 => Some(Fault::SlowDown),
+        _ => None,
+    });
+    let path = aws.s3_root.path().join("faulty.json");
+    std::fs::write(&path, event(key)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .args([
+            "--request-timeout",
+            "1",
+            "handle-event",
+            path.to_str().unwrap(),
+            "--dest",
+            "s3://lake/faulty",
+        ])
+        .envs(aws.env())
+        .env("AWS_ENDPOINT_URL_S3", s3.url())
+        .env("AWS_ENDPOINT_URL_GLUE", glue.url())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        s3.faults_served.load(Ordering::SeqCst),
+        7,
+        "every S3 fault was met"
+    );
+    assert_eq!(
+        glue.faults_served.load(Ordering::SeqCst),
+        4,
+        "every Glue fault was met"
+    );
+    assert!(
+        objects(&aws, "faulty") == objects(&aws, "clean"),
+        "exactly the clean run's objects and manifest"
+    );
+    let (status, tables) = aws.glue_call("GetTables", json!({"DatabaseName": "summary"}));
+    assert_eq!(status, 200);
+    assert_eq!(tables["TableList"].as_array().unwrap().len(), 3);
 }

@@ -367,10 +367,24 @@ pub struct FaultProxy {
     pub faults_served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// What the proxy does instead of forwarding a request.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// Answer with this status and an S3-style error document.
+    Status(u16),
+    /// Answer `503 SlowDown`, S3's throttling.
+    SlowDown,
+    /// Close the connection without answering.
+    Reset,
+    /// Hold the connection this long, then close it without answering (the
+    /// request never reaches the server).
+    Hang(Duration),
+}
+
 impl FaultProxy {
     pub fn start(
         upstream: u16,
-        fault: impl Fn(&str, &str, usize) -> Option<u16> + Send + Sync + 'static,
+        fault: impl Fn(&str, &str, usize) -> Option<Fault> + Send + Sync + 'static,
     ) -> FaultProxy {
         use std::collections::HashMap;
         use std::sync::atomic::{AtomicUsize, Ordering};
@@ -400,9 +414,20 @@ impl FaultProxy {
                         *n += 1;
                         *n
                     };
-                    if let Some(status) = fault(&method, &path, nth) {
+                    if let Some(fault) = fault(&method, &path, nth) {
                         served.fetch_add(1, Ordering::SeqCst);
-                        let body = "<Error><Code>InternalError</Code><Message>injected fault</Message></Error>";
+                        let (status, code) = match fault {
+                            Fault::Status(status) => (status, "InternalError"),
+                            Fault::SlowDown => (503, "SlowDown"),
+                            Fault::Reset => return,
+                            Fault::Hang(time) => {
+                                std::thread::sleep(time);
+                                return;
+                            }
+                        };
+                        let body = format!(
+                            "<Error><Code>{code}</Code><Message>injected fault</Message></Error>"
+                        );
                         let answer = format!(
                             "HTTP/1.1 {status} Injected\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                             body.len()
