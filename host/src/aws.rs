@@ -102,6 +102,8 @@ pub struct AwsClient {
 pub struct CallError {
     pub message: String,
     pub retryable: bool,
+    /// The answer was over the caller's size limit (refused, not read).
+    pub too_large: bool,
 }
 
 impl AwsClient {
@@ -135,6 +137,7 @@ impl AwsClient {
         let credentials = self.config.credentials().map_err(|e| CallError {
             message: e.to_string(),
             retryable: false,
+            too_large: false,
         })?;
         let mut attempt = 0;
         loop {
@@ -151,6 +154,7 @@ impl AwsClient {
             .map_err(|e| CallError {
                 message: e.to_string(),
                 retryable: false,
+                too_large: false,
             })?;
             let started = std::time::Instant::now();
             let message = match self.send(&request, max_body) {
@@ -175,6 +179,7 @@ impl AwsClient {
                 return Err(CallError {
                     message: format!("{message} (after {attempt} tries)"),
                     retryable: true,
+                    too_large: false,
                 });
             }
             std::thread::sleep(self.retry.delay(attempt, fastrand::f64()));
@@ -191,10 +196,12 @@ impl AwsClient {
         let http_request = builder.body(request.body.clone()).map_err(|e| CallError {
             message: format!("building {request:?}: {e}"),
             retryable: false,
+            too_large: false,
         })?;
         let mut response = self.agent.run(http_request).map_err(|e| CallError {
             message: e.to_string(),
             retryable: true,
+            too_large: false,
         })?;
         let status = response.status().as_u16();
         let headers = response
@@ -218,6 +225,7 @@ impl AwsClient {
                         "{request:?}: answer of {length} bytes is over the {max_body}-byte limit"
                     ),
                     retryable: false,
+                    too_large: true,
                 });
             }
         }
@@ -230,11 +238,13 @@ impl AwsClient {
         read.map_err(|e| CallError {
             message: format!("{request:?}: reading the answer: {e}"),
             retryable: true,
+            too_large: false,
         })?;
         if body.len() as u64 > max_body {
             return Err(CallError {
                 message: format!("{request:?}: answer over the {max_body}-byte limit"),
                 retryable: false,
+                too_large: true,
             });
         }
         Ok(HttpResponse {

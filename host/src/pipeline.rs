@@ -261,7 +261,22 @@ impl Pipeline<'_> {
             );
             return self.dead_letter(kind, key_run, object, &error, None);
         }
-        let Some(bytes) = self.fetch(object)? else {
+        let fetched = match self.fetch(object) {
+            // Refused on its Content-Length (or cut at the cap): it would be refused again.
+            Err(error)
+                if error
+                    .downcast_ref::<CallError>()
+                    .is_some_and(|e| e.too_large) =>
+            {
+                let message = format!(
+                    "{source_name}: over the {}-byte summary limit: {error:#}",
+                    self.max_source_bytes
+                );
+                return self.dead_letter(kind, key_run, object, &message, None);
+            }
+            other => other?,
+        };
+        let Some(bytes) = fetched else {
             return Ok(RecordOutcome::SourceGone);
         };
         let summary = Summary {
@@ -346,6 +361,7 @@ impl Pipeline<'_> {
                     &response
                 ),
                 retryable: false,
+                too_large: false
             }),
         }
     }

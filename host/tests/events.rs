@@ -490,3 +490,54 @@ fn keys_outside_the_routes_are_reported_and_skipped() {
     assert_eq!(outcomes(&report), ["not-a-summary"]);
     assert!(aws.lake_files().is_empty());
 }
+
+#[test]
+fn oversized_sources_are_refused_by_event_size_and_by_content_length() {
+    let aws = Aws::start();
+    aws.put_source(
+        "summary2/DRR11074882.summary",
+        &fixture("nucleotide", "DRR11074882.summary"),
+    );
+    let limit = ["--max-summary-bytes", "1000"];
+    // the event says the size: refused before any download
+    let sized = s3_event("summary2/DRR11074882.summary", "01"); // size 100 in the event: allowed...
+    let mut big = sized.clone();
+    big["Records"][0]["s3"]["object"]["size"] = json!(5_000);
+    let out = uploader(
+        &aws,
+        &[
+            &["handle-event", "-", "--dest", "s3://lake/serratus"][..],
+            &limit[..],
+        ]
+        .concat(),
+        Some(big.to_string().as_bytes()),
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcomes(&report), ["dead-lettered"]);
+    assert_eq!(
+        report["records"][0]["error"],
+        "s3://src/summary2/DRR11074882.summary: 5000 bytes is over the 1000-byte limit"
+    );
+    // ...and when the event's size is wrong or missing, the Content-Length refuses it
+    let out = uploader(
+        &aws,
+        &[
+            &["handle-event", "-", "--dest", "s3://lake/serratus"][..],
+            &limit[..],
+        ]
+        .concat(),
+        Some(sized.to_string().as_bytes()),
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcomes(&report), ["dead-lettered"], "{report}");
+    let error = report["records"][0]["error"].as_str().unwrap();
+    assert!(
+        error
+            .starts_with("s3://src/summary2/DRR11074882.summary: over the 1000-byte summary limit"),
+        "{error}"
+    );
+    assert!(
+        !aws.lake_files().keys().any(|k| k.ends_with(".parquet")),
+        "nothing converted"
+    );
+}
