@@ -4,18 +4,14 @@
 mod common;
 mod servers;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{json, Value};
 use servers::{duckdb_count, Aws};
 
 fn uploader(aws: &Aws, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
-    command
-        .arg("--component")
-        .arg(common::component_path())
-        .args(args)
-        .envs(aws.env());
+    let mut command = servers::uploader(&aws);
+    command.args(args).envs(aws.env());
     command.env("RUST_LOG", "info");
     match stdin {
         None => command.output().unwrap(),
@@ -274,12 +270,8 @@ fn a_wrong_secret_key_is_a_clear_error_and_writes_nothing() {
         "summary2/SRR612821.summary",
         &fixture("nucleotide", "SRR612821.summary"),
     );
-    let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
-    command
-        .arg("--component")
-        .arg(common::component_path())
-        .envs(aws.env())
-        .env("AWS_SECRET_ACCESS_KEY", "wrong");
+    let mut command = servers::uploader(&aws);
+    command.env("AWS_SECRET_ACCESS_KEY", "wrong");
     let event = s3_event("summary2/SRR612821.summary", "01");
     let path = aws.s3_root.path().join("event.json");
     std::fs::write(&path, event.to_string()).unwrap();
@@ -415,12 +407,8 @@ fn s3_answering_500_is_retried_and_the_summary_lands_once() {
         ("PUT", 5) => Some(servers::Fault::Status(503)),
         _ => None,
     });
-    let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
-    command
-        .arg("--component")
-        .arg(common::component_path())
-        .envs(aws.env())
-        .env("AWS_ENDPOINT_URL_S3", proxy.url());
+    let mut command = servers::uploader(&aws);
+    command.env("AWS_ENDPOINT_URL_S3", proxy.url());
     let path = aws.s3_root.path().join("event.json");
     std::fs::write(
         &path,

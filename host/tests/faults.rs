@@ -39,9 +39,7 @@ fn objects(aws: &Aws, prefix: &str) -> BTreeMap<String, Vec<u8>> {
 fn clean_run(aws: &Aws, key: &str, prefix: &str) {
     let path = aws.s3_root.path().join(format!("{prefix}.json"));
     std::fs::write(&path, event(key)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-        .arg("--component")
-        .arg(common::component_path())
+    let out = servers::uploader(&aws)
         .args([
             "handle-event",
             path.to_str().unwrap(),
@@ -50,7 +48,6 @@ fn clean_run(aws: &Aws, key: &str, prefix: &str) {
             "--no-glue",
         ])
         .args(["--io-concurrency", "2"])
-        .envs(aws.env())
         .output()
         .unwrap();
     assert_eq!(
@@ -74,32 +71,13 @@ fn exhausted_retries_answer_503_and_the_redelivery_completes_exactly() {
     let proxy = FaultProxy::start(aws.s3.port, move |method, _, nth| {
         (method == "PUT" && nth > 3 && switch.load(Ordering::SeqCst)).then_some(Fault::Status(503))
     });
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-        .arg("--component")
-        .arg(common::component_path())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--dest",
-            "s3://lake/faulty",
-            "--no-glue",
-        ])
-        .envs(aws.env())
-        .env("AWS_ENDPOINT_URL_S3", proxy.url())
-        .env("SUMMARY_UPLOADER_API_KEY", API_KEY)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let serve = Server {
-        child: child_take(&mut child),
-        port,
-    };
+    let proxy_url = proxy.url();
+    let serve = servers::serve(
+        &aws,
+        &["--dest", "s3://lake/faulty", "--no-glue"],
+        API_KEY,
+        &[("AWS_ENDPOINT_URL_S3", proxy_url.as_str())],
+    );
     let url = format!("{}/", serve.url());
     let (status, body) = http(
         "POST",
@@ -134,11 +112,6 @@ fn exhausted_retries_answer_503_and_the_redelivery_completes_exactly() {
         objects(&aws, "clean"),
         "exactly the clean run's objects, manifest included"
     );
-}
-
-fn child_take(child: &mut std::process::Child) -> std::process::Child {
-    // Server kills by PID on drop; hand it the process.
-    std::mem::replace(child, Command::new("true").spawn().unwrap())
 }
 
 #[test]
@@ -183,9 +156,7 @@ fn killed_at_random_points_then_redelivered_equals_a_clean_run() {
     points.extend((0..4).map(|_| rng.usize(3..n)));
     for kill_after in points {
         let before = puts.load(Ordering::SeqCst);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-            .arg("--component")
-            .arg(common::component_path())
+        let mut child = servers::uploader(&aws)
             .args([
                 "handle-event",
                 path.to_str().unwrap(),
@@ -194,7 +165,6 @@ fn killed_at_random_points_then_redelivered_equals_a_clean_run() {
                 "--no-glue",
             ])
             .args(["--io-concurrency", "2"])
-            .envs(aws.env())
             .env("AWS_ENDPOINT_URL_S3", proxy.url())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -212,9 +182,7 @@ fn killed_at_random_points_then_redelivered_equals_a_clean_run() {
     }
     assert_eq!(killed_mid_way, 6, "every run was killed before it finished");
     // the redelivery
-    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-        .arg("--component")
-        .arg(common::component_path())
+    let out = servers::uploader(&aws)
         .args([
             "handle-event",
             path.to_str().unwrap(),
@@ -222,7 +190,6 @@ fn killed_at_random_points_then_redelivered_equals_a_clean_run() {
             "s3://lake/killed",
             "--no-glue",
         ])
-        .envs(aws.env())
         .output()
         .unwrap();
     assert_eq!(
@@ -243,28 +210,7 @@ fn killed_at_random_points_then_redelivered_equals_a_clean_run() {
 #[test]
 fn an_oversized_event_document_is_413_and_touches_nothing() {
     let aws = Aws::start();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-        .arg("--component")
-        .arg(common::component_path())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--dest",
-            "s3://lake/x",
-            "--no-glue",
-        ])
-        .envs(aws.env())
-        .env("SUMMARY_UPLOADER_API_KEY", API_KEY)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let serve = Server { child, port };
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let serve = servers::serve(&aws, &["--dest", "s3://lake/x", "--no-glue"], API_KEY, &[]);
     let huge = format!("{{\"Records\":[],\"pad\":\"{}\"}}", "x".repeat(2 << 20));
     let (status, _) = http(
         "POST",
@@ -328,9 +274,7 @@ fn every_kind_of_fault_on_s3_and_glue_is_retried_and_the_lake_is_exact() {
     });
     let path = aws.s3_root.path().join("faulty.json");
     std::fs::write(&path, event(key)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-        .arg("--component")
-        .arg(common::component_path())
+    let out = servers::uploader(&aws)
         .args([
             "--request-timeout",
             "1",
@@ -339,7 +283,6 @@ fn every_kind_of_fault_on_s3_and_glue_is_retried_and_the_lake_is_exact() {
             "--dest",
             "s3://lake/faulty",
         ])
-        .envs(aws.env())
         .env("AWS_ENDPOINT_URL_S3", s3.url())
         .env("AWS_ENDPOINT_URL_GLUE", glue.url())
         .output()

@@ -43,30 +43,19 @@ fn thirty_two_clients_post_a_corpus_and_every_row_lands_once() {
     for s in &corpus {
         aws.put_source(&key(s), &s.bytes);
     }
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-        .arg("--component")
-        .arg(common::component_path())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
+    let serve = servers::serve(
+        &aws,
+        &[
             "--workers",
             "8",
             "--io-concurrency",
             "4",
-        ])
-        .args(["--dest", "s3://lake/load"])
-        .envs(aws.env())
-        .env("SUMMARY_UPLOADER_API_KEY", "load")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let serve = Server { child, port };
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+            "--dest",
+            "s3://lake/load",
+        ],
+        "load",
+        &[],
+    );
     let url = format!("{}/", serve.url());
     let next = AtomicUsize::new(0);
     let latencies = Mutex::new(Vec::new());

@@ -35,32 +35,18 @@ fn sns_notification(message: &Value) -> Value {
 }
 
 fn start_serve(aws: &Aws) -> Server {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-        .arg("--component")
-        .arg(common::component_path())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
+    let cert = common::fixtures().join("../sns/test-signing-cert.pem");
+    servers::serve(
+        aws,
+        &[
             "--dest",
             "s3://lake/serratus",
             "--sns-cert",
-        ])
-        .arg(common::fixtures().join("../sns/test-signing-cert.pem"))
-        .envs(aws.env())
-        .env("SUMMARY_UPLOADER_API_KEY", API_KEY)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "serve did not start");
-        assert!(child.try_wait().unwrap().is_none(), "serve exited");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    Server { child, port }
+            cert.to_str().unwrap(),
+        ],
+        API_KEY,
+        &[],
+    )
 }
 
 fn s3_event(keys: &[String]) -> Value {
@@ -202,9 +188,7 @@ fn the_fixtures_land_through_serve_as_through_handle_event() {
     // handle-event over the same keys into another prefix writes the same objects
     let path = aws.s3_root.path().join("all.json");
     std::fs::write(&path, s3_event(&keys).to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-        .arg("--component")
-        .arg(common::component_path())
+    let out = servers::uploader(&aws)
         .args([
             "handle-event",
             path.to_str().unwrap(),
@@ -212,7 +196,6 @@ fn the_fixtures_land_through_serve_as_through_handle_event() {
             "s3://lake/direct",
             "--no-glue",
         ])
-        .envs(aws.env())
         .output()
         .unwrap();
     assert_eq!(

@@ -501,3 +501,31 @@ fn close_connection(head: &str) -> String {
     lines.push("Connection: close");
     format!("{}\r\n\r\n", lines.join("\r\n"))
 }
+
+/// `summary-uploader --component <built component>` with `aws`'s environment.
+pub fn uploader(aws: &Aws) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
+    command
+        .arg("--component")
+        .arg(crate::common::component_path())
+        .envs(aws.env());
+    command
+}
+
+/// `summary-uploader serve` on a free port with `args`, the API key and
+/// `env` over `aws`'s environment, waited for until it listens; killed
+/// when dropped.
+pub fn serve(aws: &Aws, args: &[&str], api_key: &str, env: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let mut child = uploader(aws)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .env("SUMMARY_UPLOADER_API_KEY", api_key)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting serve");
+    wait_for_port(port, "summary-uploader serve", &mut child);
+    Server { child, port }
+}
