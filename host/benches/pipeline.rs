@@ -5,9 +5,9 @@
 //! (`scripts/bench` runs it and writes bench/RESULTS.md). Prints a Markdown
 //! table; never asserts a timing.
 
-#[path = "../tests/common.rs"]
+#[path = "../tests/support/common.rs"]
 mod common;
-#[path = "../tests/servers.rs"]
+#[path = "../tests/support/servers.rs"]
 mod servers;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! The converter through wasmtime gives exactly what the native build gives.
 
+#[path = "support/common.rs"]
 mod common;
 
 use summary_guest::{convert_batch, SummaryInput};

@@ -1,7 +1,9 @@
 //! The edge function against real S3 (s3s-fs, which checks every SigV4
 //! signature and payload hash) and Glue (moto, signatures checked).
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/servers.rs"]
 mod servers;
 
 use std::process::Output;

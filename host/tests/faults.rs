@@ -1,16 +1,18 @@
 //! Faults between the host and S3: nothing lost, nothing doubled.
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/servers.rs"]
 mod servers;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use servers::{free_port, http, Aws, Fault, FaultProxy, Server};
+use servers::{http, Aws, Fault, FaultProxy};
 
 const API_KEY: &str = "fault-test-key";
 

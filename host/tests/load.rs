@@ -2,16 +2,17 @@
 //! events: no errors, no lost or doubled rows, memory flat. Latency is
 //! printed, never asserted (the benchmark measures it).
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/servers.rs"]
 mod servers;
 
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
-use servers::{duckdb_count, free_port, http, Aws, Server};
+use servers::{duckdb_count, http, Aws};
 use summary_corpus::{generate, GeneratedSummary};
 use summary_layout::Kind;
 

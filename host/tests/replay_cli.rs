@@ -1,5 +1,6 @@
 //! `summary-uploader replay` end to end on the fixtures.
 
+#[path = "support/common.rs"]
 mod common;
 
 use std::collections::BTreeMap;

@@ -1,17 +1,17 @@
 //! `serve` over HTTP: authentication, status codes, and the fixtures
 //! landing through it exactly as through `handle-event`.
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/servers.rs"]
 mod servers;
-
-use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::signature::{SignatureEncoding, Signer};
 use serde_json::{json, Value};
-use servers::{duckdb_count, free_port, http, Aws, Server};
+use servers::{duckdb_count, http, Aws, Server};
 
 const API_KEY: &str = "test-api-key-0123456789";
 
