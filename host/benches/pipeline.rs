@@ -174,9 +174,11 @@ fn conversion(
 
 /// 2. Per-call overhead on a header-only summary, and process cold start.
 fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, quick: bool) {
-    // A header-only protein summary padded to 300 bytes with an `excepts=` list.
-    let head = "sra=SRR1;SUMZER_COMMENT=sra=SRR1,genome=protref5,date=200906-14:25,type=protein;totalalns=0;readlength=0;truncated=no;excepts=";
-    let padded = format!("{head}{};\n", "x".repeat(300 - head.len() - 2)).into_bytes();
+    // A header-only protein summary padded to 300 bytes with a long genome name.
+    let header = |genome: &str| {
+        format!("sra=SRR1;SUMZER_COMMENT=sra=SRR1,genome={genome},date=200906-14:25,type=protein;totalalns=0;readlength=0;truncated=no;\n")
+    };
+    let padded = header(&"g".repeat(300 - header("").len())).into_bytes();
     let summary = [Summary {
         kind: summary_uploader::converter::Kind::Protein,
         source: "SRR1.psummary".into(),
