@@ -7,7 +7,7 @@ use summary_layout::catalog::PARTITION_COLUMNS;
 use summary_layout::keys::Partition;
 use summary_layout::{ColumnType, Table};
 
-use crate::request::{Endpoint, HttpRequest};
+use crate::request::{json_api_request, Endpoint, HttpRequest};
 
 /// Glue accepts at most 100 partitions per BatchCreatePartition.
 pub const PARTITION_BATCH: usize = 100;
@@ -18,19 +18,12 @@ const SERDE: &str = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe
 
 /// A POST of one Glue action.
 pub fn request(endpoint: &Endpoint, action: &str, body: &Value) -> HttpRequest {
-    let authority = endpoint.authority(&endpoint.host);
-    let body = serde_json::to_vec(body).expect("JSON serializes");
-    HttpRequest {
-        method: "POST",
-        url: format!("{}://{authority}/", endpoint.scheme),
-        headers: vec![
-            ("host".into(), authority),
-            ("content-type".into(), "application/x-amz-json-1.1".into()),
-            ("x-amz-target".into(), format!("AWSGlue.{action}")),
-            ("content-length".into(), body.len().to_string()),
-        ],
+    json_api_request(
+        endpoint,
+        "application/x-amz-json-1.1",
+        &format!("AWSGlue.{action}"),
         body,
-    }
+    )
 }
 
 pub fn aws_endpoint(region: &str) -> Endpoint {

@@ -106,6 +106,29 @@ impl Endpoint {
     }
 }
 
+/// A POST to an AWS JSON-protocol service (Glue, SQS): the action is
+/// named by `x-amz-target`, the body is the JSON document.
+pub fn json_api_request(
+    endpoint: &Endpoint,
+    content_type: &str,
+    target: &str,
+    body: &serde_json::Value,
+) -> HttpRequest {
+    let authority = endpoint.authority(&endpoint.host);
+    let body = serde_json::to_vec(body).expect("JSON serializes");
+    HttpRequest {
+        method: "POST",
+        url: format!("{}://{authority}/", endpoint.scheme),
+        headers: vec![
+            ("host".into(), authority),
+            ("content-type".into(), content_type.into()),
+            ("x-amz-target".into(), target.into()),
+            ("content-length".into(), body.len().to_string()),
+        ],
+        body,
+    }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
