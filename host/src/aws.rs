@@ -17,6 +17,7 @@ pub struct AwsConfig {
     pub credentials: Option<Credentials>,
     pub s3: S3Endpoint,
     pub glue: Endpoint,
+    pub sqs: Endpoint,
     /// Longest one HTTP exchange may take before it counts as failed (and is retried).
     pub request_timeout: Duration,
 }
@@ -24,7 +25,7 @@ pub struct AwsConfig {
 impl AwsConfig {
     /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`,
     /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ENDPOINT_URL_S3`,
-    /// `AWS_ENDPOINT_URL_GLUE`, `AWS_ENDPOINT_URL`. A custom S3 endpoint is
+    /// `AWS_ENDPOINT_URL_GLUE`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL`. A custom S3 endpoint is
     /// addressed path-style unless `AWS_S3_FORCE_PATH_STYLE=false`.
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -49,17 +50,22 @@ impl AwsConfig {
             },
             None => S3Endpoint::aws(&region),
         };
-        let glue = match var("AWS_ENDPOINT_URL_GLUE").or(shared) {
+        let service_endpoint = |variable: &str, aws: fn(&str) -> Endpoint| match var(variable)
+            .or_else(|| shared.clone())
+        {
             Some(url) => Endpoint::parse(&url)
                 .map_err(anyhow::Error::msg)
-                .context("AWS_ENDPOINT_URL_GLUE")?,
-            None => summary_edge::glue::aws_endpoint(&region),
+                .context(variable.to_string()),
+            None => Ok(aws(&region)),
         };
+        let glue = service_endpoint("AWS_ENDPOINT_URL_GLUE", summary_edge::glue::aws_endpoint)?;
+        let sqs = service_endpoint("AWS_ENDPOINT_URL_SQS", summary_edge::sqs::aws_endpoint)?;
         Ok(AwsConfig {
             region,
             credentials,
             s3,
             glue,
+            sqs,
             request_timeout: Duration::from_secs(60),
         })
     }

@@ -268,17 +268,37 @@ fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
 /// Precompiled components are keyed by the component's hash and the
 /// engine's compatibility hash, so a rebuilt guest or wasmtime never loads
 /// a stale artifact.
-fn load_cached(engine: &Engine, bytes: &[u8], dir: &Path) -> Result<Component> {
+fn cached_path(engine: &Engine, bytes: &[u8], dir: &Path) -> (String, PathBuf) {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
     engine
         .precompile_compatibility_hash()
         .hash(&mut engine_hash);
     let digest = Sha256::digest(bytes);
     let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    let path: PathBuf = dir.join(format!(
+    let path = dir.join(format!(
         "converter-{name}-{:016x}.cwasm",
         engine_hash.finish()
     ));
+    (name, path)
+}
+
+/// Compiles the component at `component` into `dir` ahead of time, where
+/// [`Converter::load`] with that cache dir finds it; returns the file.
+pub fn precompile_into(component: &Path, dir: &Path) -> Result<PathBuf> {
+    let engine = engine()?;
+    let bytes = std::fs::read(component)
+        .with_context(|| format!("reading the converter component {}", component.display()))?;
+    let (name, path) = cached_path(&engine, &bytes, dir);
+    let compiled = engine
+        .precompile_component(&bytes)
+        .map_err(wasm_error)
+        .context("compiling the converter component")?;
+    store_compiled(dir, &name, &path, &compiled)?;
+    Ok(path)
+}
+
+fn load_cached(engine: &Engine, bytes: &[u8], dir: &Path) -> Result<Component> {
+    let (name, path) = cached_path(engine, bytes, dir);
     if path.exists() {
         // SAFETY: the file was written by `precompile_component` of an engine
         // with the same compatibility hash, into the user's own cache dir.
@@ -293,13 +313,20 @@ fn load_cached(engine: &Engine, bytes: &[u8], dir: &Path) -> Result<Component> {
         .precompile_component(bytes)
         .map_err(wasm_error)
         .context("compiling the converter component")?;
+    if let Err(error) = store_compiled(dir, &name, &path, &compiled) {
+        // A read-only deployment (a Lambda task root): run uncached.
+        tracing::warn!(error = %format!("{error:#}"), "could not cache the precompiled component");
+    }
+    // SAFETY: compiled just above by this engine.
+    unsafe { Component::deserialize(engine, &compiled) }.map_err(wasm_error)
+}
+
+fn store_compiled(dir: &Path, name: &str, path: &Path, compiled: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating cache dir {}", dir.display()))?;
     let tmp = dir.join(format!(".{}.tmp-{}", name, std::process::id()));
-    std::fs::write(&tmp, &compiled).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
-    // SAFETY: written just above by this engine.
-    unsafe { Component::deserialize_file(engine, &path) }.map_err(wasm_error)
+    std::fs::write(&tmp, compiled).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The default place for precompiled components: `$XDG_CACHE_HOME` or

@@ -5,9 +5,11 @@
 pub mod aws;
 pub mod converter;
 pub mod glue_catalog;
+pub mod lambda;
 pub mod parallel;
 pub mod pipeline;
 pub mod replay;
 pub mod s3_store;
 pub mod serve;
+pub mod sqs_consumer;
 pub mod store;

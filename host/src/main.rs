@@ -3,6 +3,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -10,12 +12,13 @@ use clap::{Parser, Subcommand};
 use summary_edge::route::{default_routes, RouteRule};
 use summary_layout::Kind;
 use summary_uploader::aws::{parse_s3_url, AwsClient, AwsConfig};
-use summary_uploader::converter::{default_cache_dir, Converter, GuestLimits};
+use summary_uploader::converter::{default_cache_dir, precompile_into, Converter, GuestLimits};
 use summary_uploader::glue_catalog::GlueCatalog;
 use summary_uploader::pipeline::Pipeline;
 use summary_uploader::replay::{self, ReplayOptions};
 use summary_uploader::s3_store::S3Store;
 use summary_uploader::serve;
+use summary_uploader::sqs_consumer::{Consumer, ConsumerOptions};
 use summary_uploader::store::{LocalStore, ObjectStore};
 
 #[derive(Parser)]
@@ -59,9 +62,6 @@ enum Command {
         /// Summary files, or folders to search for *.summary / *.psummary.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// The lake directory (same as --dest DIR).
-        #[arg(long, value_name = "DIR", conflicts_with = "dest")]
-        lake: Option<PathBuf>,
         #[command(flatten)]
         destination: Destination,
         /// Summaries per batch; each batch writes one object per table and partition.
@@ -105,6 +105,43 @@ enum Command {
         #[command(flatten)]
         auth: serve::AuthOptions,
     },
+    /// Long-poll an SQS queue of S3 events; delete each message once all its records landed.
+    ConsumeSqs {
+        /// The queue, e.g. https://sqs.us-east-1.amazonaws.com/123456789012/summaries.
+        #[arg(long, env = "SUMMARY_QUEUE_URL", value_name = "URL")]
+        queue_url: String,
+        #[command(flatten)]
+        destination: Destination,
+        #[command(flatten)]
+        edge: EdgeOptions,
+        /// Messages asked for per receive.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10))]
+        batch: u32,
+        /// Long-poll wait per receive, in seconds; a shutdown waits for the poll in progress.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=20), value_name = "SECONDS")]
+        wait: u32,
+        /// How long a received message stays hidden from other consumers;
+        /// renewed every third of it while the message is worked on.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=43_200), value_name = "SECONDS")]
+        visibility_timeout: u32,
+        /// Receive-and-process loops running at once.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+        concurrency: u64,
+        /// Exit once a receive comes back empty (drain the queue, then stop).
+        #[arg(long)]
+        until_empty: bool,
+    },
+    /// Run as an AWS Lambda function (custom runtime); what `bootstrap` with no arguments does.
+    /// Configured by environment: SUMMARY_DEST, SUMMARY_GLUE_DATABASE, SUMMARY_NO_GLUE, SUMMARY_ROUTES.
+    Lambda {
+        #[command(flatten)]
+        destination: Destination,
+        #[command(flatten)]
+        edge: EdgeOptions,
+    },
+    /// Compile the component into --cache-dir ahead of time (for read-only
+    /// deployments such as the Lambda zip, which ships it in precompiled/).
+    Precompile,
     /// Write a deterministic synthetic corpus of summaries (for benchmarks and tests).
     GenCorpus {
         #[arg(long, default_value_t = 1)]
@@ -121,13 +158,23 @@ enum Command {
 #[derive(clap::Args)]
 struct Destination {
     /// The lake: `s3://BUCKET[/PREFIX]` or a local directory (default: ./lake).
-    #[arg(long, value_name = "DEST")]
+    #[arg(
+        long,
+        visible_alias = "lake",
+        env = "SUMMARY_DEST",
+        value_name = "DEST"
+    )]
     dest: Option<String>,
     /// Glue database the tables are registered in (for an s3:// lake).
-    #[arg(long, default_value = "summary", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "SUMMARY_GLUE_DATABASE",
+        default_value = "summary",
+        value_name = "NAME"
+    )]
     glue_database: String,
     /// Do not touch the Glue catalog.
-    #[arg(long)]
+    #[arg(long, env = "SUMMARY_NO_GLUE")]
     no_glue: bool,
 }
 
@@ -136,7 +183,12 @@ struct Destination {
 struct EdgeOptions {
     /// Route keys to kinds, `PATTERN=KIND` (repeatable; default: summary2/*.summary=nucleotide,
     /// psummary/*.psummary=protein, rsummary/*.psummary=rdrp).
-    #[arg(long = "route", value_name = "PATTERN=KIND")]
+    #[arg(
+        long = "route",
+        env = "SUMMARY_ROUTES",
+        value_delimiter = ',',
+        value_name = "PATTERN=KIND"
+    )]
     routes: Vec<RouteRule>,
     /// Summaries larger than this are refused before download (dead-lettered).
     #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
@@ -157,16 +209,8 @@ struct Lake<'a> {
     catalog: Option<GlueCatalog<'a>>,
 }
 
-fn open_lake<'a>(
-    destination: &Destination,
-    dir: Option<PathBuf>,
-    client: &'a AwsClient,
-) -> Result<Lake<'a>> {
-    let dest = match (&destination.dest, dir) {
-        (Some(dest), _) => dest.clone(),
-        (None, Some(dir)) => dir.display().to_string(),
-        (None, None) => "lake".to_string(),
-    };
+fn open_lake<'a>(destination: &Destination, client: &'a AwsClient) -> Result<Lake<'a>> {
+    let dest = destination.dest.clone().unwrap_or_else(|| "lake".into());
     if !dest.starts_with("s3://") {
         return Ok(Lake {
             store: Box::new(LocalStore::new(dest)),
@@ -212,7 +256,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(arguments());
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -220,6 +264,15 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The command line; Lambda starts `bootstrap` with none, which means `lambda`.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut arguments: Vec<_> = std::env::args_os().collect();
+    if arguments.len() == 1 && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        arguments.push("lambda".into());
+    }
+    arguments
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -237,7 +290,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let cache_dir = if cli.no_cache {
         None
     } else {
-        cli.cache_dir.or_else(default_cache_dir)
+        cli.cache_dir
+            .or_else(shipped_cache_dir)
+            .or_else(default_cache_dir)
     };
     let limits = GuestLimits {
         base_memory: cli.guest_memory_mib << 20,
@@ -245,6 +300,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         base_time: std::time::Duration::from_secs_f64(cli.guest_seconds.max(0.01)),
         time_per_mib: std::time::Duration::from_secs_f64(cli.guest_seconds_per_mib.max(0.0)),
     };
+    if let Command::Precompile = cli.command {
+        let dir = cache_dir.context("--no-cache leaves nowhere to precompile into")?;
+        let path = precompile_into(&component, &dir)?;
+        println!("precompiled {} to {}", component.display(), path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let converter = Converter::load(&component, cache_dir.as_deref(), limits)?;
     tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
     let mut aws = AwsConfig::from_env()?;
@@ -257,7 +318,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             edge,
         } => {
             let bytes = read_event(&event)?;
-            let lake = open_lake(&destination, None, &client)?;
+            let lake = open_lake(&destination, &client)?;
             let report = pipeline(&converter, &lake, &client, &edge)
                 .handle_event(&bytes)
                 .map_err(|e| anyhow::anyhow!("{event}: {e}"))?;
@@ -275,7 +336,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             edge,
             auth,
         } => {
-            let lake = open_lake(&destination, None, &client)?;
+            let lake = open_lake(&destination, &client)?;
             let authenticator = serve::Authenticator::from_options(auth)?;
             serve::serve(
                 &listen,
@@ -287,7 +348,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Replay {
             paths,
-            lake,
             destination,
             batch,
             jobs,
@@ -295,7 +355,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             kind,
             lines,
         } => {
-            let lake = open_lake(&destination, lake, &client)?;
+            let lake = open_lake(&destination, &client)?;
             run_replay(
                 &converter,
                 &lake,
@@ -308,7 +368,59 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 started,
             )
         }
-        Command::GenCorpus { .. } => unreachable!("handled before loading the converter"),
+        Command::ConsumeSqs {
+            queue_url,
+            destination,
+            edge,
+            batch,
+            wait,
+            visibility_timeout,
+            concurrency,
+            until_empty,
+        } => {
+            let stop = shutdown_flag()?;
+            let lake = open_lake(&destination, &client)?;
+            let pipeline = pipeline(&converter, &lake, &client, &edge);
+            let consumer = Consumer {
+                pipeline: &pipeline,
+                client: &client,
+                options: ConsumerOptions {
+                    queue_url,
+                    batch,
+                    wait_seconds: wait,
+                    visibility_seconds: visibility_timeout,
+                    concurrency: concurrency as usize,
+                    until_empty,
+                },
+            };
+            eprintln!(
+                "consuming {} into {}",
+                consumer.options.queue_url,
+                lake.store.describe()
+            );
+            let report = consumer.run(&stop)?;
+            let count =
+                |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+            eprintln!(
+                "consumer stopped: received {}, deleted {}, left {}, released {}",
+                count(&report.received),
+                count(&report.deleted),
+                count(&report.left),
+                count(&report.released)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lambda { destination, edge } => {
+            if destination.dest.is_none() {
+                anyhow::bail!("set SUMMARY_DEST (or --dest) to the lake, s3://BUCKET[/PREFIX]");
+            }
+            let lake = open_lake(&destination, &client)?;
+            summary_uploader::lambda::run(&pipeline(&converter, &lake, &client, &edge))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::GenCorpus { .. } | Command::Precompile => {
+            unreachable!("handled before loading the converter")
+        }
     }
 }
 
@@ -367,6 +479,26 @@ fn run_replay(
         eprintln!("  {}", failure.message);
     }
     Ok(ExitCode::from(1))
+}
+
+/// Set by the first SIGTERM or SIGINT; a second SIGINT ends the process at once.
+fn shutdown_flag() -> Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register_conditional_shutdown(SIGINT, 130, stop.clone())
+        .context("installing the SIGINT handler")?;
+    for signal in [SIGTERM, SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("installing the SIGTERM/SIGINT handlers")?;
+    }
+    Ok(stop)
+}
+
+/// `precompiled/` beside the binary, where a deployment (the Lambda zip)
+/// ships the component compiled at build time.
+fn shipped_cache_dir() -> Option<PathBuf> {
+    let dir = std::env::current_exe().ok()?.with_file_name("precompiled");
+    dir.is_dir().then_some(dir)
 }
 
 fn read_event(event: &str) -> Result<Vec<u8>> {

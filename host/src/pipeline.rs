@@ -192,6 +192,25 @@ impl Pipeline<'_> {
         })
     }
 
+    /// One queued message (from SQS, or a record of a Lambda SQS batch)
+    /// holding an event document: whether it is done with, every object in
+    /// it landed. Anything else (a malformed document, a dead-lettered or
+    /// failed summary) leaves it to the queue, which redelivers it and, past
+    /// its redrive policy's count, parks it in its dead-letter queue.
+    pub fn handle_message(&self, message_id: &str, body: &[u8]) -> bool {
+        match self.handle_event(body) {
+            Ok(report) if report.all_landed() => true,
+            Ok(report) => {
+                tracing::warn!(message = message_id, report = %report.to_json(), "message left for redelivery");
+                false
+            }
+            Err(error) => {
+                tracing::warn!(message = message_id, %error, "malformed message left for redelivery");
+                false
+            }
+        }
+    }
+
     /// Processes one object; logs one line with its outcome and timing.
     pub fn process(&self, object: &ObjectRef) -> RecordOutcome {
         let started = Instant::now();
