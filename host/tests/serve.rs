@@ -117,32 +117,7 @@ fn unauthenticated_requests_get_401_and_touch_nothing() {
 #[test]
 fn the_fixtures_land_through_serve_as_through_handle_event() {
     let aws = Aws::start();
-    let mut keys = Vec::new();
-    for (kind, folder) in [
-        ("nucleotide", "summary2"),
-        ("protein", "psummary"),
-        ("rdrp", "rsummary"),
-    ] {
-        for path in common::fixture_files(kind) {
-            let run = path
-                .file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .split('.')
-                .next()
-                .unwrap()
-                .to_string();
-            let ext = if kind == "nucleotide" {
-                "summary"
-            } else {
-                "psummary"
-            };
-            let key = format!("{folder}/{run}.{ext}");
-            aws.put_source(&key, &std::fs::read(&path).unwrap());
-            keys.push(key);
-        }
-    }
+    let keys = aws.put_fixture_sources();
     let serve = start_serve(&aws);
     // EventBridge API destination style (API key), one object per event
     for key in &keys[..30] {

@@ -244,6 +244,7 @@ impl Aws {
             ("AWS_REGION".into(), "us-east-1".into()),
             ("AWS_ENDPOINT_URL_S3".into(), self.s3.url()),
             ("AWS_ENDPOINT_URL_GLUE".into(), self.glue.url()),
+            ("AWS_ENDPOINT_URL_SQS".into(), self.glue.url()),
         ]
     }
 
@@ -252,6 +253,27 @@ impl Aws {
         let path = self.s3_root.path().join("src").join(key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
+    }
+
+    /// Puts every fixture in the source bucket under Serratus' key layout
+    /// (`summary2/RUN.summary`, `psummary/RUN.psummary`,
+    /// `rsummary/RUN.psummary`) and returns the keys, nucleotide first.
+    pub fn put_fixture_sources(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        for (kind, folder, extension) in [
+            ("nucleotide", "summary2", "summary"),
+            ("protein", "psummary", "psummary"),
+            ("rdrp", "rsummary", "psummary"),
+        ] {
+            for path in crate::common::fixture_files(kind) {
+                let name = path.file_name().unwrap().to_str().unwrap();
+                let run = name.split('.').next().unwrap();
+                let key = format!("{folder}/{run}.{extension}");
+                self.put_source(&key, &std::fs::read(&path).unwrap());
+                keys.push(key);
+            }
+        }
+        keys
     }
 
     pub fn lake_dir(&self) -> PathBuf {
@@ -303,7 +325,29 @@ impl Aws {
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
         let endpoint = summary_edge::request::Endpoint::parse(&self.glue.url()).unwrap();
-        let mut request = summary_edge::glue::request(&endpoint, action, &body);
+        self.signed_json_call(
+            "glue",
+            secret,
+            summary_edge::glue::request(&endpoint, action, &body),
+        )
+    }
+
+    /// A signed SQS call to moto (the same server as Glue).
+    pub fn sqs_call(&self, action: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let endpoint = summary_edge::request::Endpoint::parse(&self.glue.url()).unwrap();
+        self.signed_json_call(
+            "sqs",
+            &self.secret_key,
+            summary_edge::sqs::request(&endpoint, action, &body),
+        )
+    }
+
+    fn signed_json_call(
+        &self,
+        service: &str,
+        secret: &str,
+        mut request: summary_edge::request::HttpRequest,
+    ) -> (u16, serde_json::Value) {
         let credentials = summary_edge::request::Credentials {
             access_key_id: self.access_key.clone(),
             secret_access_key: secret.to_string(),
@@ -312,7 +356,7 @@ impl Aws {
         summary_edge::request::sign_request(
             &mut request,
             summary_edge::request::SigningProfile::Json,
-            "glue",
+            service,
             "us-east-1",
             &credentials,
             std::time::SystemTime::now(),
@@ -322,9 +366,6 @@ impl Aws {
             .headers
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let headers: Vec<(&str, &str)> = headers
-            .into_iter()
             .filter(|(n, _)| *n != "host" && *n != "content-length")
             .collect();
         let (status, body) = http("POST", &request.url, &headers, &request.body);
@@ -386,6 +427,23 @@ impl FaultProxy {
         upstream: u16,
         fault: impl Fn(&str, &str, usize) -> Option<Fault> + Send + Sync + 'static,
     ) -> FaultProxy {
+        Self::start_with(upstream, fault, false)
+    }
+
+    /// Forwards every request, one at a time but for long polls. moto's SQS
+    /// rebuilds a queue's message list without a lock, so two DeleteMessage
+    /// calls at once can bring a deleted message back (real SQS does not);
+    /// consumers with several loops reach moto through this. Receives only
+    /// mark messages, and holding them would stall deletes for a whole poll.
+    pub fn serializing(upstream: u16) -> FaultProxy {
+        Self::start_with(upstream, |_, _, _| None, true)
+    }
+
+    fn start_with(
+        upstream: u16,
+        fault: impl Fn(&str, &str, usize) -> Option<Fault> + Send + Sync + 'static,
+        serialize: bool,
+    ) -> FaultProxy {
         use std::collections::HashMap;
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::{Arc, Mutex};
@@ -395,10 +453,12 @@ impl FaultProxy {
         let faults_served = Arc::new(AtomicUsize::new(0));
         let served = faults_served.clone();
         let fault = Arc::new(fault);
+        let one_at_a_time = Arc::new(Mutex::new(()));
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(mut client) = client else { continue };
                 let (counts, served, fault) = (counts.clone(), served.clone(), fault.clone());
+                let one_at_a_time = one_at_a_time.clone();
                 std::thread::spawn(move || {
                     let Some((head, body)) = read_request(&mut client) else {
                         return;
@@ -435,6 +495,8 @@ impl FaultProxy {
                         let _ = client.write_all(answer.as_bytes());
                         return;
                     }
+                    let long_poll = head.contains("AmazonSQS.ReceiveMessage");
+                    let _turn = (serialize && !long_poll).then(|| one_at_a_time.lock().unwrap());
                     let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", upstream)) else {
                         return;
                     };

@@ -1,0 +1,315 @@
+//! The AWS Lambda entry point: the handler called with real-shaped
+//! payloads against s3s-fs and moto, and the whole runtime loop of the
+//! binary (run as `bootstrap`, no arguments) driven over HTTP by a local
+//! Lambda Runtime API.
+
+#[path = "support/common.rs"]
+mod common;
+#[path = "support/servers.rs"]
+mod servers;
+
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use servers::{duckdb_count, Aws};
+use summary_edge::request::{Credentials, Endpoint};
+use summary_edge::route::default_routes;
+use summary_edge::s3::S3Endpoint;
+use summary_uploader::aws::{AwsClient, AwsConfig};
+use summary_uploader::converter::{Converter, GuestLimits};
+use summary_uploader::glue_catalog::GlueCatalog;
+use summary_uploader::lambda::handle_invocation;
+use summary_uploader::pipeline::Pipeline;
+use summary_uploader::s3_store::S3Store;
+
+fn client(aws: &Aws) -> AwsClient {
+    let moto = Endpoint::parse(&aws.glue.url()).unwrap();
+    AwsClient::new(AwsConfig {
+        region: "us-east-1".into(),
+        credentials: Some(Credentials {
+            access_key_id: aws.access_key.clone(),
+            secret_access_key: aws.secret_key.clone(),
+            session_token: None,
+        }),
+        s3: S3Endpoint {
+            endpoint: Endpoint::parse(&aws.s3.url()).unwrap(),
+            path_style: true,
+        },
+        glue: moto.clone(),
+        sqs: moto,
+        request_timeout: Duration::from_secs(30),
+    })
+}
+
+fn s3_record(key: &str) -> Value {
+    json!({"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1",
+        "eventTime":"2026-11-25T00:00:00.000Z","eventName":"ObjectCreated:Put",
+        "s3":{"s3SchemaVersion":"1.0","configurationId":"summaries",
+            "bucket":{"name":"src","arn":"arn:aws:s3:::src"},
+            "object":{"key": key,"size": 1000,"eTag":"0123456789abcdef","sequencer":"0055AED6DCD90281E5"}}})
+}
+
+/// What Lambda passes for an SQS event source mapping.
+fn sqs_record(id: &str, body: &str) -> Value {
+    json!({"messageId": id, "receiptHandle": format!("AQEB-{id}"), "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764028800000",
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1764028800001"},
+        "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:summaries", "awsRegion": "us-east-1"})
+}
+
+fn put_fixture(aws: &Aws, key: &str, fixture: &str) {
+    aws.put_source(
+        key,
+        &std::fs::read(common::fixtures().join(fixture)).unwrap(),
+    );
+}
+
+const CORRUPT: &[u8] = b"readlength=abc;SUMZER_COMMENT=sra=SRR9999999,genome=cov3ma,version=200818,date=200911-08:55;\n";
+
+#[test]
+fn the_handler_lands_s3_events_and_reports_only_the_bad_sqs_record() {
+    let aws = Aws::start();
+    put_fixture(
+        &aws,
+        "summary2/SRR612821.summary",
+        "nucleotide/SRR612821.summary",
+    );
+    put_fixture(
+        &aws,
+        "psummary/DRR1017695.psummary",
+        "protein/DRR1017695.psummary",
+    );
+    put_fixture(
+        &aws,
+        "rsummary/SRR1744881.psummary",
+        "rdrp/SRR1744881.rsummary.psummary",
+    );
+    aws.put_source("summary2/SRR9999999.summary", CORRUPT);
+
+    let converter =
+        Converter::load(&common::component_path(), None, GuestLimits::default()).unwrap();
+    let client = client(&aws);
+    let store = S3Store::new(&client, "lake".into(), "serratus".into());
+    let catalog = GlueCatalog::new(&client, "summary".into(), "s3://lake/serratus".into());
+    let pipeline = Pipeline {
+        converter: &converter,
+        lake: &store,
+        source: &client,
+        catalog: Some(&catalog),
+        routes: default_routes(),
+        max_source_bytes: 1 << 28,
+        io_concurrency: 4,
+    };
+
+    // S3 invoking the function directly.
+    let answer = handle_invocation(
+        &pipeline,
+        &json!({"Records": [s3_record("summary2/SRR612821.summary")]}),
+    )
+    .unwrap();
+    assert_eq!(answer["records"][0]["outcome"], "landed", "{answer}");
+    assert_eq!(answer["records"][0]["run"], "SRR612821");
+
+    // An SQS batch: two good messages, a corrupt summary, a body that is no event.
+    let batch = json!({"Records": [
+        sqs_record("m-good-1", &json!({"Records": [s3_record("psummary/DRR1017695.psummary")]}).to_string()),
+        sqs_record("m-bad", &json!({"Records": [s3_record("summary2/SRR9999999.summary")]}).to_string()),
+        sqs_record("m-good-2", &json!({"Records": [s3_record("rsummary/SRR1744881.psummary")]}).to_string()),
+        sqs_record("m-not-an-event", "hello"),
+    ]});
+    let answer = handle_invocation(&pipeline, &batch).unwrap();
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-bad"}, {"itemIdentifier": "m-not-an-event"}]})
+    );
+    let lake = aws.lake_dir().join("serratus");
+    assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 1);
+    assert_eq!(duckdb_count(&lake, "protein/sra"), 1);
+    assert_eq!(duckdb_count(&lake, "rdrp/sra"), 1);
+    assert!(lake.join("_errors/nucleotide/SRR9999999.json").exists());
+
+    // Redelivered: nothing fails that landed before.
+    let answer = handle_invocation(&pipeline, &batch).unwrap();
+    assert_eq!(answer["batchItemFailures"].as_array().unwrap().len(), 2);
+    assert_eq!(duckdb_count(&lake, "protein/sra"), 1, "not doubled");
+
+    // A direct S3 event whose summary is corrupt fails the invocation.
+    let error = handle_invocation(
+        &pipeline,
+        &json!({"Records": [s3_record("summary2/SRR9999999.summary")]}),
+    )
+    .unwrap_err();
+    assert!(error.starts_with("not every record landed"), "{error}");
+    assert!(
+        error.contains("field 'readlength': invalid integer"),
+        "{error}"
+    );
+    let error = handle_invocation(&pipeline, &json!({"hello": "world"})).unwrap_err();
+    assert!(
+        error.starts_with("malformed event: event has an unknown shape"),
+        "{error}"
+    );
+}
+
+/// One exchange the local Runtime API saw: path and body.
+type Seen = (String, Value);
+
+/// A Lambda Runtime API on loopback handing out `events` in order, then
+/// holding `/next` open; every other request is reported on the channel.
+fn runtime_api(events: Vec<Value>) -> (u16, mpsc::Receiver<Seen>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    let (sender, seen) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut events = events.into_iter().enumerate();
+        for mut request in server.incoming_requests() {
+            let url = request.url().to_string();
+            if url == "/2018-06-01/runtime/invocation/next" {
+                let _ = sender.send((url, Value::Null));
+                let Some((index, event)) = events.next() else {
+                    // No more work: hold the runtime here until the test ends.
+                    std::thread::sleep(Duration::from_secs(600));
+                    continue;
+                };
+                let deadline = (std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    + Duration::from_secs(60))
+                .as_millis()
+                .to_string();
+                let header = |name: &str, value: &str| {
+                    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap()
+                };
+                let response = tiny_http::Response::from_string(event.to_string())
+                    .with_header(header("Content-Type", "application/json"))
+                    .with_header(header(
+                        "Lambda-Runtime-Aws-Request-Id",
+                        &format!("request-{index}"),
+                    ))
+                    .with_header(header("Lambda-Runtime-Deadline-Ms", &deadline))
+                    .with_header(header(
+                        "Lambda-Runtime-Invoked-Function-Arn",
+                        "arn:aws:lambda:us-east-1:123456789012:function:summary-uploader",
+                    ))
+                    .with_header(header(
+                        "Lambda-Runtime-Trace-Id",
+                        "Root=1-5759e988-bd862e3fe1be46a994272793",
+                    ));
+                let _ = request.respond(response);
+            } else {
+                let mut body = String::new();
+                let _ = request.as_reader().read_to_string(&mut body);
+                let _ = sender.send((url, serde_json::from_str(&body).unwrap_or(Value::Null)));
+                let _ =
+                    request.respond(tiny_http::Response::from_string("{}").with_status_code(202));
+            }
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn the_binary_runs_as_bootstrap_under_a_lambda_runtime_api() {
+    let aws = Aws::start();
+    put_fixture(
+        &aws,
+        "summary2/SRR612821.summary",
+        "nucleotide/SRR612821.summary",
+    );
+    aws.put_source("summary2/SRR9999999.summary", CORRUPT);
+    let sqs_batch = json!({"Records": [
+        sqs_record("m-good", &json!({"Records": [s3_record("summary2/SRR612821.summary")]}).to_string()),
+        sqs_record("m-bad", &json!({"Records": [s3_record("summary2/SRR9999999.summary")]}).to_string()),
+    ]});
+    let direct_bad = json!({"Records": [s3_record("summary2/SRR9999999.summary")]});
+    let (port, seen) = runtime_api(vec![sqs_batch, direct_bad]);
+
+    // The deployment zip's layout: bootstrap with the component beside it.
+    let task = tempfile::tempdir().unwrap();
+    let bootstrap = task.path().join("bootstrap");
+    std::fs::copy(env!("CARGO_BIN_EXE_summary-uploader"), &bootstrap).unwrap();
+    std::fs::copy(
+        common::component_path(),
+        task.path().join("summary_guest.wasm"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(&bootstrap)
+        .args([
+            "--cache-dir",
+            task.path().join("precompiled").to_str().unwrap(),
+            "precompile",
+        ])
+        .env_remove("SUMMARY_COMPONENT")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let precompiled: Vec<_> = std::fs::read_dir(task.path().join("precompiled"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        precompiled.len() == 1 && precompiled[0].ends_with(".cwasm"),
+        "{precompiled:?}"
+    );
+    let started = Instant::now();
+    let mut child = std::process::Command::new(&bootstrap)
+        .envs(aws.env())
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "summary-uploader")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("SUMMARY_DEST", "s3://lake/serratus")
+        .env("HOME", task.path())
+        .env_remove("SUMMARY_COMPONENT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let next = |what: &str| {
+        seen.recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the runtime never sent {what}"))
+    };
+    assert_eq!(
+        next("its first /next").0,
+        "/2018-06-01/runtime/invocation/next"
+    );
+    eprintln!(
+        "cold start (process start to first /next, precompiled component): {} ms",
+        started.elapsed().as_millis()
+    );
+    let (path, body) = next("the SQS batch's answer");
+    assert_eq!(path, "/2018-06-01/runtime/invocation/request-0/response");
+    assert_eq!(
+        body,
+        json!({"batchItemFailures": [{"itemIdentifier": "m-bad"}]})
+    );
+    assert_eq!(
+        next("a second /next").0,
+        "/2018-06-01/runtime/invocation/next"
+    );
+    let (path, body) = next("the failed invocation's error");
+    assert_eq!(path, "/2018-06-01/runtime/invocation/request-1/error");
+    let message = body["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.starts_with("not every record landed"), "{body}");
+    assert!(message.contains("SRR9999999"), "{body}");
+    assert_eq!(
+        next("a third /next").0,
+        "/2018-06-01/runtime/invocation/next"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        !task.path().join(".cache").exists(),
+        "the shipped precompiled component was used, nothing compiled into $HOME/.cache"
+    );
+    let lake = aws.lake_dir().join("serratus");
+    assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 1);
+    assert!(lake.join("_errors/nucleotide/SRR9999999.json").exists());
+}
