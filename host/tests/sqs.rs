@@ -447,3 +447,71 @@ fn a_burst_of_a_thousand_messages_lands_exactly_once() {
         .collect();
     assert_eq!(counts, expected);
 }
+
+#[test]
+fn a_message_stays_hidden_while_a_slow_summary_is_worked_on() {
+    let aws = Aws::start();
+    let proxy = FaultProxy::serializing(aws.glue.port);
+    // The first S3 GET hangs 4 s and is retried: the summary takes longer
+    // than the 2 s visibility timeout.
+    let slow_s3 = FaultProxy::start(aws.s3.port, |method, _, nth| {
+        (method == "GET" && nth == 1).then_some(servers::Fault::Hang(Duration::from_secs(4)))
+    });
+    aws.put_source(
+        "summary2/SRR612821.summary",
+        &std::fs::read(common::fixtures().join("nucleotide/SRR612821.summary")).unwrap(),
+    );
+    let queue = create_queue(&aws, "summaries", json!({}));
+    send_all(
+        &aws,
+        &queue,
+        &[s3_notification("summary2/SRR612821.summary").to_string()],
+    );
+
+    let started = Instant::now();
+    let child = consumer(
+        &aws,
+        &proxy,
+        &queue,
+        "serratus",
+        &[
+            "--visibility-timeout",
+            "2",
+            "--concurrency",
+            "2",
+            "--request-timeout",
+            "10",
+        ],
+    )
+    .env("AWS_ENDPOINT_URL_S3", slow_s3.url())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_until(60, "the message to be deleted", || {
+        queue_counts(&aws, &queue) == (0, 0)
+    });
+    assert!(
+        started.elapsed() > Duration::from_secs(4),
+        "the GET was held"
+    );
+    // Long enough for a message whose visibility lapsed to be received again.
+    std::thread::sleep(Duration::from_secs(3));
+    let out = terminate(child);
+    let stderr = assert_success(&out);
+    assert_eq!(
+        closing_counts(&stderr),
+        [1, 1, 0, 0],
+        "received once, though it took longer than its visibility timeout: {stderr}"
+    );
+    assert_eq!(
+        slow_s3
+            .faults_served
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert_eq!(
+        duckdb_count(&aws.lake_dir().join("serratus"), "nucleotide/sra"),
+        1
+    );
+}
