@@ -148,11 +148,12 @@ impl Consumer<'_> {
                         .iter()
                         .map(|m| m.receipt_handle.as_str())
                         .collect();
+                    // Out of the heartbeat's list first, so no renewal re-hides them.
+                    rest.iter().for_each(|h| release(h));
                     self.hand_back(&rest);
                     report
                         .released
                         .fetch_add(rest.len() as u64, Ordering::Relaxed);
-                    rest.iter().for_each(|h| release(h));
                     break;
                 }
                 let started = Instant::now();

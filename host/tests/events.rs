@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use servers::{duckdb_count, Aws};
 
 fn uploader(aws: &Aws, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut command = servers::uploader(&aws);
+    let mut command = servers::uploader(aws);
     command.args(args).envs(aws.env());
     command.env("RUST_LOG", "info");
     match stdin {

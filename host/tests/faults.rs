@@ -41,7 +41,7 @@ fn objects(aws: &Aws, prefix: &str) -> BTreeMap<String, Vec<u8>> {
 fn clean_run(aws: &Aws, key: &str, prefix: &str) {
     let path = aws.s3_root.path().join(format!("{prefix}.json"));
     std::fs::write(&path, event(key)).unwrap();
-    let out = servers::uploader(&aws)
+    let out = servers::uploader(aws)
         .args([
             "handle-event",
             path.to_str().unwrap(),

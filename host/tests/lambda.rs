@@ -245,11 +245,7 @@ fn the_binary_runs_as_bootstrap_under_a_lambda_runtime_api() {
         .env_remove("SUMMARY_COMPONENT")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     let precompiled: Vec<_> = std::fs::read_dir(task.path().join("precompiled"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::assert_success;
 use serde_json::{json, Value};
 use servers::{duckdb_count, Aws, FaultProxy};
 use summary_corpus::{generate, GeneratedSummary};
@@ -134,12 +135,6 @@ fn consumer(
         .args(args)
         .env("RUST_LOG", "info");
     command
-}
-
-fn assert_success(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    stderr
 }
 
 /// Rows per table under a lake folder.
@@ -514,4 +509,23 @@ fn a_message_stays_hidden_while_a_slow_summary_is_worked_on() {
         duckdb_count(&aws.lake_dir().join("serratus"), "nucleotide/sra"),
         1
     );
+}
+
+#[test]
+fn a_queue_that_does_not_exist_stops_the_consumer_with_a_clear_error() {
+    let aws = Aws::start();
+    let proxy = FaultProxy::serializing(aws.glue.port);
+    let missing = format!("{}/123456789012/no-such-queue", aws.glue.url());
+    let out = consumer(&aws, &proxy, &missing, "serratus", &["--until-empty"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let error = stderr.lines().last().unwrap();
+    assert!(
+        error.starts_with(&format!("error: SQS ReceiveMessage {missing}: HTTP 400")),
+        "{error}"
+    );
+    assert!(error.contains("QueueDoesNotExist"), "{error}");
+    assert!(aws.lake_files().is_empty());
 }

@@ -35,3 +35,11 @@ pub fn fixture_files(kind: &str) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Asserts that a command exited 0, showing its standard error if not;
+/// returns that standard error.
+pub fn assert_success(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    stderr
+}
