@@ -1,5 +1,5 @@
-//! Any bytes as an event document: objects, notices or an error, never a
-//! panic.
+//! Any bytes as an event document, a ReceiveMessage answer or a Lambda
+//! invocation: objects, messages, notices or an error, never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,6 +8,15 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(decoded) = summary_edge::event::decode_event(data) {
         for object in decoded.objects {
             let _ = (object.bucket.len(), object.key.len());
+        }
+    }
+    if let Ok(messages) = summary_edge::sqs::parse_received(data) {
+        let _ = messages.iter().map(|m| m.body.len()).sum::<usize>();
+    }
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+        if let Some(batch) = summary_edge::sqs::lambda_batch(&value) {
+            let ids = batch.iter().map(|m| m.id.as_str());
+            let _ = summary_edge::sqs::batch_item_failures(ids);
         }
     }
 });

@@ -270,6 +270,7 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
 }
 
 /// Runs a command to its end; returns its success and its own peak RSS in KiB.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which clippy does not see
 fn run_measuring_rss(command: &mut Command) -> (bool, i64) {
     let child = command
         .stdout(std::process::Stdio::null())
