@@ -2,9 +2,11 @@
 //! The requests themselves are built by `summary-edge`; this is the I/O.
 
 use std::io::Read;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
+use summary_edge::credentials;
 use summary_edge::request::{sign_request, Credentials, Endpoint, HttpRequest, SigningProfile};
 use summary_edge::retry::{is_retryable_status, is_throttling_code, RetryPolicy};
 use summary_edge::s3::S3Endpoint;
@@ -13,8 +15,9 @@ use summary_edge::s3::S3Endpoint;
 #[derive(Clone, Debug)]
 pub struct AwsConfig {
     pub region: String,
-    /// Read lazily: replay into a local lake needs none.
-    pub credentials: Option<Credentials>,
+    /// Where credentials come from; an error only matters once a call
+    /// needs them (replay into a local lake needs none).
+    pub credentials: Result<credentials::Source, String>,
     pub s3: S3Endpoint,
     pub glue: Endpoint,
     pub sqs: Endpoint,
@@ -32,14 +35,9 @@ impl AwsConfig {
         let region = var("AWS_REGION")
             .or_else(|| var("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|| "us-east-1".into());
-        let credentials = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-            (Some(access_key_id), Some(secret_access_key)) => Some(Credentials {
-                access_key_id,
-                secret_access_key,
-                session_token: var("AWS_SESSION_TOKEN"),
-            }),
-            _ => None,
-        };
+        let credentials = credentials::source(var, |path| {
+            std::fs::read_to_string(path).map_err(|e| e.to_string())
+        });
         let shared = var("AWS_ENDPOINT_URL");
         let s3 = match var("AWS_ENDPOINT_URL_S3").or_else(|| shared.clone()) {
             Some(url) => S3Endpoint {
@@ -69,12 +67,6 @@ impl AwsConfig {
             request_timeout: Duration::from_secs(60),
         })
     }
-
-    fn credentials(&self) -> Result<&Credentials> {
-        self.credentials
-            .as_ref()
-            .context("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-    }
 }
 
 /// An HTTP answer with its body read (up to the caller's cap).
@@ -100,6 +92,9 @@ pub struct AwsClient {
     pub config: AwsConfig,
     agent: ureq::Agent,
     pub retry: RetryPolicy,
+    /// Credentials fetched from a container endpoint or IMDS, and when they
+    /// expire; fetched again shortly before.
+    fetched: Mutex<Option<(Credentials, Option<SystemTime>)>>,
 }
 
 /// A request failed: how, and whether trying again later could help.
@@ -126,7 +121,95 @@ impl AwsClient {
             config,
             agent,
             retry: RetryPolicy::default(),
+            fetched: Mutex::new(None),
         }
+    }
+
+    /// The credentials to sign with now: fixed ones from the environment,
+    /// or the role's, fetched (with retries) and cached until shortly
+    /// before they expire.
+    pub fn credentials(&self) -> Result<Credentials, CallError> {
+        let fail = |message: String, retryable| CallError {
+            message,
+            retryable,
+            too_large: false,
+        };
+        let source = match &self.config.credentials {
+            Ok(credentials::Source::Environment(fixed)) => return Ok(fixed.clone()),
+            Ok(source) => source,
+            Err(message) => return Err(fail(message.clone(), false)),
+        };
+        let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((credentials, expiration)) = fetched.as_ref() {
+            if !credentials::needs_refresh(*expiration, SystemTime::now()) {
+                return Ok(credentials.clone());
+            }
+        }
+        // Fewer tries than a service call: off EC2 there is no IMDS to wait for.
+        let retry = RetryPolicy {
+            max_attempts: 3,
+            ..self.retry
+        };
+        let mut attempt = 0;
+        let (credentials, expiration) = loop {
+            attempt += 1;
+            match self.fetch_credentials(source) {
+                Ok(answer) => break answer,
+                Err(message) if retry.should_retry(attempt) => {
+                    tracing::warn!(attempt, %message, "fetching credentials failed");
+                    std::thread::sleep(retry.delay(attempt, fastrand::f64()));
+                }
+                Err(message) => {
+                    let from = match source {
+                        credentials::Source::InstanceMetadata { .. } => "no AWS credentials: none in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the instance metadata service gave none",
+                        _ => "no AWS credentials from the container credentials endpoint",
+                    };
+                    return Err(fail(
+                        format!("{from}: {message} (after {attempt} tries)"),
+                        true,
+                    ));
+                }
+            }
+        };
+        tracing::info!(access_key_id = %credentials.access_key_id, ?expiration, "credentials fetched");
+        *fetched = Some((credentials.clone(), expiration));
+        Ok(credentials)
+    }
+
+    fn fetch_credentials(
+        &self,
+        source: &credentials::Source,
+    ) -> Result<(Credentials, Option<SystemTime>), String> {
+        let answer = |request: &HttpRequest| -> Result<Vec<u8>, String> {
+            let response = self.send(request, 64 * 1024).map_err(|e| e.message)?;
+            if !response.is_success() {
+                return Err(format!("{request:?}: HTTP {}", response.status));
+            }
+            Ok(response.body)
+        };
+        let body = match source {
+            credentials::Source::Environment(fixed) => return Ok((fixed.clone(), None)),
+            credentials::Source::Container { url, authorization } => answer(
+                &credentials::container_request(url, authorization.as_deref()),
+            )?,
+            credentials::Source::InstanceMetadata { endpoint } => {
+                let token = answer(&credentials::imds_token_request(endpoint))?;
+                let token = String::from_utf8_lossy(&token).trim().to_string();
+                let roles = answer(&credentials::imds_role_request(endpoint, &token, None))?;
+                let roles = String::from_utf8_lossy(&roles);
+                let role = roles
+                    .lines()
+                    .next()
+                    .filter(|role| !role.is_empty())
+                    .ok_or("the instance has no IAM role")?;
+                answer(&credentials::imds_role_request(
+                    endpoint,
+                    &token,
+                    Some(role),
+                ))?
+            }
+        };
+        credentials::parse_credentials(&body)
     }
 
     /// Sends a request built by `build` (rebuilt and re-signed each try),
@@ -140,11 +223,7 @@ impl AwsClient {
         max_body: u64,
         build: impl Fn() -> HttpRequest,
     ) -> Result<HttpResponse, CallError> {
-        let credentials = self.config.credentials().map_err(|e| CallError {
-            message: e.to_string(),
-            retryable: false,
-            too_large: false,
-        })?;
+        let credentials = self.credentials()?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -154,7 +233,7 @@ impl AwsClient {
                 profile,
                 service,
                 &self.config.region,
-                credentials,
+                &credentials,
                 SystemTime::now(),
             )
             .map_err(|e| CallError {

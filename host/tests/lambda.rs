@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use servers::{duckdb_count, Aws};
+use summary_edge::credentials::Source;
 use summary_edge::request::{Credentials, Endpoint};
 use summary_edge::route::default_routes;
 use summary_edge::s3::S3Endpoint;
@@ -28,11 +29,11 @@ fn client(aws: &Aws) -> AwsClient {
     let moto = Endpoint::parse(&aws.glue.url()).unwrap();
     AwsClient::new(AwsConfig {
         region: "us-east-1".into(),
-        credentials: Some(Credentials {
+        credentials: Ok(Source::Environment(Credentials {
             access_key_id: aws.access_key.clone(),
             secret_access_key: aws.secret_key.clone(),
             session_token: None,
-        }),
+        })),
         s3: S3Endpoint {
             endpoint: Endpoint::parse(&aws.s3.url()).unwrap(),
             path_style: true,
