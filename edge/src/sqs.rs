@@ -18,8 +18,8 @@ pub const MAX_VISIBILITY_SECONDS: u32 = 43_200;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     pub id: String,
-    /// Present for messages received from the queue; a Lambda batch carries
-    /// one too, but Lambda settles its messages itself.
+    /// What SQS needs to delete the message or change its visibility (a
+    /// Lambda batch carries it too, but Lambda settles its messages itself).
     pub receipt_handle: String,
     pub body: String,
     /// How many times SQS has handed this message out (1 the first time).
