@@ -60,8 +60,13 @@ const MAX_DEPTH: usize = 4;
 pub fn decode_event(bytes: &[u8]) -> Result<DecodedEvent, EventError> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
+    decode_event_value(&value)
+}
+
+/// Decodes an event document already parsed (a Lambda payload).
+pub fn decode_event_value(value: &Value) -> Result<DecodedEvent, EventError> {
     let mut decoded = DecodedEvent::default();
-    decode_value(&value, 0, &mut decoded)?;
+    decode_value(value, 0, &mut decoded)?;
     Ok(decoded)
 }
 

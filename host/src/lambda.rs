@@ -8,6 +8,7 @@
 
 use anyhow::{Context, Result};
 use serde_json::Value;
+use summary_edge::event::decode_event_value;
 use summary_edge::sqs;
 
 use crate::pipeline::Pipeline;
@@ -27,10 +28,8 @@ pub fn handle_invocation(pipeline: &Pipeline, payload: &Value) -> Result<Value, 
         );
         return Ok(sqs::batch_item_failures(failed));
     }
-    let bytes = serde_json::to_vec(payload).expect("JSON serializes");
-    let report = pipeline
-        .handle_event(&bytes)
-        .map_err(|e| format!("malformed event: {e}"))?;
+    let decoded = decode_event_value(payload).map_err(|e| format!("malformed event: {e}"))?;
+    let report = pipeline.handle_decoded(decoded);
     if report.all_landed() {
         Ok(report.to_json())
     } else {

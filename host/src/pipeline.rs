@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use summary_edge::event::{decode_event, EventError, Notice, ObjectRef};
+use summary_edge::event::{decode_event, DecodedEvent, EventError, Notice, ObjectRef};
 use summary_edge::manifest::{
     decide, error_key, manifest_key, plan, Decision, Manifest, SourceVersion,
 };
@@ -172,7 +172,11 @@ pub struct Pipeline<'a> {
 impl Pipeline<'_> {
     /// Decodes an event document and processes each object in it.
     pub fn handle_event(&self, bytes: &[u8]) -> Result<EventReport, EventError> {
-        let decoded = decode_event(bytes)?;
+        Ok(self.handle_decoded(decode_event(bytes)?))
+    }
+
+    /// Processes each object of a decoded event; reports notices.
+    pub fn handle_decoded(&self, decoded: DecodedEvent) -> EventReport {
         for notice in &decoded.notices {
             match notice {
                 Notice::SubscriptionConfirmation { topic_arn, subscribe_url } => tracing::warn!(
@@ -186,10 +190,10 @@ impl Pipeline<'_> {
             let outcome = self.process(&object);
             (object, outcome)
         });
-        Ok(EventReport {
+        EventReport {
             records: records.collect(),
             notices: decoded.notices,
-        })
+        }
     }
 
     /// One queued message (from SQS, or a record of a Lambda SQS batch)
