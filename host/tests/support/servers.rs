@@ -430,11 +430,12 @@ impl FaultProxy {
         Self::start_with(upstream, fault, false)
     }
 
-    /// Forwards every request, one at a time but for long polls. moto's SQS
-    /// rebuilds a queue's message list without a lock, so two DeleteMessage
-    /// calls at once can bring a deleted message back (real SQS does not);
-    /// consumers with several loops reach moto through this. Receives only
-    /// mark messages, and holding them would stall deletes for a whole poll.
+    /// Forwards requests one at a time, long polls in a queue of their own.
+    /// moto's SQS keeps its messages without a lock: two DeleteMessage calls
+    /// at once can bring a deleted message back, and two receives at once can
+    /// hand out the same message (real SQS does neither); consumers with
+    /// several loops reach moto through this. Long polls wait apart so that a
+    /// poll on an empty queue does not stall deletes for its whole wait.
     pub fn serializing(upstream: u16) -> FaultProxy {
         Self::start_with(upstream, |_, _, _| None, true)
     }
@@ -454,11 +455,13 @@ impl FaultProxy {
         let served = faults_served.clone();
         let fault = Arc::new(fault);
         let one_at_a_time = Arc::new(Mutex::new(()));
+        let one_receive_at_a_time = Arc::new(Mutex::new(()));
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(mut client) = client else { continue };
                 let (counts, served, fault) = (counts.clone(), served.clone(), fault.clone());
                 let one_at_a_time = one_at_a_time.clone();
+                let one_receive_at_a_time = one_receive_at_a_time.clone();
                 std::thread::spawn(move || {
                     let Some((head, body)) = read_request(&mut client) else {
                         return;
@@ -496,7 +499,8 @@ impl FaultProxy {
                         return;
                     }
                     let long_poll = head.contains("AmazonSQS.ReceiveMessage");
-                    let _turn = (serialize && !long_poll).then(|| one_at_a_time.lock().unwrap());
+                    let turns = if long_poll { &one_receive_at_a_time } else { &one_at_a_time };
+                    let _turn = serialize.then(|| turns.lock().unwrap());
                     let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", upstream)) else {
                         return;
                     };
