@@ -6,6 +6,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/serratus-target}"
 GUEST_TARGET=wasm32-wasip2
 GUEST_PROFILE=release-guest
 GUEST_WASM="$CARGO_TARGET_DIR/$GUEST_TARGET/$GUEST_PROFILE/summary_guest.wasm"
+SPIN_WASM="$CARGO_TARGET_DIR/$GUEST_TARGET/$GUEST_PROFILE/summary_spin.wasm"
 HOST_BIN="$CARGO_TARGET_DIR/release/summary-uploader"
 VENV="$ROOT/.venv"
 # Tools the project installs for itself (s3s-fs), outside the clone.

@@ -1,295 +1,72 @@
-//! AWS configuration from the environment and signed calls with retries.
-//! The requests themselves are built by `summary-edge`; this is the I/O.
+//! The native host's side of AWS calls: configuration from the process
+//! environment and HTTP over `ureq`. Signing, retries and credentials are
+//! shared with the Spin app (`summary_pipeline::aws`).
 
 use std::io::Read;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use summary_edge::credentials;
-use summary_edge::request::{sign_request, Credentials, Endpoint, HttpRequest, SigningProfile};
-use summary_edge::retry::{is_retryable_status, is_throttling_code, RetryPolicy};
-use summary_edge::s3::S3Endpoint;
+use anyhow::Result;
+use summary_edge::request::HttpRequest;
+use summary_pipeline::aws::{check_declared_length, check_read_length};
+pub use summary_pipeline::aws::{
+    describe_failure, error_code, parse_s3_url, AwsClient, AwsConfig, CallError, HttpResponse,
+    Transport,
+};
 
-/// Where and as whom to call AWS, read the AWS way from the environment.
-#[derive(Clone, Debug)]
-pub struct AwsConfig {
-    pub region: String,
-    /// Where credentials come from; an error only matters once a call
-    /// needs them (replay into a local lake needs none).
-    pub credentials: Result<credentials::Source, String>,
-    pub s3: S3Endpoint,
-    pub glue: Endpoint,
-    pub sqs: Endpoint,
-    /// Longest one HTTP exchange may take before it counts as failed (and is retried).
-    pub request_timeout: Duration,
+/// `AwsConfig` from the process environment (see `AwsConfig::from_vars`).
+pub fn config_from_env() -> Result<AwsConfig> {
+    AwsConfig::from_vars(
+        |name| std::env::var(name).ok(),
+        |path| std::fs::read_to_string(path).map_err(|e| e.to_string()),
+    )
 }
 
-impl AwsConfig {
-    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`,
-    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ENDPOINT_URL_S3`,
-    /// `AWS_ENDPOINT_URL_GLUE`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL`. A custom S3 endpoint is
-    /// addressed path-style unless `AWS_S3_FORCE_PATH_STYLE=false`.
-    pub fn from_env() -> Result<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let region = var("AWS_REGION")
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| "us-east-1".into());
-        let credentials = credentials::source(var, |path| {
-            std::fs::read_to_string(path).map_err(|e| e.to_string())
-        });
-        let shared = var("AWS_ENDPOINT_URL");
-        let s3 = match var("AWS_ENDPOINT_URL_S3").or_else(|| shared.clone()) {
-            Some(url) => S3Endpoint {
-                endpoint: Endpoint::parse(&url)
-                    .map_err(anyhow::Error::msg)
-                    .context("AWS_ENDPOINT_URL_S3")?,
-                path_style: var("AWS_S3_FORCE_PATH_STYLE").as_deref() != Some("false"),
-            },
-            None => S3Endpoint::aws(&region),
-        };
-        let service_endpoint = |variable: &str, aws: fn(&str) -> Endpoint| match var(variable)
-            .or_else(|| shared.clone())
-        {
-            Some(url) => Endpoint::parse(&url)
-                .map_err(anyhow::Error::msg)
-                .context(variable.to_string()),
-            None => Ok(aws(&region)),
-        };
-        let glue = service_endpoint("AWS_ENDPOINT_URL_GLUE", summary_edge::glue::aws_endpoint)?;
-        let sqs = service_endpoint("AWS_ENDPOINT_URL_SQS", summary_edge::sqs::aws_endpoint)?;
-        Ok(AwsConfig {
-            region,
-            credentials,
-            s3,
-            glue,
-            sqs,
-            request_timeout: Duration::from_secs(60),
-        })
-    }
+/// A client sending over `ureq`, each exchange bounded by the config's timeout.
+pub fn native_client(config: AwsConfig) -> AwsClient {
+    let transport = UreqTransport::new(config.request_timeout);
+    AwsClient::new(config, Box::new(transport))
 }
 
-/// An HTTP answer with its body read (up to the caller's cap).
-#[derive(Debug)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        summary_edge::request::find_header(&self.headers, name)
-    }
-
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-}
-
-/// Signs, sends and retries AWS calls.
-pub struct AwsClient {
-    pub config: AwsConfig,
+pub struct UreqTransport {
     agent: ureq::Agent,
-    pub retry: RetryPolicy,
-    /// Credentials fetched from a container endpoint or IMDS, and when they
-    /// expire; fetched again shortly before.
-    fetched: Mutex<Option<(Credentials, Option<SystemTime>)>>,
 }
 
-/// A request failed: how, and whether trying again later could help.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct CallError {
-    pub message: String,
-    pub retryable: bool,
-    /// The answer was over the caller's size limit (refused, not read).
-    pub too_large: bool,
-}
-
-impl AwsClient {
-    pub fn new(config: AwsConfig) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+impl UreqTransport {
+    pub fn new(timeout: Duration) -> Self {
+        let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_global(Some(config.request_timeout))
+            .timeout_global(Some(timeout))
             .user_agent("summary-uploader")
             .build()
             .into();
-        AwsClient {
-            config,
-            agent,
-            retry: RetryPolicy::default(),
-            fetched: Mutex::new(None),
-        }
+        UreqTransport { agent }
     }
+}
 
-    /// The credentials to sign with now: fixed ones from the environment,
-    /// or the role's, fetched (with retries) and cached until shortly
-    /// before they expire.
-    pub fn credentials(&self) -> Result<Credentials, CallError> {
-        let fail = |message: String, retryable| CallError {
+impl Transport for UreqTransport {
+    fn send(&self, request: &HttpRequest, max_body: u64) -> Result<HttpResponse, CallError> {
+        let failure = |message: String, retryable| CallError {
             message,
             retryable,
             too_large: false,
         };
-        let source = match &self.config.credentials {
-            Ok(credentials::Source::Environment(fixed)) => return Ok(fixed.clone()),
-            Ok(source) => source,
-            Err(message) => return Err(fail(message.clone(), false)),
-        };
-        let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((credentials, expiration)) = fetched.as_ref() {
-            if !credentials::needs_refresh(*expiration, SystemTime::now()) {
-                return Ok(credentials.clone());
-            }
-        }
-        // Fewer tries than a service call: off EC2 there is no IMDS to wait for.
-        let retry = RetryPolicy {
-            max_attempts: 3,
-            ..self.retry
-        };
-        let mut attempt = 0;
-        let (credentials, expiration) = loop {
-            attempt += 1;
-            match self.fetch_credentials(source) {
-                Ok(answer) => break answer,
-                Err(message) if retry.should_retry(attempt) => {
-                    tracing::warn!(attempt, %message, "fetching credentials failed");
-                    std::thread::sleep(retry.delay(attempt, fastrand::f64()));
-                }
-                Err(message) => {
-                    let from = match source {
-                        credentials::Source::InstanceMetadata { .. } => "no AWS credentials: none in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the instance metadata service gave none",
-                        _ => "no AWS credentials from the container credentials endpoint",
-                    };
-                    return Err(fail(
-                        format!("{from}: {message} (after {attempt} tries)"),
-                        true,
-                    ));
-                }
-            }
-        };
-        tracing::info!(access_key_id = %credentials.access_key_id, ?expiration, "credentials fetched");
-        *fetched = Some((credentials.clone(), expiration));
-        Ok(credentials)
-    }
-
-    fn fetch_credentials(
-        &self,
-        source: &credentials::Source,
-    ) -> Result<(Credentials, Option<SystemTime>), String> {
-        let answer = |request: &HttpRequest| -> Result<Vec<u8>, String> {
-            let response = self.send(request, 64 * 1024).map_err(|e| e.message)?;
-            if !response.is_success() {
-                return Err(format!("{request:?}: HTTP {}", response.status));
-            }
-            Ok(response.body)
-        };
-        let body = match source {
-            credentials::Source::Environment(fixed) => return Ok((fixed.clone(), None)),
-            credentials::Source::Container { url, authorization } => answer(
-                &credentials::container_request(url, authorization.as_deref()),
-            )?,
-            credentials::Source::InstanceMetadata { endpoint } => {
-                let token = answer(&credentials::imds_token_request(endpoint))?;
-                let token = String::from_utf8_lossy(&token).trim().to_string();
-                let roles = answer(&credentials::imds_role_request(endpoint, &token, None))?;
-                let roles = String::from_utf8_lossy(&roles);
-                let role = roles
-                    .lines()
-                    .next()
-                    .filter(|role| !role.is_empty())
-                    .ok_or("the instance has no IAM role")?;
-                answer(&credentials::imds_role_request(
-                    endpoint,
-                    &token,
-                    Some(role),
-                ))?
-            }
-        };
-        credentials::parse_credentials(&body)
-    }
-
-    /// Sends a request built by `build` (rebuilt and re-signed each try),
-    /// retrying transport errors, throttling and 5xx answers. Any other
-    /// answer is returned for the caller to read. Bodies longer than
-    /// `max_body` bytes are refused.
-    pub fn call(
-        &self,
-        profile: SigningProfile,
-        service: &str,
-        max_body: u64,
-        build: impl Fn() -> HttpRequest,
-    ) -> Result<HttpResponse, CallError> {
-        let credentials = self.credentials()?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut request = build();
-            sign_request(
-                &mut request,
-                profile,
-                service,
-                &self.config.region,
-                &credentials,
-                SystemTime::now(),
-            )
-            .map_err(|e| CallError {
-                message: e.to_string(),
-                retryable: false,
-                too_large: false,
-            })?;
-            let started = std::time::Instant::now();
-            let message = match self.send(&request, max_body) {
-                Ok(response) => {
-                    let code = error_code(&response);
-                    let throttled = code.as_deref().is_some_and(is_throttling_code);
-                    if response.is_success() || !(is_retryable_status(response.status) || throttled)
-                    {
-                        return Ok(response);
-                    }
-                    format!(
-                        "{request:?}: HTTP {} {}",
-                        response.status,
-                        code.unwrap_or_default()
-                    )
-                }
-                Err(e) if !e.retryable => return Err(e),
-                Err(e) => format!("{request:?}: {}", e.message),
-            };
-            tracing::warn!(attempt, ms = started.elapsed().as_millis() as u64, %message, "AWS call failed");
-            if !self.retry.should_retry(attempt) {
-                return Err(CallError {
-                    message: format!("{message} (after {attempt} tries)"),
-                    retryable: true,
-                    too_large: false,
-                });
-            }
-            std::thread::sleep(self.retry.delay(attempt, fastrand::f64()));
-        }
-    }
-
-    fn send(&self, request: &HttpRequest, max_body: u64) -> Result<HttpResponse, CallError> {
         let mut builder = http::Request::builder()
             .method(request.method)
             .uri(&request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        let http_request = builder.body(request.body.clone()).map_err(|e| CallError {
-            message: format!("building {request:?}: {e}"),
-            retryable: false,
-            too_large: false,
-        })?;
-        let mut response = self.agent.run(http_request).map_err(|e| CallError {
-            message: e.to_string(),
-            retryable: true,
-            too_large: false,
-        })?;
+        let http_request = builder
+            .body(request.body.clone())
+            .map_err(|e| failure(format!("building {request:?}: {e}"), false))?;
+        let mut response = self
+            .agent
+            .run(http_request)
+            .map_err(|e| failure(e.to_string(), true))?;
         let status = response.status().as_u16();
-        let headers = response
+        let headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .map(|(n, v)| {
@@ -298,79 +75,20 @@ impl AwsClient {
                     String::from_utf8_lossy(v.as_bytes()).into_owned(),
                 )
             })
-            .collect::<Vec<_>>();
-        if let Some(length) = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-        {
-            if length > max_body {
-                return Err(CallError {
-                    message: format!(
-                        "{request:?}: answer of {length} bytes is over the {max_body}-byte limit"
-                    ),
-                    retryable: false,
-                    too_large: true,
-                });
-            }
-        }
+            .collect();
+        check_declared_length(request, &headers, max_body)?;
         let mut body = Vec::new();
-        let read = response
+        response
             .body_mut()
             .as_reader()
             .take(max_body + 1)
-            .read_to_end(&mut body);
-        read.map_err(|e| CallError {
-            message: format!("{request:?}: reading the answer: {e}"),
-            retryable: true,
-            too_large: false,
-        })?;
-        if body.len() as u64 > max_body {
-            return Err(CallError {
-                message: format!("{request:?}: answer over the {max_body}-byte limit"),
-                retryable: false,
-                too_large: true,
-            });
-        }
+            .read_to_end(&mut body)
+            .map_err(|e| failure(format!("{request:?}: reading the answer: {e}"), true))?;
+        check_read_length(request, &body, max_body)?;
         Ok(HttpResponse {
             status,
             headers,
             body,
         })
     }
-}
-
-/// The AWS error code of an answer: S3's XML `<Code>` or a JSON `__type`.
-pub fn error_code(response: &HttpResponse) -> Option<String> {
-    summary_edge::s3::parse_error(&response.body)
-        .0
-        .or_else(|| summary_edge::glue::error_type(&response.body).0)
-}
-
-/// A failed answer as a message: status, code and AWS's message.
-pub fn describe_failure(what: &str, response: &HttpResponse) -> String {
-    let (code, message) = match summary_edge::s3::parse_error(&response.body) {
-        (Some(code), message) => (Some(code), message),
-        _ => summary_edge::glue::error_type(&response.body),
-    };
-    format!(
-        "{what}: HTTP {} {} {}",
-        response.status,
-        code.unwrap_or_default(),
-        message.unwrap_or_default()
-    )
-    .trim_end()
-    .to_string()
-}
-
-/// `s3://bucket[/prefix]` split into bucket and prefix (without slashes at the ends).
-pub fn parse_s3_url(url: &str) -> Result<(String, String)> {
-    let rest = url
-        .strip_prefix("s3://")
-        .with_context(|| format!("{url:?} is not an s3:// URL"))?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        bail!("{url:?} names no bucket");
-    }
-    Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
 }

@@ -69,9 +69,7 @@ struct PeakLimiter {
 
 /// The guest could not finish a call: over its memory or time, or trapped.
 /// Only the inputs of that call are affected; the host carries on.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct GuestFailure(pub String);
+pub use summary_pipeline::convert::GuestFailure;
 
 impl ResourceLimiter for PeakLimiter {
     fn memory_growing(
@@ -237,6 +235,52 @@ impl Converter {
             Ok(batch) => Ok((batch, store.data().limits.peak_memory)),
             Err(message) => bail!("the converter could not encode Parquet: {message}"),
         }
+    }
+}
+
+/// The pipeline's view of the converter: the same call, in plain types.
+impl summary_pipeline::convert::Convert for Converter {
+    fn convert(
+        &self,
+        summaries: &[summary_pipeline::convert::Summary],
+    ) -> Result<summary_pipeline::convert::Batch> {
+        use summary_pipeline::convert as plain;
+        let summaries: Vec<Summary> = summaries
+            .iter()
+            .map(|s| Summary {
+                kind: s.kind.into(),
+                source: s.source.clone(),
+                bytes: s.bytes.clone(),
+            })
+            .collect();
+        let batch = Converter::convert(self, &summaries)?;
+        Ok(plain::Batch {
+            outcomes: batch
+                .outcomes
+                .into_iter()
+                .map(|outcome| match outcome {
+                    Outcome::Converted(c) => plain::Outcome::Converted { run: c.run },
+                    Outcome::Failed(e) => plain::Outcome::Failed(plain::ParseError {
+                        line: e.line,
+                        field: e.field,
+                        message: e.message,
+                    }),
+                })
+                .collect(),
+            objects: batch
+                .objects
+                .into_iter()
+                .map(|o| plain::ParquetObject {
+                    key: o.key,
+                    table: o.table,
+                    partition: o.partition.map(|p| summary_layout::keys::Partition {
+                        score: p.score,
+                        pctid: p.pctid,
+                    }),
+                    bytes: o.bytes,
+                })
+                .collect(),
+        })
     }
 }
 

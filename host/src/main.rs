@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use summary_edge::route::{default_routes, RouteRule};
 use summary_layout::Kind;
-use summary_uploader::aws::{parse_s3_url, AwsClient, AwsConfig};
+use summary_uploader::aws::{parse_s3_url, AwsClient};
 use summary_uploader::converter::{default_cache_dir, precompile_into, Converter, GuestLimits};
 use summary_uploader::glue_catalog::GlueCatalog;
 use summary_uploader::pipeline::Pipeline;
@@ -308,9 +308,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     let converter = Converter::load(&component, cache_dir.as_deref(), limits)?;
     tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
-    let mut aws = AwsConfig::from_env()?;
+    let mut aws = summary_uploader::aws::config_from_env()?;
     aws.request_timeout = std::time::Duration::from_secs_f64(cli.request_timeout.max(0.1));
-    let client = AwsClient::new(aws);
+    let client = summary_uploader::aws::native_client(aws);
     match cli.command {
         Command::HandleEvent {
             event,
@@ -337,7 +337,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             auth,
         } => {
             let lake = open_lake(&destination, &client)?;
-            let authenticator = serve::Authenticator::from_options(auth)?;
+            let authenticator = serve::authenticator(auth)?;
             serve::serve(
                 &listen,
                 workers,

@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use summary_layout::diagnostic::render;
+use summary_layout::keys::Partition;
 use summary_layout::route::{is_summary_file_name, kind_from_path, sniff_kind};
 use summary_layout::Kind;
 
@@ -251,7 +252,14 @@ fn run_batch(
             written.2 += object.bytes.len() as u64;
         }
         if let Some(catalog) = catalog {
-            register(catalog, kind, &converted.objects)?;
+            let tables = converted.objects.iter().map(|o| {
+                let partition = o.partition.map(|p| Partition {
+                    score: p.score,
+                    pctid: p.pctid,
+                });
+                (o.table.as_str(), partition)
+            });
+            register(catalog, kind, tables)?;
         }
         Ok((converted, written))
     });

@@ -18,7 +18,7 @@ use summary_edge::credentials::Source;
 use summary_edge::request::{Credentials, Endpoint};
 use summary_edge::route::default_routes;
 use summary_edge::s3::S3Endpoint;
-use summary_uploader::aws::{AwsClient, AwsConfig};
+use summary_uploader::aws::{native_client, AwsClient, AwsConfig};
 use summary_uploader::converter::{Converter, GuestLimits};
 use summary_uploader::glue_catalog::GlueCatalog;
 use summary_uploader::lambda::handle_invocation;
@@ -27,7 +27,7 @@ use summary_uploader::s3_store::S3Store;
 
 fn client(aws: &Aws) -> AwsClient {
     let moto = Endpoint::parse(&aws.glue.url()).unwrap();
-    AwsClient::new(AwsConfig {
+    native_client(AwsConfig {
         region: "us-east-1".into(),
         credentials: Ok(Source::Environment(Credentials {
             access_key_id: aws.access_key.clone(),

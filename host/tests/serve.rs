@@ -3,39 +3,19 @@
 
 #[path = "support/common.rs"]
 mod common;
+#[path = "support/events.rs"]
+mod events;
 #[path = "support/servers.rs"]
 mod servers;
 
-use base64::Engine as _;
-use rsa::pkcs1v15::SigningKey;
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::signature::{SignatureEncoding, Signer};
+use events::{s3_event, sns_notification};
 use serde_json::{json, Value};
 use servers::{duckdb_count, http, Aws, Server};
 
 const API_KEY: &str = "test-api-key-0123456789";
 
-fn sns_key() -> rsa::RsaPrivateKey {
-    let pem =
-        std::fs::read_to_string(common::fixtures().join("../sns/test-signing-key.pem")).unwrap();
-    rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap()
-}
-
-/// Signs an SNS notification the way Amazon SNS does (SignatureVersion 2).
-fn sns_notification(message: &Value) -> Value {
-    let mut envelope = json!({"Type":"Notification","MessageId":"m-1","TopicArn":"arn:aws:sns:us-east-1:1:summaries",
-        "Message": message.to_string(),"Timestamp":"2026-11-24T00:00:00.000Z","SignatureVersion":"2",
-        "SigningCertURL":"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem"});
-    let text = summary_edge::sns::string_to_sign(&envelope).unwrap();
-    let signature = SigningKey::<rsa::sha2::Sha256>::new(sns_key())
-        .sign(text.as_bytes())
-        .to_vec();
-    envelope["Signature"] = json!(base64::engine::general_purpose::STANDARD.encode(signature));
-    envelope
-}
-
 fn start_serve(aws: &Aws) -> Server {
-    let cert = common::fixtures().join("../sns/test-signing-cert.pem");
+    let cert = events::sns_cert_path();
     servers::serve(
         aws,
         &[
@@ -49,25 +29,8 @@ fn start_serve(aws: &Aws) -> Server {
     )
 }
 
-fn s3_event(keys: &[String]) -> Value {
-    let records: Vec<Value> = keys
-        .iter()
-        .map(|key| {
-            json!({"eventVersion":"2.1","eventName":"ObjectCreated:Put",
-            "s3":{"bucket":{"name":"src"},"object":{"key": key, "sequencer":"01", "eTag":"e"}}})
-        })
-        .collect();
-    json!({ "Records": records })
-}
-
 fn post(serve: &Server, headers: &[(&str, &str)], body: &Value) -> (u16, String) {
-    let (status, body) = http(
-        "POST",
-        &format!("{}/events", serve.url()),
-        headers,
-        body.to_string().as_bytes(),
-    );
-    (status, String::from_utf8_lossy(&body).into_owned())
+    events::post(&serve.url(), headers, body)
 }
 
 #[test]

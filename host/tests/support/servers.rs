@@ -499,7 +499,11 @@ impl FaultProxy {
                         return;
                     }
                     let long_poll = head.contains("AmazonSQS.ReceiveMessage");
-                    let turns = if long_poll { &one_receive_at_a_time } else { &one_at_a_time };
+                    let turns = if long_poll {
+                        &one_receive_at_a_time
+                    } else {
+                        &one_at_a_time
+                    };
                     let _turn = serialize.then(|| turns.lock().unwrap());
                     let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", upstream)) else {
                         return;

@@ -19,7 +19,7 @@ use summary_layout::keys::{is_run_accession, Partition};
 use summary_layout::Kind;
 
 use crate::aws::{describe_failure, AwsClient, CallError};
-use crate::converter::{Converter, GuestFailure, Outcome, Summary};
+use crate::convert::{Convert, GuestFailure, Outcome, Summary};
 use crate::glue_catalog::GlueCatalog;
 use crate::parallel::try_map;
 use crate::store::ObjectStore;
@@ -157,7 +157,7 @@ impl EventReport {
 }
 
 pub struct Pipeline<'a> {
-    pub converter: &'a Converter,
+    pub converter: &'a dyn Convert,
     pub lake: &'a dyn ObjectStore,
     /// Fetches sources from S3 (the event's bucket).
     pub source: &'a AwsClient,
@@ -303,7 +303,7 @@ impl Pipeline<'_> {
             return Ok(RecordOutcome::SourceGone);
         };
         let summary = Summary {
-            kind: kind.into(),
+            kind,
             source: source_name.clone(),
             bytes,
         };
@@ -316,8 +316,8 @@ impl Pipeline<'_> {
             }
             Err(error) => return Err(error),
         };
-        let converted = match batch.outcomes.into_iter().next() {
-            Some(Outcome::Converted(converted)) => converted,
+        let run = match batch.outcomes.into_iter().next() {
+            Some(Outcome::Converted { run }) => run,
             Some(Outcome::Failed(e)) => {
                 let rendered = render(&source_name, e.line, &e.field, &e.message);
                 let detail = json!({"line": e.line, "field": e.field, "message": e.message});
@@ -325,10 +325,9 @@ impl Pipeline<'_> {
             }
             None => bail!("the converter returned no outcome"),
         };
-        if converted.run != key_run {
+        if run != key_run {
             let error = format!(
-                "{source_name}: the summary is of run {} but its key names run {key_run}",
-                converted.run
+                "{source_name}: the summary is of run {run} but its key names run {key_run}"
             );
             return self.dead_letter(kind, key_run, object, &error, None);
         }
@@ -343,14 +342,21 @@ impl Pipeline<'_> {
             self.lake.delete(stale)
         })?;
         if let Some(catalog) = self.catalog {
-            register(catalog, kind, &batch.objects)?;
+            register(
+                catalog,
+                kind,
+                batch
+                    .objects
+                    .iter()
+                    .map(|o| (o.table.as_str(), o.partition)),
+            )?;
         }
         // The final manifest last: until it is written, a redelivery redoes the work.
         self.lake
             .put(&manifest_key, &plan.final_manifest.to_json())?;
         self.lake.delete(&error_key(kind.as_str(), key_run))?;
         Ok(RecordOutcome::Landed {
-            run: converted.run,
+            run,
             objects: batch.objects.len(),
             deleted: plan.deletes.len(),
         })
@@ -415,21 +421,17 @@ impl Pipeline<'_> {
     }
 }
 
-/// Creates the tables of the objects' kind and registers their partitions.
-pub fn register(
+/// Creates the tables of the objects' kind and registers their partitions,
+/// given each object's table and partition.
+pub fn register<'o>(
     catalog: &GlueCatalog,
     kind: Kind,
-    objects: &[crate::converter::ParquetObject],
+    objects: impl IntoIterator<Item = (&'o str, Option<Partition>)>,
 ) -> Result<()> {
     let mut partitions: BTreeMap<&str, Vec<Partition>> = BTreeMap::new();
-    for object in objects {
-        let entry = partitions.entry(object.table.as_str()).or_default();
-        if let Some(p) = object.partition {
-            entry.push(Partition {
-                score: p.score,
-                pctid: p.pctid,
-            });
-        }
+    for (table, partition) in objects {
+        let entry = partitions.entry(table).or_default();
+        entry.extend(partition);
     }
     for (name, mut list) in partitions {
         let table = table(kind, name)

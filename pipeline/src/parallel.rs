@@ -1,6 +1,7 @@
 //! Bounded fan-out for independent I/O (the objects of one summary are
 //! independent PUTs): a few threads pull items in order; the first error
-//! stops the rest from starting and is returned.
+//! stops the rest from starting and is returned. WebAssembly has no threads
+//! here: there the items go one after the other.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -13,7 +14,7 @@ pub fn try_map<T: Sync, R: Send>(
     concurrency: usize,
     f: impl Fn(&T) -> Result<R> + Sync,
 ) -> Result<Vec<R>> {
-    if concurrency <= 1 || items.len() <= 1 {
+    if concurrency <= 1 || items.len() <= 1 || cfg!(target_family = "wasm") {
         return items.iter().map(&f).collect();
     }
     let next = AtomicUsize::new(0);

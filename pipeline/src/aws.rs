@@ -1,0 +1,352 @@
+//! AWS configuration and signed calls with retries, over whichever HTTP
+//! transport the host has. The requests themselves are built by
+//! `summary-edge`; sending them is the host's `Transport`.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use summary_edge::credentials;
+use summary_edge::request::{sign_request, Credentials, Endpoint, HttpRequest, SigningProfile};
+use summary_edge::retry::{is_retryable_status, is_throttling_code, RetryPolicy};
+use summary_edge::s3::S3Endpoint;
+
+/// Where and as whom to call AWS, read the AWS way from the environment.
+#[derive(Clone, Debug)]
+pub struct AwsConfig {
+    pub region: String,
+    /// Where credentials come from; an error only matters once a call
+    /// needs them (replay into a local lake needs none).
+    pub credentials: Result<credentials::Source, String>,
+    pub s3: S3Endpoint,
+    pub glue: Endpoint,
+    pub sqs: Endpoint,
+    /// Longest one HTTP exchange may take before it counts as failed (and is retried).
+    pub request_timeout: Duration,
+}
+
+impl AwsConfig {
+    /// Read the AWS way from variables named as in the environment:
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ENDPOINT_URL_S3`,
+    /// `AWS_ENDPOINT_URL_GLUE`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL`. A custom S3 endpoint is
+    /// addressed path-style unless `AWS_S3_FORCE_PATH_STYLE=false`. The
+    /// native host passes the environment; the Spin app its variables.
+    pub fn from_vars(
+        var: impl Fn(&str) -> Option<String>,
+        read_file: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<Self> {
+        let var = |name: &str| var(name).filter(|v| !v.is_empty());
+        let region = var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".into());
+        let credentials = credentials::source(var, read_file);
+        let shared = var("AWS_ENDPOINT_URL");
+        let s3 = match var("AWS_ENDPOINT_URL_S3").or_else(|| shared.clone()) {
+            Some(url) => S3Endpoint {
+                endpoint: Endpoint::parse(&url)
+                    .map_err(anyhow::Error::msg)
+                    .context("AWS_ENDPOINT_URL_S3")?,
+                path_style: var("AWS_S3_FORCE_PATH_STYLE").as_deref() != Some("false"),
+            },
+            None => S3Endpoint::aws(&region),
+        };
+        let service_endpoint = |variable: &str, aws: fn(&str) -> Endpoint| match var(variable)
+            .or_else(|| shared.clone())
+        {
+            Some(url) => Endpoint::parse(&url)
+                .map_err(anyhow::Error::msg)
+                .context(variable.to_string()),
+            None => Ok(aws(&region)),
+        };
+        let glue = service_endpoint("AWS_ENDPOINT_URL_GLUE", summary_edge::glue::aws_endpoint)?;
+        let sqs = service_endpoint("AWS_ENDPOINT_URL_SQS", summary_edge::sqs::aws_endpoint)?;
+        Ok(AwsConfig {
+            region,
+            credentials,
+            s3,
+            glue,
+            sqs,
+            request_timeout: Duration::from_secs(60),
+        })
+    }
+}
+
+/// An HTTP answer with its body read (up to the caller's cap).
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        summary_edge::request::find_header(&self.headers, name)
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Sends one request and reads its answer: the host's HTTP client. Failing
+/// to get an answer at all is a `CallError` (retryable unless the answer
+/// was refused for its size); any answer, whatever its status, is `Ok`.
+pub trait Transport: Send + Sync {
+    fn send(&self, request: &HttpRequest, max_body: u64) -> Result<HttpResponse, CallError>;
+}
+
+/// Refuses an answer whose declared length is over `max_body`, before its
+/// body is read.
+pub fn check_declared_length(
+    request: &HttpRequest,
+    headers: &[(String, String)],
+    max_body: u64,
+) -> Result<(), CallError> {
+    let declared = summary_edge::request::find_header(headers, "content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max_body => Err(CallError {
+            message: format!(
+                "{request:?}: answer of {length} bytes is over the {max_body}-byte limit"
+            ),
+            retryable: false,
+            too_large: true,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a body read up to `max_body + 1` bytes that went over.
+pub fn check_read_length(
+    request: &HttpRequest,
+    body: &[u8],
+    max_body: u64,
+) -> Result<(), CallError> {
+    if body.len() as u64 > max_body {
+        return Err(CallError {
+            message: format!("{request:?}: answer over the {max_body}-byte limit"),
+            retryable: false,
+            too_large: true,
+        });
+    }
+    Ok(())
+}
+
+/// Signs, sends and retries AWS calls.
+pub struct AwsClient {
+    pub config: AwsConfig,
+    transport: Box<dyn Transport>,
+    pub retry: RetryPolicy,
+    /// Credentials fetched from a container endpoint or IMDS, and when they
+    /// expire; fetched again shortly before.
+    fetched: Mutex<Option<(Credentials, Option<SystemTime>)>>,
+}
+
+/// A request failed: how, and whether trying again later could help.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CallError {
+    pub message: String,
+    pub retryable: bool,
+    /// The answer was over the caller's size limit (refused, not read).
+    pub too_large: bool,
+}
+
+impl AwsClient {
+    pub fn new(config: AwsConfig, transport: Box<dyn Transport>) -> Self {
+        AwsClient {
+            config,
+            transport,
+            retry: RetryPolicy::default(),
+            fetched: Mutex::new(None),
+        }
+    }
+
+    /// The credentials to sign with now: fixed ones from the environment,
+    /// or the role's, fetched (with retries) and cached until shortly
+    /// before they expire.
+    pub fn credentials(&self) -> Result<Credentials, CallError> {
+        let fail = |message: String, retryable| CallError {
+            message,
+            retryable,
+            too_large: false,
+        };
+        let source = match &self.config.credentials {
+            Ok(credentials::Source::Environment(fixed)) => return Ok(fixed.clone()),
+            Ok(source) => source,
+            Err(message) => return Err(fail(message.clone(), false)),
+        };
+        let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((credentials, expiration)) = fetched.as_ref() {
+            if !credentials::needs_refresh(*expiration, SystemTime::now()) {
+                return Ok(credentials.clone());
+            }
+        }
+        // Fewer tries than a service call: off EC2 there is no IMDS to wait for.
+        let retry = RetryPolicy {
+            max_attempts: 3,
+            ..self.retry
+        };
+        let mut attempt = 0;
+        let (credentials, expiration) = loop {
+            attempt += 1;
+            match self.fetch_credentials(source) {
+                Ok(answer) => break answer,
+                Err(message) if retry.should_retry(attempt) => {
+                    tracing::warn!(attempt, %message, "fetching credentials failed");
+                    std::thread::sleep(retry.delay(attempt, fastrand::f64()));
+                }
+                Err(message) => {
+                    let from = match source {
+                        credentials::Source::InstanceMetadata { .. } => "no AWS credentials: none in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the instance metadata service gave none",
+                        _ => "no AWS credentials from the container credentials endpoint",
+                    };
+                    return Err(fail(
+                        format!("{from}: {message} (after {attempt} tries)"),
+                        true,
+                    ));
+                }
+            }
+        };
+        tracing::info!(access_key_id = %credentials.access_key_id, ?expiration, "credentials fetched");
+        *fetched = Some((credentials.clone(), expiration));
+        Ok(credentials)
+    }
+
+    fn fetch_credentials(
+        &self,
+        source: &credentials::Source,
+    ) -> Result<(Credentials, Option<SystemTime>), String> {
+        let answer = |request: &HttpRequest| -> Result<Vec<u8>, String> {
+            let response = self.send(request, 64 * 1024).map_err(|e| e.message)?;
+            if !response.is_success() {
+                return Err(format!("{request:?}: HTTP {}", response.status));
+            }
+            Ok(response.body)
+        };
+        let body = match source {
+            credentials::Source::Environment(fixed) => return Ok((fixed.clone(), None)),
+            credentials::Source::Container { url, authorization } => answer(
+                &credentials::container_request(url, authorization.as_deref()),
+            )?,
+            credentials::Source::InstanceMetadata { endpoint } => {
+                let token = answer(&credentials::imds_token_request(endpoint))?;
+                let token = String::from_utf8_lossy(&token).trim().to_string();
+                let roles = answer(&credentials::imds_role_request(endpoint, &token, None))?;
+                let roles = String::from_utf8_lossy(&roles);
+                let role = roles
+                    .lines()
+                    .next()
+                    .filter(|role| !role.is_empty())
+                    .ok_or("the instance has no IAM role")?;
+                answer(&credentials::imds_role_request(
+                    endpoint,
+                    &token,
+                    Some(role),
+                ))?
+            }
+        };
+        credentials::parse_credentials(&body)
+    }
+
+    /// Sends a request built by `build` (rebuilt and re-signed each try),
+    /// retrying transport errors, throttling and 5xx answers. Any other
+    /// answer is returned for the caller to read. Bodies longer than
+    /// `max_body` bytes are refused.
+    pub fn call(
+        &self,
+        profile: SigningProfile,
+        service: &str,
+        max_body: u64,
+        build: impl Fn() -> HttpRequest,
+    ) -> Result<HttpResponse, CallError> {
+        let credentials = self.credentials()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = build();
+            sign_request(
+                &mut request,
+                profile,
+                service,
+                &self.config.region,
+                &credentials,
+                SystemTime::now(),
+            )
+            .map_err(|e| CallError {
+                message: e.to_string(),
+                retryable: false,
+                too_large: false,
+            })?;
+            let started = std::time::Instant::now();
+            let message = match self.send(&request, max_body) {
+                Ok(response) => {
+                    let code = error_code(&response);
+                    let throttled = code.as_deref().is_some_and(is_throttling_code);
+                    if response.is_success() || !(is_retryable_status(response.status) || throttled)
+                    {
+                        return Ok(response);
+                    }
+                    format!(
+                        "{request:?}: HTTP {} {}",
+                        response.status,
+                        code.unwrap_or_default()
+                    )
+                }
+                Err(e) if !e.retryable => return Err(e),
+                Err(e) => format!("{request:?}: {}", e.message),
+            };
+            tracing::warn!(attempt, ms = started.elapsed().as_millis() as u64, %message, "AWS call failed");
+            if !self.retry.should_retry(attempt) {
+                return Err(CallError {
+                    message: format!("{message} (after {attempt} tries)"),
+                    retryable: true,
+                    too_large: false,
+                });
+            }
+            std::thread::sleep(self.retry.delay(attempt, fastrand::f64()));
+        }
+    }
+
+    /// One exchange, not signed, not retried.
+    pub fn send(&self, request: &HttpRequest, max_body: u64) -> Result<HttpResponse, CallError> {
+        self.transport.send(request, max_body)
+    }
+}
+
+/// The AWS error code of an answer: S3's XML `<Code>` or a JSON `__type`.
+pub fn error_code(response: &HttpResponse) -> Option<String> {
+    summary_edge::s3::parse_error(&response.body)
+        .0
+        .or_else(|| summary_edge::glue::error_type(&response.body).0)
+}
+
+/// A failed answer as a message: status, code and AWS's message.
+pub fn describe_failure(what: &str, response: &HttpResponse) -> String {
+    let (code, message) = match summary_edge::s3::parse_error(&response.body) {
+        (Some(code), message) => (Some(code), message),
+        _ => summary_edge::glue::error_type(&response.body),
+    };
+    format!(
+        "{what}: HTTP {} {} {}",
+        response.status,
+        code.unwrap_or_default(),
+        message.unwrap_or_default()
+    )
+    .trim_end()
+    .to_string()
+}
+
+/// `s3://bucket[/prefix]` split into bucket and prefix (without slashes at the ends).
+pub fn parse_s3_url(url: &str) -> Result<(String, String)> {
+    let rest = url
+        .strip_prefix("s3://")
+        .with_context(|| format!("{url:?} is not an s3:// URL"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        bail!("{url:?} names no bucket");
+    }
+    Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
+}

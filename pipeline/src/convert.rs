@@ -1,0 +1,63 @@
+//! The converter as the pipeline sees it: the `wit/` contract's values as
+//! plain Rust types, and a trait each host implements over its own way of
+//! calling the guest (wasmtime natively, a component import on Spin).
+
+use summary_layout::keys::Partition;
+use summary_layout::Kind;
+
+/// One summary file to convert.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub kind: Kind,
+    /// Where the bytes came from; errors name it.
+    pub source: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Why a summary was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line number.
+    pub line: u32,
+    /// The key the error is about; empty when it concerns the whole line.
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The summary's run accession.
+    Converted {
+        run: String,
+    },
+    Failed(ParseError),
+}
+
+/// One Parquet file of the lake.
+#[derive(Clone, Debug)]
+pub struct ParquetObject {
+    /// Relative object key.
+    pub key: String,
+    pub table: String,
+    pub partition: Option<Partition>,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// One per input, in input order.
+    pub outcomes: Vec<Outcome>,
+    pub objects: Vec<ParquetObject>,
+}
+
+/// The guest could not finish a call: over its memory or time, or trapped.
+/// The same bytes would fail again, so the summary is dead-lettered.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct GuestFailure(pub String);
+
+pub trait Convert: Sync {
+    /// Converts a batch; a bad summary fails alone in its outcome. An error
+    /// is a `GuestFailure` when the guest gave up on these inputs.
+    fn convert(&self, summaries: &[Summary]) -> anyhow::Result<Batch>;
+}

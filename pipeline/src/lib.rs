@@ -1,0 +1,13 @@
+//! The pipeline both hosts run, written once over the I/O each host
+//! supplies: an HTTP `Transport` (for S3, Glue and SQS calls), an
+//! `ObjectStore` for the lake and a `Convert` for the guest. The protocol
+//! logic underneath is the sans-IO `summary-edge`.
+
+pub mod aws;
+pub mod convert;
+pub mod endpoint;
+pub mod glue_catalog;
+pub mod parallel;
+pub mod pipeline;
+pub mod s3_store;
+pub mod store;

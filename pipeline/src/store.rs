@@ -1,0 +1,70 @@
+//! Where the lake's objects go. One trait, so replay, events and both hosts
+//! share one code path whatever the destination.
+
+use anyhow::{bail, Result};
+
+/// What a put did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    Written,
+    /// The object already held exactly these bytes; nothing was written.
+    Unchanged,
+}
+
+pub trait ObjectStore: Send + Sync {
+    /// Stores `bytes` at `key` atomically: a reader sees the old object or the
+    /// new one, never part of one.
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome>;
+    /// The object at `key`, or `None` if there is none.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Deletes the object at `key`; a missing object is not an error.
+    fn delete(&self, key: &str) -> Result<()>;
+    /// Deletes every object under `prefix` (a `/`-terminated folder); returns
+    /// how many went.
+    fn delete_prefix(&self, prefix: &str) -> Result<u64>;
+    /// For messages: where the objects go.
+    fn describe(&self) -> String;
+    /// `s3://bucket/prefix` for a lake the Glue catalog can point at.
+    fn lake_url(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Refuses keys that could leave the store's root: keys come from a guest
+/// that reads untrusted bytes, so the host checks them again.
+pub fn check_key(key: &str) -> Result<()> {
+    let bad = key.is_empty()
+        || key.starts_with('/')
+        || key.contains('\\')
+        || key.contains('\0')
+        || key
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..");
+    if bad {
+        bail!("refusing object key {key:?}: not a plain relative key");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape_the_root() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "../a",
+            "a//b",
+            "a/./b",
+            "a\\b",
+            "a/",
+            "a\0b",
+        ] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+        check_key("nucleotide/family/score=1/pctid=2/SRR1.parquet").unwrap();
+    }
+}

@@ -1,0 +1,113 @@
+//! The app's configuration, from Spin variables (`spin.toml` declares them
+//! and maps them from application variables; credentials are secrets).
+
+use anyhow::{bail, Context, Result};
+use summary_edge::credentials::Source;
+use summary_edge::route::{default_routes, RouteRule};
+use summary_pipeline::aws::{AwsClient, AwsConfig};
+use summary_pipeline::endpoint::Authenticator;
+use summary_pipeline::glue_catalog::GlueCatalog;
+use summary_pipeline::pipeline::Pipeline;
+use summary_pipeline::s3_store::S3Store;
+use summary_pipeline::store::ObjectStore;
+
+use crate::converter::ImportedConverter;
+use crate::transport::WasiHttp;
+
+/// A Spin variable; unset and empty are the same.
+fn variable(name: &str) -> Option<String> {
+    spin_sdk::variables::get(name)
+        .ok()
+        .filter(|value| !value.is_empty())
+}
+
+pub struct App {
+    aws: AwsConfig,
+    bucket: String,
+    prefix: String,
+    /// `None`: leave the Glue catalog alone.
+    glue_database: Option<String>,
+    routes: Vec<RouteRule>,
+    max_summary_bytes: u64,
+    api_key_header: String,
+    api_key: Option<String>,
+    sns_topics: Vec<String>,
+    /// A PEM certificate SNS messages must verify against, instead of the
+    /// one their SigningCertURL names.
+    sns_cert: Option<Vec<u8>>,
+}
+
+impl App {
+    pub fn from_variables() -> Result<Self> {
+        // The AWS names of the native host's environment, lower-cased as
+        // Spin variable names must be.
+        let aws = AwsConfig::from_vars(
+            |name| variable(&name.to_ascii_lowercase()),
+            |path| Err(format!("{path}: a Spin component reads no files")),
+        )?;
+        if !matches!(aws.credentials, Ok(Source::Environment(_))) {
+            bail!("set the Spin variables aws_access_key_id and aws_secret_access_key (secrets)");
+        }
+        let bucket = variable("lake_bucket").context("the Spin variable lake_bucket is not set")?;
+        let routes = match variable("routes") {
+            None => default_routes(),
+            Some(list) => list
+                .split(',')
+                .map(|rule| rule.trim().parse::<RouteRule>())
+                .collect::<Result<_, _>>()
+                .map_err(anyhow::Error::msg)
+                .context("the Spin variable routes")?,
+        };
+        let max_summary_bytes = match variable("max_summary_bytes") {
+            None => 256 << 20,
+            Some(text) => text
+                .parse()
+                .with_context(|| format!("the Spin variable max_summary_bytes: {text:?}"))?,
+        };
+        Ok(App {
+            aws,
+            bucket,
+            prefix: variable("lake_prefix")
+                .unwrap_or_default()
+                .trim_matches('/')
+                .to_string(),
+            glue_database: variable("glue_database"),
+            routes,
+            max_summary_bytes,
+            api_key_header: variable("api_key_header").unwrap_or_else(|| "x-api-key".into()),
+            api_key: variable("api_key"),
+            sns_topics: variable("sns_topic_arns")
+                .map(|list| list.split(',').map(|t| t.trim().to_string()).collect())
+                .unwrap_or_default(),
+            sns_cert: variable("sns_signing_cert").map(String::into_bytes),
+        })
+    }
+
+    /// Wires the shared pipeline to this component's I/O for one request.
+    pub fn with_pipeline<R>(self, work: impl FnOnce(&Pipeline, &Authenticator) -> R) -> R {
+        let client = AwsClient::new(self.aws, Box::new(WasiHttp));
+        let store = S3Store::new(&client, self.bucket, self.prefix);
+        let lake_url = store.lake_url().unwrap_or_default();
+        let catalog = self
+            .glue_database
+            .map(|database| GlueCatalog::new(&client, database, lake_url));
+        let auth = Authenticator::new(
+            &self.api_key_header,
+            self.api_key,
+            self.sns_cert,
+            self.sns_topics,
+            Box::new(WasiHttp),
+        );
+        let pipeline = Pipeline {
+            converter: &ImportedConverter,
+            lake: &store,
+            source: &client,
+            catalog: catalog.as_ref(),
+            routes: self.routes,
+            max_source_bytes: self.max_summary_bytes,
+            // wasm has no threads: one request at a time.
+            io_concurrency: 1,
+        };
+        work(&pipeline, &auth)
+    }
+}

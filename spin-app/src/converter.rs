@@ -1,0 +1,65 @@
+//! The converter, imported: the guest component satisfies this import
+//! (`spin.toml` names it as a component dependency), so the same parser
+//! binary serves both hosts. Only the mapping to the pipeline's plain types
+//! lives here.
+
+use summary_layout::keys::Partition;
+use summary_pipeline::convert::{Batch, Convert, Outcome, ParquetObject, ParseError, Summary};
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "converter-client",
+});
+
+use serratus::summary::converter as wit;
+
+pub struct ImportedConverter;
+
+impl Convert for ImportedConverter {
+    fn convert(&self, summaries: &[Summary]) -> anyhow::Result<Batch> {
+        let summaries: Vec<wit::Summary> = summaries
+            .iter()
+            .map(|s| wit::Summary {
+                kind: match s.kind {
+                    summary_layout::Kind::Nucleotide => wit::Kind::Nucleotide,
+                    summary_layout::Kind::Protein => wit::Kind::Protein,
+                    summary_layout::Kind::Rdrp => wit::Kind::Rdrp,
+                },
+                source: s.source.clone(),
+                bytes: s.bytes.clone(),
+            })
+            .collect();
+        // A guest trap traps this whole component: Spin answers 500 and the
+        // sender redelivers; there is no separate store to catch it in.
+        let batch = wit::convert(&summaries).map_err(|message| {
+            anyhow::anyhow!("the converter could not encode Parquet: {message}")
+        })?;
+        Ok(Batch {
+            outcomes: batch
+                .outcomes
+                .into_iter()
+                .map(|outcome| match outcome {
+                    wit::Outcome::Converted(c) => Outcome::Converted { run: c.run },
+                    wit::Outcome::Failed(e) => Outcome::Failed(ParseError {
+                        line: e.line,
+                        field: e.field,
+                        message: e.message,
+                    }),
+                })
+                .collect(),
+            objects: batch
+                .objects
+                .into_iter()
+                .map(|o| ParquetObject {
+                    key: o.key,
+                    table: o.table,
+                    partition: o.partition.map(|p| Partition {
+                        score: p.score,
+                        pctid: p.pctid,
+                    }),
+                    bytes: o.bytes,
+                })
+                .collect(),
+        })
+    }
+}
