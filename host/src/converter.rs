@@ -244,7 +244,7 @@ impl summary_pipeline::convert::Convert for Converter {
         &self,
         summaries: &[summary_pipeline::convert::Summary],
     ) -> Result<summary_pipeline::convert::Batch> {
-        use summary_pipeline::convert as plain;
+        use exports::serratus::summary::converter as wit;
         let summaries: Vec<Summary> = summaries
             .iter()
             .map(|s| Summary {
@@ -254,33 +254,7 @@ impl summary_pipeline::convert::Convert for Converter {
             })
             .collect();
         let batch = Converter::convert(self, &summaries)?;
-        Ok(plain::Batch {
-            outcomes: batch
-                .outcomes
-                .into_iter()
-                .map(|outcome| match outcome {
-                    Outcome::Converted(c) => plain::Outcome::Converted { run: c.run },
-                    Outcome::Failed(e) => plain::Outcome::Failed(plain::ParseError {
-                        line: e.line,
-                        field: e.field,
-                        message: e.message,
-                    }),
-                })
-                .collect(),
-            objects: batch
-                .objects
-                .into_iter()
-                .map(|o| plain::ParquetObject {
-                    key: o.key,
-                    table: o.table,
-                    partition: o.partition.map(|p| summary_layout::keys::Partition {
-                        score: p.score,
-                        pctid: p.pctid,
-                    }),
-                    bytes: o.bytes,
-                })
-                .collect(),
-        })
+        Ok(summary_pipeline::batch_from_wit!(batch, wit))
     }
 }
 

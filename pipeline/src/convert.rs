@@ -2,7 +2,7 @@
 //! plain Rust types, and a trait each host implements over its own way of
 //! calling the guest (wasmtime natively, a component import on Spin).
 
-use summary_layout::keys::Partition;
+pub use summary_layout::keys::Partition;
 use summary_layout::Kind;
 
 /// One summary file to convert.
@@ -60,4 +60,45 @@ pub trait Convert: Sync {
     /// Converts a batch; a bad summary fails alone in its outcome. An error
     /// is a `GuestFailure` when the guest gave up on these inputs.
     fn convert(&self, summaries: &[Summary]) -> anyhow::Result<Batch>;
+}
+
+/// The plain `Batch` of a `wit/` batch as a bindings generator produced it
+/// (wasmtime's for the native host, wit-bindgen's for the Spin app):
+/// `$wit` names the module of the generated `converter` types.
+#[macro_export]
+macro_rules! batch_from_wit {
+    ($batch:expr, $wit:ident) => {{
+        let batch = $batch;
+        $crate::convert::Batch {
+            outcomes: batch
+                .outcomes
+                .into_iter()
+                .map(|outcome| match outcome {
+                    $wit::Outcome::Converted(c) => {
+                        $crate::convert::Outcome::Converted { run: c.run }
+                    }
+                    $wit::Outcome::Failed(e) => {
+                        $crate::convert::Outcome::Failed($crate::convert::ParseError {
+                            line: e.line,
+                            field: e.field,
+                            message: e.message,
+                        })
+                    }
+                })
+                .collect(),
+            objects: batch
+                .objects
+                .into_iter()
+                .map(|o| $crate::convert::ParquetObject {
+                    key: o.key,
+                    table: o.table,
+                    partition: o.partition.map(|p| $crate::convert::Partition {
+                        score: p.score,
+                        pctid: p.pctid,
+                    }),
+                    bytes: o.bytes,
+                })
+                .collect(),
+        }
+    }};
 }

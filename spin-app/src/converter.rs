@@ -3,8 +3,7 @@
 //! binary serves both hosts. Only the mapping to the pipeline's plain types
 //! lives here.
 
-use summary_layout::keys::Partition;
-use summary_pipeline::convert::{Batch, Convert, Outcome, ParquetObject, ParseError, Summary};
+use summary_pipeline::convert::{Batch, Convert, Summary};
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -34,32 +33,6 @@ impl Convert for ImportedConverter {
         let batch = wit::convert(&summaries).map_err(|message| {
             anyhow::anyhow!("the converter could not encode Parquet: {message}")
         })?;
-        Ok(Batch {
-            outcomes: batch
-                .outcomes
-                .into_iter()
-                .map(|outcome| match outcome {
-                    wit::Outcome::Converted(c) => Outcome::Converted { run: c.run },
-                    wit::Outcome::Failed(e) => Outcome::Failed(ParseError {
-                        line: e.line,
-                        field: e.field,
-                        message: e.message,
-                    }),
-                })
-                .collect(),
-            objects: batch
-                .objects
-                .into_iter()
-                .map(|o| ParquetObject {
-                    key: o.key,
-                    table: o.table,
-                    partition: o.partition.map(|p| Partition {
-                        score: p.score,
-                        pctid: p.pctid,
-                    }),
-                    bytes: o.bytes,
-                })
-                .collect(),
-        })
+        Ok(summary_pipeline::batch_from_wit!(batch, wit))
     }
 }
