@@ -145,12 +145,15 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
 
 /// Snappy, chunk min/max statistics, and dictionaries for text columns
 /// only: numbers gain little from them and each dictionary costs a hash
-/// table per column per file.
+/// table per column per file. No offset index: every column chunk of these
+/// small files is one page, so the index says nothing the footer does not,
+/// and skipping it saves 5% of the encoder's instructions (callgrind).
 fn writer_properties(table: &Table) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_dictionary_enabled(false)
-        .set_statistics_enabled(EnabledStatistics::Chunk);
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_offset_index_disabled(true);
     for column in table.columns.iter().filter(|c| c.ty == ColumnType::Text) {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(column.name), true);
     }
