@@ -182,7 +182,10 @@ fn closing_counts(stderr: &str) -> [u64; 4] {
 /// that a second delivery changes nothing.
 fn assert_all_deleted(counts: [u64; 4], messages: u64, stderr: &str) {
     let [received, deleted, left, released] = counts;
-    assert!(received >= messages, "received {received} of {messages}: {stderr}");
+    assert!(
+        received >= messages,
+        "received {received} of {messages}: {stderr}"
+    );
     assert_eq!((deleted, left, released), (received, 0, 0), "{stderr}");
 }
 
