@@ -1,7 +1,7 @@
 //! The converter, imported: the guest component satisfies this import
 //! (`spin.toml` names it as a component dependency), so the same parser
-//! binary serves both hosts. Only the mapping to the pipeline's plain types
-//! lives here.
+//! binary serves both hosts. The answer becomes the pipeline's plain types
+//! through `batch_from_wit!`, the mapping the native host uses too.
 
 use summary_pipeline::convert::{Batch, Convert, Summary};
 
