@@ -78,6 +78,22 @@ impl wit::Guest for Converter {
                 .collect(),
         })
     }
+
+    fn merge(
+        kind: wit::Kind,
+        table: String,
+        parts: Vec<Vec<u8>>,
+        drop_runs: Vec<String>,
+    ) -> Result<Option<wit::Merged>, String> {
+        let kind = kind_from_wit(kind);
+        let table = summary_layout::catalog::table(kind, &table)
+            .ok_or_else(|| format!("{kind}/{table} is not a lake table"))?;
+        Ok(crate::merge(table, &parts, &drop_runs)?.map(|m| wit::Merged {
+            rows: m.rows,
+            runs: m.runs,
+            bytes: m.bytes,
+        }))
+    }
 }
 
 export!(Converter);

@@ -35,8 +35,7 @@ pub fn arrow_schema(table: &Table) -> Schema {
 
 /// Encodes rows (each a slice of values in column order) as one Parquet file.
 pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec<u8>, String> {
-    let setup = writer_setup(table)?;
-    let schema = setup.schema.clone();
+    let schema = writer_setup(table)?.schema.clone();
     let columns = table
         .columns
         .iter()
@@ -89,24 +88,60 @@ pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec
             })
         })
         .collect::<Result<Vec<ArrayRef>, String>>()?;
-    let batch = RecordBatch::try_new(schema.clone(), columns)
+    let batch = RecordBatch::try_new(schema, columns)
         .map_err(|e| format!("{}: {e}", table.glue_name))?;
-    let mut bytes = Vec::with_capacity(1024 + rows.len() * 64);
+    write(table, &batch)
+}
+
+/// A row group closes at the first change of run once it holds this many
+/// rows: each run's rows sit in one row group (or several of its own), so
+/// a reader looking for one run skips every other group by the `sra`
+/// min/max statistics, while runs with a handful of rows still share a
+/// group instead of paying a footer entry each.
+pub const ROW_GROUP_ROWS: usize = 256;
+
+/// Writes rows already sorted by run (`sra`, the first column of every
+/// table) as one Parquet file, cutting row groups at run boundaries.
+pub fn write(table: &Table, batch: &RecordBatch) -> Result<Vec<u8>, String> {
+    let setup = writer_setup(table)?;
+    let context = |e: parquet::errors::ParquetError| format!("{}: {e}", table.glue_name);
+    let mut bytes = Vec::with_capacity(1024 + batch.num_rows() * 64);
     // No embedded Arrow schema: the Parquet schema already says everything
     // (UTF8 strings, INT64, DOUBLE, BOOLEAN), and it costs ~700 bytes per file.
     let options = ArrowWriterOptions::new()
         .with_properties(setup.properties.clone())
         .with_parquet_schema(setup.parquet_schema.clone())
         .with_skip_arrow_metadata(true);
-    let mut writer = ArrowWriter::try_new_with_options(&mut bytes, schema, options)
-        .map_err(|e| format!("{}: {e}", table.glue_name))?;
-    writer
-        .write(&batch)
-        .map_err(|e| format!("{}: {e}", table.glue_name))?;
-    writer
-        .close()
-        .map_err(|e| format!("{}: {e}", table.glue_name))?;
+    let mut writer = ArrowWriter::try_new_with_options(&mut bytes, setup.schema.clone(), options)
+        .map_err(context)?;
+    for (start, len) in row_groups(batch) {
+        writer.write(&batch.slice(start, len)).map_err(context)?;
+        writer.flush().map_err(context)?;
+    }
+    writer.close().map_err(context)?;
     Ok(bytes)
+}
+
+/// `(start, len)` of each row group: at least `ROW_GROUP_ROWS` rows unless
+/// it is the last, and never splitting a run across two groups it shares
+/// with another run.
+fn row_groups(batch: &RecordBatch) -> Vec<(usize, usize)> {
+    let runs = batch
+        .columns()
+        .first()
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>());
+    let rows = batch.num_rows();
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for row in 1..=rows {
+        let boundary = row == rows
+            || runs.is_none_or(|runs| runs.value(row) != runs.value(row - 1));
+        if boundary && (row - start >= ROW_GROUP_ROWS || row == rows) {
+            groups.push((start, row - start));
+            start = row;
+        }
+    }
+    groups
 }
 
 /// What every file of a table shares, computed once per table: a batch

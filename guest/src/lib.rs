@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod encode;
 pub mod error;
+pub mod merge;
 pub mod nucleotide;
 pub mod protein;
 pub mod rdrp;
@@ -19,6 +20,7 @@ mod component;
 
 pub use batch::{convert_batch, Batch, Outcome, ParquetObject, SummaryInput, TableCount};
 pub use error::ParseError;
+pub use merge::{merge, Merged};
 pub use summary::{parse_line, parse_summary, ParsedSummary};
 pub use summary_layout::Kind;
 

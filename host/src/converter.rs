@@ -20,7 +20,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::serratus::summary::converter::{
-    Batch, Converted, Kind, Outcome, ParquetObject, ParseError, Partition, Summary, TableCount,
+    Batch, Converted, Kind, Merged, Outcome, ParquetObject, ParseError, Partition, Summary,
+    TableCount,
 };
 
 /// How much the guest may use per call. Both grow with the input so a large
@@ -184,6 +185,38 @@ impl Converter {
             .iter()
             .map(|s| s.bytes.len() + s.source.len())
             .sum();
+        let (result, peak) = self.call(input_bytes, |converter, store| {
+            converter.call_convert(store, summaries)
+        })?;
+        match result {
+            Ok(batch) => Ok((batch, peak)),
+            Err(message) => bail!("the converter could not encode Parquet: {message}"),
+        }
+    }
+
+    /// Merges Parquet objects of one table (see `merge` in `wit/`).
+    pub fn merge(
+        &self,
+        kind: Kind,
+        table: &str,
+        parts: &[Vec<u8>],
+        drop_runs: &[String],
+    ) -> Result<Option<Merged>> {
+        let input_bytes = parts.iter().map(Vec::len).sum::<usize>()
+            + drop_runs.iter().map(String::len).sum::<usize>();
+        let (result, _) = self.call(input_bytes, |converter, store| {
+            converter.call_merge(store, kind, table, parts, drop_runs)
+        })?;
+        result.map_err(|message| anyhow::anyhow!("the converter could not merge {table}: {message}"))
+    }
+
+    /// One guest call in a fresh store whose memory and time grow with the
+    /// input; also returns the guest's peak linear memory in bytes.
+    fn call<T>(
+        &self,
+        input_bytes: usize,
+        f: impl FnOnce(&Guest, &mut Store<GuestState>) -> wasmtime::Result<T>,
+    ) -> Result<(T, usize)> {
         let memory = self
             .limits
             .base_memory
@@ -215,28 +248,26 @@ impl Converter {
             .instantiate(&mut store)
             .map_err(wasm_error)
             .context("instantiating the converter")?;
-        let result = instance
-            .serratus_summary_converter()
-            .call_convert(&mut store, summaries)
-            .map_err(|trap| {
-                let over_memory = store.data().limits.over_limit;
-                let reason = match trap.downcast_ref::<wasmtime::Trap>() {
-                    Some(wasmtime::Trap::Interrupt) => format!(
-                        "too slow: took longer than {time:?}, the limit for {input_bytes} input bytes"
-                    ),
-                    _ if over_memory => format!(
-                        "too large: needed more than {memory} bytes of guest memory, the limit for {input_bytes} input bytes"
-                    ),
-                    _ => format!("the guest trapped: {trap:#}"),
-                };
-                anyhow::Error::new(GuestFailure(format!("the converter failed on this batch: {reason}")))
-            })?;
-        match result {
-            Ok(batch) => Ok((batch, store.data().limits.peak_memory)),
-            Err(message) => bail!("the converter could not encode Parquet: {message}"),
-        }
+        let result = f(instance.serratus_summary_converter(), &mut store).map_err(|trap| {
+            let over_memory = store.data().limits.over_limit;
+            let reason = match trap.downcast_ref::<wasmtime::Trap>() {
+                Some(wasmtime::Trap::Interrupt) => format!(
+                    "too slow: took longer than {time:?}, the limit for {input_bytes} input bytes"
+                ),
+                _ if over_memory => format!(
+                    "too large: needed more than {memory} bytes of guest memory, the limit for {input_bytes} input bytes"
+                ),
+                _ => format!("the guest trapped: {trap:#}"),
+            };
+            anyhow::Error::new(GuestFailure(format!(
+                "the converter failed on this batch: {reason}"
+            )))
+        })?;
+        Ok((result, store.data().limits.peak_memory))
     }
 }
+
+type Guest = exports::serratus::summary::converter::Guest;
 
 /// The pipeline's view of the converter: the same call, in plain types.
 impl summary_pipeline::convert::Convert for Converter {
@@ -255,6 +286,21 @@ impl summary_pipeline::convert::Convert for Converter {
             .collect();
         let batch = Converter::convert(self, &summaries)?;
         Ok(summary_pipeline::batch_from_wit!(batch, wit))
+    }
+
+    fn merge(
+        &self,
+        kind: summary_layout::Kind,
+        table: &str,
+        parts: &[Vec<u8>],
+        drop_runs: &[String],
+    ) -> Result<Option<summary_pipeline::convert::Merged>> {
+        let merged = Converter::merge(self, kind.into(), table, parts, drop_runs)?;
+        Ok(merged.map(|m| summary_pipeline::convert::Merged {
+            rows: m.rows,
+            runs: m.runs,
+            bytes: m.bytes,
+        }))
     }
 }
 

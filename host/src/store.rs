@@ -85,9 +85,43 @@ impl ObjectStore for LocalStore {
         }
     }
 
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        check_key(prefix.trim_end_matches('/'))?;
+        let mut keys = Vec::new();
+        list_files(&self.root.join(prefix), prefix.trim_end_matches('/'), &mut keys)?;
+        keys.sort();
+        Ok(keys)
+    }
+
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
+}
+
+/// Keys of the files under `dir` (whose key is `key`), skipping the hidden
+/// temporary files of writes in flight.
+fn list_files(dir: &Path, key: &str, keys: &mut Vec<String>) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let child = format!("{key}/{name}");
+        if entry.file_type()?.is_dir() {
+            list_files(&entry.path(), &child, keys)?;
+        } else {
+            keys.push(child);
+        }
+    }
+    Ok(())
 }
 
 fn count_files(dir: &Path) -> Result<u64> {
@@ -138,7 +172,10 @@ mod tests {
             vec![std::ffi::OsString::from("a.parquet")],
             "no temporary file left"
         );
-        assert_eq!(store.delete_prefix("k/").unwrap(), 1);
+        store.put("k/b/c.json", b"{}").unwrap();
+        assert_eq!(store.list("k/").unwrap(), ["k/a.parquet", "k/b/c.json"]);
+        assert_eq!(store.list("none/").unwrap(), Vec::<String>::new());
+        assert_eq!(store.delete_prefix("k/").unwrap(), 2);
         assert_eq!(store.delete_prefix("k/").unwrap(), 0);
         assert!(store.delete_prefix("../").is_err());
         std::fs::remove_dir_all(&dir).unwrap();

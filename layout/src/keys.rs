@@ -1,7 +1,7 @@
 //! Object keys of the lake: a pure function of kind, table, partition and
 //! object name, so a repeated conversion always lands on the same keys.
 
-use crate::Table;
+use crate::{Kind, Table};
 
 /// Hive partition of a partitioned table: `score=<score>/pctid=<pctid>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,6 +20,45 @@ pub fn object_key(table: &Table, partition: Option<Partition>, name: &str) -> St
         ),
         None => format!("{}/{}/{}.parquet", table.kind, table.name, name),
     }
+}
+
+/// The parts of a lake object key, as [`object_key`] builds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectKey<'k> {
+    pub kind: Kind,
+    pub table: &'k str,
+    pub partition: Option<Partition>,
+    /// The file name without `.parquet`: a run accession for a per-run
+    /// object, else the name of a batch shared by many runs.
+    pub name: &'k str,
+}
+
+impl ObjectKey<'_> {
+    /// Whether the object holds the rows of one run only (named after it).
+    pub fn is_per_run(&self) -> bool {
+        is_run_accession(self.name)
+    }
+}
+
+/// Parses `<kind>/<table>/[score=<s>/pctid=<p>/]<name>.parquet`.
+pub fn parse_object_key(key: &str) -> Option<ObjectKey<'_>> {
+    let parts: Vec<&str> = key.split('/').collect();
+    let (kind, table, partition, file) = match parts.as_slice() {
+        [kind, table, score, pctid, file] => {
+            let score = score.strip_prefix("score=")?.parse().ok()?;
+            let pctid = pctid.strip_prefix("pctid=")?.parse().ok()?;
+            (kind, table, Some(Partition { score, pctid }), file)
+        }
+        [kind, table, file] => (kind, table, None, file),
+        _ => return None,
+    };
+    let name = file.strip_suffix(".parquet").filter(|n| !n.is_empty())?;
+    Some(ObjectKey {
+        kind: kind.parse().ok()?,
+        table,
+        partition,
+        name,
+    })
 }
 
 /// True for an SRA run accession (`SRR`, `ERR` or `DRR` and digits): the only
@@ -52,6 +91,27 @@ mod tests {
             object_key(&PROTEIN_SRA, None, "batch-ab"),
             "protein/sra/batch-ab.parquet"
         );
+    }
+
+    #[test]
+    fn keys_parse_back() {
+        let key = "nucleotide/family/score=100/pctid=92/SRR1.parquet";
+        let parsed = parse_object_key(key).unwrap();
+        assert_eq!(parsed.kind, Kind::Nucleotide);
+        assert_eq!((parsed.table, parsed.name), ("family", "SRR1"));
+        assert_eq!(parsed.partition, Some(Partition { score: 100, pctid: 92 }));
+        assert!(parsed.is_per_run());
+        let batch = parse_object_key("rdrp/sra/backfill-0123.parquet").unwrap();
+        assert_eq!((batch.partition, batch.is_per_run()), (None, false));
+        for bad in [
+            "nucleotide/family/SRR1.json",
+            "nucleotide/family/score=x/pctid=1/a.parquet",
+            "virus/sra/a.parquet",
+            "nucleotide/sra/.parquet",
+            "_manifests/nucleotide/SRR1.json",
+        ] {
+            assert_eq!(parse_object_key(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -60,6 +60,25 @@ pub trait Convert: Sync {
     /// Converts a batch; a bad summary fails alone in its outcome. An error
     /// is a `GuestFailure` when the guest gave up on these inputs.
     fn convert(&self, summaries: &[Summary]) -> anyhow::Result<Batch>;
+
+    /// Merges Parquet objects of one table into one sorted by run, without
+    /// the rows of `drop_runs`; `None` when no row is left.
+    fn merge(
+        &self,
+        kind: Kind,
+        table: &str,
+        parts: &[Vec<u8>],
+        drop_runs: &[String],
+    ) -> anyhow::Result<Option<Merged>>;
+}
+
+/// A rewritten lake object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Merged {
+    pub rows: u64,
+    /// The runs whose rows it holds, sorted.
+    pub runs: Vec<String>,
+    pub bytes: Vec<u8>,
 }
 
 /// The plain `Batch` of a `wit/` batch as a bindings generator produced it

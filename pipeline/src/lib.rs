@@ -10,4 +10,5 @@ pub mod glue_catalog;
 pub mod parallel;
 pub mod pipeline;
 pub mod s3_store;
+pub mod shared;
 pub mod store;

@@ -22,6 +22,7 @@ use crate::aws::{describe_failure, AwsClient, CallError};
 use crate::convert::{Convert, GuestFailure, Outcome, Summary};
 use crate::glue_catalog::GlueCatalog;
 use crate::parallel::try_map;
+use crate::shared::retire;
 use crate::store::ObjectStore;
 
 /// What happened to one object of an event.
@@ -338,8 +339,10 @@ impl Pipeline<'_> {
         try_map(&batch.objects, self.io_concurrency, |object| {
             self.lake.put(&object.key, &object.bytes)
         })?;
+        // Stale per-run objects go; shared batch objects lose this run's rows.
+        let this_run = [run.clone()];
         try_map(&plan.deletes, self.io_concurrency, |stale| {
-            self.lake.delete(stale)
+            retire(self.lake, self.converter, stale, &this_run)
         })?;
         if let Some(catalog) = self.catalog {
             register(

@@ -94,10 +94,18 @@ impl ObjectStore for S3Store<'_> {
     }
 
     fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        let keys = self.list(prefix)?;
+        for key in &keys {
+            self.delete(key)?;
+        }
+        Ok(keys.len() as u64)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
         check_key(prefix.trim_end_matches('/'))?;
         let full = self.full_key(prefix);
         let s3 = &self.client.config.s3;
-        let mut deleted = 0;
+        let mut keys = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
@@ -109,24 +117,16 @@ impl ObjectStore for S3Store<'_> {
                     &response
                 ));
             }
-            let (keys, next) = parse_list(&response.body);
-            for key in keys {
-                let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
-                    s3.delete_object(&self.bucket, &key)
-                })?;
-                if !(response.is_success() || response.status == 404) {
-                    bail!(describe_failure(
-                        &format!("DELETE s3://{}/{key}", self.bucket),
-                        &response
-                    ));
-                }
-                deleted += 1;
-            }
+            let (page, next) = parse_list(&response.body);
+            let strip = full.len() - prefix.len();
+            keys.extend(page.into_iter().filter_map(|key| key.get(strip..).map(str::to_string)));
             match next {
                 Some(next) => token = Some(next),
-                None => return Ok(deleted),
+                None => break,
             }
         }
+        keys.sort();
+        Ok(keys)
     }
 
     fn describe(&self) -> String {

@@ -22,6 +22,9 @@ pub trait ObjectStore: Send + Sync {
     /// Deletes every object under `prefix` (a `/`-terminated folder); returns
     /// how many went.
     fn delete_prefix(&self, prefix: &str) -> Result<u64>;
+    /// The keys of every object under `prefix` (a `/`-terminated folder),
+    /// sorted; hidden temporary files are not objects.
+    fn list(&self, prefix: &str) -> Result<Vec<String>>;
     /// For messages: where the objects go.
     fn describe(&self) -> String;
     /// `s3://bucket/prefix` for a lake the Glue catalog can point at.

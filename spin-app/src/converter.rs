@@ -3,7 +3,8 @@
 //! binary serves both hosts. The answer becomes the pipeline's plain types
 //! through `batch_from_wit!`, the mapping the native host uses too.
 
-use summary_pipeline::convert::{Batch, Convert, Summary};
+use summary_layout::Kind;
+use summary_pipeline::convert::{Batch, Convert, Merged, Summary};
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -19,11 +20,7 @@ impl Convert for ImportedConverter {
         let summaries: Vec<wit::Summary> = summaries
             .iter()
             .map(|s| wit::Summary {
-                kind: match s.kind {
-                    summary_layout::Kind::Nucleotide => wit::Kind::Nucleotide,
-                    summary_layout::Kind::Protein => wit::Kind::Protein,
-                    summary_layout::Kind::Rdrp => wit::Kind::Rdrp,
-                },
+                kind: kind_to_wit(s.kind),
                 source: s.source.clone(),
                 bytes: s.bytes.clone(),
             })
@@ -34,5 +31,29 @@ impl Convert for ImportedConverter {
             anyhow::anyhow!("the converter could not encode Parquet: {message}")
         })?;
         Ok(summary_pipeline::batch_from_wit!(batch, wit))
+    }
+
+    fn merge(
+        &self,
+        kind: Kind,
+        table: &str,
+        parts: &[Vec<u8>],
+        drop_runs: &[String],
+    ) -> anyhow::Result<Option<Merged>> {
+        let merged = wit::merge(kind_to_wit(kind), table, parts, drop_runs)
+            .map_err(|message| anyhow::anyhow!("the converter could not merge {kind}/{table}: {message}"))?;
+        Ok(merged.map(|m| Merged {
+            rows: m.rows,
+            runs: m.runs,
+            bytes: m.bytes,
+        }))
+    }
+}
+
+fn kind_to_wit(kind: Kind) -> wit::Kind {
+    match kind {
+        Kind::Nucleotide => wit::Kind::Nucleotide,
+        Kind::Protein => wit::Kind::Protein,
+        Kind::Rdrp => wit::Kind::Rdrp,
     }
 }

@@ -36,14 +36,15 @@ mod variables {
 use variables::fermyon::spin::variables as spin_variables;
 
 const CONVERTER: &str = "serratus:summary/converter@0.1.0";
+const CONVERTER_FUNCTIONS: [&str; 2] = ["convert", "merge"];
 
 struct State {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
     variables: Arc<HashMap<String, String>>,
-    /// The guest's `convert`, in this store.
-    convert: Option<Func>,
+    /// The guest's exports (`convert`, `merge`), in this store.
+    converter: HashMap<&'static str, Func>,
 }
 
 impl WasiView for State {
@@ -117,21 +118,19 @@ impl SpinHost {
             |state| state,
         )
         .unwrap();
-        // The dependency: the app's import calls the guest's export.
-        linker
-            .instance(CONVERTER)
-            .unwrap()
-            .func_new_async("convert", |mut store, _type, params, results| {
-                Box::new(async move {
-                    let convert = store
-                        .data()
-                        .convert
-                        .expect("the guest is instantiated first");
-                    convert.call_async(&mut store, params, results).await?;
-                    Ok(())
+        // The dependency: the app's imports call the guest's exports.
+        let mut converter = linker.instance(CONVERTER).unwrap();
+        for name in CONVERTER_FUNCTIONS {
+            converter
+                .func_new_async(name, move |mut store, _type, params, results| {
+                    Box::new(async move {
+                        let func = store.data().converter[name];
+                        func.call_async(&mut store, params, results).await?;
+                        Ok(())
+                    })
                 })
-            })
-            .unwrap();
+                .unwrap();
+        }
         let app = ProxyPre::new(linker.instantiate_pre(&app_component).unwrap())
             .unwrap_or_else(|e| panic!("the Spin app is not an HTTP component: {e:#}"));
         let log = MemoryOutputPipe::new(16 << 20);
@@ -189,17 +188,20 @@ impl App {
                 http: WasiHttpCtx::new(),
                 table: ResourceTable::new(),
                 variables: self.variables.clone(),
-                convert: None,
+                converter: HashMap::new(),
             },
         );
         let guest = self.guest.instantiate_async(&mut store).await?;
         let interface = guest
             .get_export_index(&mut store, None, CONVERTER)
             .expect("the guest exports the converter");
-        let convert_index = guest
-            .get_export_index(&mut store, Some(&interface), "convert")
-            .expect("the converter exports convert");
-        store.data_mut().convert = guest.get_func(&mut store, convert_index);
+        for name in CONVERTER_FUNCTIONS {
+            let index = guest
+                .get_export_index(&mut store, Some(&interface), name)
+                .unwrap_or_else(|| panic!("the converter exports {name}"));
+            let func = guest.get_func(&mut store, index).expect("a function");
+            store.data_mut().converter.insert(name, func);
+        }
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
