@@ -1,0 +1,160 @@
+//! The plan of a compaction, without I/O: which per-run objects of a
+//! partition merge into which compacted object, and the journal that makes
+//! an interrupted compaction finish on the next run.
+//!
+//! One chunk of a partition, in order:
+//! 1. write the journal (output key, inputs, each input run's manifest
+//!    source as it was when planned);
+//! 2. merge the inputs and write the output;
+//! 3. point each run's manifest from its input to the output, unless the
+//!    run changed since step 1 (a newer version landed): such runs leave
+//!    the output instead;
+//! 4. delete the inputs of the runs that moved to the output;
+//! 5. delete the journal.
+//!
+//! A reader sees a run twice only between steps 2 and 4 of its chunk.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use summary_layout::catalog::table;
+use summary_layout::keys::{object_key, parse_object_key, Partition};
+use summary_layout::Kind;
+
+use crate::backfill::hex;
+use crate::manifest::{Manifest, SourceVersion};
+
+pub const JOURNAL_FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalInput {
+    pub key: String,
+    pub run: String,
+    /// The run's manifest source when the chunk was planned; `None` if the
+    /// run had no manifest (an object replay wrote).
+    pub source: Option<SourceVersion>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    pub format: u32,
+    pub kind: String,
+    pub table: String,
+    pub output: String,
+    pub inputs: Vec<JournalInput>,
+}
+
+impl Journal {
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a journal serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        let journal: Journal =
+            serde_json::from_slice(bytes).map_err(|e| format!("unreadable journal: {e}"))?;
+        if journal.format != JOURNAL_FORMAT {
+            return Err(format!("journal format {} is not {JOURNAL_FORMAT}", journal.format));
+        }
+        Ok(journal)
+    }
+}
+
+/// `_compaction/<output key without .parquet>.json`.
+pub fn journal_key(output: &str) -> String {
+    format!("_compaction/{}.json", output.trim_end_matches(".parquet"))
+}
+
+pub fn journal_prefix(kind: Kind) -> String {
+    format!("_compaction/{kind}/")
+}
+
+/// Per-run objects of one partition to merge into one output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub table: String,
+    pub output: String,
+    /// (key, run), sorted by key.
+    pub inputs: Vec<(String, String)>,
+}
+
+/// Chunks of the per-run objects among `keys` (objects of one kind): every
+/// partition holding at least `min_files` of them, cut into chunks of at
+/// most `max_files`. The output's name is a hash of its inputs' keys.
+pub fn plan_chunks(keys: &[String], min_files: usize, max_files: usize) -> Vec<Chunk> {
+    let mut groups: BTreeMap<(Kind, &str, Option<Partition>), Vec<(String, String)>> =
+        BTreeMap::new();
+    for key in keys {
+        let Some(parsed) = parse_object_key(key) else { continue };
+        if parsed.is_per_run() {
+            groups
+                .entry((parsed.kind, parsed.table, parsed.partition))
+                .or_default()
+                .push((key.clone(), parsed.name.to_string()));
+        }
+    }
+    let mut chunks = Vec::new();
+    for ((kind, table_name, partition), mut inputs) in groups {
+        let Some(table) = table(kind, table_name) else { continue };
+        if inputs.len() < min_files.max(1) {
+            continue;
+        }
+        inputs.sort();
+        for slice in inputs.chunks(max_files.max(1)) {
+            let mut hash = Sha256::new();
+            for (key, _) in slice {
+                hash.update(key.as_bytes());
+                hash.update([b'\n']);
+            }
+            let name = format!("compact-{}", hex(&hash.finalize()[..8]));
+            chunks.push(Chunk {
+                table: table_name.to_string(),
+                output: object_key(table, partition, &name),
+                inputs: slice.to_vec(),
+            });
+        }
+    }
+    chunks
+}
+
+/// The manifest with `input` replaced by `output`.
+pub fn claim(manifest: &Manifest, input: &str, output: &str) -> Manifest {
+    let mut claimed = manifest.clone();
+    claimed.objects.retain(|k| k != input && k != output);
+    claimed.objects.push(output.to_string());
+    claimed.objects.sort();
+    claimed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_with_enough_per_run_objects_are_chunked() {
+        let keys: Vec<String> = [
+            "nucleotide/family/score=1/pctid=2/SRR3.parquet",
+            "nucleotide/family/score=1/pctid=2/SRR1.parquet",
+            "nucleotide/family/score=1/pctid=2/SRR2.parquet",
+            "nucleotide/family/score=1/pctid=2/backfill-00.parquet",
+            "nucleotide/family/score=9/pctid=9/SRR1.parquet",
+            "nucleotide/sra/SRR1.parquet",
+            "nucleotide/sra/SRR2.parquet",
+        ]
+        .map(String::from)
+        .to_vec();
+        let chunks = plan_chunks(&keys, 2, 2);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[0].inputs[0].1, "SRR1");
+        assert_eq!(chunks[0].inputs.len(), 2);
+        assert_eq!(chunks[1].inputs, [("nucleotide/family/score=1/pctid=2/SRR3.parquet".to_string(), "SRR3".to_string())]);
+        assert!(chunks[0].output.starts_with("nucleotide/family/score=1/pctid=2/compact-"));
+        assert!(chunks[2].output.starts_with("nucleotide/sra/compact-"));
+        assert_eq!(chunks, plan_chunks(&keys, 2, 2), "deterministic");
+        assert_eq!(plan_chunks(&keys, 3, 100).len(), 1);
+        let journal = journal_key(&chunks[2].output);
+        assert!(journal.starts_with("_compaction/nucleotide/sra/compact-") && journal.ends_with(".json"));
+    }
+}
