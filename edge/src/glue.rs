@@ -83,6 +83,11 @@ pub fn get_table(database: &str, table: &Table) -> Value {
     json!({"DatabaseName": database, "Name": table.glue_name})
 }
 
+/// DeleteTable takes the same body as GetTable; it drops the table's partitions too.
+pub fn delete_table(database: &str, table: &Table) -> Value {
+    get_table(database, table)
+}
+
 /// An external Parquet table; partitioned tables get integer partition
 /// projection over 0..100 for `score` and `pctid`.
 pub fn create_table(database: &str, table: &Table, lake_url: &str) -> Value {

@@ -42,6 +42,8 @@ pub struct ParquetObject {
     pub table: &'static str,
     pub partition: Option<Partition>,
     pub rows: u64,
+    /// The runs whose rows it holds, sorted.
+    pub runs: Vec<String>,
     pub bytes: Vec<u8>,
 }
 
@@ -95,23 +97,28 @@ pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
             continue;
         }
         for (index, table) in tables_of(kind).enumerate() {
-            let mut partitions: BTreeMap<Option<Partition>, Vec<&[Value]>> = BTreeMap::new();
+            let mut partitions: BTreeMap<Option<Partition>, (Vec<&[Value]>, Vec<String>)> =
+                BTreeMap::new();
             for summary in &of_kind {
                 let rows = &summary.tables[index];
                 for (row, partition) in rows.partitions.iter().enumerate() {
-                    partitions
-                        .entry(*partition)
-                        .or_default()
-                        .push(rows.row(row));
+                    let (rows_of_partition, runs) = partitions.entry(*partition).or_default();
+                    rows_of_partition.push(rows.row(row));
+                    // Summaries are sorted by run, so a run repeats only in a row.
+                    if runs.last().map(String::as_str) != Some(summary.run) {
+                        runs.push(summary.run.to_string());
+                    }
                 }
             }
-            for (partition, rows) in partitions {
+            for (partition, (rows, mut runs)) in partitions {
+                runs.dedup();
                 objects.push(ParquetObject {
                     key: object_key(table, partition, &name),
                     kind,
                     table: table.name,
                     partition,
                     rows: rows.len() as u64,
+                    runs,
                     bytes: crate::encode::encode(table, &rows)?,
                 });
             }

@@ -73,6 +73,7 @@ impl wit::Guest for Converter {
                         pctid: p.pctid,
                     }),
                     rows: o.rows,
+                    runs: o.runs,
                     bytes: o.bytes,
                 })
                 .collect(),

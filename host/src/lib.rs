@@ -4,6 +4,9 @@
 //! the lake's layout `summary-layout`, the conversion the guest.
 
 pub mod aws;
+pub mod backfill;
+pub mod clear;
+pub mod compact;
 pub mod converter;
 pub mod lambda;
 pub mod replay;
@@ -11,4 +14,4 @@ pub mod serve;
 pub mod sqs_consumer;
 pub mod store;
 
-pub use summary_pipeline::{glue_catalog, parallel, pipeline, s3_store};
+pub use summary_pipeline::{glue_catalog, parallel, pipeline, s3_store, shared};

@@ -12,6 +12,9 @@ use clap::{Parser, Subcommand};
 use summary_edge::route::{default_routes, RouteRule};
 use summary_layout::Kind;
 use summary_uploader::aws::{parse_s3_url, AwsClient};
+use summary_uploader::backfill::{self, Backfill, SummarySource};
+use summary_uploader::clear;
+use summary_uploader::compact::Compaction;
 use summary_uploader::converter::{default_cache_dir, precompile_into, Converter, GuestLimits};
 use summary_uploader::glue_catalog::GlueCatalog;
 use summary_uploader::pipeline::Pipeline;
@@ -79,6 +82,66 @@ enum Command {
         /// A line per file even for many files (default: lines up to 100 files, then a progress bar).
         #[arg(long)]
         lines: bool,
+    },
+    /// Convert the runs of an index in deterministic batches: one object per table and
+    /// partition per batch, per-run manifests, resumable.
+    Backfill {
+        /// One run id per line: a local file or s3://BUCKET/KEY.
+        #[arg(long, value_name = "FILE|S3URL")]
+        index: String,
+        /// Where the summaries are: a folder or s3://BUCKET[/PREFIX] holding <run>.summary
+        /// (nucleotide) or <run>.psummary (protein, rdrp).
+        #[arg(long, value_name = "DIR|S3URL")]
+        source: String,
+        #[arg(long, value_parser = parse_kind)]
+        kind: Kind,
+        #[command(flatten)]
+        destination: Destination,
+        /// Runs per batch (and per batch object).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch_runs: u64,
+        /// Batches worked on at once, each with up to --io-concurrency requests in flight.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=256))]
+        jobs: u64,
+        /// Requests (downloads, PUTs) of one batch in flight at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+        io_concurrency: u64,
+        /// Work on every N-th batch from the I-th only (0 <= I < N), to split a backfill over N machines.
+        #[arg(long, default_value = "0/1", value_parser = summary_edge::backfill::parse_shard, value_name = "I/N")]
+        shard: (usize, usize),
+        /// Redo batches a checkpoint marks done.
+        #[arg(long)]
+        redo: bool,
+        /// Summaries larger than this are dead-lettered.
+        #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
+        max_summary_bytes: u64,
+    },
+    /// Merge the per-run objects of each partition into objects sorted by run; resumable.
+    Compact {
+        #[command(flatten)]
+        destination: Destination,
+        /// Only this kind (default: every kind).
+        #[arg(long, value_parser = parse_kind)]
+        kind: Option<Kind>,
+        /// Compact a partition once it holds at least this many per-run objects.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+        min_files: u64,
+        /// Per-run objects merged into one object at most.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(2..=100_000))]
+        max_files: u64,
+        /// Partitions compacted at once.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+        jobs: u64,
+    },
+    /// Delete a kind from the lake: objects, manifests, dead letters, checkpoints and Glue tables.
+    Clear {
+        #[command(flatten)]
+        destination: Destination,
+        #[arg(long, value_parser = parse_kind)]
+        kind: Kind,
+        /// Really delete (without it, only say what would go).
+        #[arg(long)]
+        yes: bool,
     },
     /// Process one S3 event document (S3, SQS, SNS or EventBridge shape) to completion.
     HandleEvent {
@@ -416,6 +479,120 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let lake = open_lake(&destination, &client)?;
             summary_uploader::lambda::run(&pipeline(&converter, &lake, &client, &edge))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backfill {
+            index,
+            source,
+            kind,
+            destination,
+            batch_runs,
+            jobs,
+            io_concurrency,
+            shard,
+            redo,
+            max_summary_bytes,
+        } => {
+            let lake = open_lake(&destination, &client)?;
+            let text = backfill::read_index(&client, &index)?;
+            let (runs, problems) = summary_edge::backfill::parse_index(&text);
+            for problem in &problems {
+                eprintln!("{index}:{}: {}", problem.line, problem.message);
+            }
+            let batches = summary_edge::backfill::plan_batches(kind, &runs, batch_runs as usize, shard.0, shard.1);
+            let shard_runs: usize = batches.iter().map(|b| b.runs.len()).sum();
+            eprintln!(
+                "backfilling {shard_runs} of {} {kind} runs (shard {}/{}, {} batches) from {source} into {}",
+                runs.len(), shard.0, shard.1, batches.len(), lake.store.describe()
+            );
+            let backfill = Backfill {
+                converter: &converter,
+                lake: lake.store.as_ref(),
+                catalog: lake.catalog.as_ref(),
+                client: &client,
+                source: SummarySource::parse(&source)?,
+                kind,
+                jobs: jobs as usize,
+                io_concurrency: io_concurrency as usize,
+                max_summary_bytes,
+                redo,
+                progress: true,
+            };
+            let report = backfill.run(batches)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let worked = report.runs_landed + report.runs_kept + report.failures.len();
+            println!(
+                "backfilled {} batches ({} already done) in {seconds:.2}s, {:.0} runs/s: {} runs landed, {} kept (an S3 event landed them), {} failed, {} in failed batches; {} rows; {} objects, {:.1} MB in, {:.1} MB out",
+                report.batches,
+                report.batches_skipped,
+                worked as f64 / seconds.max(1e-9),
+                report.runs_landed,
+                report.runs_kept,
+                report.failures.len(),
+                report.batches_failed.len(),
+                report.rows,
+                report.objects,
+                report.bytes_in as f64 / 1e6,
+                report.bytes_out as f64 / 1e6,
+            );
+            let failed = !(report.failures.is_empty() && report.batches_failed.is_empty() && problems.is_empty());
+            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Compact {
+            destination,
+            kind,
+            min_files,
+            max_files,
+            jobs,
+        } => {
+            let lake = open_lake(&destination, &client)?;
+            let compaction = Compaction {
+                converter: &converter,
+                lake: lake.store.as_ref(),
+                min_files: min_files as usize,
+                max_files: max_files as usize,
+                jobs: jobs as usize,
+                io_concurrency: 8,
+                progress: true,
+            };
+            for kind in kind.map_or(Kind::ALL.to_vec(), |k| vec![k]) {
+                let report = compaction.run(kind)?;
+                println!(
+                    "compacted {kind} in {}: {} per-run objects merged into {} objects ({:.1} MB) in {} chunks; {} interrupted chunks finished; {} runs changed meanwhile and kept their objects",
+                    lake.store.describe(),
+                    report.merged,
+                    report.outputs,
+                    report.bytes_out as f64 / 1e6,
+                    report.chunks,
+                    report.resumed,
+                    report.moved,
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clear {
+            destination,
+            kind,
+            yes,
+        } => {
+            let lake = open_lake(&destination, &client)?;
+            if !yes {
+                for (prefix, count) in clear::survey(lake.store.as_ref(), kind)? {
+                    println!("would delete {count} objects under {}/{prefix}", lake.store.describe());
+                }
+                if lake.catalog.is_some() {
+                    println!("would drop the Glue tables of {kind} in database {}", destination.glue_database);
+                }
+                eprintln!("nothing deleted: add --yes to delete");
+                return Ok(ExitCode::from(2));
+            }
+            let report = clear::clear(lake.store.as_ref(), lake.catalog.as_ref(), kind)?;
+            for (prefix, count) in &report.deleted {
+                println!("deleted {count} objects under {}/{prefix}", lake.store.describe());
+            }
+            if !report.tables.is_empty() {
+                println!("dropped Glue tables {}", report.tables.join(", "));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::GenCorpus { .. } | Command::Precompile => {

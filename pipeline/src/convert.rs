@@ -40,6 +40,9 @@ pub struct ParquetObject {
     pub key: String,
     pub table: String,
     pub partition: Option<Partition>,
+    pub rows: u64,
+    /// The runs whose rows it holds, sorted.
+    pub runs: Vec<String>,
     pub bytes: Vec<u8>,
 }
 
@@ -115,6 +118,8 @@ macro_rules! batch_from_wit {
                         score: p.score,
                         pctid: p.pctid,
                     }),
+                    rows: o.rows,
+                    runs: o.runs,
                     bytes: o.bytes,
                 })
                 .collect(),

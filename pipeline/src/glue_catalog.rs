@@ -142,4 +142,22 @@ impl<'a> GlueCatalog<'a> {
         }
         Ok(())
     }
+
+    /// Drops the table (and its partitions); a table that is not there is
+    /// fine. Returns whether there was one.
+    pub fn delete_table(&self, table: &'static Table) -> Result<bool> {
+        let response = self.call("DeleteTable", &glue::delete_table(&self.database, table))?;
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(table.glue_name);
+        match error_code(&response).as_deref() {
+            _ if response.is_success() => Ok(true),
+            Some("EntityNotFoundException") => Ok(false),
+            _ => bail!(describe_failure(
+                &format!("Glue DeleteTable {}", table.glue_name),
+                &response
+            )),
+        }
+    }
 }
