@@ -32,7 +32,9 @@ pub fn parse_index(text: &str) -> (Vec<String>, Vec<IndexProblem>) {
         if !is_run_accession(run) {
             problems.push(IndexProblem {
                 line: index + 1,
-                message: format!("{run:?} is not an SRA run accession (SRR, ERR or DRR and digits)"),
+                message: format!(
+                    "{run:?} is not an SRA run accession (SRR, ERR or DRR and digits)"
+                ),
             });
         } else if seen.insert(run.to_string()) {
             runs.push(run.to_string());
@@ -120,8 +122,14 @@ pub fn departures<'m>(
     let mut leaving: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (manifest, new_keys) in runs {
         for old in &manifest.objects {
-            if !new_keys.contains(old) && !batch_keys.contains(old) && parse_object_key(old).is_some() {
-                leaving.entry(old.clone()).or_default().push(manifest.run.clone());
+            if !new_keys.contains(old)
+                && !batch_keys.contains(old)
+                && parse_object_key(old).is_some()
+            {
+                leaving
+                    .entry(old.clone())
+                    .or_default()
+                    .push(manifest.run.clone());
             }
         }
     }
@@ -143,7 +151,11 @@ mod tests {
         assert_eq!(runs, ["SRR1", "ERR2", "DRR3"]);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].line, 6);
-        assert!(problems[0].message.contains("\"not-a-run\""), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("\"not-a-run\""),
+            "{}",
+            problems[0].message
+        );
     }
 
     #[test]
@@ -153,10 +165,14 @@ mod tests {
         assert_eq!(all.len(), 4);
         assert_eq!(all[3].runs, ["SRR9"]);
         assert_eq!(all, plan_batches(Kind::Nucleotide, &runs, 3, 0, 1));
-        assert_ne!(all[0].name, plan_batches(Kind::Protein, &runs, 3, 0, 1)[0].name);
+        assert_ne!(
+            all[0].name,
+            plan_batches(Kind::Protein, &runs, 3, 0, 1)[0].name
+        );
         assert!(all[0].name.starts_with("backfill-") && all[0].name.len() == 25);
-        let mut sharded: Vec<BackfillBatch> =
-            (0..3).flat_map(|i| plan_batches(Kind::Nucleotide, &runs, 3, i, 3)).collect();
+        let mut sharded: Vec<BackfillBatch> = (0..3)
+            .flat_map(|i| plan_batches(Kind::Nucleotide, &runs, 3, i, 3))
+            .collect();
         sharded.sort_by_key(|b| b.index);
         assert_eq!(sharded, all);
         assert_eq!(parse_shard("1/3"), Ok((1, 3)));
@@ -176,15 +192,25 @@ mod tests {
             version_id: None,
             sequencer: None,
         };
-        let m1 = plan(None, "nucleotide", "SRR1", source.clone(), &[
-            "nucleotide/sra/SRR1.parquet".into(),
-            "nucleotide/family/score=1/pctid=1/backfill-old.parquet".into(),
-            "nucleotide/sra/backfill-new.parquet".into(),
-        ])
+        let m1 = plan(
+            None,
+            "nucleotide",
+            "SRR1",
+            source.clone(),
+            &[
+                "nucleotide/sra/SRR1.parquet".into(),
+                "nucleotide/family/score=1/pctid=1/backfill-old.parquet".into(),
+                "nucleotide/sra/backfill-new.parquet".into(),
+            ],
+        )
         .final_manifest;
-        let m2 = plan(None, "nucleotide", "SRR2", source, &[
-            "nucleotide/family/score=1/pctid=1/backfill-old.parquet".into(),
-        ])
+        let m2 = plan(
+            None,
+            "nucleotide",
+            "SRR2",
+            source,
+            &["nucleotide/family/score=1/pctid=1/backfill-old.parquet".into()],
+        )
         .final_manifest;
         let batch: BTreeSet<String> = ["nucleotide/sra/backfill-new.parquet".to_string()].into();
         let new1 = vec!["nucleotide/sra/backfill-new.parquet".to_string()];

@@ -56,7 +56,10 @@ impl Journal {
         let journal: Journal =
             serde_json::from_slice(bytes).map_err(|e| format!("unreadable journal: {e}"))?;
         if journal.format != JOURNAL_FORMAT {
-            return Err(format!("journal format {} is not {JOURNAL_FORMAT}", journal.format));
+            return Err(format!(
+                "journal format {} is not {JOURNAL_FORMAT}",
+                journal.format
+            ));
         }
         Ok(journal)
     }
@@ -87,7 +90,9 @@ pub fn plan_chunks(keys: &[String], min_files: usize, max_files: usize) -> Vec<C
     let mut groups: BTreeMap<(Kind, &str, Option<Partition>), Vec<(String, String)>> =
         BTreeMap::new();
     for key in keys {
-        let Some(parsed) = parse_object_key(key) else { continue };
+        let Some(parsed) = parse_object_key(key) else {
+            continue;
+        };
         if parsed.is_per_run() {
             groups
                 .entry((parsed.kind, parsed.table, parsed.partition))
@@ -97,7 +102,9 @@ pub fn plan_chunks(keys: &[String], min_files: usize, max_files: usize) -> Vec<C
     }
     let mut chunks = Vec::new();
     for ((kind, table_name, partition), mut inputs) in groups {
-        let Some(table) = table(kind, table_name) else { continue };
+        let Some(table) = table(kind, table_name) else {
+            continue;
+        };
         if inputs.len() < min_files.max(1) {
             continue;
         }
@@ -149,12 +156,23 @@ mod tests {
         assert_eq!(chunks.len(), 3);
         assert_eq!(chunks[0].inputs[0].1, "SRR1");
         assert_eq!(chunks[0].inputs.len(), 2);
-        assert_eq!(chunks[1].inputs, [("nucleotide/family/score=1/pctid=2/SRR3.parquet".to_string(), "SRR3".to_string())]);
-        assert!(chunks[0].output.starts_with("nucleotide/family/score=1/pctid=2/compact-"));
+        assert_eq!(
+            chunks[1].inputs,
+            [(
+                "nucleotide/family/score=1/pctid=2/SRR3.parquet".to_string(),
+                "SRR3".to_string()
+            )]
+        );
+        assert!(chunks[0]
+            .output
+            .starts_with("nucleotide/family/score=1/pctid=2/compact-"));
         assert!(chunks[2].output.starts_with("nucleotide/sra/compact-"));
         assert_eq!(chunks, plan_chunks(&keys, 2, 2), "deterministic");
         assert_eq!(plan_chunks(&keys, 3, 100).len(), 1);
         let journal = journal_key(&chunks[2].output);
-        assert!(journal.starts_with("_compaction/nucleotide/sra/compact-") && journal.ends_with(".json"));
+        assert!(
+            journal.starts_with("_compaction/nucleotide/sra/compact-")
+                && journal.ends_with(".json")
+        );
     }
 }

@@ -89,11 +89,13 @@ impl wit::Guest for Converter {
         let kind = kind_from_wit(kind);
         let table = summary_layout::catalog::table(kind, &table)
             .ok_or_else(|| format!("{kind}/{table} is not a lake table"))?;
-        Ok(crate::merge(table, &parts, &drop_runs)?.map(|m| wit::Merged {
-            rows: m.rows,
-            runs: m.runs,
-            bytes: m.bytes,
-        }))
+        Ok(
+            crate::merge(table, &parts, &drop_runs)?.map(|m| wit::Merged {
+                rows: m.rows,
+                runs: m.runs,
+                bytes: m.bytes,
+            }),
+        )
     }
 }
 

@@ -88,8 +88,8 @@ pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec
             })
         })
         .collect::<Result<Vec<ArrayRef>, String>>()?;
-    let batch = RecordBatch::try_new(schema, columns)
-        .map_err(|e| format!("{}: {e}", table.glue_name))?;
+    let batch =
+        RecordBatch::try_new(schema, columns).map_err(|e| format!("{}: {e}", table.glue_name))?;
     write(table, &batch)
 }
 
@@ -134,8 +134,8 @@ fn row_groups(batch: &RecordBatch) -> Vec<(usize, usize)> {
     let mut groups = Vec::new();
     let mut start = 0;
     for row in 1..=rows {
-        let boundary = row == rows
-            || runs.is_none_or(|runs| runs.value(row) != runs.value(row - 1));
+        let boundary =
+            row == rows || runs.is_none_or(|runs| runs.value(row) != runs.value(row - 1));
         if boundary && (row - start >= ROW_GROUP_ROWS || row == rows) {
             groups.push((start, row - start));
             start = row;

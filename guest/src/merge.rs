@@ -26,7 +26,11 @@ pub struct Merged {
 /// Merges the rows of `parts` (Parquet objects of `table`) into one object
 /// sorted by run, rows of one run kept in input order, leaving out the rows
 /// of `drop_runs`. `None` when no row is left.
-pub fn merge(table: &Table, parts: &[Vec<u8>], drop_runs: &[String]) -> Result<Option<Merged>, String> {
+pub fn merge(
+    table: &Table,
+    parts: &[Vec<u8>],
+    drop_runs: &[String],
+) -> Result<Option<Merged>, String> {
     let schema = Arc::new(arrow_schema(table));
     let drop: BTreeSet<&str> = drop_runs.iter().map(String::as_str).collect();
     let mut batches = Vec::new();
@@ -56,7 +60,10 @@ pub fn merge(table: &Table, parts: &[Vec<u8>], drop_runs: &[String]) -> Result<O
     }
     // Stable: rows of one run keep their order.
     keep.sort_by_key(|&row| runs.value(row as usize));
-    let mut names: Vec<String> = keep.iter().map(|&row| runs.value(row as usize).to_string()).collect();
+    let mut names: Vec<String> = keep
+        .iter()
+        .map(|&row| runs.value(row as usize).to_string())
+        .collect();
     names.dedup();
     let indices = UInt32Array::from(keep);
     let columns = all
@@ -65,7 +72,8 @@ pub fn merge(table: &Table, parts: &[Vec<u8>], drop_runs: &[String]) -> Result<O
         .map(|column| arrow_select::take::take(column.as_ref(), &indices, None))
         .collect::<Result<Vec<ArrayRef>, _>>()
         .map_err(|e| format!("{}: {e}", table.glue_name))?;
-    let sorted = RecordBatch::try_new(schema, columns).map_err(|e| format!("{}: {e}", table.glue_name))?;
+    let sorted =
+        RecordBatch::try_new(schema, columns).map_err(|e| format!("{}: {e}", table.glue_name))?;
     Ok(Some(Merged {
         rows: sorted.num_rows() as u64,
         runs: names,

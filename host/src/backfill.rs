@@ -48,29 +48,66 @@ impl SummarySource {
         }
     }
 
-    fn file_name(kind: Kind, run: &str) -> String {
+    /// The names a run's summary may have, in the order tried: Serratus'
+    /// own (`summary2/<run>.summary`, `psummary/<run>.psummary`,
+    /// `rsummary/<run>.psummary`), then `<run>.rsummary.psummary`, the name
+    /// RdRp summaries get when the three kinds share a folder.
+    fn file_names(kind: Kind, run: &str) -> Vec<String> {
         match kind {
-            Kind::Nucleotide => format!("{run}.summary"),
-            Kind::Protein | Kind::Rdrp => format!("{run}.psummary"),
+            Kind::Nucleotide => vec![format!("{run}.summary")],
+            Kind::Protein => vec![format!("{run}.psummary")],
+            Kind::Rdrp => vec![
+                format!("{run}.psummary"),
+                format!("{run}.rsummary.psummary"),
+            ],
         }
     }
 
-    /// Where run `run`'s summary is, for messages and manifests.
+    /// Where run `run`'s summary is looked for first, for messages.
     pub fn locate(&self, kind: Kind, run: &str) -> String {
-        let name = Self::file_name(kind, run);
+        self.location(&Self::file_names(kind, run)[0])
+    }
+
+    fn location(&self, name: &str) -> String {
         match self {
             SummarySource::Dir(dir) => dir.join(name).display().to_string(),
-            SummarySource::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}/{name}"),
+            SummarySource::S3 { bucket, prefix } if prefix.is_empty() => {
+                format!("s3://{bucket}/{name}")
+            }
             SummarySource::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}/{name}"),
         }
     }
 
-    /// The summary and its version, or `None` when there is none.
-    fn fetch(&self, client: &AwsClient, kind: Kind, run: &str, max_bytes: u64) -> Result<Option<(Vec<u8>, SourceVersion)>> {
-        let name = Self::file_name(kind, run);
+    /// The summary, where it was found, and its version; `None` when
+    /// there is none.
+    fn fetch(
+        &self,
+        client: &AwsClient,
+        kind: Kind,
+        run: &str,
+        max_bytes: u64,
+    ) -> Result<Option<Fetched>> {
+        for name in Self::file_names(kind, run) {
+            if let Some((bytes, version)) = self.fetch_one(client, &name, max_bytes)? {
+                return Ok(Some(Fetched {
+                    location: self.location(&name),
+                    bytes,
+                    version,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn fetch_one(
+        &self,
+        client: &AwsClient,
+        name: &str,
+        max_bytes: u64,
+    ) -> Result<Option<(Vec<u8>, SourceVersion)>> {
         match self {
             SummarySource::Dir(dir) => {
-                let path = dir.join(&name);
+                let path = dir.join(name);
                 let bytes = match std::fs::read(&path) {
                     Ok(bytes) => bytes,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -88,10 +125,16 @@ impl SummarySource {
                 Ok(Some((bytes, version)))
             }
             SummarySource::S3 { bucket, prefix } => {
-                let key = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+                let key = if prefix.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{prefix}/{name}")
+                };
                 let s3 = &client.config.s3;
                 let response = client
-                    .call(SigningProfile::S3, "s3", max_bytes, || s3.get_object(bucket, &key))
+                    .call(SigningProfile::S3, "s3", max_bytes, || {
+                        s3.get_object(bucket, &key)
+                    })
                     .with_context(|| format!("fetching s3://{bucket}/{key}"))?;
                 match response.status {
                     200 => {
@@ -99,7 +142,9 @@ impl SummarySource {
                             bucket: bucket.clone(),
                             key: key.clone(),
                             // Events carry the ETag without its quotes.
-                            etag: response.header("etag").map(|t| t.trim_matches('"').to_string()),
+                            etag: response
+                                .header("etag")
+                                .map(|t| t.trim_matches('"').to_string()),
                             version_id: response.header("x-amz-version-id").map(str::to_string),
                             sequencer: None,
                         };
@@ -117,12 +162,21 @@ impl SummarySource {
     }
 }
 
+/// A fetched summary.
+struct Fetched {
+    location: String,
+    bytes: Vec<u8>,
+    version: SourceVersion,
+}
+
 /// Reads the index: a local file or `s3://bucket/key`.
 pub fn read_index(client: &AwsClient, location: &str) -> Result<String> {
     let bytes = if location.starts_with("s3://") {
         let (bucket, key) = parse_s3_url(location)?;
         let s3 = &client.config.s3;
-        let response = client.call(SigningProfile::S3, "s3", 1 << 30, || s3.get_object(&bucket, &key))?;
+        let response = client.call(SigningProfile::S3, "s3", 1 << 30, || {
+            s3.get_object(&bucket, &key)
+        })?;
         if response.status != 200 {
             bail!(describe_failure(&format!("GET {location}"), &response));
         }
@@ -204,9 +258,15 @@ impl Backfill<'_> {
             .lake
             .list(&format!("_errors/{}/", self.kind))?
             .iter()
-            .filter_map(|key| key.rsplit('/').next()?.strip_suffix(".json").map(str::to_string))
+            .filter_map(|key| {
+                key.rsplit('/')
+                    .next()?
+                    .strip_suffix(".json")
+                    .map(str::to_string)
+            })
             .collect();
-        let (todo, skipped): (Vec<_>, Vec<_>) = batches.into_iter().partition(|b| !done.contains(&b.name));
+        let (todo, skipped): (Vec<_>, Vec<_>) =
+            batches.into_iter().partition(|b| !done.contains(&b.name));
         report.batches_skipped = skipped.len();
         let total_runs: usize = todo.iter().map(|b| b.runs.len()).sum();
         let progress = self.progress_bar(total_runs as u64);
@@ -292,21 +352,25 @@ impl Backfill<'_> {
             let key = manifest_key(kind.as_str(), run);
             match self.lake.get(&key)? {
                 None => Ok(None),
-                Some(bytes) => Manifest::from_json(&bytes)
-                    .map(Some)
-                    .map_err(|e| anyhow::anyhow!("{key}: {e}; fix or delete it to let the run be written again")),
+                Some(bytes) => Manifest::from_json(&bytes).map(Some).map_err(|e| {
+                    anyhow::anyhow!("{key}: {e}; fix or delete it to let the run be written again")
+                }),
             }
         })?;
         let mut work: Vec<(&String, Option<Manifest>)> = Vec::new();
         for (run, manifest) in batch.runs.iter().zip(manifests) {
-            if manifest.as_ref().is_some_and(|m| m.source.sequencer.is_some()) {
+            if manifest
+                .as_ref()
+                .is_some_and(|m| m.source.sequencer.is_some())
+            {
                 result.kept += 1;
             } else {
                 work.push((run, manifest));
             }
         }
         let fetched = try_map(&work, self.io_concurrency, |(run, _)| {
-            self.source.fetch(self.client, kind, run, self.max_summary_bytes)
+            self.source
+                .fetch(self.client, kind, run, self.max_summary_bytes)
         })?;
 
         // Fetched summaries, then converted together.
@@ -315,10 +379,27 @@ impl Backfill<'_> {
         let mut failed: Vec<(usize, String)> = Vec::new();
         for (index, ((run, _), fetched)) in work.iter().zip(fetched).enumerate() {
             match fetched {
-                None => failed.push((index, format!("{}: not found (run {run} of the index)", self.source.locate(kind, run)))),
-                Some((bytes, version)) => {
+                None => failed.push((
+                    index,
+                    format!(
+                        "{}: not found (run {run} of the index)",
+                        self.source.locate(kind, run)
+                    ),
+                )),
+                Some(Fetched {
+                    location,
+                    bytes,
+                    version,
+                }) => {
                     result.bytes_in += bytes.len() as u64;
-                    summaries.push((index, Summary { kind, source: self.source.locate(kind, run), bytes }));
+                    summaries.push((
+                        index,
+                        Summary {
+                            kind,
+                            source: location,
+                            bytes,
+                        },
+                    ));
                     versions.push((index, version));
                 }
             }
@@ -327,8 +408,12 @@ impl Backfill<'_> {
         let objects: Vec<ParquetObject> = objects
             .into_iter()
             .map(|o| {
-                let table = table(kind, &o.table).with_context(|| format!("unknown table {kind}/{}", o.table))?;
-                Ok(ParquetObject { key: object_key(table, o.partition, &batch.name), ..o })
+                let table = table(kind, &o.table)
+                    .with_context(|| format!("unknown table {kind}/{}", o.table))?;
+                Ok(ParquetObject {
+                    key: object_key(table, o.partition, &batch.name),
+                    ..o
+                })
             })
             .collect::<Result<_>>()?;
         let batch_keys: BTreeSet<String> = objects.iter().map(|o| o.key.clone()).collect();
@@ -347,16 +432,26 @@ impl Backfill<'_> {
             .collect();
         let no_keys: Vec<String> = Vec::new();
         let leaving = departures(
-            work.iter().enumerate().filter_map(|(index, (_, manifest))| {
-                let manifest = manifest.as_ref()?;
-                Some((manifest, new_keys.get(&index).unwrap_or(&no_keys).as_slice()))
-            }),
+            work.iter()
+                .enumerate()
+                .filter_map(|(index, (_, manifest))| {
+                    let manifest = manifest.as_ref()?;
+                    Some((
+                        manifest,
+                        new_keys.get(&index).unwrap_or(&no_keys).as_slice(),
+                    ))
+                }),
             &batch_keys,
         );
 
         // 3. pending manifests of the runs that leave objects.
         let leavers: BTreeSet<&str> = leaving.values().flatten().map(String::as_str).collect();
-        let version_of = |index: usize| versions.iter().find(|(i, _)| *i == index).map(|(_, v)| v.clone());
+        let version_of = |index: usize| {
+            versions
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map(|(_, v)| v.clone())
+        };
         let pending: Vec<(String, Manifest)> = work
             .iter()
             .enumerate()
@@ -367,25 +462,40 @@ impl Backfill<'_> {
                 objects.extend(new_keys.get(&index).cloned().unwrap_or_default());
                 objects.sort();
                 objects.dedup();
-                let manifest = Manifest { objects, complete: false, source: version_of(index).unwrap_or(old.source.clone()), ..old.clone() };
+                let manifest = Manifest {
+                    objects,
+                    complete: false,
+                    source: version_of(index).unwrap_or(old.source.clone()),
+                    ..old.clone()
+                };
                 Some((manifest_key(kind.as_str(), run), manifest))
             })
             .collect();
-        try_map(&pending, self.io_concurrency, |(key, manifest)| self.lake.put(key, &manifest.to_json()))?;
+        try_map(&pending, self.io_concurrency, |(key, manifest)| {
+            self.lake.put(key, &manifest.to_json())
+        })?;
 
         // 4. the batch objects.
-        try_map(&objects, self.io_concurrency, |o| self.lake.put(&o.key, &o.bytes))?;
+        try_map(&objects, self.io_concurrency, |o| {
+            self.lake.put(&o.key, &o.bytes)
+        })?;
         result.objects = objects.len();
         result.bytes_out = objects.iter().map(|o| o.bytes.len() as u64).sum();
         result.rows = objects.iter().map(|o| o.rows).sum();
 
         // 5. runs leave the objects they no longer use.
         let leaving: Vec<(String, Vec<String>)> = leaving.into_iter().collect();
-        try_map(&leaving, self.io_concurrency, |(key, runs)| retire(self.lake, self.converter, key, runs))?;
+        try_map(&leaving, self.io_concurrency, |(key, runs)| {
+            retire(self.lake, self.converter, key, runs)
+        })?;
 
         // 6. Glue.
         if let Some(catalog) = self.catalog {
-            register(catalog, kind, objects.iter().map(|o| (o.table.as_str(), o.partition)))?;
+            register(
+                catalog,
+                kind,
+                objects.iter().map(|o| (o.table.as_str(), o.partition)),
+            )?;
         }
 
         // 7. final manifests (and dead letters), each written only if it changed.
@@ -413,9 +523,21 @@ impl Backfill<'_> {
                 _ => {
                     // A failed run keeps its rows outside this batch, if any.
                     if let Some(old) = old {
-                        let kept: Vec<String> = old.objects.iter().filter(|k| !leaving.iter().any(|(l, r)| l == *k && r.contains(run)) && !batch_keys.contains(*k)).cloned().collect();
+                        let kept: Vec<String> = old
+                            .objects
+                            .iter()
+                            .filter(|k| {
+                                !leaving.iter().any(|(l, r)| l == *k && r.contains(run))
+                                    && !batch_keys.contains(*k)
+                            })
+                            .cloned()
+                            .collect();
                         if kept != old.objects {
-                            let manifest = Manifest { objects: kept.clone(), complete: true, ..old.clone() };
+                            let manifest = Manifest {
+                                objects: kept.clone(),
+                                complete: true,
+                                ..old.clone()
+                            };
                             writes.push((key, (!kept.is_empty()).then(|| manifest.to_json())));
                         }
                     }
@@ -432,7 +554,10 @@ impl Backfill<'_> {
             let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON serializes");
             bytes.push(b'\n');
             writes.push((error_key(kind.as_str(), run), Some(bytes)));
-            result.failures.push(RunFailure { run: run.to_string(), message: message.clone() });
+            result.failures.push(RunFailure {
+                run: run.to_string(),
+                message: message.clone(),
+            });
         }
         try_map(&writes, self.io_concurrency, |(key, bytes)| match bytes {
             Some(bytes) => self.lake.put(key, bytes).map(|_| ()),
@@ -475,12 +600,14 @@ impl Backfill<'_> {
                 Err(error) if error.downcast_ref::<GuestFailure>().is_some() => {
                     // Find the summaries that fail alone; convert the rest again.
                     let before = summaries.len();
-                    summaries.retain(|(index, summary)| match self.converter.convert(std::slice::from_ref(summary)) {
-                        Err(error) if error.downcast_ref::<GuestFailure>().is_some() => {
-                            failed.push((*index, format!("{}: {error:#}", summary.source)));
-                            false
+                    summaries.retain(|(index, summary)| {
+                        match self.converter.convert(std::slice::from_ref(summary)) {
+                            Err(error) if error.downcast_ref::<GuestFailure>().is_some() => {
+                                failed.push((*index, format!("{}: {error:#}", summary.source)));
+                                false
+                            }
+                            _ => true,
                         }
-                        _ => true,
                     });
                     if summaries.len() == before {
                         return Err(error);
@@ -494,8 +621,17 @@ impl Backfill<'_> {
                 let expected = work[*index].0;
                 match outcome {
                     Outcome::Converted { run } if run == expected => {}
-                    Outcome::Converted { run } => bad.push((*index, format!("{}: the summary is of run {run}, not {expected}", summary.source))),
-                    Outcome::Failed(e) => bad.push((*index, render(&summary.source, e.line, &e.field, &e.message))),
+                    Outcome::Converted { run } => bad.push((
+                        *index,
+                        format!(
+                            "{}: the summary is of run {run}, not {expected}",
+                            summary.source
+                        ),
+                    )),
+                    Outcome::Failed(e) => bad.push((
+                        *index,
+                        render(&summary.source, e.line, &e.field, &e.message),
+                    )),
                 }
             }
             if !bad.is_empty() {

@@ -35,7 +35,11 @@ pub fn survey(lake: &dyn ObjectStore, kind: Kind) -> Result<Vec<(String, u64)>> 
         .collect()
 }
 
-pub fn clear(lake: &dyn ObjectStore, catalog: Option<&GlueCatalog>, kind: Kind) -> Result<ClearReport> {
+pub fn clear(
+    lake: &dyn ObjectStore,
+    catalog: Option<&GlueCatalog>,
+    kind: Kind,
+) -> Result<ClearReport> {
     let mut report = ClearReport::default();
     for prefix in prefixes(kind) {
         let deleted = lake.delete_prefix(&prefix)?;

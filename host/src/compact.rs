@@ -62,7 +62,10 @@ impl Compaction<'_> {
     pub fn run(&self, kind: Kind) -> Result<CompactReport> {
         let mut report = CompactReport::default();
         for key in self.lake.list(&journal_prefix(kind))? {
-            let bytes = self.lake.get(&key)?.with_context(|| format!("{key} vanished"))?;
+            let bytes = self
+                .lake
+                .get(&key)?
+                .with_context(|| format!("{key} vanished"))?;
             let journal = Journal::from_json(&bytes).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
             tracing::info!(journal = %key, "finishing an interrupted compaction");
             let result = self.finish(&journal)?;
@@ -76,8 +79,10 @@ impl Compaction<'_> {
         let bar = if self.progress {
             let bar = ProgressBar::new(chunks.iter().map(|c| c.inputs.len() as u64).sum());
             bar.set_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} objects merged {per_sec} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} objects merged {per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar
         } else {
@@ -89,7 +94,9 @@ impl Compaction<'_> {
             for _ in 0..self.jobs.max(1).min(chunks.len().max(1)) {
                 scope.spawn(|| loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(chunk) = chunks.get(index) else { break };
+                    let Some(chunk) = chunks.get(index) else {
+                        break;
+                    };
                     let result = self.compact(kind, chunk, &sources);
                     bar.inc(chunk.inputs.len() as u64);
                     let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
@@ -116,8 +123,16 @@ impl Compaction<'_> {
     /// without a manifest (replay keeps none) gets one listing its per-run
     /// objects first, so that an event replacing it later finds the
     /// compacted objects to take it out of.
-    fn adopt(&self, kind: Kind, keys: &[String], chunks: &[Chunk]) -> Result<BTreeMap<String, SourceVersion>> {
-        let runs: BTreeSet<&str> = chunks.iter().flat_map(|c| c.inputs.iter().map(|(_, run)| run.as_str())).collect();
+    fn adopt(
+        &self,
+        kind: Kind,
+        keys: &[String],
+        chunks: &[Chunk],
+    ) -> Result<BTreeMap<String, SourceVersion>> {
+        let runs: BTreeSet<&str> = chunks
+            .iter()
+            .flat_map(|c| c.inputs.iter().map(|(_, run)| run.as_str()))
+            .collect();
         let runs: Vec<&str> = runs.into_iter().collect();
         let sources = try_map(&runs, self.io_concurrency, |run| {
             if let Some(manifest) = self.manifest(kind, run)? {
@@ -142,14 +157,20 @@ impl Compaction<'_> {
                 objects,
                 complete: true,
             };
-            self.lake.put(&manifest_key(kind.as_str(), run), &manifest.to_json())?;
+            self.lake
+                .put(&manifest_key(kind.as_str(), run), &manifest.to_json())?;
             Ok((run.to_string(), manifest.source))
         })?;
         Ok(sources.into_iter().collect())
     }
 
     /// Steps 1 to 5 of one chunk.
-    fn compact(&self, kind: Kind, chunk: &Chunk, sources: &BTreeMap<String, SourceVersion>) -> Result<ChunkResult> {
+    fn compact(
+        &self,
+        kind: Kind,
+        chunk: &Chunk,
+        sources: &BTreeMap<String, SourceVersion>,
+    ) -> Result<ChunkResult> {
         let started = Instant::now();
         let inputs = chunk
             .inputs
@@ -167,7 +188,8 @@ impl Compaction<'_> {
             output: chunk.output.clone(),
             inputs,
         };
-        self.lake.put(&journal_key(&journal.output), &journal.to_json())?;
+        self.lake
+            .put(&journal_key(&journal.output), &journal.to_json())?;
         let result = self.finish(&journal)?;
         tracing::info!(output = %chunk.output, inputs = chunk.inputs.len(), moved = result.moved, ms = started.elapsed().as_millis() as u64, "partition chunk compacted");
         Ok(result)
@@ -176,16 +198,21 @@ impl Compaction<'_> {
     /// Steps 2 to 5: idempotent, so it also finishes a journal an
     /// interrupted compaction left.
     fn finish(&self, journal: &Journal) -> Result<ChunkResult> {
-        let kind: Kind = journal.kind.parse().map_err(|e| anyhow::anyhow!("{}: {e}", journal.output))?;
+        let kind: Kind = journal
+            .kind
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", journal.output))?;
         let mut result = ChunkResult::default();
         let output = match self.lake.get(&journal.output)? {
             Some(bytes) => Some(bytes),
             // Not written yet, so no input was deleted yet.
             None => {
-                let parts: Vec<Vec<u8>> = try_map(&journal.inputs, self.io_concurrency, |input| self.lake.get(&input.key))?
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                let parts: Vec<Vec<u8>> = try_map(&journal.inputs, self.io_concurrency, |input| {
+                    self.lake.get(&input.key)
+                })?
+                .into_iter()
+                .flatten()
+                .collect();
                 match self.converter.merge(kind, &journal.table, &parts, &[])? {
                     Some(merged) => {
                         self.lake.put(&journal.output, &merged.bytes)?;
@@ -199,7 +226,9 @@ impl Compaction<'_> {
             result.output = true;
             result.bytes_out = bytes.len() as u64;
             // 3. manifests point at the output, unless the run changed.
-            let claimed = try_map(&journal.inputs, self.io_concurrency, |input| self.claim(kind, journal, input))?;
+            let claimed = try_map(&journal.inputs, self.io_concurrency, |input| {
+                self.claim(kind, journal, input)
+            })?;
             let moved: Vec<String> = journal
                 .inputs
                 .iter()
@@ -211,8 +240,16 @@ impl Compaction<'_> {
                 retire(self.lake, self.converter, &journal.output, &moved)?;
             }
             // 4. the merged per-run objects go.
-            let merged: Vec<&JournalInput> = journal.inputs.iter().zip(&claimed).filter(|(_, c)| **c).map(|(i, _)| i).collect();
-            try_map(&merged, self.io_concurrency, |input| self.lake.delete(&input.key))?;
+            let merged: Vec<&JournalInput> = journal
+                .inputs
+                .iter()
+                .zip(&claimed)
+                .filter(|(_, c)| **c)
+                .map(|(i, _)| i)
+                .collect();
+            try_map(&merged, self.io_concurrency, |input| {
+                self.lake.delete(&input.key)
+            })?;
             result.merged = merged.len();
             result.moved = moved.len();
         }
@@ -235,10 +272,16 @@ impl Compaction<'_> {
         if holds(&journal.output) && !holds(&input.key) {
             return Ok(true);
         }
-        if Some(&manifest.source) != input.source.as_ref() || !holds(&input.key) || !manifest.complete {
+        if Some(&manifest.source) != input.source.as_ref()
+            || !holds(&input.key)
+            || !manifest.complete
+        {
             return Ok(false);
         }
-        self.lake.put(&key, &claim(&manifest, &input.key, &journal.output).to_json())?;
+        self.lake.put(
+            &key,
+            &claim(&manifest, &input.key, &journal.output).to_json(),
+        )?;
         Ok(true)
     }
 
@@ -246,7 +289,9 @@ impl Compaction<'_> {
         let key = manifest_key(kind.as_str(), run);
         match self.lake.get(&key)? {
             None => Ok(None),
-            Some(bytes) => Manifest::from_json(&bytes).map(Some).map_err(|e| anyhow::anyhow!("{key}: {e}")),
+            Some(bytes) => Manifest::from_json(&bytes)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("{key}: {e}")),
         }
     }
 }

@@ -207,7 +207,8 @@ impl Converter {
         let (result, _) = self.call(input_bytes, |converter, store| {
             converter.call_merge(store, kind, table, parts, drop_runs)
         })?;
-        result.map_err(|message| anyhow::anyhow!("the converter could not merge {table}: {message}"))
+        result
+            .map_err(|message| anyhow::anyhow!("the converter could not merge {table}: {message}"))
     }
 
     /// One guest call in a fresh store whose memory and time grow with the

@@ -499,7 +499,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for problem in &problems {
                 eprintln!("{index}:{}: {}", problem.line, problem.message);
             }
-            let batches = summary_edge::backfill::plan_batches(kind, &runs, batch_runs as usize, shard.0, shard.1);
+            let batches = summary_edge::backfill::plan_batches(
+                kind,
+                &runs,
+                batch_runs as usize,
+                shard.0,
+                shard.1,
+            );
             let shard_runs: usize = batches.iter().map(|b| b.runs.len()).sum();
             eprintln!(
                 "backfilling {shard_runs} of {} {kind} runs (shard {}/{}, {} batches) from {source} into {}",
@@ -535,8 +541,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 report.bytes_in as f64 / 1e6,
                 report.bytes_out as f64 / 1e6,
             );
-            let failed = !(report.failures.is_empty() && report.batches_failed.is_empty() && problems.is_empty());
-            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            let failed = !(report.failures.is_empty()
+                && report.batches_failed.is_empty()
+                && problems.is_empty());
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Compact {
             destination,
@@ -578,17 +590,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let lake = open_lake(&destination, &client)?;
             if !yes {
                 for (prefix, count) in clear::survey(lake.store.as_ref(), kind)? {
-                    println!("would delete {count} objects under {}/{prefix}", lake.store.describe());
+                    println!(
+                        "would delete {count} objects under {}/{prefix}",
+                        lake.store.describe()
+                    );
                 }
                 if lake.catalog.is_some() {
-                    println!("would drop the Glue tables of {kind} in database {}", destination.glue_database);
+                    println!(
+                        "would drop the Glue tables of {kind} in database {}",
+                        destination.glue_database
+                    );
                 }
                 eprintln!("nothing deleted: add --yes to delete");
                 return Ok(ExitCode::from(2));
             }
             let report = clear::clear(lake.store.as_ref(), lake.catalog.as_ref(), kind)?;
             for (prefix, count) in &report.deleted {
-                println!("deleted {count} objects under {}/{prefix}", lake.store.describe());
+                println!(
+                    "deleted {count} objects under {}/{prefix}",
+                    lake.store.describe()
+                );
             }
             if !report.tables.is_empty() {
                 println!("dropped Glue tables {}", report.tables.join(", "));

@@ -88,7 +88,11 @@ impl ObjectStore for LocalStore {
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         check_key(prefix.trim_end_matches('/'))?;
         let mut keys = Vec::new();
-        list_files(&self.root.join(prefix), prefix.trim_end_matches('/'), &mut keys)?;
+        list_files(
+            &self.root.join(prefix),
+            prefix.trim_end_matches('/'),
+            &mut keys,
+        )?;
         keys.sort();
         Ok(keys)
     }

@@ -99,7 +99,13 @@ mod tests {
         let parsed = parse_object_key(key).unwrap();
         assert_eq!(parsed.kind, Kind::Nucleotide);
         assert_eq!((parsed.table, parsed.name), ("family", "SRR1"));
-        assert_eq!(parsed.partition, Some(Partition { score: 100, pctid: 92 }));
+        assert_eq!(
+            parsed.partition,
+            Some(Partition {
+                score: 100,
+                pctid: 92
+            })
+        );
         assert!(parsed.is_per_run());
         let batch = parse_object_key("rdrp/sra/backfill-0123.parquet").unwrap();
         assert_eq!((batch.partition, batch.is_per_run()), (None, false));

@@ -119,7 +119,10 @@ impl ObjectStore for S3Store<'_> {
             }
             let (page, next) = parse_list(&response.body);
             let strip = full.len() - prefix.len();
-            keys.extend(page.into_iter().filter_map(|key| key.get(strip..).map(str::to_string)));
+            keys.extend(
+                page.into_iter()
+                    .filter_map(|key| key.get(strip..).map(str::to_string)),
+            );
             match next {
                 Some(next) => token = Some(next),
                 None => break,

@@ -48,7 +48,12 @@ pub fn retire(
         return Ok(Retired::Untouched);
     };
     let merged = converter
-        .merge(parsed.kind, parsed.table, std::slice::from_ref(&bytes), runs)
+        .merge(
+            parsed.kind,
+            parsed.table,
+            std::slice::from_ref(&bytes),
+            runs,
+        )
         .with_context(|| format!("rewriting {key}"))?;
     match merged {
         None => {
@@ -67,9 +72,9 @@ pub fn retire(
 pub fn key_lock(key: &str) -> MutexGuard<'static, ()> {
     const STRIPES: usize = 64;
     static LOCKS: [Mutex<()>; STRIPES] = [const { Mutex::new(()) }; STRIPES];
-    let hash = key
-        .bytes()
-        .fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    let hash = key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
     LOCKS[(hash % STRIPES as u64) as usize]
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -40,8 +40,9 @@ impl Convert for ImportedConverter {
         parts: &[Vec<u8>],
         drop_runs: &[String],
     ) -> anyhow::Result<Option<Merged>> {
-        let merged = wit::merge(kind_to_wit(kind), table, parts, drop_runs)
-            .map_err(|message| anyhow::anyhow!("the converter could not merge {kind}/{table}: {message}"))?;
+        let merged = wit::merge(kind_to_wit(kind), table, parts, drop_runs).map_err(|message| {
+            anyhow::anyhow!("the converter could not merge {kind}/{table}: {message}")
+        })?;
         Ok(merged.map(|m| Merged {
             rows: m.rows,
             runs: m.runs,

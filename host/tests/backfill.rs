@@ -1,0 +1,851 @@
+//! `backfill`, `compact` and `clear` end to end: local folders, and S3
+//! (s3s-fs) with S3 events and Glue (moto) in between.
+
+#[path = "support/common.rs"]
+mod common;
+#[path = "support/events.rs"]
+mod events;
+#[path = "support/servers.rs"]
+mod servers;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::Ordering;
+
+use serde_json::Value;
+use servers::{venv_python, Aws, Fault, FaultProxy};
+
+/// `kind/table` of every table of the lake.
+fn tables() -> Vec<String> {
+    summary_layout::catalog::TABLES
+        .iter()
+        .map(|t| format!("{}/{}", t.kind, t.name))
+        .collect()
+}
+
+fn local(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn on_aws(aws: &Aws, args: &[&str], env: &[(&str, &str)]) -> Output {
+    servers::uploader(aws)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    stdout
+}
+
+/// The runs of the fixtures of a kind, as an index file's lines.
+fn fixture_runs(kind: &str) -> Vec<String> {
+    common::fixture_files(kind)
+        .iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.split('.').next().unwrap().to_string()
+        })
+        .collect()
+}
+
+fn write_index(path: &Path, runs: &[String]) {
+    std::fs::write(path, runs.join("\n") + "\n").unwrap();
+}
+
+/// Every row of every table of the lake at `dir` (partition columns from
+/// the path), each row as text, sorted: equal dumps mean the same rows.
+fn rows(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let script = r#"
+import duckdb, json, os, sys
+root, tables = sys.argv[1], sys.argv[2:]
+out = {}
+for table in tables:
+    folder = os.path.join(root, table)
+    files = [os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.endswith('.parquet') and not f.startswith('.')]
+    if not files:
+        out[table] = []
+        continue
+    hive = not table.endswith('/sra')
+    rel = duckdb.read_parquet(files, hive_partitioning=hive)
+    out[table] = sorted(json.dumps([str(v) for v in row]) for row in rel.fetchall())
+print(json.dumps(out))
+"#;
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(script)
+        .arg(dir)
+        .args(tables())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "duckdb: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn total(rows: &BTreeMap<String, Vec<String>>) -> usize {
+    rows.values().map(Vec::len).sum()
+}
+
+/// The rows of `rows` without those of `run` (the first column is `sra`).
+fn without(rows: &BTreeMap<String, Vec<String>>, run: &str) -> BTreeMap<String, Vec<String>> {
+    let prefix = format!("[\"{run}\",");
+    rows.iter()
+        .map(|(t, r)| {
+            (
+                t.clone(),
+                r.iter()
+                    .filter(|r| !r.starts_with(&prefix))
+                    .cloned()
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn only(rows: &BTreeMap<String, Vec<String>>, run: &str) -> BTreeMap<String, Vec<String>> {
+    let prefix = format!("[\"{run}\",");
+    rows.iter()
+        .map(|(t, r)| {
+            (
+                t.clone(),
+                r.iter()
+                    .filter(|r| r.starts_with(&prefix))
+                    .cloned()
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Every file under `dir` (hidden ones aside), relative path to bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let key = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string();
+                out.insert(key, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The lake is consistent: every object a manifest lists exists and holds
+/// that run's rows, and every run an object holds lists it.
+fn assert_manifests_match_objects(lake: &Path, kind: &str) {
+    let script = r#"
+import duckdb, json, os, sys
+root, kind = sys.argv[1], sys.argv[2]
+files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(root, kind)) for f in fs if f.endswith('.parquet') and not f.startswith('.')]
+pairs = duckdb.sql(f"select distinct filename, sra from read_parquet({files!r}, filename = true, union_by_name = true)").fetchall() if files else []
+print(json.dumps(sorted([os.path.relpath(f, root), s] for f, s in pairs)))
+"#;
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(script)
+        .arg(lake)
+        .arg(kind)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "duckdb: {}", text(&out.stderr));
+    let held: BTreeSet<(String, String)> =
+        serde_json::from_slice::<Vec<(String, String)>>(&out.stdout)
+            .unwrap()
+            .into_iter()
+            .collect();
+    let mut listed = BTreeSet::new();
+    let manifests = lake.join("_manifests").join(kind);
+    for entry in std::fs::read_dir(&manifests).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let manifest: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(manifest["complete"], true, "{}", path.display());
+        let run = manifest["run"].as_str().unwrap().to_string();
+        for object in manifest["objects"].as_array().unwrap() {
+            listed.insert((object.as_str().unwrap().to_string(), run.clone()));
+        }
+    }
+    let not_listed: Vec<_> = held.difference(&listed).collect();
+    let not_held: Vec<_> = listed.difference(&held).collect();
+    assert!(
+        not_listed.is_empty(),
+        "rows in objects their run's manifest does not list: {not_listed:?}"
+    );
+    assert!(
+        not_held.is_empty(),
+        "manifests list objects without the run's rows: {not_held:?}"
+    );
+}
+
+#[test]
+fn backfill_of_the_fixtures_equals_their_replay_row_for_row() {
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = scratch.path().join("cache");
+    let lake = scratch.path().join("backfilled");
+    for kind in ["nucleotide", "protein", "rdrp"] {
+        let mut runs = fixture_runs(kind);
+        if kind == "nucleotide" {
+            runs.push("SRR404".into());
+            runs.push("not-a-run".into());
+        }
+        let index = scratch.path().join(format!("{kind}.txt"));
+        write_index(&index, &runs);
+        let source = common::fixtures().join(kind);
+        let out = local(
+            &[
+                "backfill",
+                "--index",
+                index.to_str().unwrap(),
+                "--source",
+                source.to_str().unwrap(),
+                "--kind",
+                kind,
+                "--dest",
+                lake.to_str().unwrap(),
+                "--batch-runs",
+                "7",
+            ],
+            &cache,
+        );
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        if kind == "nucleotide" {
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "a run failed\n{stdout}\n{stderr}"
+            );
+            assert!(
+                stderr.contains(&format!(
+                    "{}:22: \"not-a-run\" is not an SRA run accession",
+                    index.display()
+                )),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains("SRR404.summary: not found (run SRR404 of the index)"),
+                "{stderr}"
+            );
+            assert!(
+                stdout.contains("20 runs landed, 0 kept (an S3 event landed them), 1 failed"),
+                "{stdout}"
+            );
+            let dead: Value = serde_json::from_slice(
+                &std::fs::read(lake.join("_errors/nucleotide/SRR404.json")).unwrap(),
+            )
+            .unwrap();
+            assert!(
+                dead["error"].as_str().unwrap().contains("not found"),
+                "{dead}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+            assert!(
+                stdout.contains("backfilled 3 batches (0 already done)"),
+                "{stdout}"
+            );
+            assert!(stdout.contains("20 runs landed"), "{stdout}");
+        }
+    }
+    let replayed = scratch.path().join("replayed");
+    ok(&local(
+        &[
+            "replay",
+            common::fixtures().to_str().unwrap(),
+            "--lake",
+            replayed.to_str().unwrap(),
+        ],
+        &cache,
+    ));
+
+    let backfilled_rows = rows(&lake);
+    assert_eq!(total(&backfilled_rows), 5616);
+    assert_eq!(backfilled_rows["nucleotide/sequence"].len(), 1089);
+    assert_eq!(backfilled_rows["rdrp/sequence"].len(), 3219);
+    assert_eq!(
+        backfilled_rows,
+        rows(&replayed),
+        "backfill and replay hold the same rows"
+    );
+
+    // one object per (table, partition) per batch, named after the batch
+    let objects: Vec<String> = snapshot(&lake)
+        .into_keys()
+        .filter(|k| k.ends_with(".parquet"))
+        .collect();
+    assert!(
+        objects
+            .iter()
+            .all(|k| k.rsplit('/').next().unwrap().starts_with("backfill-")),
+        "{objects:?}"
+    );
+    let batches: BTreeSet<&str> = objects
+        .iter()
+        .map(|k| k.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(batches.len(), 9, "three batches of each kind: {batches:?}");
+    for kind in ["nucleotide", "protein", "rdrp"] {
+        assert_manifests_match_objects(&lake, kind);
+    }
+
+    // row groups: a run's rows are in one row group, or in groups of its own
+    let script = r#"
+import duckdb, json, os, sys
+root = sys.argv[1]
+bad = []
+for d, _, fs in os.walk(root):
+    for f in fs:
+        if not f.endswith('.parquet'):
+            continue
+        path = os.path.join(d, f)
+        groups = duckdb.sql(f"select row_group_id, stats_min_value, stats_max_value from parquet_metadata('{path}') where path_in_schema = 'sra'").fetchall()
+        runs = [r[0] for r in duckdb.sql(f"select distinct sra from read_parquet('{path}')").fetchall()]
+        for run in runs:
+            holding = [g for g in groups if g[1] <= run <= g[2]]
+            if len(holding) > 1 and any(g[1] != g[2] for g in holding):
+                bad.append([path, run, len(holding)])
+print(json.dumps(bad))
+"#;
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(script)
+        .arg(&lake)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "[]",
+        "runs split across shared row groups"
+    );
+}
+
+#[test]
+fn an_interrupted_backfill_resumes_where_it_stopped() {
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = scratch.path().join("cache");
+    let corpus = scratch.path().join("corpus");
+    ok(&local(
+        &[
+            "gen-corpus",
+            "--seed",
+            "7",
+            "--files",
+            "150",
+            "--out",
+            corpus.to_str().unwrap(),
+        ],
+        &cache,
+    ));
+    let source = corpus.join("nucleotide");
+    let mut runs: Vec<String> = std::fs::read_dir(&source)
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".summary")
+                .to_string()
+        })
+        .collect();
+    runs.sort();
+    assert!(runs.len() >= 30, "{} nucleotide runs", runs.len());
+    let index = scratch.path().join("index.txt");
+    write_index(&index, &runs);
+    let backfill = |lake: &Path| -> Vec<String> {
+        vec![
+            "backfill".into(),
+            "--index".into(),
+            index.display().to_string(),
+            "--source".into(),
+            source.display().to_string(),
+            "--kind".into(),
+            "nucleotide".into(),
+            "--dest".into(),
+            lake.display().to_string(),
+            "--batch-runs".into(),
+            "4".into(),
+            "--jobs".into(),
+            "1".into(),
+        ]
+    };
+    let batches = runs.len().div_ceil(4);
+
+    let clean = scratch.path().join("clean");
+    let args = backfill(&clean);
+    ok(&local(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &cache,
+    ));
+
+    // The run of the 4th batch is a FIFO nobody writes: the backfill stops
+    // there, reading, with three batches done; then it is killed.
+    let stuck = source.join(format!("{}.summary", runs[13]));
+    let saved = std::fs::read(&stuck).unwrap();
+    std::fs::remove_file(&stuck).unwrap();
+    let status = Command::new("mkfifo").arg(&stuck).status().unwrap();
+    assert!(status.success(), "mkfifo");
+    let lake = scratch.path().join("interrupted");
+    let args = backfill(&lake);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoints = lake.join("_backfill/nucleotide");
+    let count = || {
+        std::fs::read_dir(&checkpoints)
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count() < 3 {
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the backfill ended early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(count(), 3, "stopped in the 4th batch");
+    std::fs::remove_file(&stuck).unwrap();
+    std::fs::write(&stuck, saved).unwrap();
+
+    let resumed = ok(&local(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &cache,
+    ));
+    assert!(
+        resumed.contains(&format!("backfilled {batches} batches (3 already done)")),
+        "{resumed}"
+    );
+    assert!(
+        resumed.contains(&format!("{} runs landed", runs.len() - 12)),
+        "{resumed}"
+    );
+    assert_eq!(
+        snapshot(&lake),
+        snapshot(&clean),
+        "the resumed backfill equals an uninterrupted one"
+    );
+
+    // a finished backfill re-run does nothing
+    let again = ok(&local(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &cache,
+    ));
+    assert!(
+        again.contains(&format!("({batches} already done)")) && again.contains("0 objects"),
+        "{again}"
+    );
+}
+
+#[test]
+fn shards_together_equal_the_unsharded_backfill() {
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = scratch.path().join("cache");
+    let index = scratch.path().join("index.txt");
+    write_index(&index, &fixture_runs("rdrp"));
+    let source = common::fixtures().join("rdrp");
+    let backfill = |lake: &Path, shard: &str| {
+        let out = local(
+            &[
+                "backfill",
+                "--index",
+                index.to_str().unwrap(),
+                "--source",
+                source.to_str().unwrap(),
+                "--kind",
+                "rdrp",
+                "--dest",
+                lake.to_str().unwrap(),
+                "--batch-runs",
+                "3",
+                "--shard",
+                shard,
+            ],
+            &cache,
+        );
+        ok(&out)
+    };
+    let whole = scratch.path().join("whole");
+    assert!(backfill(&whole, "0/1").contains("backfilled 7 batches"));
+    let sharded = scratch.path().join("sharded");
+    for (shard, batches) in [("0/3", 3), ("1/3", 2), ("2/3", 2)] {
+        let out = backfill(&sharded, shard);
+        assert!(
+            out.contains(&format!("backfilled {batches} batches (0 already done)")),
+            "{out}"
+        );
+    }
+    let (a, b) = (snapshot(&whole), snapshot(&sharded));
+    assert!(
+        a.keys().any(|k| k.starts_with("rdrp/sequence/")),
+        "{:?}",
+        a.keys()
+    );
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    assert!(
+        a == b,
+        "the three shards wrote exactly the unsharded backfill's bytes"
+    );
+}
+
+/// A nucleotide summary of `run` with fewer rows: its header and first
+/// `lines` lines.
+fn shortened(run_file: &Path, lines: usize) -> Vec<u8> {
+    let text = std::fs::read_to_string(run_file).unwrap();
+    let kept: Vec<&str> = text.lines().take(lines).collect();
+    (kept.join("\n") + "\n").into_bytes()
+}
+
+#[test]
+fn a_run_replaced_after_backfill_leaves_its_batch_objects_and_an_earlier_event_wins_over_backfill()
+{
+    let aws = Aws::start();
+    aws.put_fixture_sources();
+    let runs = fixture_runs("nucleotide");
+    aws.put_source("index/nucleotide.txt", (runs.join("\n") + "\n").as_bytes());
+    let scratch = tempfile::tempdir().unwrap();
+    let dest = "s3://lake/serratus";
+    let lake = aws.lake_dir().join("serratus");
+
+    // An event lands SRR612821 before the backfill.
+    let early = "SRR612821";
+    let event = events::s3_event(&[format!("summary2/{early}.summary")]);
+    let event_file = scratch.path().join("early.json");
+    std::fs::write(&event_file, event.to_string()).unwrap();
+    ok(&on_aws(
+        &aws,
+        &[
+            "handle-event",
+            event_file.to_str().unwrap(),
+            "--dest",
+            dest,
+            "--no-glue",
+        ],
+        &[],
+    ));
+
+    let backfill = [
+        "backfill",
+        "--index",
+        "s3://src/index/nucleotide.txt",
+        "--source",
+        "s3://src/summary2",
+        "--kind",
+        "nucleotide",
+        "--dest",
+        dest,
+        "--batch-runs",
+        "8",
+    ];
+    let out = ok(&on_aws(&aws, &backfill, &[]));
+    assert!(
+        out.contains("19 runs landed, 1 kept (an S3 event landed them), 0 failed"),
+        "{out}"
+    );
+    let before = rows(&lake);
+    assert_eq!(before["nucleotide/sequence"].len(), 1089, "every row once");
+    assert_eq!(before["nucleotide/sra"].len(), 20);
+    assert_manifests_match_objects(&lake, "nucleotide");
+    let (status, table) = aws.glue_call(
+        "GetTable",
+        serde_json::json!({"DatabaseName": "summary", "Name": "nfamily"}),
+    );
+    assert_eq!(status, 200, "{table}");
+
+    // DRR11074882 (in the first batch) is replaced: a newer version, fewer rows.
+    let replaced = "DRR11074882";
+    let original = common::fixtures()
+        .join("nucleotide")
+        .join(format!("{replaced}.summary"));
+    let new_version = shortened(&original, 6);
+    aws.put_source(&format!("summary2/{replaced}.summary"), &new_version);
+    let expected_dir = scratch.path().join("expected");
+    std::fs::create_dir_all(expected_dir.join("nucleotide")).unwrap();
+    std::fs::write(
+        expected_dir.join(format!("nucleotide/{replaced}.summary")),
+        &new_version,
+    )
+    .unwrap();
+    ok(&local(
+        &[
+            "replay",
+            expected_dir.to_str().unwrap(),
+            "--lake",
+            scratch.path().join("expected-lake").to_str().unwrap(),
+        ],
+        &scratch.path().join("cache"),
+    ));
+    let expected_rows = rows(&scratch.path().join("expected-lake"));
+    assert!(
+        total(&expected_rows) < total(&only(&before, replaced)),
+        "the new version has fewer rows"
+    );
+
+    let batch_objects_before: BTreeSet<String> = snapshot(&lake)
+        .into_keys()
+        .filter(|k| k.contains("/backfill-"))
+        .collect();
+    let mut event = events::s3_event(&[format!("summary2/{replaced}.summary")]);
+    event["Records"][0]["s3"]["object"]["sequencer"] = "02".into();
+    event["Records"][0]["s3"]["object"]["eTag"] = "e2".into();
+    std::fs::write(&event_file, event.to_string()).unwrap();
+    let report = ok(&on_aws(
+        &aws,
+        &["handle-event", event_file.to_str().unwrap(), "--dest", dest],
+        &[],
+    ));
+    assert!(report.contains("\"landed\""), "{report}");
+
+    let after = rows(&lake);
+    assert_eq!(
+        without(&after, replaced),
+        without(&before, replaced),
+        "other runs' rows are intact"
+    );
+    assert_eq!(
+        only(&after, replaced),
+        expected_rows,
+        "the run holds exactly its new rows"
+    );
+    assert_manifests_match_objects(&lake, "nucleotide");
+    let batch_objects_after: BTreeSet<String> = snapshot(&lake)
+        .into_keys()
+        .filter(|k| k.contains("/backfill-"))
+        .collect();
+    assert!(
+        batch_objects_after.is_subset(&batch_objects_before),
+        "batch objects keep their keys"
+    );
+    assert!(
+        batch_objects_after.len() < batch_objects_before.len(),
+        "objects only the run had are gone"
+    );
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(lake.join(format!("_manifests/nucleotide/{replaced}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        manifest["objects"].as_array().unwrap().iter().all(|k| k
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/{replaced}.parquet"))),
+        "{manifest}"
+    );
+
+    // The redelivered event and a re-run backfill change nothing.
+    let again = ok(&on_aws(
+        &aws,
+        &["handle-event", event_file.to_str().unwrap(), "--dest", dest],
+        &[],
+    ));
+    assert!(again.contains("already-done"), "{again}");
+    let redo: Vec<&str> = backfill.iter().copied().chain(["--redo"]).collect();
+    let out = ok(&on_aws(&aws, &redo, &[]));
+    assert!(out.contains("18 runs landed, 2 kept"), "{out}");
+    assert_eq!(rows(&lake), after);
+
+    // clear: nothing without --yes; then the kind's objects, manifests and Glue tables go.
+    let out = on_aws(
+        &aws,
+        &["clear", "--dest", dest, "--kind", "nucleotide"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("would delete 20 objects under s3://lake/serratus/_manifests/nucleotide/"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(rows(&lake), after, "nothing deleted without --yes");
+    let out = ok(&on_aws(
+        &aws,
+        &["clear", "--dest", dest, "--kind", "nucleotide", "--yes"],
+        &[],
+    ));
+    assert!(
+        out.contains("dropped Glue tables nsra, nfamily, nsequence"),
+        "{out}"
+    );
+    let left: Vec<String> = snapshot(&lake)
+        .into_keys()
+        .filter(|k| k.contains("nucleotide"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let (status, answer) = aws.glue_call(
+        "GetTable",
+        serde_json::json!({"DatabaseName": "summary", "Name": "nfamily"}),
+    );
+    assert_eq!(
+        (
+            status,
+            answer["__type"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("EntityNotFoundException")
+        ),
+        (400, true),
+        "{answer}"
+    );
+}
+
+#[test]
+fn compaction_interrupted_at_each_step_then_rerun_loses_and_doubles_nothing() {
+    let aws = Aws::start();
+    let keys: Vec<String> = aws
+        .put_fixture_sources()
+        .into_iter()
+        .filter(|k| k.starts_with("rsummary/"))
+        .collect();
+    let scratch = tempfile::tempdir().unwrap();
+    let event_file = scratch.path().join("event.json");
+    std::fs::write(&event_file, events::s3_event(&keys).to_string()).unwrap();
+    let dest = "s3://lake/serratus";
+    let lake = aws.lake_dir().join("serratus");
+    let land = || {
+        ok(&on_aws(
+            &aws,
+            &[
+                "handle-event",
+                event_file.to_str().unwrap(),
+                "--dest",
+                dest,
+                "--no-glue",
+            ],
+            &[],
+        ));
+    };
+    land();
+    let expected = rows(&lake);
+    assert_eq!(expected["rdrp/sequence"].len(), 3219);
+    let per_run_objects = snapshot(&lake)
+        .keys()
+        .filter(|k| k.ends_with(".parquet"))
+        .count();
+
+    let compact = ["compact", "--dest", dest, "--kind", "rdrp", "--no-glue"];
+    // (what fails, the request) for each step of a chunk
+    type Matcher = fn(&str, &str) -> bool;
+    let steps: [(&str, Matcher); 5] = [
+        ("journal written", |m, p| {
+            m == "PUT" && p.contains("/_compaction/")
+        }),
+        ("output written", |m, p| {
+            m == "PUT" && p.contains("/compact-")
+        }),
+        ("manifests updated", |m, p| {
+            m == "PUT" && p.contains("/_manifests/")
+        }),
+        ("per-run objects deleted", |m, p| {
+            m == "DELETE" && p.ends_with(".parquet")
+        }),
+        ("journal deleted", |m, p| {
+            m == "DELETE" && p.contains("/_compaction/")
+        }),
+    ];
+    for (step, matches) in steps {
+        let proxy = FaultProxy::start(aws.s3.port, move |method, path, _| {
+            matches(method, path).then_some(Fault::Status(500))
+        });
+        let out = on_aws(
+            &aws,
+            &compact,
+            &[("AWS_ENDPOINT_URL_S3", proxy.url().as_str())],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{step}: the compaction stops\n{}",
+            text(&out.stderr)
+        );
+        assert!(proxy.faults_served.load(Ordering::SeqCst) > 0, "{step}");
+        drop(proxy);
+
+        let out = ok(&on_aws(&aws, &compact, &[]));
+        assert!(out.contains("compacted rdrp"), "{step}: {out}");
+        assert_eq!(
+            rows(&lake),
+            expected,
+            "{step}: every row once after the re-run"
+        );
+        assert_manifests_match_objects(&lake, "rdrp");
+        let files = snapshot(&lake);
+        assert!(
+            !files.keys().any(|k| k.starts_with("_compaction/")),
+            "{step}: no journal left"
+        );
+        let objects = files.keys().filter(|k| k.ends_with(".parquet")).count();
+        assert!(
+            objects < per_run_objects / 2,
+            "{step}: {objects} objects from {per_run_objects}"
+        );
+        let again = ok(&on_aws(&aws, &compact, &[]));
+        assert!(
+            again.contains("0 per-run objects merged into 0 objects"),
+            "{step}: {again}"
+        );
+
+        ok(&on_aws(
+            &aws,
+            &[
+                "clear",
+                "--dest",
+                dest,
+                "--kind",
+                "rdrp",
+                "--yes",
+                "--no-glue",
+            ],
+            &[],
+        ));
+        assert!(snapshot(&lake).is_empty(), "{step}: cleared");
+        land();
+    }
+}
