@@ -108,6 +108,49 @@ fn date(rng: &mut Rng) -> String {
     )
 }
 
+/// How the rows spread over the score/pctid partitions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// Scores uniform over 0..=100 and identities over wide ranges: the
+    /// widest spread, what the conversion benchmarks use.
+    #[default]
+    Uniform,
+    /// As in the real summaries of the fixtures: scores mostly low (nine in
+    /// ten under 31), nucleotide identities 86..=99, protein and RdRp ones
+    /// 45..=85. Far fewer partitions per run (the backfill figures).
+    Serratus,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "uniform" => Ok(Profile::Uniform),
+            "serratus" => Ok(Profile::Serratus),
+            _ => Err(format!("unknown profile {s:?} (uniform or serratus)")),
+        }
+    }
+}
+
+impl Profile {
+    fn score(self, rng: &mut Rng) -> u64 {
+        match self {
+            Profile::Uniform => rng.range(0, 100),
+            Profile::Serratus if rng.chance(90) => rng.range(0, 30),
+            Profile::Serratus => rng.range(31, 100),
+        }
+    }
+
+    /// `low` is the uniform profile's lowest identity (50 nucleotide, 30 protein).
+    fn pctid(self, rng: &mut Rng, low: u64) -> u64 {
+        match (self, low) {
+            (Profile::Uniform, _) => rng.range(low, 100),
+            (Profile::Serratus, 50) => rng.range(86, 99),
+            (Profile::Serratus, _) => rng.range(45, 85),
+        }
+    }
+}
+
 /// How many body lines a file gets: mostly small, a long tail, and a few
 /// multi-megabyte files; about one in ten has none at all.
 fn body_lines(rng: &mut Rng) -> u64 {
@@ -122,15 +165,20 @@ fn body_lines(rng: &mut Rng) -> u64 {
 
 /// The `index`-th summary of a corpus; kinds take turns.
 pub fn generate(seed: u64, index: u64) -> GeneratedSummary {
+    generate_with(Profile::Uniform, seed, index)
+}
+
+/// The same, with rows spread over partitions as `profile` says.
+pub fn generate_with(profile: Profile, seed: u64, index: u64) -> GeneratedSummary {
     let mut rng = Rng::new(seed ^ index.wrapping_mul(0xA24B_AED4_963E_E407));
     let kind = Kind::ALL[(index % 3) as usize];
     let run = format!("{}{}", rng.pick(&["SRR", "ERR", "DRR"]), 1_000_000 + index);
     let lines = body_lines(&mut rng);
     let mut text = String::with_capacity(256 + lines as usize * 160);
     let rows = match kind {
-        Kind::Nucleotide => nucleotide(&mut rng, &run, lines, &mut text),
-        Kind::Protein => protein(&mut rng, &run, lines, &mut text),
-        Kind::Rdrp => rdrp(&mut rng, &run, lines, &mut text),
+        Kind::Nucleotide => nucleotide(&mut rng, profile, &run, lines, &mut text),
+        Kind::Protein => protein(&mut rng, profile, &run, lines, &mut text),
+        Kind::Rdrp => rdrp(&mut rng, profile, &run, lines, &mut text),
     };
     let extension = match kind {
         Kind::Nucleotide => "summary",
@@ -146,7 +194,13 @@ pub fn generate(seed: u64, index: u64) -> GeneratedSummary {
     }
 }
 
-fn nucleotide(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'static str, u64)> {
+fn nucleotide(
+    rng: &mut Rng,
+    profile: Profile,
+    run: &str,
+    lines: u64,
+    out: &mut String,
+) -> Vec<(&'static str, u64)> {
     let readlength = if lines == 0 { 0 } else { rng.range(50, 151) };
     let _ = writeln!(
         out,
@@ -164,8 +218,8 @@ fn nucleotide(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'
             "famcvg={};fam={};score={};pctid={};depth={:.1};aln={};glb={};len={};",
             coverage(rng),
             rng.pick(FAMILIES),
-            rng.range(0, 100),
-            rng.range(50, 100),
+            profile.score(rng),
+            profile.pctid(rng, 50),
             rng.range(1, 999) as f64 / 10.0,
             rng.range(1, 5000),
             rng.range(0, 1000),
@@ -196,8 +250,8 @@ fn nucleotide(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'
             "seqcvg={};seq={};score={};pctid={};depth={:.1};aln={};glb={};len={len};",
             coverage(rng),
             accession(rng),
-            rng.range(0, 100),
-            rng.range(50, 100),
+            profile.score(rng),
+            profile.pctid(rng, 50),
             rng.range(1, 999) as f64 / 10.0,
             rng.range(1, 5000),
             rng.range(0, 1000)
@@ -234,7 +288,13 @@ fn protein_header(rng: &mut Rng, run: &str, genome: &str, lines: u64, out: &mut 
     out.push('\n');
 }
 
-fn protein(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'static str, u64)> {
+fn protein(
+    rng: &mut Rng,
+    profile: Profile,
+    run: &str,
+    lines: u64,
+    out: &mut String,
+) -> Vec<(&'static str, u64)> {
     protein_header(rng, run, "protref5", lines, out);
     let families = lines / 10 + u64::from(lines > 0);
     let proteins = (lines - families) / 4;
@@ -242,8 +302,8 @@ fn protein(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'sta
     let tail = |rng: &mut Rng| {
         format!(
             "score={};pctid={};alns={};avgcols={};",
-            rng.range(0, 100),
-            rng.range(30, 100),
+            profile.score(rng),
+            profile.pctid(rng, 30),
             rng.range(1, 20000),
             rng.range(10, 70)
         )
@@ -286,7 +346,13 @@ fn protein(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'sta
     ]
 }
 
-fn rdrp(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'static str, u64)> {
+fn rdrp(
+    rng: &mut Rng,
+    profile: Profile,
+    run: &str,
+    lines: u64,
+    out: &mut String,
+) -> Vec<(&'static str, u64)> {
     protein_header(rng, run, "rdrp1", lines, out);
     let phyla = lines.min(7);
     let families = (lines - phyla) / 8;
@@ -298,7 +364,7 @@ fn rdrp(rng: &mut Rng, run: &str, lines: u64, out: &mut String) -> Vec<(&'static
         } else {
             String::new()
         };
-        let (score, pctid) = (rng.range(0, 100), rng.range(30, 100));
+        let (score, pctid) = (profile.score(rng), profile.pctid(rng, 30));
         let depth = if rng.chance(95) {
             format!("depth={:.1};", rng.range(1, 999) as f64 / 10.0)
         } else {

@@ -214,6 +214,9 @@ enum Command {
         /// Output folder; files go to <out>/<kind>/.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// How rows spread over partitions: uniform (the widest) or serratus (as in the real summaries).
+        #[arg(long, default_value = "uniform")]
+        profile: summary_corpus::Profile,
     },
 }
 
@@ -340,8 +343,14 @@ fn arguments() -> Vec<std::ffi::OsString> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let started = Instant::now();
-    if let Command::GenCorpus { seed, files, out } = &cli.command {
-        let written = gen_corpus(*seed, *files, out)?;
+    if let Command::GenCorpus {
+        seed,
+        files,
+        out,
+        profile,
+    } = &cli.command
+    {
+        let written = gen_corpus(*profile, *seed, *files, out)?;
         println!(
             "wrote {files} summaries ({:.1} MB) to {}",
             written as f64 / 1e6,
@@ -711,14 +720,14 @@ fn read_event(event: &str) -> Result<Vec<u8>> {
     }
 }
 
-fn gen_corpus(seed: u64, files: u64, out: &Path) -> Result<u64> {
+fn gen_corpus(profile: summary_corpus::Profile, seed: u64, files: u64, out: &Path) -> Result<u64> {
     let mut bytes = 0;
     for kind in Kind::ALL {
         std::fs::create_dir_all(out.join(kind.as_str()))
             .with_context(|| format!("creating {}", out.display()))?;
     }
     for index in 0..files {
-        let summary = summary_corpus::generate(seed, index);
+        let summary = summary_corpus::generate_with(profile, seed, index);
         let path = out.join(summary.kind.as_str()).join(&summary.file_name);
         std::fs::write(&path, &summary.bytes)
             .with_context(|| format!("writing {}", path.display()))?;
