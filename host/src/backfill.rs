@@ -20,7 +20,7 @@ use summary_edge::manifest::{error_key, manifest_key, Manifest, SourceVersion, M
 use summary_edge::request::SigningProfile;
 use summary_layout::catalog::table;
 use summary_layout::diagnostic::render;
-use summary_layout::keys::object_key;
+use summary_layout::keys::{object_key, parse_object_key};
 use summary_layout::Kind;
 use summary_pipeline::convert::{Convert, GuestFailure, Outcome, ParquetObject, Summary};
 
@@ -430,16 +430,32 @@ impl Backfill<'_> {
                 (*index, keys)
             })
             .collect();
-        let no_keys: Vec<String> = Vec::new();
+        // A run that failed keeps its rows outside this batch (as an event's
+        // dead letter keeps the previous version), so it only leaves this
+        // batch's objects: those written again without it, and those of an
+        // earlier run of the batch that are not written again.
+        let outside_batch: BTreeMap<usize, Vec<String>> = work
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !new_keys.contains_key(index))
+            .filter_map(|(index, (_, manifest))| {
+                let keys = manifest
+                    .as_ref()?
+                    .objects
+                    .iter()
+                    .filter(|k| !is_of_batch(k, &batch.name))
+                    .cloned()
+                    .collect();
+                Some((index, keys))
+            })
+            .collect();
         let leaving = departures(
             work.iter()
                 .enumerate()
                 .filter_map(|(index, (_, manifest))| {
                     let manifest = manifest.as_ref()?;
-                    Some((
-                        manifest,
-                        new_keys.get(&index).unwrap_or(&no_keys).as_slice(),
-                    ))
+                    let keys = new_keys.get(&index).or(outside_batch.get(&index))?;
+                    Some((manifest, keys.as_slice()))
                 }),
             &batch_keys,
         );
@@ -522,17 +538,8 @@ impl Backfill<'_> {
                 }
                 _ => {
                     // A failed run keeps its rows outside this batch, if any.
-                    if let Some(old) = old {
-                        let kept: Vec<String> = old
-                            .objects
-                            .iter()
-                            .filter(|k| {
-                                !leaving.iter().any(|(l, r)| l == *k && r.contains(run))
-                                    && !batch_keys.contains(*k)
-                            })
-                            .cloned()
-                            .collect();
-                        if kept != old.objects {
+                    if let (Some(old), Some(kept)) = (old, outside_batch.get(&index)) {
+                        if *kept != old.objects {
                             let manifest = Manifest {
                                 objects: kept.clone(),
                                 complete: true,
@@ -643,4 +650,9 @@ impl Backfill<'_> {
             return Ok((batch.objects, converted));
         }
     }
+}
+
+/// Whether `key` is an object of the batch named `batch`.
+fn is_of_batch(key: &str, batch: &str) -> bool {
+    parse_object_key(key).is_some_and(|k| k.name == batch)
 }
