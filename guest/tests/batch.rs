@@ -2,8 +2,10 @@
 
 use std::path::Path;
 
-use arrow_array::{Array, StringArray};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+#[path = "support/read.rs"]
+mod read;
+use read::column;
+
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use summary_guest::{convert_batch, Kind, Outcome, SummaryInput};
 
@@ -12,26 +14,6 @@ fn fixture(rel: &str) -> (String, Vec<u8>) {
         .join("../tests/fixtures/summaries")
         .join(rel);
     (rel.to_string(), std::fs::read(path).unwrap())
-}
-
-fn column(bytes: &[u8], name: &str) -> Vec<String> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
-        .unwrap()
-        .build()
-        .unwrap();
-    let mut out = Vec::new();
-    for batch in reader {
-        let batch = batch.unwrap();
-        let col = batch
-            .column_by_name(name)
-            .unwrap()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .clone();
-        out.extend((0..col.len()).map(|i| col.value(i).to_string()));
-    }
-    out
 }
 
 #[test]

@@ -2,8 +2,10 @@
 
 use std::path::Path;
 
-use arrow_array::{Array, StringArray};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+#[path = "support/read.rs"]
+mod read;
+use read::column;
+
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use summary_guest::{convert_batch, merge, Kind, SummaryInput};
 use summary_layout::catalog::table;
@@ -13,26 +15,6 @@ fn rdrp(run_file: &str) -> (String, Vec<u8>) {
         .join("../tests/fixtures/summaries/rdrp")
         .join(run_file);
     (run_file.to_string(), std::fs::read(path).unwrap())
-}
-
-/// The `sra` column of a Parquet object, row by row.
-fn runs(bytes: &[u8]) -> Vec<String> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
-        .unwrap()
-        .build()
-        .unwrap();
-    let mut out = Vec::new();
-    for batch in reader {
-        let batch = batch.unwrap();
-        let col = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .clone();
-        out.extend((0..col.len()).map(|i| col.value(i).to_string()));
-    }
-    out
 }
 
 /// The sequence-table objects of each file converted alone, and of all together.
@@ -109,7 +91,7 @@ fn a_run_leaves_a_shared_object_and_the_last_one_empties_it() {
     )
     .unwrap()
     .unwrap();
-    assert_eq!(runs(&left.bytes), ["SRR1744881"]);
+    assert_eq!(column(&left.bytes, "sra"), ["SRR1744881"]);
     assert_eq!(left.runs, ["SRR1744881"]);
     let unchanged = merge(sra, std::slice::from_ref(&together), &["SRR1".to_string()])
         .unwrap()

@@ -375,7 +375,7 @@ impl Backfill<'_> {
 
         // Fetched summaries, then converted together.
         let mut summaries = Vec::new();
-        let mut versions = Vec::new();
+        let mut versions = BTreeMap::new();
         let mut failed: Vec<(usize, String)> = Vec::new();
         for (index, ((run, _), fetched)) in work.iter().zip(fetched).enumerate() {
             match fetched {
@@ -400,7 +400,7 @@ impl Backfill<'_> {
                             bytes,
                         },
                     ));
-                    versions.push((index, version));
+                    versions.insert(index, version);
                 }
             }
         }
@@ -462,12 +462,7 @@ impl Backfill<'_> {
 
         // 3. pending manifests of the runs that leave objects.
         let leavers: BTreeSet<&str> = leaving.values().flatten().map(String::as_str).collect();
-        let version_of = |index: usize| {
-            versions
-                .iter()
-                .find(|(i, _)| *i == index)
-                .map(|(_, v)| v.clone())
-        };
+        let version_of = |index: usize| versions.get(&index).cloned();
         let pending: Vec<(String, Manifest)> = work
             .iter()
             .enumerate()

@@ -43,6 +43,16 @@ fn on_aws(aws: &Aws, args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
+/// `handle-event FILE --dest DEST --no-glue`, which must land everything.
+fn handle_event(aws: &Aws, event_file: &Path, dest: &str) -> String {
+    let file = event_file.to_str().unwrap();
+    ok(&on_aws(
+        aws,
+        &["handle-event", file, "--dest", dest, "--no-glue"],
+        &[],
+    ))
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -559,17 +569,7 @@ fn a_run_replaced_after_backfill_leaves_its_batch_objects_and_an_earlier_event_w
     let event = events::s3_event(&[format!("summary2/{early}.summary")]);
     let event_file = scratch.path().join("early.json");
     std::fs::write(&event_file, event.to_string()).unwrap();
-    ok(&on_aws(
-        &aws,
-        &[
-            "handle-event",
-            event_file.to_str().unwrap(),
-            "--dest",
-            dest,
-            "--no-glue",
-        ],
-        &[],
-    ));
+    handle_event(&aws, &event_file, dest);
 
     let backfill = [
         "backfill",
@@ -749,19 +749,7 @@ fn compaction_interrupted_at_each_step_then_rerun_loses_and_doubles_nothing() {
     std::fs::write(&event_file, events::s3_event(&keys).to_string()).unwrap();
     let dest = "s3://lake/serratus";
     let lake = aws.lake_dir().join("serratus");
-    let land = || {
-        ok(&on_aws(
-            &aws,
-            &[
-                "handle-event",
-                event_file.to_str().unwrap(),
-                "--dest",
-                dest,
-                "--no-glue",
-            ],
-            &[],
-        ));
-    };
+    let land = || handle_event(&aws, &event_file, dest);
     land();
     let expected = rows(&lake);
     assert_eq!(expected["rdrp/sequence"].len(), 3219);
