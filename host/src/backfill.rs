@@ -612,7 +612,9 @@ impl Backfill<'_> {
                         }
                     });
                     if summaries.len() == before {
-                        return Err(error);
+                        return Err(error.context(
+                            "every summary converts alone: try a smaller --batch-runs or a larger --guest-memory-per-byte",
+                        ));
                     }
                     continue;
                 }

@@ -242,6 +242,10 @@ impl Converter {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
+        // What the guest hands back (a batch's objects) is copied out of its
+        // memory, which the limit already bounds; wasmtime's own cap on that
+        // copy (128 MiB) would fail a large batch the memory limit allows.
+        store.set_hostcall_fuel(memory.saturating_mul(2));
         store.set_epoch_deadline((time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
         let instance = self
