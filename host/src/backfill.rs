@@ -509,10 +509,31 @@ impl Backfill<'_> {
             )?;
         }
 
+        // An S3 event that landed a run while this batch was in flight wins:
+        // the run leaves the batch's objects and keeps the event's manifest.
+        let overtaken = self.overtaken(&new_keys, &work)?;
+        let mut leaving_batch: BTreeMap<&String, Vec<String>> = BTreeMap::new();
+        for index in &overtaken {
+            for key in &new_keys[index] {
+                leaving_batch
+                    .entry(key)
+                    .or_default()
+                    .push(work[*index].0.clone());
+            }
+        }
+        let leaving_batch: Vec<(&String, Vec<String>)> = leaving_batch.into_iter().collect();
+        try_map(&leaving_batch, self.io_concurrency, |(key, runs)| {
+            retire(self.lake, self.converter, key, runs)
+        })?;
+        result.kept += overtaken.len();
+
         // 7. final manifests (and dead letters), each written only if it changed.
         let mut writes: Vec<(String, Option<Vec<u8>>)> = Vec::new();
         for (index, (run, old)) in work.iter().enumerate() {
             let key = manifest_key(kind.as_str(), run);
+            if overtaken.contains(&index) {
+                continue;
+            }
             match (new_keys.get(&index), version_of(index)) {
                 (Some(keys), Some(source)) => {
                     let manifest = Manifest {
@@ -580,6 +601,27 @@ impl Backfill<'_> {
         bytes.push(b'\n');
         self.lake.put(&checkpoint_key(kind, &batch.name), &bytes)?;
         Ok(result)
+    }
+
+    /// The converted runs whose manifest an S3 event wrote since the batch
+    /// read it (one GET per run: it narrows the race with events to the
+    /// moment between this read and the manifest write).
+    fn overtaken(
+        &self,
+        new_keys: &BTreeMap<usize, Vec<String>>,
+        work: &[(&String, Option<Manifest>)],
+    ) -> Result<BTreeSet<usize>> {
+        let converted: Vec<usize> = new_keys.keys().copied().collect();
+        let now = try_map(&converted, self.io_concurrency, |index| {
+            let run = work[*index].0;
+            let Some(bytes) = self.lake.get(&manifest_key(self.kind.as_str(), run))? else {
+                return Ok(None);
+            };
+            // The batch only works on runs whose manifest had no sequencer.
+            let by_event = Manifest::from_json(&bytes).is_ok_and(|m| m.source.sequencer.is_some());
+            Ok(by_event.then_some(*index))
+        })?;
+        Ok(now.into_iter().flatten().collect())
     }
 
     /// Converts the fetched summaries in one call; a summary that fails

@@ -4,7 +4,7 @@
 //! one (`summary_edge::compaction` has the steps).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -89,10 +89,16 @@ impl Compaction<'_> {
             ProgressBar::hidden()
         };
         let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
         let shared = Mutex::new((report, None::<anyhow::Error>));
         std::thread::scope(|scope| {
             for _ in 0..self.jobs.max(1).min(chunks.len().max(1)) {
                 scope.spawn(|| loop {
+                    // After a failure no chunk starts: the journals of those
+                    // in flight say what the next run finishes.
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(chunk) = chunks.get(index) else {
                         break;
@@ -105,6 +111,7 @@ impl Compaction<'_> {
                         Err(error) => {
                             let error = error.context(format!("compacting into {}", chunk.output));
                             shared.1.get_or_insert(error);
+                            stop.store(true, Ordering::Relaxed);
                             break;
                         }
                     }

@@ -837,3 +837,113 @@ fn compaction_interrupted_at_each_step_then_rerun_loses_and_doubles_nothing() {
         land();
     }
 }
+
+#[test]
+fn an_event_landing_while_its_backfill_batch_is_in_flight_wins() {
+    let aws = Aws::start();
+    aws.put_fixture_sources();
+    let scratch = tempfile::tempdir().unwrap();
+    let runs = fixture_runs("nucleotide");
+    let index = scratch.path().join("index.txt");
+    write_index(&index, &runs);
+    // The backfill reads a local copy of the fixtures, one of them a FIFO:
+    // the batch waits there, after reading the manifests, until the test
+    // writes the summary in.
+    let source = scratch.path().join("nucleotide");
+    std::fs::create_dir_all(&source).unwrap();
+    for file in common::fixture_files("nucleotide") {
+        std::fs::copy(&file, source.join(file.file_name().unwrap())).unwrap();
+    }
+    let waiting = source.join(format!("{}.summary", runs[0]));
+    let waiting_bytes = std::fs::read(&waiting).unwrap();
+    std::fs::remove_file(&waiting).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(&waiting)
+        .status()
+        .unwrap()
+        .success());
+    let dest = "s3://lake/serratus";
+    let lake = aws.lake_dir().join("serratus");
+    let backfill = servers::uploader(&aws)
+        .args([
+            "backfill",
+            "--index",
+            index.to_str().unwrap(),
+            "--source",
+            source.to_str().unwrap(),
+        ])
+        .args([
+            "--kind",
+            "nucleotide",
+            "--dest",
+            dest,
+            "--no-glue",
+            "--batch-runs",
+            "20",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The FIFO opens for writing once the backfill opened it for reading:
+    // then the batch has read its manifests and waits in its downloads.
+    let mut writer = {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::io::AsRawFd;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let opened = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&waiting);
+            if let Ok(file) = opened {
+                // SAFETY: clears O_NONBLOCK on a descriptor this test owns.
+                assert_eq!(
+                    unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, 0) },
+                    0
+                );
+                break file;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the backfill never read the FIFO"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+
+    let overtaking = &runs[5];
+    let event_file = scratch.path().join("event.json");
+    let event = events::s3_event(&[format!("summary2/{overtaking}.summary")]);
+    std::fs::write(&event_file, event.to_string()).unwrap();
+    handle_event(&aws, &event_file, dest);
+    std::io::Write::write_all(&mut writer, &waiting_bytes).unwrap();
+    drop(writer);
+    let out = backfill.wait_with_output().unwrap();
+    let stdout = ok(&out);
+    assert!(
+        stdout.contains("19 runs landed, 1 kept (an S3 event landed them)"),
+        "{stdout}"
+    );
+
+    let replayed = scratch.path().join("replayed");
+    ok(&local(
+        &[
+            "replay",
+            common::fixtures().join("nucleotide").to_str().unwrap(),
+            "--lake",
+            replayed.to_str().unwrap(),
+        ],
+        &scratch.path().join("cache"),
+    ));
+    assert_eq!(rows(&lake), rows(&replayed), "every row once");
+    assert_manifests_match_objects(&lake, "nucleotide");
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(lake.join(format!("_manifests/nucleotide/{overtaking}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["source"]["sequencer"], "01",
+        "the event's manifest stays"
+    );
+}
