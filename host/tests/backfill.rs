@@ -88,6 +88,7 @@ fn write_index(path: &Path, runs: &[String]) {
 fn rows(dir: &Path) -> BTreeMap<String, Vec<String>> {
     let script = r#"
 import duckdb, json, os, sys
+duckdb.sql('set enable_progress_bar = false')
 root, tables = sys.argv[1], sys.argv[2:]
 out = {}
 for table in tables:
@@ -180,6 +181,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 fn assert_manifests_match_objects(lake: &Path, kind: &str) {
     let script = r#"
 import duckdb, json, os, sys
+duckdb.sql('set enable_progress_bar = false')
 root, kind = sys.argv[1], sys.argv[2]
 files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(root, kind)) for f in fs if f.endswith('.parquet') and not f.startswith('.')]
 pairs = duckdb.sql(f"select distinct filename, sra from read_parquet({files!r}, filename = true, union_by_name = true)").fetchall() if files else []
@@ -337,6 +339,7 @@ fn backfill_of_the_fixtures_equals_their_replay_row_for_row() {
     // row groups: one per run, so min/max statistics single out a run's rows
     let script = r#"
 import duckdb, json, os, sys
+duckdb.sql('set enable_progress_bar = false')
 root = sys.argv[1]
 bad = []
 for d, _, fs in os.walk(root):

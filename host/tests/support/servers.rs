@@ -384,7 +384,8 @@ pub fn duckdb_count(dir: &Path, table: &str) -> u64 {
         format!("{}/{table}/**/*.parquet", dir.display())
     };
     let script = format!(
-        "import duckdb; print(duckdb.sql(\"select count(*) from read_parquet('{glob}', hive_partitioning = true)\").fetchall()[0][0])"
+        // No progress bar: on a busy machine DuckDB draws one on stdout.
+        "import duckdb; duckdb.sql(\"set enable_progress_bar = false\"); print(duckdb.sql(\"select count(*) from read_parquet('{glob}', hive_partitioning = true)\").fetchall()[0][0])"
     );
     let out: Output = Command::new(venv_python())
         .args(["-c", &script])
