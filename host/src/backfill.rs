@@ -17,17 +17,16 @@ use summary_edge::backfill::{
     batch_of_checkpoint, checkpoint_key, checkpoint_prefix, departures, hex, BackfillBatch,
 };
 use summary_edge::manifest::{error_key, manifest_key, Manifest, SourceVersion, MANIFEST_FORMAT};
-use summary_edge::request::SigningProfile;
 use summary_layout::catalog::table;
 use summary_layout::diagnostic::render;
 use summary_layout::keys::{object_key, parse_object_key};
 use summary_layout::Kind;
 use summary_pipeline::convert::{Convert, GuestFailure, Outcome, ParquetObject, Summary};
 
-use crate::aws::{describe_failure, parse_s3_url, AwsClient, CallError};
+use crate::aws::{parse_s3_url, AwsClient};
 use crate::glue_catalog::GlueCatalog;
 use crate::parallel::try_map;
-use crate::pipeline::register;
+use crate::pipeline::{read_manifest, register};
 use crate::shared::retire;
 use crate::store::ObjectStore;
 
@@ -130,33 +129,20 @@ impl SummarySource {
                 } else {
                     format!("{prefix}/{name}")
                 };
-                let s3 = &client.config.s3;
-                let response = client
-                    .call(SigningProfile::S3, "s3", max_bytes, || {
-                        s3.get_object(bucket, &key)
-                    })
-                    .with_context(|| format!("fetching s3://{bucket}/{key}"))?;
-                match response.status {
-                    200 => {
-                        let version = SourceVersion {
-                            bucket: bucket.clone(),
-                            key: key.clone(),
-                            // Events carry the ETag without its quotes.
-                            etag: response
-                                .header("etag")
-                                .map(|t| t.trim_matches('"').to_string()),
-                            version_id: response.header("x-amz-version-id").map(str::to_string),
-                            sequencer: None,
-                        };
-                        Ok(Some((response.body, version)))
-                    }
-                    404 => Ok(None),
-                    _ => bail!(CallError {
-                        message: describe_failure(&format!("GET s3://{bucket}/{key}"), &response),
-                        retryable: false,
-                        too_large: false,
-                    }),
-                }
+                let Some(response) = client.get_object(bucket, &key, max_bytes)? else {
+                    return Ok(None);
+                };
+                let version = SourceVersion {
+                    bucket: bucket.clone(),
+                    key,
+                    // Events carry the ETag without its quotes.
+                    etag: response
+                        .header("etag")
+                        .map(|t| t.trim_matches('"').to_string()),
+                    version_id: response.header("x-amz-version-id").map(str::to_string),
+                    sequencer: None,
+                };
+                Ok(Some((response.body, version)))
             }
         }
     }
@@ -173,14 +159,10 @@ struct Fetched {
 pub fn read_index(client: &AwsClient, location: &str) -> Result<String> {
     let bytes = if location.starts_with("s3://") {
         let (bucket, key) = parse_s3_url(location)?;
-        let s3 = &client.config.s3;
-        let response = client.call(SigningProfile::S3, "s3", 1 << 30, || {
-            s3.get_object(&bucket, &key)
-        })?;
-        if response.status != 200 {
-            bail!(describe_failure(&format!("GET {location}"), &response));
+        match client.get_object(&bucket, &key, 1 << 30)? {
+            Some(response) => response.body,
+            None => bail!("the index {location} does not exist"),
         }
-        response.body
     } else {
         std::fs::read(location).with_context(|| format!("reading the index {location}"))?
     };
@@ -349,13 +331,7 @@ impl Backfill<'_> {
         let kind = self.kind;
         let mut result = BatchResult::default();
         let manifests: Vec<Option<Manifest>> = try_map(&batch.runs, self.io_concurrency, |run| {
-            let key = manifest_key(kind.as_str(), run);
-            match self.lake.get(&key)? {
-                None => Ok(None),
-                Some(bytes) => Manifest::from_json(&bytes).map(Some).map_err(|e| {
-                    anyhow::anyhow!("{key}: {e}; fix or delete it to let the run be written again")
-                }),
-            }
+            read_manifest(self.lake, &manifest_key(kind.as_str(), run))
         })?;
         let mut work: Vec<(&String, Option<Manifest>)> = Vec::new();
         for (run, manifest) in batch.runs.iter().zip(manifests) {

@@ -19,6 +19,7 @@ use summary_layout::Kind;
 use summary_pipeline::convert::Convert;
 
 use crate::parallel::try_map;
+use crate::pipeline::read_manifest;
 use crate::shared::{key_lock, retire};
 use crate::store::ObjectStore;
 
@@ -293,13 +294,7 @@ impl Compaction<'_> {
     }
 
     fn manifest(&self, kind: Kind, run: &str) -> Result<Option<Manifest>> {
-        let key = manifest_key(kind.as_str(), run);
-        match self.lake.get(&key)? {
-            None => Ok(None),
-            Some(bytes) => Manifest::from_json(&bytes)
-                .map(Some)
-                .map_err(|e| anyhow::anyhow!("{key}: {e}")),
-        }
+        read_manifest(self.lake, &manifest_key(kind.as_str(), run))
     }
 }
 

@@ -310,6 +310,31 @@ impl AwsClient {
         }
     }
 
+    /// GETs `s3://bucket/key` (retried as every call): the answer, or
+    /// `None` for a 404; any other answer is an error a retry would not fix.
+    pub fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_body: u64,
+    ) -> Result<Option<HttpResponse>> {
+        let s3 = &self.config.s3;
+        let response = self
+            .call(SigningProfile::S3, "s3", max_body, || {
+                s3.get_object(bucket, key)
+            })
+            .with_context(|| format!("fetching s3://{bucket}/{key}"))?;
+        match response.status {
+            200 => Ok(Some(response)),
+            404 => Ok(None),
+            _ => bail!(CallError {
+                message: describe_failure(&format!("GET s3://{bucket}/{key}"), &response),
+                retryable: false,
+                too_large: false
+            }),
+        }
+    }
+
     /// One exchange, not signed, not retried.
     pub fn send(&self, request: &HttpRequest, max_body: u64) -> Result<HttpResponse, CallError> {
         self.transport.send(request, max_body)

@@ -11,14 +11,13 @@ use summary_edge::event::{decode_event, DecodedEvent, EventError, Notice, Object
 use summary_edge::manifest::{
     decide, error_key, manifest_key, plan, Decision, Manifest, SourceVersion,
 };
-use summary_edge::request::SigningProfile;
 use summary_edge::route::{route, run_of_key, RouteRule};
 use summary_layout::catalog::table;
 use summary_layout::diagnostic::render;
 use summary_layout::keys::{is_run_accession, Partition};
 use summary_layout::Kind;
 
-use crate::aws::{describe_failure, AwsClient, CallError};
+use crate::aws::{AwsClient, CallError};
 use crate::convert::{Convert, GuestFailure, Outcome, Summary};
 use crate::glue_catalog::GlueCatalog;
 use crate::parallel::try_map;
@@ -263,7 +262,7 @@ impl Pipeline<'_> {
         }
         let source = SourceVersion::from(object);
         let manifest_key = manifest_key(kind.as_str(), key_run);
-        let existing = self.read_manifest(&manifest_key)?;
+        let existing = read_manifest(self.lake, &manifest_key)?;
         match decide(existing.as_ref(), &source) {
             Decision::Process => {}
             Decision::AlreadyDone => {
@@ -365,37 +364,12 @@ impl Pipeline<'_> {
         })
     }
 
-    fn read_manifest(&self, key: &str) -> Result<Option<Manifest>> {
-        let Some(bytes) = self.lake.get(key)? else {
-            return Ok(None);
-        };
-        match Manifest::from_json(&bytes) {
-            Ok(manifest) => Ok(Some(manifest)),
-            Err(error) => bail!("{key}: {error}; fix or delete it to let the run be written again"),
-        }
-    }
-
     /// The summary's bytes, or `None` if the object is gone.
     fn fetch(&self, object: &ObjectRef) -> Result<Option<Vec<u8>>> {
-        let s3 = &self.source.config.s3;
-        let response = self
-            .source
-            .call(SigningProfile::S3, "s3", self.max_source_bytes, || {
-                s3.get_object(&object.bucket, &object.key)
-            })
-            .with_context(|| format!("fetching s3://{}/{}", object.bucket, object.key))?;
-        match response.status {
-            200 => Ok(Some(response.body)),
-            404 => Ok(None),
-            _ => bail!(CallError {
-                message: describe_failure(
-                    &format!("GET s3://{}/{}", object.bucket, object.key),
-                    &response
-                ),
-                retryable: false,
-                too_large: false
-            }),
-        }
+        let response =
+            self.source
+                .get_object(&object.bucket, &object.key, self.max_source_bytes)?;
+        Ok(response.map(|r| r.body))
     }
 
     /// Stores why a summary could not be converted; its previous version's
@@ -421,6 +395,18 @@ impl Pipeline<'_> {
             run: run.into(),
             error: error.into(),
         })
+    }
+}
+
+/// The manifest at `key`, if there is one; an unreadable one is an error
+/// saying how to get past it.
+pub fn read_manifest(lake: &dyn ObjectStore, key: &str) -> Result<Option<Manifest>> {
+    let Some(bytes) = lake.get(key)? else {
+        return Ok(None);
+    };
+    match Manifest::from_json(&bytes) {
+        Ok(manifest) => Ok(Some(manifest)),
+        Err(error) => bail!("{key}: {error}; fix or delete it to let the run be written again"),
     }
 }
 
