@@ -11,6 +11,7 @@ pub mod converter;
 pub mod lambda;
 pub mod replay;
 pub mod serve;
+pub mod serve_auth;
 pub mod sqs_consumer;
 pub mod store;
 

@@ -20,7 +20,7 @@ use summary_uploader::glue_catalog::GlueCatalog;
 use summary_uploader::pipeline::Pipeline;
 use summary_uploader::replay::{self, ReplayOptions};
 use summary_uploader::s3_store::S3Store;
-use summary_uploader::serve;
+use summary_uploader::{serve, serve_auth};
 use summary_uploader::sqs_consumer::{Consumer, ConsumerOptions};
 use summary_uploader::store::{LocalStore, ObjectStore};
 
@@ -166,7 +166,7 @@ enum Command {
         #[command(flatten)]
         edge: EdgeOptions,
         #[command(flatten)]
-        auth: serve::AuthOptions,
+        auth: serve_auth::AuthOptions,
     },
     /// Long-poll an SQS queue of S3 events; delete each message once all its records landed.
     ConsumeSqs {
@@ -409,7 +409,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             auth,
         } => {
             let lake = open_lake(&destination, &client)?;
-            let authenticator = serve::authenticator(auth)?;
+            let authenticator = serve_auth::authenticator(auth)?;
             serve::serve(
                 &listen,
                 workers,

@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod keys;
 pub mod kind;
 pub mod route;
+pub mod text;
 
 pub use catalog::{Column, ColumnType, Table};
 pub use kind::Kind;

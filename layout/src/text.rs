@@ -1,0 +1,124 @@
+//! Quoting untrusted text in errors and logs: a short prefix, control
+//! characters escaped, and the total length when cut. An input token of any
+//! size (a 50 MB line, a key holding ESC or a newline) then costs a bounded,
+//! single-line, terminal-safe piece of a message.
+
+use std::fmt;
+
+/// How many characters of an input token an error or log line quotes.
+pub const EXCERPT_CHARS: usize = 80;
+
+/// `text` as it may appear in a message: at most [`EXCERPT_CHARS`]
+/// characters, control characters (and `\`) escaped, and
+/// `… (N bytes)` when cut. Displays without quotes; see [`quoted`].
+pub fn excerpt(text: &str) -> Excerpt<'_> {
+    Excerpt {
+        text,
+        max_chars: EXCERPT_CHARS,
+        total_bytes: text.len(),
+    }
+}
+
+/// [`excerpt`] between double quotes (the way `{:?}` quoted values before).
+pub fn quoted(text: &str) -> String {
+    format!("\"{}\"", excerpt(text))
+}
+
+/// Bytes that may not be UTF-8: an excerpt of their lossy decoding,
+/// giving the length of all of `bytes` when cut.
+pub fn excerpt_bytes(bytes: &[u8]) -> String {
+    // Enough bytes for the shown characters and one more (to know it is cut).
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min((EXCERPT_CHARS + 1) * 4)]);
+    Excerpt {
+        text: &head,
+        max_chars: EXCERPT_CHARS,
+        total_bytes: bytes.len(),
+    }
+    .to_string()
+}
+
+/// A message made of trusted words and quoted tokens, cut as a whole to a
+/// bound (for messages built elsewhere, e.g. by the converter component).
+pub fn bounded_message(message: &str, max_chars: usize) -> String {
+    Excerpt {
+        text: message,
+        max_chars,
+        total_bytes: message.len(),
+    }
+    .to_string()
+}
+
+/// See [`excerpt`].
+#[derive(Clone, Copy, Debug)]
+pub struct Excerpt<'a> {
+    text: &'a str,
+    max_chars: usize,
+    total_bytes: usize,
+}
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = 0;
+        for c in self.text.chars() {
+            if shown == self.max_chars {
+                return write!(f, "… ({} bytes)", self.total_bytes);
+            }
+            shown += 1;
+            match c {
+                '\\' => f.write_str("\\\\")?,
+                '"' => f.write_str("\\\"")?,
+                c if c.is_control() => write!(f, "{}", c.escape_default())?,
+                // Bidirectional overrides reorder what a terminal shows.
+                '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                    write!(f, "{}", c.escape_unicode())?
+                }
+                c => write!(f, "{c}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_kept_with_control_characters_escaped() {
+        assert_eq!(excerpt("SRR1.summary").to_string(), "SRR1.summary");
+        assert_eq!(
+            excerpt("a\nb\u{1b}[31mc\td\\").to_string(),
+            "a\\nb\\u{1b}[31mc\\td\\\\"
+        );
+        assert_eq!(quoted("say \"hi\""), "\"say \\\"hi\\\"\"");
+        assert_eq!(excerpt("x\u{202e}y").to_string(), "x\\u{202e}y");
+    }
+
+    #[test]
+    fn long_text_is_cut_with_its_length() {
+        let long = "é".repeat(50_000_000 / 2);
+        let shown = excerpt(&long).to_string();
+        assert_eq!(shown, format!("{}… (50000000 bytes)", "é".repeat(80)));
+        assert_eq!(excerpt(&"a".repeat(80)).to_string(), "a".repeat(80));
+        assert_eq!(
+            bounded_message(&"b".repeat(500), 10),
+            "bbbbbbbbbb… (500 bytes)"
+        );
+    }
+
+    #[test]
+    fn bytes_are_decoded_lossily_and_cut() {
+        assert_eq!(excerpt_bytes(b"ab\xffc"), "ab\u{fffd}c");
+        let long = vec![b'z'; 10_000];
+        assert_eq!(
+            excerpt_bytes(&long),
+            format!("{}… (10000 bytes)", "z".repeat(80))
+        );
+        let mut mid = vec![b'q'; 100];
+        mid.extend(vec![b'\n'; 300]);
+        assert_eq!(
+            excerpt_bytes(&mid),
+            format!("{}… (400 bytes)", "q".repeat(80))
+        );
+    }
+}
