@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 use summary_layout::catalog::tables_of;
 use summary_layout::keys::{object_key, Partition};
+use summary_layout::text::quoted;
 use summary_layout::Kind;
 
 use crate::error::ParseError;
-use crate::summary::{parse_summary, ParsedSummary};
+use crate::summary::{parse_summary, ParsedSummary, HEADER_KEY};
 use crate::value::Value;
 
 pub struct SummaryInput<'a> {
@@ -53,13 +54,44 @@ pub struct Batch {
     pub objects: Vec<ParquetObject>,
 }
 
+/// A run's rows come from one summary: a second summary of a run already
+/// in the batch (a file whose header names another file's run) fails, and
+/// the error names both files.
+fn reject_repeated_runs(inputs: &[SummaryInput], parsed: &mut [Result<ParsedSummary, ParseError>]) {
+    let mut repeats = Vec::new();
+    let mut first_of_run: BTreeMap<(Kind, &str), usize> = BTreeMap::new();
+    for (index, result) in parsed.iter().enumerate() {
+        if let Ok(summary) = result {
+            match first_of_run.get(&(summary.kind, summary.run)) {
+                Some(&first) => repeats.push((index, first, summary.run.to_string())),
+                None => {
+                    first_of_run.insert((summary.kind, summary.run), index);
+                }
+            }
+        }
+    }
+    drop(first_of_run);
+    for (index, first, run) in repeats {
+        parsed[index] = Err(ParseError::new(
+            1,
+            HEADER_KEY,
+            format!(
+                "run {} is already in this batch, from {}",
+                quoted(&run),
+                quoted(inputs[first].source)
+            ),
+        ));
+    }
+}
+
 /// Converts a batch. Each input fails alone; the error case is a Parquet
 /// encoding failure, which would be a bug.
 pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
-    let parsed: Vec<Result<ParsedSummary, ParseError>> = inputs
+    let mut parsed: Vec<Result<ParsedSummary, ParseError>> = inputs
         .iter()
         .map(|input| parse_summary(input.kind, input.bytes))
         .collect();
+    reject_repeated_runs(inputs, &mut parsed);
     let outcomes = parsed
         .iter()
         .map(|result| match result {

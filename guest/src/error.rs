@@ -1,5 +1,7 @@
 use std::fmt;
 
+use summary_layout::text::excerpt;
+
 /// Why a summary was rejected, pointing at the line and key at fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
@@ -11,10 +13,12 @@ pub struct ParseError {
 }
 
 impl ParseError {
+    /// The field is quoted as an excerpt (a key can be megabytes of
+    /// garbage); messages quote values with `summary_layout::text::quoted`.
     pub fn new(line: u32, field: &str, message: impl Into<String>) -> Self {
         ParseError {
             line,
-            field: field.to_string(),
+            field: excerpt(field).to_string(),
             message: message.into(),
         }
     }

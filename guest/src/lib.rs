@@ -25,6 +25,7 @@ pub use summary::{parse_line, parse_summary, ParsedSummary};
 pub use summary_layout::Kind;
 
 use error::{ParseError as Error, ParseResult};
+use summary_layout::text::quoted;
 
 /// Accepts a run id only if it is an SRA run accession: it becomes part of
 /// object keys, so nothing else may pass.
@@ -35,7 +36,10 @@ fn run_id(line: u32, run: &str) -> ParseResult<&str> {
         Err(Error::new(
             line,
             summary::HEADER_KEY,
-            format!("run {run:?} is not an SRA run accession (SRR, ERR or DRR and digits)"),
+            format!(
+                "run {} is not an SRA run accession (SRR, ERR or DRR and digits)",
+                quoted(run)
+            ),
         ))
     }
 }

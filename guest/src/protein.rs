@@ -7,6 +7,7 @@ use crate::error::ParseResult;
 use crate::record::{CommaFields, Record};
 use crate::summary::{Format, TableRows, HEADER_KEY};
 use crate::value::Value;
+use summary_layout::text::quoted;
 
 pub(crate) static FORMAT: Format = Format {
     section_keys: &[HEADER_KEY, "famcvg", "gencvg", "seqcvg"],
@@ -29,7 +30,11 @@ pub(crate) fn parse_header<'a>(
         if prefix != run {
             return Err(record.error(
                 "sra",
-                format!("run {prefix:?} differs from the {HEADER_KEY} run {run:?}"),
+                format!(
+                    "run {} differs from the {HEADER_KEY} run {}",
+                    quoted(prefix),
+                    quoted(run)
+                ),
             ));
         }
     }

@@ -9,6 +9,7 @@ use crate::error::ParseResult;
 use crate::record::Record;
 use crate::summary::{Format, TableRows, HEADER_KEY};
 use crate::value::Value;
+use summary_layout::text::quoted;
 
 pub(crate) static FORMAT: Format = Format {
     section_keys: &[HEADER_KEY, "phycvg", "famcvg", "vircvg"],
@@ -99,7 +100,10 @@ pub(crate) fn parse_row<'a>(
                 .ok_or_else(|| {
                     record.error(
                         "vir",
-                        format!("expected {shape}, got \"{phy}.{group}.{rest}\""),
+                        format!(
+                            "expected {shape}, got {}",
+                            quoted(&format!("{phy}.{group}.{rest}"))
+                        ),
                     )
                 })?;
             rows.push(

@@ -9,6 +9,7 @@ use summary_layout::keys::Partition;
 
 use crate::error::{ParseError, ParseResult};
 use crate::value::{parse_double, parse_int};
+use summary_layout::text::{excerpt, quoted};
 
 /// The fields of one line, each marked once a section parser has used it, so
 /// that any key left over is reported as unknown.
@@ -194,7 +195,7 @@ impl<'a> Record<'a> {
             std::array::from_fn(|_| parts.next().filter(|p| !p.is_empty()));
         match split.iter().all(Option::is_some) {
             true => Ok(split.map(|p| p.unwrap_or_default())),
-            false => Err(self.error(key, format!("expected {shape}, got {value:?}"))),
+            false => Err(self.error(key, format!("expected {shape}, got {}", quoted(value)))),
         }
     }
 
@@ -228,7 +229,7 @@ impl<'a> Record<'a> {
             "no" | "false" => Ok(false),
             other => Err(self.error(
                 key,
-                format!("invalid boolean {other:?} (expected yes or no)"),
+                format!("invalid boolean {} (expected yes or no)", quoted(other)),
             )),
         }
     }
@@ -285,14 +286,14 @@ impl<'a> CommaFields<'a> {
                 return Err(ParseError::new(
                     line,
                     field,
-                    format!("missing '=' in {part:?}"),
+                    format!("missing '=' in {}", quoted(part)),
                 ));
             };
             if pairs.iter().any(|(k, _, _)| *k == key) {
                 return Err(ParseError::new(
                     line,
                     field,
-                    format!("duplicate key '{key}'"),
+                    format!("duplicate key '{}'", excerpt(key)),
                 ));
             }
             pairs.push((key, value, false));
@@ -342,7 +343,7 @@ impl<'a> CommaFields<'a> {
             Some((key, _, _)) => Err(ParseError::new(
                 self.line,
                 self.field,
-                format!("unknown key '{key}'"),
+                format!("unknown key '{}'", excerpt(key)),
             )),
             None => Ok(()),
         }

@@ -10,6 +10,7 @@ use crate::error::{ParseError, ParseResult};
 use crate::record::Record;
 use crate::value::Value;
 use crate::{nucleotide, protein, rdrp};
+use summary_layout::text::{excerpt, quoted};
 
 /// The rows one summary contributes to each table of its kind.
 #[derive(Debug)]
@@ -217,7 +218,11 @@ fn section_of(kind: Kind, format: &Format, record: &Record) -> ParseResult<usize
         (Some((index, _)), None) => Ok(index),
         (Some((_, a)), Some((_, b))) => Err(record.error(
             b,
-            format!("a line cannot hold both '{a}=' and '{b}=' sections"),
+            format!(
+                "a line cannot hold both '{}=' and '{}=' sections",
+                excerpt(a),
+                excerpt(b)
+            ),
         )),
         (None, _) => {
             let key = record.first_key_except("sra");
@@ -247,7 +252,11 @@ fn check_run_prefix(record: &mut Record, run: &str) -> ParseResult<()> {
     if prefix != run {
         return Err(record.error(
             "sra",
-            format!("run {prefix:?} differs from the header's run {run:?}"),
+            format!(
+                "run {} differs from the header's run {}",
+                quoted(prefix),
+                quoted(run)
+            ),
         ));
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Cell values of a row and the strict number syntax of summaries.
 
 use std::borrow::Cow;
+use summary_layout::text::quoted;
 
 /// One cell, typed as its column in [`summary_layout::catalog`].
 #[derive(Clone, Debug, PartialEq)]
@@ -34,16 +35,16 @@ impl<'a> Value<'a> {
 /// spaces) that fits an i64.
 pub fn parse_int(s: &str) -> Result<i64, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("invalid integer {s:?}"));
+        return Err(format!("invalid integer {}", quoted(s)));
     }
     s.parse::<i64>()
-        .map_err(|_| format!("integer {s:?} out of range"))
+        .map_err(|_| format!("integer {} out of range", quoted(s)))
 }
 
 /// A non-negative finite decimal as Python's `%f`/`%g` print it: digits with
 /// an optional fraction and an optional exponent (`1.5`, `0.25`, `1.2e+03`).
 pub fn parse_double(s: &str) -> Result<f64, String> {
-    let invalid = || format!("invalid number {s:?}");
+    let invalid = || format!("invalid number {}", quoted(s));
     let (mantissa, exponent) = match s.find(['e', 'E']) {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
         None => (s, None),
@@ -61,7 +62,7 @@ pub fn parse_double(s: &str) -> Result<f64, String> {
     }
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(format!("number {s:?} out of range")),
+        _ => Err(format!("number {} out of range", quoted(s))),
     }
 }
 

@@ -160,3 +160,52 @@ fn parquet_is_snappy_with_dictionaries_and_statistics() {
         ["Deltavirus", "Paramyxoviridae", "Hepadnaviridae"]
     );
 }
+
+#[test]
+fn a_second_summary_of_a_run_in_the_batch_fails_naming_both_files() {
+    // SRR1000008.summary whose header names SRR612821, beside SRR612821.summary
+    let (first, bytes) = fixture("nucleotide/SRR612821.summary");
+    let alone = convert_batch(&[SummaryInput {
+        kind: Kind::Nucleotide,
+        source: &first,
+        bytes: &bytes,
+    }])
+    .unwrap();
+    let copy = "in/SRR1000008.summary";
+    let inputs = [
+        SummaryInput {
+            kind: Kind::Nucleotide,
+            source: copy,
+            bytes: &bytes,
+        },
+        SummaryInput {
+            kind: Kind::Nucleotide,
+            source: &first,
+            bytes: &bytes,
+        },
+    ];
+    let batch = convert_batch(&inputs).unwrap();
+    assert!(
+        matches!(&batch.outcomes[0], Outcome::Converted { run, .. } if run == "SRR612821"),
+        "{:?}",
+        batch.outcomes[0]
+    );
+    let Outcome::Failed(error) = &batch.outcomes[1] else {
+        panic!("{:?}", batch.outcomes[1])
+    };
+    assert_eq!(
+        error.render(&first),
+        "nucleotide/SRR612821.summary:1: field 'SUMZER_COMMENT': run \"SRR612821\" is already in this batch, from \"in/SRR1000008.summary\""
+    );
+    // The run's rows once: as many as the summary converted alone.
+    let rows = |b: &summary_guest::Batch| b.objects.iter().map(|o| o.rows).sum::<u64>();
+    assert_eq!(rows(&batch), rows(&alone));
+    let sequences = |b: &summary_guest::Batch| {
+        b.objects
+            .iter()
+            .filter(|o| o.table == "sequence")
+            .map(|o| o.rows)
+            .sum::<u64>()
+    };
+    assert_eq!((sequences(&alone), sequences(&batch)), (140, 140));
+}

@@ -20,9 +20,9 @@ use summary_uploader::glue_catalog::GlueCatalog;
 use summary_uploader::pipeline::Pipeline;
 use summary_uploader::replay::{self, ReplayOptions};
 use summary_uploader::s3_store::S3Store;
-use summary_uploader::{serve, serve_auth};
 use summary_uploader::sqs_consumer::{Consumer, ConsumerOptions};
 use summary_uploader::store::{LocalStore, ObjectStore};
+use summary_uploader::{serve, serve_auth};
 
 #[derive(Parser)]
 #[command(

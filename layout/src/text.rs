@@ -16,6 +16,7 @@ pub fn excerpt(text: &str) -> Excerpt<'_> {
         text,
         max_chars: EXCERPT_CHARS,
         total_bytes: text.len(),
+        escape_quotes: true,
     }
 }
 
@@ -33,17 +34,21 @@ pub fn excerpt_bytes(bytes: &[u8]) -> String {
         text: &head,
         max_chars: EXCERPT_CHARS,
         total_bytes: bytes.len(),
+        escape_quotes: true,
     }
     .to_string()
 }
 
-/// A message made of trusted words and quoted tokens, cut as a whole to a
-/// bound (for messages built elsewhere, e.g. by the converter component).
+/// A message made of trusted words and already quoted tokens, cut as a
+/// whole to a bound and kept on one line (for messages built elsewhere,
+/// e.g. by the converter component). Unlike [`excerpt`] it leaves `\` and
+/// `"` alone, so bounding a message twice changes nothing.
 pub fn bounded_message(message: &str, max_chars: usize) -> String {
     Excerpt {
         text: message,
         max_chars,
         total_bytes: message.len(),
+        escape_quotes: false,
     }
     .to_string()
 }
@@ -54,6 +59,8 @@ pub struct Excerpt<'a> {
     text: &'a str,
     max_chars: usize,
     total_bytes: usize,
+    /// `\` and `"` escaped too, so the excerpt can stand between quotes.
+    escape_quotes: bool,
 }
 
 impl fmt::Display for Excerpt<'_> {
@@ -65,8 +72,8 @@ impl fmt::Display for Excerpt<'_> {
             }
             shown += 1;
             match c {
-                '\\' => f.write_str("\\\\")?,
-                '"' => f.write_str("\\\"")?,
+                '\\' if self.escape_quotes => f.write_str("\\\\")?,
+                '"' if self.escape_quotes => f.write_str("\\\"")?,
                 c if c.is_control() => write!(f, "{}", c.escape_default())?,
                 // Bidirectional overrides reorder what a terminal shows.
                 '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
@@ -104,6 +111,9 @@ mod tests {
             bounded_message(&"b".repeat(500), 10),
             "bbbbbbbbbb… (500 bytes)"
         );
+        let once = bounded_message("a \"q\\\n\" b\u{1b}", 100);
+        assert_eq!(once, "a \"q\\\\n\" b\\u{1b}");
+        assert_eq!(bounded_message(&once, 100), once);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use summary_edge::route::{route, run_of_key, RouteRule};
 use summary_layout::catalog::table;
 use summary_layout::diagnostic::render;
 use summary_layout::keys::{is_run_accession, Partition};
+use summary_layout::text::{bounded_message, excerpt};
 use summary_layout::Kind;
 
 use crate::aws::{AwsClient, CallError};
@@ -123,8 +124,11 @@ impl EventReport {
             .records
             .iter()
             .map(|(object, outcome)| {
-                let mut record =
-                    json!({"bucket": object.bucket, "key": object.key, "outcome": outcome.label()});
+                let mut record = json!({
+                    "bucket": reported_name(&object.bucket),
+                    "key": reported_name(&object.key),
+                    "outcome": outcome.label(),
+                });
                 match outcome {
                     RecordOutcome::Landed {
                         run,
@@ -151,7 +155,11 @@ impl EventReport {
                 record
             })
             .collect();
-        let notices: Vec<String> = self.notices.iter().map(|n| format!("{n:?}")).collect();
+        let notices: Vec<String> = self
+            .notices
+            .iter()
+            .map(|n| bounded_message(&format!("{n:?}"), MAX_REPORTED_NOTICE_CHARS))
+            .collect();
         json!({"records": records, "notices": notices})
     }
 }
@@ -179,11 +187,18 @@ impl Pipeline<'_> {
     pub fn handle_decoded(&self, decoded: DecodedEvent) -> EventReport {
         for notice in &decoded.notices {
             match notice {
-                Notice::SubscriptionConfirmation { topic_arn, subscribe_url } => tracing::warn!(
-                    ?topic_arn, ?subscribe_url,
+                Notice::SubscriptionConfirmation {
+                    topic_arn,
+                    subscribe_url,
+                } => tracing::warn!(
+                    topic_arn = %excerpt(topic_arn.as_deref().unwrap_or("")),
+                    subscribe_url = %excerpt(subscribe_url.as_deref().unwrap_or("")),
                     "SNS subscription confirmation received: confirm it by visiting SubscribeURL; nothing processed"
                 ),
-                other => tracing::info!(notice = ?other, "event notice, nothing to process"),
+                other => tracing::info!(
+                    notice = %bounded_message(&format!("{other:?}"), MAX_REPORTED_NOTICE_CHARS),
+                    "event notice, nothing to process"
+                ),
             }
         }
         let records = decoded.objects.into_iter().map(|object| {
@@ -220,29 +235,60 @@ impl Pipeline<'_> {
         let started = Instant::now();
         let outcome = match route(&self.routes, &object.key) {
             None => RecordOutcome::NotASummary,
-            Some(kind) => self.process_summary(kind, object).unwrap_or_else(|error| {
-                let retryable = error
-                    .downcast_ref::<CallError>()
-                    .is_none_or(|e| e.retryable);
-                RecordOutcome::Failed {
-                    error: format!("{error:#}"),
-                    retryable,
-                }
-            }),
+            Some(kind) => match self.process_summary(kind, object) {
+                Ok(outcome) => outcome,
+                Err(error) => self.settle_failure(kind, object, error),
+            },
         };
         let ms = started.elapsed().as_millis() as u64;
+        let (bucket, key) = (excerpt(&object.bucket), excerpt(&object.key));
         match &outcome {
             RecordOutcome::Failed { error, retryable } => {
-                tracing::error!(bucket = %object.bucket, key = %object.key, retryable, ms, %error, "record failed")
+                tracing::error!(%bucket, %key, retryable, ms, %error, "record failed")
             }
             RecordOutcome::DeadLettered { run, error } => {
-                tracing::warn!(bucket = %object.bucket, key = %object.key, run, ms, %error, "summary dead-lettered")
+                tracing::warn!(%bucket, %key, run, ms, %error, "summary dead-lettered")
             }
             other => {
-                tracing::info!(bucket = %object.bucket, key = %object.key, outcome = other.label(), ms, "record done")
+                tracing::info!(%bucket, %key, outcome = other.label(), ms, "record done")
             }
         }
         outcome
+    }
+
+    /// A record that failed. If a retry may help, it stays `Failed` and
+    /// retryable, so its sender keeps the event. If not (S3 answered 400 or
+    /// 403, say), it is dead-lettered: no failure is acknowledged without a
+    /// record of it. If even the dead letter cannot be written, it is
+    /// retryable again: the sender keeps the event.
+    fn settle_failure(
+        &self,
+        kind: Kind,
+        object: &ObjectRef,
+        error: anyhow::Error,
+    ) -> RecordOutcome {
+        let retryable = error
+            .downcast_ref::<CallError>()
+            .is_none_or(|e| e.retryable);
+        let message = bounded_message(&format!("{error:#}"), MAX_REPORTED_ERROR_CHARS);
+        if retryable {
+            return RecordOutcome::Failed {
+                error: message,
+                retryable: true,
+            };
+        }
+        match self.dead_letter(kind, &dead_letter_name(object), object, &message, None) {
+            Ok(outcome) => outcome,
+            Err(dead_letter_error) => RecordOutcome::Failed {
+                error: bounded_message(
+                    &format!(
+                        "{message}; writing its dead letter failed too: {dead_letter_error:#}"
+                    ),
+                    MAX_REPORTED_ERROR_CHARS,
+                ),
+                retryable: true,
+            },
+        }
     }
 
     fn process_summary(&self, kind: Kind, object: &ObjectRef) -> Result<RecordOutcome> {
@@ -252,13 +298,7 @@ impl Pipeline<'_> {
             let error = format!(
                 "{source_name}: the key names no SRA run accession (SRR, ERR or DRR and digits)"
             );
-            return self.dead_letter(
-                kind,
-                &format!("invalid-{}", short_hash(&object.key)),
-                object,
-                &error,
-                None,
-            );
+            return self.dead_letter(kind, &dead_letter_name(object), object, &error, None);
         }
         let source = SourceVersion::from(object);
         let manifest_key = manifest_key(kind.as_str(), key_run);
@@ -383,7 +423,7 @@ impl Pipeline<'_> {
         detail: Option<serde_json::Value>,
     ) -> Result<RecordOutcome> {
         let record = json!({
-            "source": SourceVersion::from(object),
+            "source": reported_source(object),
             "kind": kind.as_str(),
             "error": error,
             "detail": detail,
@@ -434,6 +474,39 @@ pub fn register<'o>(
         }
     }
     Ok(())
+}
+
+/// Errors in reports and logs are cut to this many characters.
+const MAX_REPORTED_ERROR_CHARS: usize = 1000;
+const MAX_REPORTED_NOTICE_CHARS: usize = 300;
+
+/// Under which name a record's dead letter is stored: its run, or, when its
+/// key names none, `invalid-<hash of the key>`.
+fn dead_letter_name(object: &ObjectRef) -> String {
+    let run = run_of_key(&object.key);
+    if is_run_accession(run) {
+        run.to_string()
+    } else {
+        format!("invalid-{}", short_hash(&object.key))
+    }
+}
+
+/// A bucket name or key as reports and dead letters show it: as it is when
+/// it could be a real one (S3 names are at most 1,024 bytes, without
+/// control characters), else an excerpt.
+fn reported_name(name: &str) -> String {
+    if name.len() <= 1024 && !name.chars().any(char::is_control) {
+        name.to_string()
+    } else {
+        excerpt(name).to_string()
+    }
+}
+
+fn reported_source(object: &ObjectRef) -> SourceVersion {
+    let mut source = SourceVersion::from(object);
+    source.bucket = reported_name(&source.bucket);
+    source.key = reported_name(&source.key);
+    source
 }
 
 fn short_hash(text: &str) -> String {
