@@ -54,34 +54,50 @@ pub struct Batch {
     pub objects: Vec<ParquetObject>,
 }
 
-/// A run's rows come from one summary: a second summary of a run already
-/// in the batch (a file whose header names another file's run) fails, and
-/// the error names both files.
+/// A run's rows come from one summary: of several summaries of a run in
+/// the batch (a file whose header names another file's run), the one whose
+/// file is named after the run is kept (else the first), and each other one
+/// fails with an error naming both files.
 fn reject_repeated_runs(inputs: &[SummaryInput], parsed: &mut [Result<ParsedSummary, ParseError>]) {
-    let mut repeats = Vec::new();
-    let mut first_of_run: BTreeMap<(Kind, &str), usize> = BTreeMap::new();
+    let mut of_run: BTreeMap<(Kind, &str), Vec<usize>> = BTreeMap::new();
     for (index, result) in parsed.iter().enumerate() {
         if let Ok(summary) = result {
-            match first_of_run.get(&(summary.kind, summary.run)) {
-                Some(&first) => repeats.push((index, first, summary.run.to_string())),
-                None => {
-                    first_of_run.insert((summary.kind, summary.run), index);
-                }
-            }
+            of_run
+                .entry((summary.kind, summary.run))
+                .or_default()
+                .push(index);
         }
     }
-    drop(first_of_run);
-    for (index, first, run) in repeats {
+    let mut repeats = Vec::new();
+    for ((_, run), indices) in of_run.into_iter().filter(|(_, i)| i.len() > 1) {
+        let keeper = indices
+            .iter()
+            .copied()
+            .find(|&i| is_named_after(inputs[i].source, run))
+            .unwrap_or(indices[0]);
+        for index in indices.into_iter().filter(|&i| i != keeper) {
+            repeats.push((index, keeper, run.to_string()));
+        }
+    }
+    for (index, keeper, run) in repeats {
         parsed[index] = Err(ParseError::new(
             1,
             HEADER_KEY,
             format!(
                 "run {} is already in this batch, from {}",
                 quoted(&run),
-                quoted(inputs[first].source)
+                quoted(inputs[keeper].source)
             ),
         ));
     }
+}
+
+/// Whether the source's file name is the run's (`SRR1.summary`,
+/// `SRR1.rsummary.psummary`).
+fn is_named_after(source: &str, run: &str) -> bool {
+    let name = source.rsplit(['/', '\\']).next().unwrap_or(source);
+    name.strip_prefix(run)
+        .is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// Converts a batch. Each input fails alone; the error case is a Parquet

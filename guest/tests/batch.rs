@@ -184,18 +184,19 @@ fn a_second_summary_of_a_run_in_the_batch_fails_naming_both_files() {
             bytes: &bytes,
         },
     ];
+    // The file named after the run is kept, though it comes second.
     let batch = convert_batch(&inputs).unwrap();
     assert!(
-        matches!(&batch.outcomes[0], Outcome::Converted { run, .. } if run == "SRR612821"),
+        matches!(&batch.outcomes[1], Outcome::Converted { run, .. } if run == "SRR612821"),
         "{:?}",
-        batch.outcomes[0]
+        batch.outcomes[1]
     );
-    let Outcome::Failed(error) = &batch.outcomes[1] else {
-        panic!("{:?}", batch.outcomes[1])
+    let Outcome::Failed(error) = &batch.outcomes[0] else {
+        panic!("{:?}", batch.outcomes[0])
     };
     assert_eq!(
-        error.render(&first),
-        "nucleotide/SRR612821.summary:1: field 'SUMZER_COMMENT': run \"SRR612821\" is already in this batch, from \"in/SRR1000008.summary\""
+        error.render(copy),
+        "in/SRR1000008.summary:1: field 'SUMZER_COMMENT': run \"SRR612821\" is already in this batch, from \"nucleotide/SRR612821.summary\""
     );
     // The run's rows once: as many as the summary converted alone.
     let rows = |b: &summary_guest::Batch| b.objects.iter().map(|o| o.rows).sum::<u64>();
