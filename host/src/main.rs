@@ -1,5 +1,6 @@
 //! `summary-uploader`: Serratus summaries to a Parquet lake.
 
+use std::io::IsTerminal;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -321,6 +322,9 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Escape sequences only for a person at a terminal: never in log
+        // files or CloudWatch, nor with NO_COLOR set.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     let cli = Cli::parse_from(arguments());
     match run(cli) {

@@ -20,6 +20,21 @@ pub fn excerpt(text: &str) -> Excerpt<'_> {
     }
 }
 
+/// How many characters of a name (an S3 key, a path) a message shows: as
+/// many as an S3 key may have, so a real name is shown whole.
+pub const NAME_CHARS: usize = 1024;
+
+/// A bucket name, key or path as a message shows it: like [`excerpt`] but
+/// up to [`NAME_CHARS`] characters, and `"` left alone.
+pub fn name(text: &str) -> Excerpt<'_> {
+    Excerpt {
+        text,
+        max_chars: NAME_CHARS,
+        total_bytes: text.len(),
+        escape_quotes: false,
+    }
+}
+
 /// [`excerpt`] between double quotes (the way `{:?}` quoted values before).
 pub fn quoted(text: &str) -> String {
     format!("\"{}\"", excerpt(text))
@@ -99,6 +114,9 @@ mod tests {
         );
         assert_eq!(quoted("say \"hi\""), "\"say \\\"hi\\\"\"");
         assert_eq!(excerpt("x\u{202e}y").to_string(), "x\\u{202e}y");
+        assert_eq!(name("a \"b\"\n").to_string(), "a \"b\"\\n");
+        let key = "k/".repeat(512);
+        assert_eq!(name(&key).to_string(), key);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use summary_edge::route::{route, run_of_key, RouteRule};
 use summary_layout::catalog::table;
 use summary_layout::diagnostic::render;
 use summary_layout::keys::{is_run_accession, Partition};
-use summary_layout::text::{bounded_message, excerpt};
+use summary_layout::text::{bounded_message, excerpt, name};
 use summary_layout::Kind;
 
 use crate::aws::{AwsClient, CallError};
@@ -241,7 +241,7 @@ impl Pipeline<'_> {
             },
         };
         let ms = started.elapsed().as_millis() as u64;
-        let (bucket, key) = (excerpt(&object.bucket), excerpt(&object.key));
+        let (bucket, key) = (name(&object.bucket), name(&object.key));
         match &outcome {
             RecordOutcome::Failed { error, retryable } => {
                 tracing::error!(%bucket, %key, retryable, ms, %error, "record failed")
@@ -292,7 +292,7 @@ impl Pipeline<'_> {
     }
 
     fn process_summary(&self, kind: Kind, object: &ObjectRef) -> Result<RecordOutcome> {
-        let source_name = format!("s3://{}/{}", object.bucket, object.key);
+        let source_name = format!("s3://{}/{}", name(&object.bucket), name(&object.key));
         let key_run = run_of_key(&object.key);
         if !is_run_accession(key_run) {
             let error = format!(
@@ -494,11 +494,11 @@ fn dead_letter_name(object: &ObjectRef) -> String {
 /// A bucket name or key as reports and dead letters show it: as it is when
 /// it could be a real one (S3 names are at most 1,024 bytes, without
 /// control characters), else an excerpt.
-fn reported_name(name: &str) -> String {
-    if name.len() <= 1024 && !name.chars().any(char::is_control) {
-        name.to_string()
+fn reported_name(text: &str) -> String {
+    if text.len() <= 1024 && !text.chars().any(char::is_control) {
+        text.to_string()
     } else {
-        excerpt(name).to_string()
+        excerpt(text).to_string()
     }
 }
 

@@ -414,6 +414,9 @@ pub struct FaultProxy {
 pub enum Fault {
     /// Answer with this status and an S3-style error document.
     Status(u16),
+    /// Answer with this status and an S3-style error document of this code
+    /// (e.g. 403 `AccessDenied`).
+    Error(u16, &'static str),
     /// Answer `503 SlowDown`, S3's throttling.
     SlowDown,
     /// Close the connection without answering.
@@ -482,6 +485,7 @@ impl FaultProxy {
                         served.fetch_add(1, Ordering::SeqCst);
                         let (status, code) = match fault {
                             Fault::Status(status) => (status, "InternalError"),
+                            Fault::Error(status, code) => (status, code),
                             Fault::SlowDown => (503, "SlowDown"),
                             Fault::Reset => return,
                             Fault::Hang(time) => {
