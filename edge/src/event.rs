@@ -3,7 +3,13 @@
 //! EventBridge `Object Created`; plus the `s3:TestEvent` and SNS
 //! subscription confirmations, which are reported, not processed.
 
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
 use serde_json::Value;
+use summary_layout::text::quoted;
+
+use crate::manifest::{compare_sequencers, is_valid_sequencer};
 
 /// One object to convert.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +57,19 @@ pub enum EventError {
     BadRecord { index: usize, message: String },
     #[error("event nests envelopes deeper than {MAX_DEPTH} levels")]
     TooDeep,
+    #[error(
+        "event names {count} distinct records (objects and notices), more than the {MAX_RECORDS} one event may name; split it, or load in bulk with backfill"
+    )]
+    TooManyRecords { count: usize },
 }
+
+/// The most distinct records (objects after de-duplication, plus notices)
+/// one event document may name. AWS's own deliveries name one object each
+/// (an S3 notification, an EventBridge event, an SNS message); a Lambda
+/// SQS batch of up to 10,000 messages is split into its messages before
+/// decoding, each checked on its own. Past this, one request could make
+/// the endpoint fetch and convert thousands of objects.
+pub const MAX_RECORDS: usize = 1_000;
 
 /// SNS inside SQS inside a Lambda batch is three; more is not AWS.
 const MAX_DEPTH: usize = 4;
@@ -63,11 +81,59 @@ pub fn decode_event(bytes: &[u8]) -> Result<DecodedEvent, EventError> {
     decode_event_value(&value)
 }
 
-/// Decodes an event document already parsed (a Lambda payload).
+/// Decodes an event document already parsed (a Lambda payload). Its
+/// objects are de-duplicated ([`dedup_objects`]), then counted against
+/// [`MAX_RECORDS`].
 pub fn decode_event_value(value: &Value) -> Result<DecodedEvent, EventError> {
     let mut decoded = DecodedEvent::default();
     decode_value(value, 0, &mut decoded)?;
+    decoded.objects = dedup_objects(decoded.objects);
+    let count = decoded.objects.len() + decoded.notices.len();
+    if count > MAX_RECORDS {
+        return Err(EventError::TooManyRecords { count });
+    }
     Ok(decoded)
+}
+
+/// Each object once, before any work starts: records naming the same
+/// bucket, key and version (eTag and version id, at least one known) keep
+/// their first occurrence; records of a bucket and key with neither keep
+/// the one with the greatest sequencer (the latest write; the first of
+/// equals, a sequencer beating none), at the place of the first.
+pub fn dedup_objects(objects: Vec<ObjectRef>) -> Vec<ObjectRef> {
+    let mut kept: Vec<ObjectRef> = Vec::new();
+    // (bucket, key, eTag, version id) -> its place in `kept`
+    let mut places = HashMap::new();
+    for object in objects {
+        let identity = (
+            object.bucket.clone(),
+            object.key.clone(),
+            object.etag.clone(),
+            object.version_id.clone(),
+        );
+        match places.get(&identity) {
+            None => {
+                places.insert(identity, kept.len());
+                kept.push(object);
+            }
+            Some(&place) => {
+                let unversioned = object.etag.is_none() && object.version_id.is_none();
+                if unversioned && later(&object, &kept[place]) {
+                    kept[place] = object;
+                }
+            }
+        }
+    }
+    kept
+}
+
+/// Whether `a`'s sequencer orders it after `b`'s (both already checked).
+fn later(a: &ObjectRef, b: &ObjectRef) -> bool {
+    match (&a.sequencer, &b.sequencer) {
+        (Some(a), Some(b)) => compare_sequencers(a, b) == Ordering::Greater,
+        (Some(_), None) => true,
+        _ => false,
+    }
 }
 
 fn decode_value(value: &Value, depth: usize, out: &mut DecodedEvent) -> Result<(), EventError> {
@@ -98,7 +164,7 @@ fn decode_value(value: &Value, depth: usize, out: &mut DecodedEvent) -> Result<(
     if object.contains_key("detail-type") {
         return decode_eventbridge(value, out);
     }
-    let keys: Vec<&str> = object.keys().map(String::as_str).take(8).collect();
+    let keys: Vec<String> = object.keys().take(8).map(|k| quoted(k)).collect();
     Err(EventError::UnknownShape(format!(
         "no Records, Type, detail-type or Event (keys: {})",
         keys.join(", ")
@@ -167,7 +233,7 @@ fn decode_record(
             .or_else(|| str_field(object, "etag"))
             .map(clean_etag),
         version_id: str_field(object, "versionId"),
-        sequencer: str_field(object, "sequencer"),
+        sequencer: sequencer_field(object).map_err(|e| bad(&e))?,
     });
     Ok(())
 }
@@ -198,7 +264,8 @@ fn decode_sns(
             Ok(())
         }
         other => Err(EventError::UnknownShape(format!(
-            "SNS message of Type {other:?}"
+            "SNS message of Type {}",
+            quoted(other)
         ))),
     }
 }
@@ -237,7 +304,7 @@ fn decode_eventbridge(value: &Value, out: &mut DecodedEvent) -> Result<(), Event
         size: object.get("size").and_then(Value::as_u64),
         etag: str_field(object, "etag").map(clean_etag),
         version_id: str_field(object, "version-id"),
-        sequencer: str_field(object, "sequencer"),
+        sequencer: sequencer_field(object).map_err(|e| bad(&e))?,
     });
     Ok(())
 }
@@ -249,6 +316,23 @@ fn nested(index: usize, error: EventError) -> EventError {
             index,
             message: other.to_string(),
         },
+    }
+}
+
+/// The object's sequencer, if it has one: hexadecimal digits, as S3 writes
+/// them. Anything else could not be ordered (and, compared as text, could
+/// hold every later version of the run back).
+fn sequencer_field(object: &Value) -> Result<Option<String>, String> {
+    match object.get("sequencer") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(sequencer)) if is_valid_sequencer(sequencer) => {
+            Ok(Some(sequencer.clone()))
+        }
+        Some(Value::String(sequencer)) => Err(format!(
+            "sequencer {} is not a string of hexadecimal digits",
+            quoted(sequencer)
+        )),
+        Some(_) => Err("sequencer is not a string".into()),
     }
 }
 
@@ -277,7 +361,7 @@ pub fn form_decode(s: &str) -> Result<String, String> {
                 let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
                 match byte {
                     Some(b) => bytes.push(b),
-                    None => return Err(format!("bad percent escape in key {s:?}")),
+                    None => return Err(format!("bad percent escape in key {}", quoted(s))),
                 }
                 i += 2;
             }
@@ -285,12 +369,13 @@ pub fn form_decode(s: &str) -> Result<String, String> {
         }
         i += 1;
     }
-    String::from_utf8(bytes).map_err(|_| format!("key {s:?} does not decode to UTF-8"))
+    String::from_utf8(bytes).map_err(|_| format!("key {} does not decode to UTF-8", quoted(s)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const S3: &str = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1",
         "eventTime":"2020-09-11T18:01:00.000Z","eventName":"ObjectCreated:Put",
@@ -333,13 +418,12 @@ mod tests {
 
     #[test]
     fn sqs_and_sns_wrappers() {
-        let sqs =
-            serde_json::json!({"Records":[{"messageId":"m1","eventSource":"aws:sqs","body": S3}]});
+        let sqs = json!({"Records":[{"messageId":"m1","eventSource":"aws:sqs","body": S3}]});
         assert_eq!(
             decode_event(sqs.to_string().as_bytes()).unwrap().objects,
             [object("summary2/SRR1 copy+1.summary")]
         );
-        let sns = serde_json::json!({"Type":"Notification","MessageId":"x","TopicArn":"arn:t","Message": S3});
+        let sns = json!({"Type":"Notification","MessageId":"x","TopicArn":"arn:t","Message": S3});
         assert_eq!(
             decode_event(sns.to_string().as_bytes())
                 .unwrap()
@@ -347,7 +431,7 @@ mod tests {
                 .len(),
             1
         );
-        let sns_in_sqs = serde_json::json!({"Records":[{"body": sns.to_string()}]});
+        let sns_in_sqs = json!({"Records":[{"body": sns.to_string()}]});
         assert_eq!(
             decode_event(sns_in_sqs.to_string().as_bytes())
                 .unwrap()
@@ -355,8 +439,7 @@ mod tests {
                 .len(),
             1
         );
-        let lambda_sns =
-            serde_json::json!({"Records":[{"EventSource":"aws:sns","Sns":{"Message": S3}}]});
+        let lambda_sns = json!({"Records":[{"EventSource":"aws:sns","Sns":{"Message": S3}}]});
         assert_eq!(
             decode_event(lambda_sns.to_string().as_bytes())
                 .unwrap()
@@ -454,9 +537,180 @@ mod tests {
         ));
         let mut deep = S3.to_string();
         for _ in 0..6 {
-            deep = serde_json::json!({"Type":"Notification","Message": deep}).to_string();
+            deep = json!({"Type":"Notification","Message": deep}).to_string();
         }
         assert_eq!(decode_event(deep.as_bytes()), Err(EventError::TooDeep));
+    }
+
+    fn record(key: &str, extra: Value) -> Value {
+        let mut object = json!({"key": key});
+        object
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object": object}})
+    }
+
+    fn decode_records(records: Vec<Value>) -> Result<DecodedEvent, EventError> {
+        decode_event(json!({ "Records": records }).to_string().as_bytes())
+    }
+
+    #[test]
+    fn sequencers_must_be_hexadecimal() {
+        let ok = decode_records(vec![record(
+            "k",
+            json!({"sequencer": "00617f08299329D189"}),
+        )]);
+        assert_eq!(
+            ok.unwrap().objects[0].sequencer.as_deref(),
+            Some("00617f08299329D189")
+        );
+        assert_eq!(
+            decode_records(vec![record("k", json!({"sequencer": null}))])
+                .unwrap()
+                .objects[0]
+                .sequencer,
+            None
+        );
+        for (sequencer, message) in [
+            (
+                json!("zzzz"),
+                "sequencer \"zzzz\" is not a string of hexadecimal digits",
+            ),
+            (
+                json!(""),
+                "sequencer \"\" is not a string of hexadecimal digits",
+            ),
+            (
+                json!("00AB\u{1b}[2J"),
+                "sequencer \"00AB\\u{1b}[2J\" is not a string of hexadecimal digits",
+            ),
+            (json!(12), "sequencer is not a string"),
+        ] {
+            let records = vec![
+                record("ok", json!({})),
+                record("k", json!({ "sequencer": sequencer })),
+            ];
+            assert_eq!(
+                decode_records(records),
+                Err(EventError::BadRecord {
+                    index: 1,
+                    message: message.into()
+                })
+            );
+        }
+        let long = "z".repeat(5000);
+        let Err(EventError::BadRecord { message, .. }) =
+            decode_records(vec![record("k", json!({ "sequencer": long }))])
+        else {
+            panic!("a bad record");
+        };
+        assert!(
+            message.ends_with("… (5000 bytes)\" is not a string of hexadecimal digits"),
+            "{message}"
+        );
+        // EventBridge carries its sequencer in the same place
+        let eb = json!({"detail-type": "Object Created", "source": "aws.s3",
+            "detail": {"bucket": {"name": "b"}, "object": {"key": "k", "sequencer": "not-hex"}}});
+        assert_eq!(
+            decode_event(eb.to_string().as_bytes()),
+            Err(EventError::BadRecord {
+                index: 0,
+                message: "sequencer \"not-hex\" is not a string of hexadecimal digits".into()
+            })
+        );
+    }
+
+    #[test]
+    fn objects_are_deduplicated_by_bucket_key_and_version() {
+        let decoded = decode_records(vec![
+            record("a", json!({"eTag": "e1", "sequencer": "02"})),
+            record("b", json!({})),
+            // the same version again, even with another sequencer: the first is kept
+            record("a", json!({"eTag": "\"e1\"", "sequencer": "01"})),
+            // another version of `a`: kept
+            record("a", json!({"eTag": "e2", "sequencer": "03"})),
+            record("a", json!({"eTag": "e1", "versionId": "v1"})),
+            record("a", json!({"versionId": "v1"})),
+            record("a", json!({"versionId": "v1"})),
+            // no eTag nor version: the greatest sequencer, at the first one's place
+            record("c", json!({"sequencer": "0062000000000000000A"})),
+            record("c", json!({"sequencer": "006300000000000000"})),
+            record("c", json!({"sequencer": "0061"})),
+            record("c", json!({})),
+            record("b", json!({})),
+        ])
+        .unwrap();
+        type Seen<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+        let seen: Vec<Seen> = decoded
+            .objects
+            .iter()
+            .map(|o| {
+                (
+                    o.key.as_str(),
+                    o.etag.as_deref(),
+                    o.version_id.as_deref(),
+                    o.sequencer.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", Some("e1"), None, Some("02")),
+                ("b", None, None, None),
+                ("a", Some("e2"), None, Some("03")),
+                ("a", Some("e1"), Some("v1"), None),
+                ("a", None, Some("v1"), None),
+                ("c", None, None, Some("006300000000000000")),
+            ]
+        );
+        // another bucket is another object
+        let mut other = record("b", json!({}));
+        other["s3"]["bucket"]["name"] = json!("other");
+        let decoded = decode_records(vec![record("b", json!({})), other]).unwrap();
+        assert_eq!(decoded.objects.len(), 2);
+        // copies across envelopes of one document (an SQS-shaped batch) too
+        let inner = json!({"Records": [record("d", json!({"eTag": "e"}))]}).to_string();
+        let batch = json!({"Records": [{"body": inner}, {"body": inner}, {"body": inner}]});
+        assert_eq!(
+            decode_event(batch.to_string().as_bytes())
+                .unwrap()
+                .objects
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_event_names_a_bounded_number_of_records() {
+        // 13,000 copies of one key are one object
+        let copies = vec![record("summary2/SRR1.summary", json!({})); 13_000];
+        assert_eq!(decode_records(copies).unwrap().objects.len(), 1);
+        let distinct = |n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| record(&format!("summary2/SRR{i}.summary"), json!({})))
+                .collect()
+        };
+        assert_eq!(
+            decode_records(distinct(MAX_RECORDS)).unwrap().objects.len(),
+            MAX_RECORDS
+        );
+        let error = decode_records(distinct(MAX_RECORDS + 1)).unwrap_err();
+        assert_eq!(error, EventError::TooManyRecords { count: 1001 });
+        assert_eq!(
+            error.to_string(),
+            "event names 1001 distinct records (objects and notices), more than the 1000 one event may name; split it, or load in bulk with backfill"
+        );
+        // notices count too
+        let mut records = distinct(MAX_RECORDS);
+        let mut removed = record("x", json!({}));
+        removed["eventName"] = json!("ObjectRemoved:Delete");
+        records.push(removed);
+        assert_eq!(
+            decode_records(records),
+            Err(EventError::TooManyRecords { count: 1001 })
+        );
     }
 
     #[test]

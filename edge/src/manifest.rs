@@ -100,20 +100,40 @@ pub enum Decision {
     },
 }
 
+/// Whether an incoming source version of a run is worked on, given the
+/// run's manifest:
+/// - no manifest: processed;
+/// - the recorded version is of the same bucket and key and both carry a
+///   (valid) sequencer: they are ordered as AWS documents
+///   ([`compare_sequencers`]): an earlier one is `Older`, the same one is
+///   `AlreadyDone` once complete (redone while incomplete), a later one is
+///   processed;
+/// - otherwise (another key or bucket, or a sequencer missing on either
+///   side): a sequencer says nothing, as AWS orders sequencers only per
+///   key. The very same version (equal eTag and version id, one of them
+///   known) already complete is `AlreadyDone`; anything else is processed,
+///   so the latest arrival's rows are the run's.
+///
+/// A recorded sequencer that is not hexadecimal (written before sequencers
+/// were checked) counts as missing, so it cannot hold a run back forever.
 pub fn decide(existing: Option<&Manifest>, incoming: &SourceVersion) -> Decision {
     let Some(manifest) = existing else {
         return Decision::Process;
     };
     let recorded = &manifest.source;
-    match (&recorded.sequencer, &incoming.sequencer) {
-        (Some(old), Some(new)) => match compare_sequencers(old, new) {
-            Ordering::Greater => Decision::Older {
-                recorded: old.clone(),
-            },
+    let same_object = recorded.bucket == incoming.bucket && recorded.key == incoming.key;
+    let valid = |sequencer: &Option<String>| {
+        sequencer
+            .as_deref()
+            .filter(|s| is_valid_sequencer(s))
+            .map(str::to_string)
+    };
+    match (valid(&recorded.sequencer), valid(&incoming.sequencer)) {
+        (Some(old), Some(new)) if same_object => match compare_sequencers(&old, &new) {
+            Ordering::Greater => Decision::Older { recorded: old },
             Ordering::Equal if manifest.complete => Decision::AlreadyDone,
             _ => Decision::Process,
         },
-        // Without sequencers, only an identical version can be told apart.
         _ if manifest.complete && same_version(recorded, incoming) => Decision::AlreadyDone,
         _ => Decision::Process,
     }
@@ -124,13 +144,22 @@ fn same_version(a: &SourceVersion, b: &SourceVersion) -> bool {
     known && a.etag == b.etag && a.version_id == b.version_id
 }
 
-/// S3 sequencers are hexadecimal strings; compared as numbers (the shorter
-/// padded with leading zeros).
+/// A sequencer as S3 writes them: one or more hexadecimal digits.
+pub fn is_valid_sequencer(sequencer: &str) -> bool {
+    !sequencer.is_empty() && sequencer.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Orders two sequencers of events on one object key as AWS documents it
+/// (S3 user guide, "Event message structure"): the shorter is right-padded
+/// with zeros, then the two are compared as strings; the greater happened
+/// later. Hex digits compare case-insensitively. Only meaningful for valid
+/// sequencers ([`is_valid_sequencer`]) of the same bucket and key.
 pub fn compare_sequencers(a: &str, b: &str) -> Ordering {
-    let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
-    a.len()
-        .cmp(&b.len())
-        .then_with(|| a.to_ascii_uppercase().cmp(&b.to_ascii_uppercase()))
+    let digit = |s: &str, i: usize| s.as_bytes().get(i).map_or(b'0', u8::to_ascii_uppercase);
+    (0..a.len().max(b.len()))
+        .map(|i| digit(a, i).cmp(&digit(b, i)))
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
 }
 
 /// The writes and deletes that apply one converted version of a run.
@@ -202,13 +231,131 @@ mod tests {
     }
 
     #[test]
-    fn sequencers_compare_as_hex_numbers() {
+    fn sequencers_compare_as_aws_documents() {
+        use Ordering::*;
+        for (a, b, expected) in [
+            // AWS's examples: one key's later write has the greater sequencer
+            ("0055AED6DCD90281E5", "0055AED6DCD90281E6", Less),
+            ("0055AED6DCD90281E6", "0055AED6DCD90281E5", Greater),
+            // the pair of issue 17: right-padded, 0063... is after 0062...
+            ("0062000000000000000A", "006300000000000000", Less),
+            ("006300000000000000", "0062000000000000000A", Greater),
+            // different lengths: the shorter is right-padded with zeros
+            ("FF", "0100", Greater),
+            ("00ff", "FF", Less),
+            ("01", "0100", Equal),
+            ("0100", "01", Equal),
+            ("01", "01000000000000000001", Less),
+            ("1", "0FFFFFFFFFFFFFFFFFFF", Greater),
+            // case does not matter, equal values are equal
+            ("0055aed6dcd90281e5", "0055AED6DCD90281E5", Equal),
+            ("00617F08299329D189", "00617F08299329D189", Equal),
+            ("a", "B", Less),
+        ] {
+            assert_eq!(compare_sequencers(a, b), expected, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn sequencers_are_hex() {
+        for good in ["0055AED6DCD90281E5", "00617f08299329d189", "0", "A"] {
+            assert!(is_valid_sequencer(good), "{good}");
+        }
+        for bad in ["", "zzzz", "0x12", "12 34", "12\n", "-1", "１２"] {
+            assert!(!is_valid_sequencer(bad), "{bad:?}");
+        }
+    }
+
+    fn at(bucket: &str, key: &str, seq: Option<&str>, etag: Option<&str>) -> SourceVersion {
+        SourceVersion {
+            bucket: bucket.into(),
+            key: key.into(),
+            etag: etag.map(Into::into),
+            version_id: None,
+            sequencer: seq.map(Into::into),
+        }
+    }
+
+    fn recorded(source: SourceVersion, complete: bool) -> Manifest {
+        let mut m = plan(None, "nucleotide", "SRR1", source, &["a".into()]).final_manifest;
+        m.complete = complete;
+        m
+    }
+
+    #[test]
+    fn sequencers_only_order_versions_of_one_bucket_and_key() {
+        let key = "summary2/SRR1.summary";
+        // the issue's pair on one key: the later write is processed, the earlier is older
+        let newer = at("b", key, Some("006300000000000000"), Some("e2"));
+        let older = at("b", key, Some("0062000000000000000A"), Some("e1"));
         assert_eq!(
-            compare_sequencers("0055AED6DCD90281E5", "0055AED6DCD90281E6"),
-            Ordering::Less
+            decide(Some(&recorded(older.clone(), true)), &newer),
+            Decision::Process
         );
-        assert_eq!(compare_sequencers("FF", "0100"), Ordering::Less);
-        assert_eq!(compare_sequencers("00ff", "FF"), Ordering::Equal);
+        assert_eq!(
+            decide(Some(&recorded(newer.clone(), true)), &older),
+            Decision::Older {
+                recorded: "006300000000000000".into()
+            }
+        );
+        // another key or bucket: a greater or smaller sequencer decides nothing
+        for other in [
+            at("b", "rsummary/SRR1.summary", Some("00"), Some("e3")),
+            at(
+                "b",
+                "rsummary/SRR1.summary",
+                Some("FFFFFFFFFFFFFFFFFF"),
+                Some("e3"),
+            ),
+            at("other", key, Some("00"), Some("e3")),
+        ] {
+            assert_eq!(
+                decide(Some(&recorded(newer.clone(), true)), &other),
+                Decision::Process,
+                "{other:?}"
+            );
+        }
+        // ...and an equal sequencer on another key is not a redelivery
+        assert_eq!(
+            decide(
+                Some(&recorded(newer.clone(), true)),
+                &at(
+                    "b",
+                    "x/SRR1.summary",
+                    Some("006300000000000000"),
+                    Some("e9")
+                )
+            ),
+            Decision::Process
+        );
+        // the very same version from another key, complete: nothing to redo
+        assert_eq!(
+            decide(
+                Some(&recorded(newer.clone(), true)),
+                &at("b", "x/SRR1.summary", Some("00"), Some("e2"))
+            ),
+            Decision::AlreadyDone
+        );
+    }
+
+    #[test]
+    fn an_invalid_recorded_sequencer_holds_nothing_back() {
+        let key = "summary2/SRR1.summary";
+        let frozen = recorded(at("b", key, Some("zzzzzzzz"), Some("e1")), true);
+        assert_eq!(
+            decide(
+                Some(&frozen),
+                &at("b", key, Some("0055AED6DCD90281E5"), Some("e2"))
+            ),
+            Decision::Process
+        );
+        assert_eq!(
+            decide(
+                Some(&frozen),
+                &at("b", key, Some("0055AED6DCD90281E5"), Some("e1"))
+            ),
+            Decision::AlreadyDone
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use summary_edge::credentials;
 use summary_edge::request::{sign_request, Credentials, Endpoint, HttpRequest, SigningProfile};
 use summary_edge::retry::{is_retryable_status, is_throttling_code, RetryPolicy};
-use summary_edge::s3::S3Endpoint;
+use summary_edge::s3::{validate_bucket_name, validate_key_prefix, InvalidName, S3Endpoint};
+use summary_layout::text::{excerpt, quoted};
 
 /// Where and as whom to call AWS, read the AWS way from the environment.
 #[derive(Clone, Debug)]
@@ -152,6 +153,18 @@ pub struct CallError {
     pub retryable: bool,
     /// The answer was over the caller's size limit (refused, not read).
     pub too_large: bool,
+}
+
+/// A bucket or key no request could be built with: nothing was sent, and
+/// trying again cannot help.
+impl From<InvalidName> for CallError {
+    fn from(error: InvalidName) -> Self {
+        CallError {
+            message: error.to_string(),
+            retryable: false,
+            too_large: false,
+        }
+    }
 }
 
 impl AwsClient {
@@ -318,17 +331,20 @@ impl AwsClient {
         key: &str,
         max_body: u64,
     ) -> Result<Option<HttpResponse>> {
-        let s3 = &self.config.s3;
+        // Checked before anything is sent: the names may come from an event.
+        let request = self
+            .config
+            .s3
+            .get_object(bucket, key)
+            .map_err(CallError::from)?;
         let response = self
-            .call(SigningProfile::S3, "s3", max_body, || {
-                s3.get_object(bucket, key)
-            })
-            .with_context(|| format!("fetching s3://{bucket}/{key}"))?;
+            .call(SigningProfile::S3, "s3", max_body, || request.clone())
+            .with_context(|| format!("fetching {}", object_url(bucket, key)))?;
         match response.status {
             200 => Ok(Some(response)),
             404 => Ok(None),
             _ => bail!(CallError {
-                message: describe_failure(&format!("GET s3://{bucket}/{key}"), &response),
+                message: describe_failure(&format!("GET {}", object_url(bucket, key)), &response),
                 retryable: false,
                 too_large: false
             }),
@@ -364,14 +380,72 @@ pub fn describe_failure(what: &str, response: &HttpResponse) -> String {
     .to_string()
 }
 
-/// `s3://bucket[/prefix]` split into bucket and prefix (without slashes at the ends).
+/// `s3://bucket/key` for a message, the key cut to a short excerpt.
+pub fn object_url(bucket: &str, key: &str) -> String {
+    format!("s3://{}/{}", excerpt(bucket), excerpt(key))
+}
+
+/// `s3://bucket[/prefix]` split into bucket and prefix (without slashes at
+/// the ends), both checked as S3 names: the URL comes from the command line
+/// or a Spin variable, and names a place requests will be sent to.
 pub fn parse_s3_url(url: &str) -> Result<(String, String)> {
     let rest = url
         .strip_prefix("s3://")
-        .with_context(|| format!("{url:?} is not an s3:// URL"))?;
+        .with_context(|| format!("{} is not an s3:// URL", quoted(url)))?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
-        bail!("{url:?} names no bucket");
+        bail!("{} names no bucket", quoted(url));
     }
-    Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
+    let prefix = prefix.trim_matches('/');
+    validate_bucket_name(bucket)
+        .and_then(|()| validate_key_prefix(prefix))
+        .with_context(|| format!("{} is not a usable S3 location", quoted(url)))?;
+    Ok((bucket.to_string(), prefix.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_urls_are_split_and_checked() {
+        assert_eq!(
+            parse_s3_url("s3://lake/serratus/").unwrap(),
+            ("lake".into(), "serratus".into())
+        );
+        assert_eq!(
+            parse_s3_url("s3://lake").unwrap(),
+            ("lake".into(), "".into())
+        );
+        assert_eq!(
+            parse_s3_url("s3://idx/index/runs.txt").unwrap(),
+            ("idx".into(), "index/runs.txt".into())
+        );
+        for (url, message) in [
+            ("lake/x", "\"lake/x\" is not an s3:// URL"),
+            ("s3:///x", "\"s3:///x\" names no bucket"),
+            (
+                "s3://127.0.0.1:7777/x",
+                "\"s3://127.0.0.1:7777/x\" is not a usable S3 location: bucket name \"127.0.0.1:7777\" is not a valid S3 bucket name: only lowercase letters, digits, '.' and '-' are allowed",
+            ),
+            (
+                "s3://Lake/x",
+                "\"s3://Lake/x\" is not a usable S3 location: bucket name \"Lake\" is not a valid S3 bucket name: only lowercase letters, digits, '.' and '-' are allowed",
+            ),
+            (
+                "s3://lake/a/../b",
+                "\"s3://lake/a/../b\" is not a usable S3 location: key prefix \"a/../b\" is not a valid S3 key prefix: it has a '.' or '..' path segment, which HTTP clients resolve to another path",
+            ),
+            (
+                "s3://lake/a\nb",
+                "\"s3://lake/a\\nb\" is not a usable S3 location: key prefix \"a\\nb\" is not a valid S3 key prefix: it contains a control character",
+            ),
+        ] {
+            assert_eq!(
+                format!("{:#}", parse_s3_url(url).unwrap_err()),
+                message,
+                "{url:?}"
+            );
+        }
+    }
 }

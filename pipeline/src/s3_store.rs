@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 use summary_edge::request::SigningProfile;
 use summary_edge::s3::{parse_list, PARQUET_CONTENT_TYPE};
 
-use crate::aws::{describe_failure, AwsClient};
+use crate::aws::{describe_failure, object_url, AwsClient, CallError};
 use crate::store::{check_key, ObjectStore, PutOutcome};
 
 /// Answers of S3 other than a fetched object are small.
@@ -47,13 +47,18 @@ impl ObjectStore for S3Store<'_> {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome> {
         check_key(key)?;
         let full = self.full_key(key);
-        let s3 = &self.client.config.s3;
-        let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
-            s3.put_object(&self.bucket, &full, bytes.to_vec(), Self::content_type(key))
-        })?;
+        let request = self
+            .client
+            .config
+            .s3
+            .put_object(&self.bucket, &full, bytes.to_vec(), Self::content_type(key))
+            .map_err(CallError::from)?;
+        let response = self
+            .client
+            .call(SigningProfile::S3, "s3", MAX_ANSWER, || request.clone())?;
         if !response.is_success() {
             bail!(describe_failure(
-                &format!("PUT s3://{}/{full}", self.bucket),
+                &format!("PUT {}", object_url(&self.bucket, &full)),
                 &response
             ));
         }
@@ -63,15 +68,20 @@ impl ObjectStore for S3Store<'_> {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         check_key(key)?;
         let full = self.full_key(key);
-        let s3 = &self.client.config.s3;
-        let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
-            s3.get_object(&self.bucket, &full)
-        })?;
+        let request = self
+            .client
+            .config
+            .s3
+            .get_object(&self.bucket, &full)
+            .map_err(CallError::from)?;
+        let response = self
+            .client
+            .call(SigningProfile::S3, "s3", MAX_ANSWER, || request.clone())?;
         match response.status {
             200 => Ok(Some(response.body)),
             404 => Ok(None),
             _ => bail!(describe_failure(
-                &format!("GET s3://{}/{full}", self.bucket),
+                &format!("GET {}", object_url(&self.bucket, &full)),
                 &response
             )),
         }
@@ -80,13 +90,18 @@ impl ObjectStore for S3Store<'_> {
     fn delete(&self, key: &str) -> Result<()> {
         check_key(key)?;
         let full = self.full_key(key);
-        let s3 = &self.client.config.s3;
-        let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
-            s3.delete_object(&self.bucket, &full)
-        })?;
+        let request = self
+            .client
+            .config
+            .s3
+            .delete_object(&self.bucket, &full)
+            .map_err(CallError::from)?;
+        let response = self
+            .client
+            .call(SigningProfile::S3, "s3", MAX_ANSWER, || request.clone())?;
         if !(response.is_success() || response.status == 404) {
             bail!(describe_failure(
-                &format!("DELETE s3://{}/{full}", self.bucket),
+                &format!("DELETE {}", object_url(&self.bucket, &full)),
                 &response
             ));
         }
@@ -108,12 +123,15 @@ impl ObjectStore for S3Store<'_> {
         let mut keys = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let response = self.client.call(SigningProfile::S3, "s3", MAX_ANSWER, || {
-                s3.list_objects(&self.bucket, &full, token.as_deref())
-            })?;
+            let request = s3
+                .list_objects(&self.bucket, &full, token.as_deref())
+                .map_err(CallError::from)?;
+            let response = self
+                .client
+                .call(SigningProfile::S3, "s3", MAX_ANSWER, || request.clone())?;
             if !response.is_success() {
                 bail!(describe_failure(
-                    &format!("LIST s3://{}/{full}", self.bucket),
+                    &format!("LIST {}", object_url(&self.bucket, &full)),
                     &response
                 ));
             }
