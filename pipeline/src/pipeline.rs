@@ -12,6 +12,7 @@ use summary_edge::manifest::{
     decide, error_key, manifest_key, plan, Decision, Manifest, SourceVersion,
 };
 use summary_edge::route::{route, run_of_key, RouteRule};
+use summary_edge::s3::{validate_bucket_name, validate_object_key};
 use summary_layout::catalog::table;
 use summary_layout::diagnostic::render;
 use summary_layout::keys::{is_run_accession, Partition};
@@ -292,6 +293,19 @@ impl Pipeline<'_> {
     }
 
     fn process_summary(&self, kind: Kind, object: &ObjectRef) -> Result<RecordOutcome> {
+        // Before anything is read or written: a name S3 could not hold
+        // would steer a signed request elsewhere.
+        if let Err(invalid) =
+            validate_bucket_name(&object.bucket).and_then(|()| validate_object_key(&object.key))
+        {
+            return self.dead_letter(
+                kind,
+                &dead_letter_name(object),
+                object,
+                &invalid.to_string(),
+                None,
+            );
+        }
         let source_name = format!("s3://{}/{}", name(&object.bucket), name(&object.key));
         let key_run = run_of_key(&object.key);
         if !is_run_accession(key_run) {

@@ -141,7 +141,8 @@ fn assert_every_record_refused(report: &Value, count: usize) {
                 || error.contains("is not a valid S3 object key"),
             "{record}"
         );
-        assert_ne!(record["outcome"], "landed", "{record}");
+        // Failed for good: recorded as a dead letter, never just acknowledged.
+        assert_eq!(record["outcome"], "dead-lettered", "{record}");
     }
 }
 
