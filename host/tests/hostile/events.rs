@@ -412,3 +412,93 @@ fn thirteen_thousand_copies_of_one_key_land_once() {
     assert!(rows > 0);
     assert_eq!(aws.lake_files().into_keys().collect::<Vec<_>>(), files);
 }
+
+/// Issue 17, item 6: a newer version whose sequencer is shorter
+/// (`006300000000000000` after `0062000000000000000A`, as AWS compares
+/// them: right-padded with zeros) lands instead of being skipped as older;
+/// the older one sent again is `older`; a version of another key of the
+/// same run is not held back by sequencer; a non-hex sequencer is a
+/// malformed event that changes nothing.
+#[test]
+fn sequencers_order_versions_as_aws_documents_through_serve() {
+    let aws = Aws::start();
+    let fixture =
+        |name: &str| std::fs::read(common::fixtures().join("nucleotide").join(name)).unwrap();
+    let key = "summary2/SRR612821.summary";
+    let serve = servers::serve(
+        &aws,
+        &["--dest", "s3://lake/serratus", "--no-glue"],
+        API_KEY,
+        &[],
+    );
+    let post = |key: &str, etag: &str, sequencer: &str| {
+        let event = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "src"},
+            "object": {"key": key, "eTag": etag, "sequencer": sequencer}}}]});
+        let (status, body) = crate::events::post(&serve.url(), &[("x-api-key", API_KEY)], &event);
+        (
+            status,
+            serde_json::from_str::<Value>(&body).unwrap_or(json!(body)),
+        )
+    };
+    let lake = aws.lake_dir().join("serratus");
+    let sequences = || duckdb_count(&lake, "nucleotide/sequence");
+
+    // Version A (140 sequences), then version B (another summary's rows under this run).
+    aws.put_source(key, &fixture("SRR612821.summary"));
+    let (status, report) = post(key, "a", "0062000000000000000A");
+    assert_eq!(
+        (status, &report["records"][0]["outcome"]),
+        (200, &json!("landed")),
+        "{report}"
+    );
+    assert_eq!(sequences(), 140);
+    let version_b = String::from_utf8(fixture("SRR612821.summary"))
+        .unwrap()
+        .lines()
+        .take(30)
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    aws.put_source(key, version_b.as_bytes());
+    let (status, report) = post(key, "b", "006300000000000000");
+    assert_eq!(
+        (status, &report["records"][0]["outcome"]),
+        (200, &json!("landed")),
+        "{report}"
+    );
+    let b_rows = sequences();
+    assert!(b_rows < 140, "{b_rows}");
+
+    // A again (a late redelivery): older, nothing changes.
+    let (status, report) = post(key, "a", "0062000000000000000A");
+    assert_eq!(
+        (status, &report["records"][0]["outcome"]),
+        (200, &json!("older")),
+        "{report}"
+    );
+    assert_eq!(sequences(), b_rows);
+
+    // A non-hex sequencer could hold every later version back: refused whole.
+    let before = aws.lake_files();
+    let (status, report) = post(key, "z", "zzzzzzzzzzzzzzzzzzzz");
+    assert_eq!(status, 400, "{report}");
+    assert!(
+        report
+            .as_str()
+            .unwrap()
+            .contains("sequencer \"zzzzzzzzzzzzzzzzzzzz\" is not a string of hexadecimal digits"),
+        "{report}"
+    );
+    assert_eq!(aws.lake_files(), before);
+
+    // The same run under another key (another bucket's layout): its
+    // sequencer is not comparable with this key's, so it is not skipped.
+    let other_key = "archive/summary2/SRR612821.summary";
+    aws.put_source(other_key, &fixture("SRR612821.summary"));
+    let (status, report) = post(other_key, "c", "0001");
+    assert_eq!(
+        (status, &report["records"][0]["outcome"]),
+        (200, &json!("landed")),
+        "{report}"
+    );
+    assert_eq!(sequences(), 140);
+}
