@@ -229,10 +229,13 @@ fn decode_record(
         bucket: bucket.to_string(),
         key,
         size: object.get("size").and_then(Value::as_u64),
-        etag: str_field(object, "eTag")
-            .or_else(|| str_field(object, "etag"))
-            .map(clean_etag),
-        version_id: str_field(object, "versionId"),
+        etag: match version_field(object, "eTag").map_err(|e| bad(&e))? {
+            Some(etag) => Some(clean_etag(etag)),
+            None => version_field(object, "etag")
+                .map_err(|e| bad(&e))?
+                .map(clean_etag),
+        },
+        version_id: version_field(object, "versionId").map_err(|e| bad(&e))?,
         sequencer: sequencer_field(object).map_err(|e| bad(&e))?,
     });
     Ok(())
@@ -302,8 +305,10 @@ fn decode_eventbridge(value: &Value, out: &mut DecodedEvent) -> Result<(), Event
         bucket: bucket.to_string(),
         key,
         size: object.get("size").and_then(Value::as_u64),
-        etag: str_field(object, "etag").map(clean_etag),
-        version_id: str_field(object, "version-id"),
+        etag: version_field(object, "etag")
+            .map_err(|e| bad(&e))?
+            .map(clean_etag),
+        version_id: version_field(object, "version-id").map_err(|e| bad(&e))?,
         sequencer: sequencer_field(object).map_err(|e| bad(&e))?,
     });
     Ok(())
@@ -333,6 +338,21 @@ fn sequencer_field(object: &Value) -> Result<Option<String>, String> {
             quoted(sequencer)
         )),
         Some(_) => Err("sequencer is not a string".into()),
+    }
+}
+
+/// The longest ETag or version id taken: S3's are tens of characters; a
+/// longer one would only bloat manifests and reports.
+const MAX_VERSION_FIELD: usize = 1024;
+
+/// An ETag or version id, if the object has one of a plausible length.
+fn version_field(object: &Value, name: &str) -> Result<Option<String>, String> {
+    match str_field(object, name) {
+        Some(value) if value.len() > MAX_VERSION_FIELD => Err(format!(
+            "{name} {} is longer than {MAX_VERSION_FIELD} bytes",
+            quoted(&value)
+        )),
+        other => Ok(other),
     }
 }
 
@@ -553,6 +573,24 @@ mod tests {
 
     fn decode_records(records: Vec<Value>) -> Result<DecodedEvent, EventError> {
         decode_event(json!({ "Records": records }).to_string().as_bytes())
+    }
+
+    #[test]
+    fn etags_and_version_ids_have_a_bounded_length() {
+        let long = "e".repeat(MAX_VERSION_FIELD + 1);
+        for field in ["eTag", "versionId"] {
+            let error = decode_records(vec![record("k", json!({ field: long }))]).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "event record 0: {field} \"{}… (1025 bytes)\" is longer than 1024 bytes",
+                    "e".repeat(80)
+                )
+            );
+        }
+        let fits = "e".repeat(MAX_VERSION_FIELD);
+        let decoded = decode_records(vec![record("k", json!({"eTag": fits}))]).unwrap();
+        assert_eq!(decoded.objects[0].etag.as_deref(), Some(fits.as_str()));
     }
 
     #[test]
