@@ -133,6 +133,7 @@ fn start_spin(aws: &Aws, prefix: &str, database: &str) -> SpinHost {
         ("glue_database", database.into()),
         ("api_key", API_KEY.into()),
         ("sns_signing_cert", cert),
+        ("sns_topic_arns", events::SNS_TOPIC.into()),
     ]);
     SpinHost::start(&source, &built(dependency), variables)
 }
@@ -148,6 +149,8 @@ fn start_native(aws: &Aws, prefix: &str, database: &str) -> servers::Server {
             database,
             "--sns-cert",
             cert.to_str().unwrap(),
+            "--sns-topic",
+            events::SNS_TOPIC,
         ],
         API_KEY,
         &[],
