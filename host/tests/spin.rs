@@ -327,6 +327,26 @@ fn the_spin_app_refuses_what_the_native_host_refuses() {
             "unauthenticated: SNS signature does not verify\n".into()
         )
     );
+    // only the topics of sns_topic_arns, only recent messages
+    let mut other_topic = events::sns_envelope(&event);
+    other_topic["TopicArn"] = json!("arn:aws:sns:us-east-1:999999999999:other");
+    assert_eq!(
+        post(&spin.url(), &[], &events::sns_signed(other_topic)),
+        (
+            401,
+            "unauthenticated: SNS topic \"arn:aws:sns:us-east-1:999999999999:other\" is not accepted\n"
+                .into()
+        )
+    );
+    let mut old = events::sns_envelope(&event);
+    old["Timestamp"] = json!("2026-01-01T00:00:00.000Z");
+    let (status, body) = post(&spin.url(), &[], &events::sns_signed(old));
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body.starts_with("unauthenticated: SNS message of \"2026-01-01T00:00:00.000Z\" is ")
+            && body.ends_with(" s old, more than the 3600 s accepted\n"),
+        "{body}"
+    );
     let (status, body) = post(
         &spin.url(),
         &[("x-api-key", API_KEY)],
