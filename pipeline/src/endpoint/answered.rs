@@ -13,7 +13,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-/// How many MessageIds are remembered at most (about 200 bytes each).
+/// How many MessageIds are remembered at most (measured: about 300 bytes
+/// each with SNS's 36-character ids, 30 MB at the cap).
 pub const MAX_ANSWERED_MESSAGES: usize = 100_000;
 
 pub struct AnsweredMessages {
