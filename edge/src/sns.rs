@@ -1,6 +1,9 @@
 //! Amazon SNS message signatures: the string SNS signs, and its check
 //! against the signing certificate (SignatureVersion 1 is SHA1withRSA,
-//! 2 is SHA256withRSA).
+//! 2 is SHA256withRSA); which certificate URLs are SNS's own; and the
+//! message `Timestamp` format.
+
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
@@ -8,6 +11,7 @@ use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::Verifier;
 use rsa::RsaPublicKey;
 use serde_json::Value;
+use summary_layout::text::quoted;
 use x509_cert::der::{DecodePem, Encode};
 use x509_cert::Certificate;
 
@@ -45,7 +49,7 @@ pub fn string_to_sign(value: &Value) -> Result<String, String> {
             "TopicArn",
             "Type",
         ],
-        other => return Err(format!("SNS message of unknown Type {other:?}")),
+        other => return Err(format!("SNS message of unknown Type {}", quoted(other))),
     };
     let mut text = String::new();
     for name in names {
@@ -86,31 +90,168 @@ pub fn verify(value: &Value, cert_pem: &[u8]) -> Result<(), String> {
     {
         "1" => VerifyingKey::<sha1::Sha1>::new(key).verify(text.as_bytes(), &signature),
         "2" => VerifyingKey::<rsa::sha2::Sha256>::new(key).verify(text.as_bytes(), &signature),
-        other => return Err(format!("unknown SNS SignatureVersion {other:?}")),
+        other => return Err(format!("unknown SNS SignatureVersion {}", quoted(other))),
     };
     checked.map_err(|_| "SNS signature does not verify".to_string())
 }
 
 /// Only certificates SNS itself serves may be fetched:
-/// `https://sns.<region>.amazonaws.com[.cn]/….pem`.
+/// `https://sns.<region>.amazonaws.com/<name>.pem`, China's
+/// `https://sns.cn-<…>.amazonaws.com.cn/<name>.pem` (GovCloud regions use
+/// the first form). Anything else a URL can carry (userinfo, a port, a
+/// query, a fragment, `..`, percent-escapes) is refused: the URL comes
+/// from the unauthenticated message.
 pub fn is_trusted_cert_url(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("https://") else {
         return false;
     };
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let region_ok = |r: &str| {
-        !r.is_empty()
-            && r.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    let Some((host, path)) = rest.split_once('/') else {
+        return false;
     };
-    let host_ok = host
-        .strip_prefix("sns.")
-        .and_then(|h| {
-            h.strip_suffix(".amazonaws.com")
-                .or_else(|| h.strip_suffix(".amazonaws.com.cn"))
+    is_sns_host(host) && is_cert_path(path)
+}
+
+fn is_sns_host(host: &str) -> bool {
+    let Some(host) = host.strip_prefix("sns.") else {
+        return false;
+    };
+    if let Some(region) = host.strip_suffix(".amazonaws.com.cn") {
+        return region.starts_with("cn-") && is_aws_region(region);
+    }
+    host.strip_suffix(".amazonaws.com")
+        .is_some_and(|region| !region.starts_with("cn-") && is_aws_region(region))
+}
+
+/// `name.pem` or `dir/name.pem`: segments of letters, digits, `_`, `-`
+/// and `.`, none empty or `..`.
+fn is_cert_path(path: &str) -> bool {
+    path.ends_with(".pem")
+        && path.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment != ".."
+                && segment != "."
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         })
-        .is_some_and(region_ok);
-    host_ok && path.ends_with(".pem") && !path.contains("..") && !url.contains(['?', '#', '@'])
+}
+
+/// What AWS region names look like: lower-case words joined by `-`, at
+/// least two, then a number (`us-east-1`, `us-gov-west-1`, `ap-southeast-5`).
+pub fn is_aws_region(name: &str) -> bool {
+    let mut parts: Vec<&str> = name.split('-').collect();
+    let Some(number) = parts.pop() else {
+        return false;
+    };
+    (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && parts.len() >= 2
+        && parts
+            .iter()
+            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+/// An SNS `Timestamp`: UTC in exactly the RFC 3339 form SNS writes,
+/// `2026-11-29T20:15:08.123Z` (the fraction optional, 1 to 9 digits).
+/// Anything else (offsets, lower-case separators, out-of-range fields,
+/// years before 1970) is `None`.
+pub fn parse_timestamp(text: &str) -> Option<SystemTime> {
+    let bytes = text.as_bytes();
+    let (fields, fraction) = (bytes.get(..19)?, bytes.get(19..)?);
+    let separators_ok = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')]
+        .iter()
+        .all(|&(at, separator)| fields[at] == separator);
+    if !separators_ok {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<u64> {
+        fields[from..to].iter().try_fold(0u64, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+        })
+    };
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    let nanos = match fraction {
+        [b'Z'] => 0,
+        [b'.', digits @ .., b'Z'] if (1..=9).contains(&digits.len()) => {
+            let value = digits.iter().try_fold(0u32, |n, &b| {
+                b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+            })?;
+            value * 10u32.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let in_range = year >= 1970
+        && (1..=12).contains(&month)
+        && (1..=days_in_month(year, month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60;
+    if !in_range {
+        return None;
+    }
+    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos))
+}
+
+/// `time` the way SNS writes a `Timestamp` (milliseconds, `Z`); times
+/// before 1970 are written as 1970-01-01T00:00:00.000Z.
+pub fn format_timestamp(time: SystemTime) -> String {
+    let since_epoch = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = since_epoch.as_secs();
+    let (year, month, day) = civil_from_days(seconds / 86_400);
+    let in_day = seconds % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60,
+        since_epoch.subsec_millis()
+    )
+}
+
+fn is_leap_year(year: u64) -> bool {
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
+}
+
+fn days_in_month(year: u64, month: u64) -> u64 {
+    match month {
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a date from 1970 on (Howard Hinnant's
+/// `days_from_civil`, restricted to non-negative years).
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let (era, year_of_era) = (year / 400, year % 400);
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The date `days` after 1970-01-01 (Hinnant's `civil_from_days`).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let days = days + 719_468;
+    let (era, day_of_era) = (days / 146_097, days % 146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
@@ -183,21 +324,176 @@ mod tests {
 
     #[test]
     fn only_sns_certificate_urls_are_trusted() {
-        assert!(is_trusted_cert_url(
-            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem"
-        ));
-        assert!(is_trusted_cert_url(
-            "https://sns.cn-north-1.amazonaws.com.cn/x.pem"
-        ));
+        for good in [
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+            "https://sns.eu-central-2.amazonaws.com/SimpleNotificationService-abc.pem",
+            "https://sns.ap-southeast-5.amazonaws.com/x.pem",
+            "https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-abc.pem",
+            "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem",
+            "https://sns.cn-northwest-1.amazonaws.com.cn/x.pem",
+            "https://sns.us-east-1.amazonaws.com/certs/x.pem",
+        ] {
+            assert!(is_trusted_cert_url(good), "{good}");
+        }
         for bad in [
+            "",
+            "https://",
             "http://sns.us-east-1.amazonaws.com/x.pem",
-            "https://sns.us-east-1.amazonaws.com.evil.com/x.pem",
-            "https://evil.com/sns.us-east-1.amazonaws.com/x.pem",
-            "https://sns.us-east-1.amazonaws.com/x.txt",
-            "https://user@sns.us-east-1.amazonaws.com/x.pem",
+            "HTTPS://sns.us-east-1.amazonaws.com/x.pem",
+            // an S3 bucket named sns, and SNS without a region
+            "https://sns.s3.amazonaws.com/x.pem",
+            "https://sns.amazonaws.com/x.pem",
             "https://sns..amazonaws.com/x.pem",
+            "https://sns.us-east-1.amazonaws.com.evil.com/x.pem",
+            "https://sns.us-east-1.amazonaws.com.cn/x.pem",
+            "https://sns.cn-north-1.amazonaws.com/x.pem",
+            "https://evil.com/sns.us-east-1.amazonaws.com/x.pem",
+            "https://x.sns.us-east-1.amazonaws.com/x.pem",
+            "https://sns.US-EAST-1.amazonaws.com/x.pem",
+            "https://sns.us-east.amazonaws.com/x.pem",
+            "https://sns.east-1.amazonaws.com/x.pem",
+            "https://sns.us-east-123.amazonaws.com/x.pem",
+            "https://sns.us--east-1.amazonaws.com/x.pem",
+            "https://sns.us-east-1a.amazonaws.com/x.pem",
+            "https://sns.us-east-1.amazonaws.com",
+            "https://sns.us-east-1.amazonaws.com/",
+            "https://sns.us-east-1.amazonaws.com/x.txt",
+            "https://sns.us-east-1.amazonaws.com/.pem/",
+            // userinfo, ports, queries, fragments, traversal, escapes
+            "https://user@sns.us-east-1.amazonaws.com/x.pem",
+            "https://evil.com@sns.us-east-1.amazonaws.com/x.pem",
+            "https://sns.us-east-1.amazonaws.com@evil.com/x.pem",
+            "https://sns.us-east-1.amazonaws.com:443/x.pem",
+            "https://sns.us-east-1.amazonaws.com:8443/x.pem",
+            "https://sns.us-east-1.amazonaws.com/x.pem?a=b",
+            "https://sns.us-east-1.amazonaws.com/x?.pem",
+            "https://sns.us-east-1.amazonaws.com/x.pem#f",
+            "https://sns.us-east-1.amazonaws.com/x#.pem",
+            "https://sns.us-east-1.amazonaws.com/../x.pem",
+            "https://sns.us-east-1.amazonaws.com/a/../x.pem",
+            "https://sns.us-east-1.amazonaws.com//x.pem",
+            "https://sns.us-east-1.amazonaws.com/%2e%2e/x.pem",
+            "https://sns.us-east-1.amazonaws.com/x\\y.pem",
+            "https://sns.us-east-1.amazonaws.com/x y.pem",
+            "https://sns.us-east-1.amazonaws.com./x.pem",
         ] {
             assert!(!is_trusted_cert_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn region_names() {
+        for good in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-5",
+            "il-central-1",
+            "ap-northeast-10",
+        ] {
+            assert!(is_aws_region(good), "{good}");
+        }
+        for bad in [
+            "",
+            "s3",
+            "us-east",
+            "east-1",
+            "us-east-",
+            "-east-1",
+            "us-East-1",
+            "us-east-1.",
+            "us_east-1",
+            "us-east-100",
+            "us-east-x1",
+        ] {
+            assert!(!is_aws_region(bad), "{bad}");
+        }
+    }
+
+    fn unix(text: &str) -> Option<(u64, u32)> {
+        parse_timestamp(text).map(|t| {
+            let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+            (since.as_secs(), since.subsec_nanos())
+        })
+    }
+
+    #[test]
+    fn timestamps_as_sns_writes_them() {
+        assert_eq!(unix("1970-01-01T00:00:00.000Z"), Some((0, 0)));
+        assert_eq!(unix("1970-01-01T00:00:00Z"), Some((0, 0)));
+        assert_eq!(unix("2000-03-01T00:00:00Z"), Some((951_868_800, 0)));
+        assert_eq!(
+            unix("2024-02-29T12:34:56.789Z"),
+            Some((1_709_210_096, 789_000_000))
+        );
+        assert_eq!(
+            unix("2026-11-29T20:15:08.123Z"),
+            Some((1_795_983_308, 123_000_000))
+        );
+        assert_eq!(
+            unix("2026-11-29T20:15:08.1Z"),
+            Some((1_795_983_308, 100_000_000))
+        );
+        assert_eq!(
+            unix("2026-11-29T20:15:08.123456789Z"),
+            Some((1_795_983_308, 123_456_789))
+        );
+        assert_eq!(
+            unix("2100-12-31T23:59:59.999Z"),
+            Some((4_133_980_799, 999_000_000))
+        );
+        for bad in [
+            "",
+            "2026-11-29",
+            "2026-11-29T20:15:08",
+            "2026-11-29T20:15:08.123",
+            "2026-11-29T20:15:08.123+00:00",
+            "2026-11-29T20:15:08+00:00",
+            "2026-11-29t20:15:08.123Z",
+            "2026-11-29 20:15:08.123Z",
+            "2026-11-29T20:15:08.123z",
+            "2026-11-29T20:15:08.Z",
+            "2026-11-29T20:15:08.1234567890Z",
+            "2026-11-29T20:15:08.12aZ",
+            "2026-11-29T20:15:08,123Z",
+            "2026-11-29T20:15:08.123Z ",
+            " 2026-11-29T20:15:08.123Z",
+            "+026-11-29T20:15:08.123Z",
+            "2026-1-29T20:15:08.123Z",
+            "2026-13-01T00:00:00Z",
+            "2026-00-01T00:00:00Z",
+            "2026-11-00T00:00:00Z",
+            "2026-11-31T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+            "2026-11-29T24:00:00Z",
+            "2026-11-29T23:60:00Z",
+            "2026-11-29T23:59:60Z",
+            "1969-12-31T23:59:59Z",
+            "2026-11-29T20:15:08.123Z\n",
+            "２026-11-29T20:15:08.123Z",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad:?}");
+        }
+        assert!(parse_timestamp("2000-02-29T00:00:00Z").is_some());
+    }
+
+    #[test]
+    fn timestamps_format_as_sns_writes_them() {
+        for text in [
+            "1970-01-01T00:00:00.000Z",
+            "2000-02-29T23:59:59.999Z",
+            "2026-11-29T20:15:08.123Z",
+            "2100-12-31T23:59:59.001Z",
+        ] {
+            let time = parse_timestamp(text).unwrap();
+            assert_eq!(format_timestamp(time), text);
+        }
+        // every day of four years round-trips
+        for day in 20_000..21_461u64 {
+            let time = SystemTime::UNIX_EPOCH + Duration::from_secs(day * 86_400 + 3_723);
+            assert_eq!(parse_timestamp(&format_timestamp(time)), Some(time));
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Who `serve` accepts events from: its authentication options (API key,
-//! SNS topics and certificates) and the authenticator they describe.
+//! SNS topics, message age and certificates) and the authenticator they
+//! describe.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use summary_pipeline::endpoint::Authenticator;
+use summary_pipeline::endpoint::{Authenticator, SnsOptions, SnsTopics, LONGEST_SNS_MAX_AGE};
 
 use crate::aws::UreqTransport;
 
@@ -20,27 +21,47 @@ pub struct AuthOptions {
     /// PEM certificate SNS messages must verify against (default: fetch SigningCertURL, SNS hosts only).
     #[arg(long, value_name = "FILE")]
     pub sns_cert: Option<PathBuf>,
-    /// SNS topic ARNs accepted (repeatable; default: any).
+    /// An SNS topic ARN whose messages are accepted (repeatable); without it (or
+    /// --sns-any-topic) every SNS message is refused.
     #[arg(long = "sns-topic", value_name = "ARN")]
     pub sns_topics: Vec<String>,
+    /// Accept SNS messages of any topic: anyone with an AWS account can then post
+    /// messages SNS signed for a topic of their own. Prefer --sns-topic.
+    #[arg(long, conflicts_with = "sns_topics")]
+    pub sns_any_topic: bool,
+    /// SNS messages whose Timestamp is older than this are refused (replays); at most a week.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=LONGEST_SNS_MAX_AGE.as_secs()))]
+    pub sns_max_age: u64,
 }
+
+/// How a `serve` operator accepts SNS topics (quoted when none is).
+const HOW_TO_ACCEPT_TOPICS: &str =
+    "pass --sns-topic ARN (repeatable), or --sns-any-topic to accept any topic";
 
 /// The authenticator `serve` options describe; the API key is read from the
 /// environment, never from the command line.
 pub fn authenticator(options: AuthOptions) -> Result<Authenticator> {
     let api_key = std::env::var(&options.api_key_env).ok();
-    let sns_cert = match &options.sns_cert {
+    let cert = match &options.sns_cert {
         Some(path) => Some(
             std::fs::read(path)
                 .with_context(|| format!("reading --sns-cert {}", path.display()))?,
         ),
         None => None,
     };
+    let topics = SnsTopics::from_options(options.sns_topics, options.sns_any_topic)
+        .map_err(anyhow::Error::msg)?;
+    let sns = SnsOptions {
+        topics,
+        how_to_accept_topics: HOW_TO_ACCEPT_TOPICS,
+        max_age: Duration::from_secs(options.sns_max_age),
+        cert,
+    };
     Ok(Authenticator::new(
         &options.api_key_header,
         api_key,
-        sns_cert,
-        options.sns_topics,
+        sns,
         Box::new(UreqTransport::new(Duration::from_secs(10))),
     ))
 }

@@ -23,6 +23,8 @@ fn start_serve(aws: &Aws) -> Server {
             "s3://lake/serratus",
             "--sns-cert",
             cert.to_str().unwrap(),
+            "--sns-topic",
+            events::SNS_TOPIC,
         ],
         API_KEY,
         &[],

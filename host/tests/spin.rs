@@ -133,6 +133,7 @@ fn start_spin(aws: &Aws, prefix: &str, database: &str) -> SpinHost {
         ("glue_database", database.into()),
         ("api_key", API_KEY.into()),
         ("sns_signing_cert", cert),
+        ("sns_topic_arns", events::SNS_TOPIC.into()),
     ]);
     SpinHost::start(&source, &built(dependency), variables)
 }
@@ -148,6 +149,8 @@ fn start_native(aws: &Aws, prefix: &str, database: &str) -> servers::Server {
             database,
             "--sns-cert",
             cert.to_str().unwrap(),
+            "--sns-topic",
+            events::SNS_TOPIC,
         ],
         API_KEY,
         &[],
@@ -323,6 +326,26 @@ fn the_spin_app_refuses_what_the_native_host_refuses() {
             401,
             "unauthenticated: SNS signature does not verify\n".into()
         )
+    );
+    // only the topics of sns_topic_arns, only recent messages
+    let mut other_topic = events::sns_envelope(&event);
+    other_topic["TopicArn"] = json!("arn:aws:sns:us-east-1:999999999999:other");
+    assert_eq!(
+        post(&spin.url(), &[], &events::sns_signed(other_topic)),
+        (
+            401,
+            "unauthenticated: SNS topic \"arn:aws:sns:us-east-1:999999999999:other\" is not accepted\n"
+                .into()
+        )
+    );
+    let mut old = events::sns_envelope(&event);
+    old["Timestamp"] = json!("2026-01-01T00:00:00.000Z");
+    let (status, body) = post(&spin.url(), &[], &events::sns_signed(old));
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body.starts_with("unauthenticated: SNS message of \"2026-01-01T00:00:00.000Z\" is ")
+            && body.ends_with(" s old, more than the 3600 s accepted\n"),
+        "{body}"
     );
     let (status, body) = post(
         &spin.url(),

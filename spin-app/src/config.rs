@@ -1,11 +1,15 @@
 //! The app's configuration, from Spin variables (`spin.toml` declares them
 //! and maps them from application variables; credentials are secrets).
 
+use std::time::Duration;
+
 use anyhow::{bail, Context, Result};
 use summary_edge::credentials::Source;
 use summary_edge::route::{default_routes, RouteRule};
 use summary_pipeline::aws::{AwsClient, AwsConfig};
-use summary_pipeline::endpoint::Authenticator;
+use summary_pipeline::endpoint::{
+    Authenticator, SnsOptions, SnsTopics, DEFAULT_SNS_MAX_AGE, LONGEST_SNS_MAX_AGE,
+};
 use summary_pipeline::glue_catalog::GlueCatalog;
 use summary_pipeline::pipeline::Pipeline;
 use summary_pipeline::s3_store::S3Store;
@@ -21,6 +25,20 @@ fn variable(name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
+/// A yes/no Spin variable's value: `true` or `false`; unset or empty is
+/// `false`.
+fn flag(name: &str, value: Option<String>) -> Result<bool> {
+    match value.as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => bail!("the Spin variable {name}: {other:?} is neither true nor false"),
+    }
+}
+
+/// How a Spin operator accepts SNS topics (quoted when none is).
+const HOW_TO_ACCEPT_TOPICS: &str =
+    "set the Spin variable sns_topic_arns (comma-separated), or sns_any_topic=true to accept any topic";
+
 pub struct App {
     aws: AwsConfig,
     bucket: String,
@@ -31,7 +49,8 @@ pub struct App {
     max_summary_bytes: u64,
     api_key_header: String,
     api_key: Option<String>,
-    sns_topics: Vec<String>,
+    sns_topics: SnsTopics,
+    sns_max_age: Duration,
     /// A PEM certificate SNS messages must verify against, instead of the
     /// one their SigningCertURL names.
     sns_cert: Option<Vec<u8>>,
@@ -58,6 +77,28 @@ impl App {
                 .map_err(anyhow::Error::msg)
                 .context("the Spin variable routes")?,
         };
+        let sns_topics = SnsTopics::from_options(
+            variable("sns_topic_arns")
+                .map(|list| list.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
+            flag("sns_any_topic", variable("sns_any_topic"))?,
+        )
+        .map_err(anyhow::Error::msg)
+        .context("the Spin variables sns_topic_arns and sns_any_topic")?;
+        let sns_max_age = match variable("sns_max_age_seconds") {
+            None => DEFAULT_SNS_MAX_AGE,
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs)
+                .filter(|age| !age.is_zero() && *age <= LONGEST_SNS_MAX_AGE)
+                .with_context(|| {
+                    format!(
+                        "the Spin variable sns_max_age_seconds: {text:?} is not a number of seconds from 1 to {}",
+                        LONGEST_SNS_MAX_AGE.as_secs()
+                    )
+                })?,
+        };
         let max_summary_bytes = match variable("max_summary_bytes") {
             None => 256 << 20,
             Some(text) => text
@@ -76,9 +117,8 @@ impl App {
             max_summary_bytes,
             api_key_header: variable("api_key_header").unwrap_or_else(|| "x-api-key".into()),
             api_key: variable("api_key"),
-            sns_topics: variable("sns_topic_arns")
-                .map(|list| list.split(',').map(|t| t.trim().to_string()).collect())
-                .unwrap_or_default(),
+            sns_topics,
+            sns_max_age,
             sns_cert: variable("sns_signing_cert").map(String::into_bytes),
         })
     }
@@ -91,13 +131,13 @@ impl App {
         let catalog = self
             .glue_database
             .map(|database| GlueCatalog::new(&client, database, lake_url));
-        let auth = Authenticator::new(
-            &self.api_key_header,
-            self.api_key,
-            self.sns_cert,
-            self.sns_topics,
-            Box::new(WasiHttp),
-        );
+        let sns = SnsOptions {
+            topics: self.sns_topics,
+            how_to_accept_topics: HOW_TO_ACCEPT_TOPICS,
+            max_age: self.sns_max_age,
+            cert: self.sns_cert,
+        };
+        let auth = Authenticator::new(&self.api_key_header, self.api_key, sns, Box::new(WasiHttp));
         let pipeline = Pipeline {
             converter: &ImportedConverter,
             lake: &store,

@@ -38,17 +38,51 @@ fn sns_key() -> rsa::RsaPrivateKey {
     rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap()
 }
 
-/// Signs an SNS notification the way Amazon SNS does (SignatureVersion 2).
-pub fn sns_notification(message: &Value) -> Value {
-    let mut envelope = json!({"Type":"Notification","MessageId":"m-1","TopicArn":"arn:aws:sns:us-east-1:1:summaries",
-        "Message": message.to_string(),"Timestamp":"2026-11-24T00:00:00.000Z","SignatureVersion":"2",
-        "SigningCertURL":"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem"});
+/// The topic test SNS notifications are published to.
+pub const SNS_TOPIC: &str = "arn:aws:sns:us-east-1:1:summaries";
+
+/// An SNS notification carrying `message` as SNS would send it now, not yet
+/// signed: the test topic, the current Timestamp and a fresh MessageId.
+pub fn sns_envelope(message: &Value) -> Value {
+    json!({"Type":"Notification","MessageId": fresh_message_id(),"TopicArn": SNS_TOPIC,
+        "Message": message.to_string(),
+        "Timestamp": summary_edge::sns::format_timestamp(std::time::SystemTime::now()),
+        "SignatureVersion":"2",
+        "SigningCertURL":"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem"})
+}
+
+/// Signs an SNS message the way Amazon SNS does (SignatureVersion 2), with
+/// the key of `sns_cert_path`'s certificate.
+pub fn sns_signed(mut envelope: Value) -> Value {
     let text = summary_edge::sns::string_to_sign(&envelope).unwrap();
     let signature = SigningKey::<rsa::sha2::Sha256>::new(sns_key())
         .sign(text.as_bytes())
         .to_vec();
     envelope["Signature"] = json!(base64::engine::general_purpose::STANDARD.encode(signature));
     envelope
+}
+
+/// A signed SNS notification carrying `message`, sent now (see `sns_envelope`).
+pub fn sns_notification(message: &Value) -> Value {
+    sns_signed(sns_envelope(message))
+}
+
+/// A MessageId no other test message has: SNS's UUID form, from the process,
+/// the time and a counter.
+fn fresh_message_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8000-{:012x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst) & 0xffff,
+        (nanos >> 48) & 0xfff,
+        nanos & 0xffff_ffff_ffff
+    )
 }
 
 /// POSTs a JSON document to `<url>/events`; the status and body text.

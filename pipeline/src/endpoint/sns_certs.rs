@@ -1,0 +1,160 @@
+//! SNS signing certificates fetched from their SigningCertURL (SNS's own
+//! hosts only), kept in a bounded cache: SNS signs with a handful of
+//! certificates, so a small cache saves a fetch per message.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use summary_edge::request::HttpRequest;
+use summary_edge::sns;
+use summary_layout::text::{excerpt, quoted};
+
+use crate::aws::Transport;
+
+/// SNS signing certificates are a few KB.
+const MAX_CERT_BYTES: u64 = 64 * 1024;
+
+/// How many certificates are kept (SNS uses one or two per region).
+pub const MAX_CACHED_CERTS: usize = 32;
+
+pub struct SnsCerts {
+    transport: Box<dyn Transport>,
+    capacity: usize,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    by_url: HashMap<String, Vec<u8>>,
+    /// URLs, first fetched first.
+    order: VecDeque<String>,
+}
+
+impl SnsCerts {
+    pub fn new(transport: Box<dyn Transport>, capacity: usize) -> Self {
+        SnsCerts {
+            transport,
+            capacity: capacity.max(1),
+            cache: Mutex::default(),
+        }
+    }
+
+    /// The PEM certificate at `url`, from the cache or fetched; `url` must
+    /// be one of SNS's (checked by the caller with
+    /// [`sns::is_trusted_cert_url`], and again here).
+    pub fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        if !sns::is_trusted_cert_url(url) {
+            return Err(format!(
+                "SigningCertURL {} is not an SNS certificate URL",
+                quoted(url)
+            ));
+        }
+        if let Some(cert) = self.lock().by_url.get(url) {
+            return Ok(cert.clone());
+        }
+        let request = HttpRequest {
+            method: "GET",
+            url: url.to_string(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let response = self
+            .transport
+            .send(&request, MAX_CERT_BYTES)
+            .map_err(|e| format!("fetching {}: {}", quoted(url), excerpt(&e.message)))?;
+        if !response.is_success() {
+            return Err(format!(
+                "fetching {}: HTTP {}",
+                quoted(url),
+                response.status
+            ));
+        }
+        let mut cache = self.lock();
+        if !cache.by_url.contains_key(url) {
+            while cache.order.len() >= self.capacity {
+                if let Some(oldest) = cache.order.pop_front() {
+                    cache.by_url.remove(&oldest);
+                }
+            }
+            cache.order.push_back(url.to_string());
+            cache.by_url.insert(url.to_string(), response.body.clone());
+        }
+        Ok(response.body)
+    }
+
+    /// How many certificates are cached.
+    #[cfg(test)]
+    fn cached(&self) -> usize {
+        self.lock().by_url.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::CallError;
+    use crate::aws::HttpResponse;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    struct CountingTransport(Arc<AtomicUsize>);
+
+    impl Transport for CountingTransport {
+        fn send(&self, request: &HttpRequest, _max_body: u64) -> Result<HttpResponse, CallError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: request.url.clone().into_bytes(),
+            })
+        }
+    }
+
+    #[test]
+    fn fetched_certificates_are_cached_up_to_the_bound() {
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let certs = SnsCerts::new(Box::new(CountingTransport(fetches.clone())), 2);
+        let url = |n: u32| format!("https://sns.us-east-1.amazonaws.com/cert-{n}.pem");
+        assert_eq!(certs.get(&url(1)).unwrap(), url(1).into_bytes());
+        assert_eq!(certs.get(&url(1)).unwrap(), url(1).into_bytes());
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "the second from the cache"
+        );
+        certs.get(&url(2)).unwrap();
+        certs.get(&url(3)).unwrap();
+        assert_eq!(certs.cached(), 2);
+        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+        certs.get(&url(3)).unwrap();
+        assert_eq!(fetches.load(Ordering::SeqCst), 3, "the newest is kept");
+        certs.get(&url(1)).unwrap();
+        assert_eq!(fetches.load(Ordering::SeqCst), 4, "the oldest was dropped");
+        assert_eq!(certs.cached(), 2);
+    }
+
+    #[test]
+    fn untrusted_urls_are_never_fetched() {
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let certs = SnsCerts::new(Box::new(CountingTransport(fetches.clone())), 2);
+        assert_eq!(
+            certs.get("https://sns.s3.amazonaws.com/x.pem"),
+            Err(
+                "SigningCertURL \"https://sns.s3.amazonaws.com/x.pem\" is not an SNS certificate URL"
+                    .into()
+            )
+        );
+        let long = format!("https://evil.example/\u{1b}[2J{}.pem", "a".repeat(200));
+        let error = certs.get(&long).unwrap_err();
+        assert!(
+            error.contains("\\u{1b}") && error.contains(" bytes)"),
+            "{error}"
+        );
+        assert!(error.len() < 200, "{error}");
+        assert_eq!(fetches.load(Ordering::SeqCst), 0);
+    }
+}
