@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use summary_http_server::{Config, Handler, Refusal, Request, Response};
-use summary_pipeline::endpoint::{
-    answer as answer_request, Authenticator, MAX_EVENT_BYTES,
-};
+use summary_pipeline::endpoint::{answer as answer_request, Authenticator, MAX_EVENT_BYTES};
 
 use crate::pipeline::Pipeline;
 

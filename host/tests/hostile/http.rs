@@ -445,7 +445,8 @@ fn sigterm_lets_the_event_in_flight_land_then_exits_0() {
     )
     .unwrap();
     stream.write_all(&event.as_bytes()[..10]).unwrap();
-    std::thread::sleep(Duration::from_millis(500)); // its head is read
+    // Its head is read, its body still on the way.
+    std::thread::sleep(Duration::from_millis(500));
     // SAFETY: a signal to our own child.
     assert_eq!(
         unsafe { libc::kill(server.child.id() as libc::pid_t, libc::SIGTERM) },
