@@ -159,9 +159,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
         listen: String,
-        /// Requests handled at once.
-        #[arg(long, default_value_t = 4)]
-        workers: usize,
+        #[command(flatten)]
+        server: serve::ServerOptions,
         #[command(flatten)]
         destination: Destination,
         #[command(flatten)]
@@ -407,7 +406,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve {
             listen,
-            workers,
+            server,
             destination,
             edge,
             auth,
@@ -416,7 +415,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let authenticator = serve_auth::authenticator(auth)?;
             serve::serve(
                 &listen,
-                workers,
+                &server,
                 &pipeline(&converter, &lake, &client, &edge),
                 &authenticator,
             )?;

@@ -1,71 +1,147 @@
-//! `serve`: the event endpoint (`summary_pipeline::endpoint`) on a
-//! `tiny_http` server with a pool of worker threads.
+//! `serve`: the event endpoint (`summary_pipeline::endpoint`) on the
+//! hardened HTTP server (`summary_http_server`): events run the blocking
+//! pipeline on `--workers` threads; health checks, 404s and refusals are
+//! answered without one.
 
-use std::io::Read;
-use std::time::Instant;
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use summary_http_server::{Config, Handler, Refusal, Request, Response};
 use summary_pipeline::endpoint::{answer as answer_request, Authenticator, MAX_EVENT_BYTES};
 
 use crate::pipeline::Pipeline;
 
-/// Answers requests until the process is stopped.
+/// The server's limits, as `serve` flags.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ServerOptions {
+    /// Requests handled at once (threads running the pipeline).
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// Requests waiting for a worker; past them, 503 with Retry-After.
+    #[arg(long, default_value_t = 64, value_name = "REQUESTS")]
+    pub queue: usize,
+    /// Connections open at once; past it new ones wait until one closes.
+    #[arg(long, default_value_t = 2048, value_name = "CONNECTIONS")]
+    pub max_connections: usize,
+    /// Largest request head (request line and headers); past it, 431.
+    #[arg(long, default_value_t = 16 * 1024, value_name = "BYTES",
+          value_parser = clap::value_parser!(u32).range(summary_http_server::MIN_HEADER_BYTES as i64..))]
+    pub max_header_bytes: u32,
+    /// Most header fields in a request; past it, 431.
+    #[arg(long, default_value_t = 64, value_name = "FIELDS")]
+    pub max_headers: usize,
+    /// Time a client has to send a request head; also how long an idle connection stays open.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub header_timeout: f64,
+    /// Time a client has to send the body once its head arrived (a slower body gets 400).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub body_timeout: f64,
+    /// Time a client may leave an answer unread before its connection is cut.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub write_timeout: f64,
+    /// On SIGTERM/SIGINT: time in-flight requests get to finish before the process exits.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub drain_timeout: f64,
+}
+
+impl ServerOptions {
+    fn config(&self) -> Config {
+        let seconds = |s: f64| Duration::from_secs_f64(s.clamp(0.001, 86_400.0));
+        Config {
+            workers: self.workers,
+            queue: self.queue,
+            max_connections: self.max_connections,
+            max_header_bytes: self.max_header_bytes as usize,
+            max_headers: self.max_headers,
+            max_body_bytes: MAX_EVENT_BYTES,
+            header_timeout: seconds(self.header_timeout),
+            body_timeout: seconds(self.body_timeout),
+            write_timeout: seconds(self.write_timeout),
+            drain_timeout: seconds(self.drain_timeout),
+        }
+    }
+}
+
+/// Answers requests until SIGTERM or SIGINT, then drains and returns.
 pub fn serve(
     listen: &str,
-    workers: usize,
+    options: &ServerOptions,
     pipeline: &Pipeline,
     auth: &Authenticator,
 ) -> Result<()> {
-    let server = tiny_http::Server::http(listen)
-        .map_err(|e| anyhow::anyhow!("listening on {listen}: {e}"))?;
-    let address = server
-        .server_addr()
-        .to_ip()
+    let config = options.config();
+    config.validate()?;
+    let listener =
+        std::net::TcpListener::bind(listen).with_context(|| format!("listening on {listen}"))?;
+    let address = listener
+        .local_addr()
         .map(|a| a.to_string())
-        .unwrap_or_else(|| listen.to_string());
+        .unwrap_or_else(|_| listen.to_string());
     eprintln!("serving on http://{address} (POST event documents, GET /healthz)");
-    tracing::info!(%address, workers, "serving");
-    std::thread::scope(|scope| {
-        for _ in 0..workers.max(1) {
-            scope.spawn(|| {
-                while let Ok(request) = server.recv() {
-                    answer(request, pipeline, auth);
-                }
-            });
-        }
-    });
+    tracing::info!(%address, ?config, "serving");
+    let endpoint = Endpoint { pipeline, auth };
+    let drain = summary_http_server::serve(
+        listener,
+        &config,
+        &endpoint,
+        summary_http_server::termination_signal(),
+    )
+    .context("serving")?;
+    tracing::info!(?drain, "stopped");
     Ok(())
 }
 
-fn answer(mut request: tiny_http::Request, pipeline: &Pipeline, auth: &Authenticator) {
-    let started = Instant::now();
-    let method = request.method().to_string().to_ascii_uppercase();
-    let path = request.url().to_string();
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .map(|h| (h.field.to_string(), h.value.to_string()))
-        .collect();
-    let body = if method == "POST" {
-        let mut bytes = Vec::new();
-        request
-            .as_reader()
-            .take(MAX_EVENT_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map(|_| bytes)
-            .map_err(|e| e.to_string())
-    } else {
-        Ok(Vec::new())
-    };
-    let answer = answer_request(&method, &path, &headers, body, pipeline, auth);
-    tracing::info!(%method, %path, status = answer.status, ms = started.elapsed().as_millis() as u64, "request");
-    let content_type = answer.content_type();
-    let response = tiny_http::Response::from_string(answer.body)
-        .with_status_code(answer.status)
-        .with_header(
-            tiny_http::Header::from_bytes("content-type", content_type).expect("valid header"),
+struct Endpoint<'a> {
+    pipeline: &'a Pipeline<'a>,
+    auth: &'a Authenticator,
+}
+
+impl Endpoint<'_> {
+    fn endpoint_answer(&self, request: &Request, body: Result<Vec<u8>, String>) -> Response {
+        let answer = answer_request(
+            &request.method,
+            &request.path,
+            &request.headers,
+            body,
+            self.pipeline,
+            self.auth,
         );
-    if let Err(e) = request.respond(response) {
-        tracing::warn!(error = %e, "could not send the answer");
+        Response {
+            status: answer.status,
+            content_type: answer.content_type(),
+            body: answer.body,
+        }
+    }
+}
+
+impl Handler for Endpoint<'_> {
+    /// Only POSTs reach the pipeline; the endpoint answers anything else
+    /// (health checks, 404, 405) without I/O.
+    fn is_quick(&self, method: &str, _path: &str) -> bool {
+        method != "POST"
+    }
+
+    fn answer(&self, mut request: Request) -> Response {
+        let body = std::mem::take(&mut request.body);
+        self.endpoint_answer(&request, Ok(body))
+    }
+
+    fn refuse(&self, request: &Request, refusal: &Refusal) -> Response {
+        match refusal {
+            // What the endpoint answers for a body past MAX_EVENT_BYTES.
+            Refusal::TooLarge => Response::text(413, "event document too large\n"),
+            // No pipeline work: the endpoint answers unreadable bodies with 400.
+            Refusal::Unreadable(reason) => self.endpoint_answer(request, Err(reason.clone())),
+        }
+    }
+
+    fn drain_timed_out(&self, running: usize) {
+        // Their senders get no answer and deliver again; waiting longer
+        // would outlast the supervisor's patience anyway.
+        tracing::warn!(
+            running,
+            "drain deadline passed with events still running; exiting"
+        );
+        std::process::exit(0);
     }
 }
