@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use summary_http_server::{Config, Handler, Refusal, Request, Response};
-use summary_pipeline::endpoint::{answer as answer_request, Authenticator, MAX_EVENT_BYTES};
+use summary_pipeline::endpoint::{self, answer as answer_request, Authenticator, MAX_EVENT_BYTES};
 
 use crate::pipeline::Pipeline;
 
@@ -106,11 +106,15 @@ impl Endpoint<'_> {
             self.pipeline,
             self.auth,
         );
-        Response {
-            status: answer.status,
-            content_type: answer.content_type(),
-            body: answer.body,
-        }
+        to_response(answer)
+    }
+}
+
+fn to_response(answer: endpoint::Answer) -> Response {
+    Response {
+        status: answer.status,
+        content_type: answer.content_type(),
+        body: answer.body,
     }
 }
 
@@ -128,8 +132,7 @@ impl Handler for Endpoint<'_> {
 
     fn refuse(&self, request: &Request, refusal: &Refusal) -> Response {
         match refusal {
-            // What the endpoint answers for a body past MAX_EVENT_BYTES.
-            Refusal::TooLarge => Response::text(413, "event document too large\n"),
+            Refusal::TooLarge => to_response(endpoint::too_large()),
             // No pipeline work: the endpoint answers unreadable bodies with 400.
             Refusal::Unreadable(reason) => self.endpoint_answer(request, Err(reason.clone())),
         }

@@ -66,14 +66,18 @@ pub fn answer(
         ("GET", "/healthz") => Answer::new(200, "ok\n"),
         ("POST", _) => match body {
             Err(e) => Answer::new(400, format!("reading the request: {e}\n")),
-            Ok(bytes) if bytes.len() as u64 > MAX_EVENT_BYTES => {
-                Answer::new(413, "event document too large\n")
-            }
+            Ok(bytes) if bytes.len() as u64 > MAX_EVENT_BYTES => too_large(),
             Ok(bytes) => answer_event(headers, &bytes, pipeline, auth),
         },
         ("GET", _) => Answer::new(404, "not found\n"),
         _ => Answer::new(405, "method not allowed\n"),
     }
+}
+
+/// The answer to an event document over [`MAX_EVENT_BYTES`], also for a
+/// server that refuses it from its declared length, unread.
+pub fn too_large() -> Answer {
+    Answer::new(413, "event document too large\n")
 }
 
 fn answer_event(
