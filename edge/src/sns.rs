@@ -31,7 +31,30 @@ fn field<'a>(value: &'a Value, name: &str) -> Result<&'a str, String> {
 
 /// The text SNS signs: selected fields as `Name\nvalue\n`, in this order.
 pub fn string_to_sign(value: &Value) -> Result<String, String> {
-    let names: &[&str] = match field(value, "Type")? {
+    let mut text = String::new();
+    for (name, v) in signed_fields(value)? {
+        text.push_str(name);
+        text.push('\n');
+        text.push_str(v);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// The message as far as its signature vouches for it: only the fields SNS
+/// signs. Whatever else a body holds (a `Records` list added beside a
+/// validly signed envelope, say) was not signed, and must not be acted on.
+pub fn signed_envelope(value: &Value) -> Result<Value, String> {
+    let fields = signed_fields(value)?
+        .into_iter()
+        .map(|(name, v)| (name.to_string(), Value::String(v.to_string())))
+        .collect();
+    Ok(Value::Object(fields))
+}
+
+/// The fields SNS signs for the message's Type, in signing order.
+fn signed_fields(value: &Value) -> Result<Vec<(&'static str, &str)>, String> {
+    let names: &[&'static str] = match field(value, "Type")? {
         "Notification" => &[
             "Message",
             "MessageId",
@@ -51,20 +74,15 @@ pub fn string_to_sign(value: &Value) -> Result<String, String> {
         ],
         other => return Err(format!("SNS message of unknown Type {}", quoted(other))),
     };
-    let mut text = String::new();
+    let mut fields = Vec::with_capacity(names.len());
     for name in names {
         match value.get(*name).and_then(Value::as_str) {
-            Some(v) => {
-                text.push_str(name);
-                text.push('\n');
-                text.push_str(v);
-                text.push('\n');
-            }
+            Some(v) => fields.push((*name, v)),
             None if *name == "Subject" => {}
             None => return Err(format!("SNS message without {name}")),
         }
     }
-    Ok(text)
+    Ok(fields)
 }
 
 /// Checks the message's signature with the certificate (PEM).
@@ -300,6 +318,20 @@ mod tests {
             .unwrap()
             .contains("\nSubject\ns\nTimestamp"));
         assert!(string_to_sign(&json!({"Type":"SubscriptionConfirmation","Message":"m"})).is_err());
+    }
+
+    #[test]
+    fn the_signed_envelope_holds_only_what_was_signed() {
+        let mut message = signed(notification(), "2");
+        message["Records"] = json!([{"s3": {"bucket": {"name": "evil"}, "object": {"key": "k"}}}]);
+        verify(&message, CERT.as_bytes()).unwrap();
+        let envelope = signed_envelope(&message).unwrap();
+        assert_eq!(
+            envelope,
+            json!({"Message": "{\"Records\":[]}", "MessageId": "m-1",
+                   "Timestamp": "2026-11-24T00:00:00.000Z",
+                   "TopicArn": "arn:aws:sns:us-east-1:1:t", "Type": "Notification"})
+        );
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub use authenticator::{
 };
 pub use sns_certs::MAX_CACHED_CERTS;
 
+use summary_edge::event::{decode_event, decode_event_value, DecodedEvent, EventError};
+use summary_edge::sns;
 use summary_layout::text::quoted;
 
 use crate::pipeline::Pipeline;
@@ -102,7 +104,7 @@ fn answer_event(
             return Answer::new(200, duplicate_body(delivery));
         }
     }
-    match pipeline.handle_event(bytes) {
+    match decode_authenticated(&sender, bytes).map(|event| pipeline.handle_decoded(event)) {
         Err(error) => {
             tracing::warn!(%error, "malformed event refused");
             Answer::new(400, format!("malformed event: {error}\n"))
@@ -129,6 +131,21 @@ fn answer_event(
                 "event handled"
             );
             Answer::new(status, format!("{}\n", report.to_json()))
+        }
+    }
+}
+
+/// The event the sender vouched for: the whole body for an API key; for a
+/// signed SNS message only its signed fields, so that nothing added beside
+/// a valid signature (a `Records` list, say) is acted on.
+fn decode_authenticated(sender: &Sender, bytes: &[u8]) -> Result<DecodedEvent, EventError> {
+    match sender {
+        Sender::ApiKey => decode_event(bytes),
+        Sender::Sns(_) => {
+            let body: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
+            let envelope = sns::signed_envelope(&body).map_err(EventError::UnknownShape)?;
+            decode_event_value(&envelope)
         }
     }
 }

@@ -392,3 +392,33 @@ fn serve_logging_to(aws: &Aws, s3: &CountedS3, options: &[&str], log: &std::path
     }
     server
 }
+
+/// A validly signed envelope with a `Records` list added beside it: the
+/// signature vouches only for the signed fields, so only the signed
+/// Message is processed; the injected records are never fetched.
+#[test]
+fn records_added_beside_a_valid_signature_are_not_acted_on() {
+    let (aws, s3) = aws_with_a_summary();
+    let injected_key = "summary2/ERR2567813.summary";
+    aws.put_source(
+        injected_key,
+        &std::fs::read(crate::common::fixtures().join("nucleotide/ERR2567813.summary")).unwrap(),
+    );
+    let serve = start_serve(&aws, &s3, &["--sns-topic", SNS_TOPIC]);
+    let mut tampered = sns_notification(&event());
+    tampered["Records"] = s3_event(&[injected_key.to_string()])["Records"].clone();
+    let (status, body) = post(&serve, &[], &tampered);
+    assert_eq!(status, 200, "{body}");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    let keys: Vec<&str> = report["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, [KEY], "{body}");
+    assert!(
+        !aws.lake_files().keys().any(|k| k.contains("ERR2567813")),
+        "the injected record landed"
+    );
+}
