@@ -140,17 +140,16 @@ fn is_sns_host(host: &str) -> bool {
         .is_some_and(|region| !region.starts_with("cn-") && is_aws_region(region))
 }
 
-/// `name.pem` or `dir/name.pem`: segments of letters, digits, `_`, `-`
-/// and `.`, none empty or `..`.
+/// `SimpleNotificationService-<id>.pem` at the root, the only form SNS
+/// serves its signing certificates under (`<id>` is a hex digest; letters
+/// and digits, at most 64, are taken). Anything else is no certificate of
+/// SNS's, and each such URL would be one more fetch an unauthenticated
+/// sender could make the endpoint do.
 fn is_cert_path(path: &str) -> bool {
-    path.ends_with(".pem")
-        && path.split('/').all(|segment| {
-            !segment.is_empty()
-                && segment != ".."
-                && segment != "."
-                && segment
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    path.strip_prefix("SimpleNotificationService-")
+        .and_then(|rest| rest.strip_suffix(".pem"))
+        .is_some_and(|id| {
+            (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
         })
 }
 
@@ -359,55 +358,60 @@ mod tests {
         for good in [
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
             "https://sns.eu-central-2.amazonaws.com/SimpleNotificationService-abc.pem",
-            "https://sns.ap-southeast-5.amazonaws.com/x.pem",
+            "https://sns.ap-southeast-5.amazonaws.com/SimpleNotificationService-1.pem",
             "https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-abc.pem",
             "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem",
-            "https://sns.cn-northwest-1.amazonaws.com.cn/x.pem",
-            "https://sns.us-east-1.amazonaws.com/certs/x.pem",
+            "https://sns.cn-northwest-1.amazonaws.com.cn/SimpleNotificationService-1.pem",
         ] {
             assert!(is_trusted_cert_url(good), "{good}");
         }
         for bad in [
             "",
             "https://",
-            "http://sns.us-east-1.amazonaws.com/x.pem",
-            "HTTPS://sns.us-east-1.amazonaws.com/x.pem",
+            "http://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "HTTPS://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
             // an S3 bucket named sns, and SNS without a region
-            "https://sns.s3.amazonaws.com/x.pem",
-            "https://sns.amazonaws.com/x.pem",
-            "https://sns..amazonaws.com/x.pem",
-            "https://sns.us-east-1.amazonaws.com.evil.com/x.pem",
-            "https://sns.us-east-1.amazonaws.com.cn/x.pem",
-            "https://sns.cn-north-1.amazonaws.com/x.pem",
-            "https://evil.com/sns.us-east-1.amazonaws.com/x.pem",
-            "https://x.sns.us-east-1.amazonaws.com/x.pem",
-            "https://sns.US-EAST-1.amazonaws.com/x.pem",
-            "https://sns.us-east.amazonaws.com/x.pem",
-            "https://sns.east-1.amazonaws.com/x.pem",
-            "https://sns.us-east-123.amazonaws.com/x.pem",
-            "https://sns.us--east-1.amazonaws.com/x.pem",
-            "https://sns.us-east-1a.amazonaws.com/x.pem",
+            "https://sns.s3.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns..amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com.evil.com/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com.cn/SimpleNotificationService-1.pem",
+            "https://sns.cn-north-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://evil.com/sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://x.sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns.US-EAST-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns.us-east.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns.east-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns.us-east-123.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns.us--east-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1a.amazonaws.com/SimpleNotificationService-1.pem",
             "https://sns.us-east-1.amazonaws.com",
             "https://sns.us-east-1.amazonaws.com/",
             "https://sns.us-east-1.amazonaws.com/x.txt",
             "https://sns.us-east-1.amazonaws.com/.pem/",
+            // only SNS's own certificate names, at the root
+            "https://sns.us-east-1.amazonaws.com/x.pem",
+            "https://sns.us-east-1.amazonaws.com/certs/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-.pem",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-a-b.pem",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-a.b.pem",
             // userinfo, ports, queries, fragments, traversal, escapes
-            "https://user@sns.us-east-1.amazonaws.com/x.pem",
-            "https://evil.com@sns.us-east-1.amazonaws.com/x.pem",
-            "https://sns.us-east-1.amazonaws.com@evil.com/x.pem",
-            "https://sns.us-east-1.amazonaws.com:443/x.pem",
-            "https://sns.us-east-1.amazonaws.com:8443/x.pem",
-            "https://sns.us-east-1.amazonaws.com/x.pem?a=b",
+            "https://user@sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://evil.com@sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com@evil.com/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com:443/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com:8443/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem?a=b",
             "https://sns.us-east-1.amazonaws.com/x?.pem",
-            "https://sns.us-east-1.amazonaws.com/x.pem#f",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem#f",
             "https://sns.us-east-1.amazonaws.com/x#.pem",
-            "https://sns.us-east-1.amazonaws.com/../x.pem",
-            "https://sns.us-east-1.amazonaws.com/a/../x.pem",
-            "https://sns.us-east-1.amazonaws.com//x.pem",
-            "https://sns.us-east-1.amazonaws.com/%2e%2e/x.pem",
-            "https://sns.us-east-1.amazonaws.com/x\\y.pem",
-            "https://sns.us-east-1.amazonaws.com/x y.pem",
-            "https://sns.us-east-1.amazonaws.com./x.pem",
+            "https://sns.us-east-1.amazonaws.com/../SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com/a/../SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com//SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com/%2e%2e/SimpleNotificationService-1.pem",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x\\y.pem",
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x y.pem",
+            "https://sns.us-east-1.amazonaws.com./SimpleNotificationService-1.pem",
         ] {
             assert!(!is_trusted_cert_url(bad), "{bad}");
         }

@@ -62,6 +62,7 @@ pub fn authenticator(options: AuthOptions) -> Result<Authenticator> {
         &options.api_key_header,
         api_key,
         sns,
-        Box::new(UreqTransport::new(Duration::from_secs(10))),
+        // Short: a fetch holds a worker, and SNS answers within a second.
+        Box::new(UreqTransport::new(Duration::from_secs(3))),
     ))
 }

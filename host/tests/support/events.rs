@@ -48,7 +48,7 @@ pub fn sns_envelope(message: &Value) -> Value {
         "Message": message.to_string(),
         "Timestamp": summary_edge::sns::format_timestamp(std::time::SystemTime::now()),
         "SignatureVersion":"2",
-        "SigningCertURL":"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem"})
+        "SigningCertURL":"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-7e57.pem"})
 }
 
 /// Signs an SNS message the way Amazon SNS does (SignatureVersion 2), with
