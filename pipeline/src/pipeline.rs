@@ -298,9 +298,11 @@ impl Pipeline<'_> {
         if let Err(invalid) =
             validate_bucket_name(&object.bucket).and_then(|()| validate_object_key(&object.key))
         {
+            // Not under the run's name: a record of another bucket must
+            // not overwrite (or fake) the run's own dead letter.
             return self.dead_letter(
                 kind,
-                &dead_letter_name(object),
+                &invalid_name(object),
                 object,
                 &invalid.to_string(),
                 None,
@@ -503,6 +505,15 @@ fn dead_letter_name(object: &ObjectRef) -> String {
     } else {
         format!("invalid-{}", short_hash(&object.key))
     }
+}
+
+/// The dead letter of a record whose bucket name or key S3 could not hold:
+/// `invalid-<hash of bucket and key>`, never a run's name.
+fn invalid_name(object: &ObjectRef) -> String {
+    format!(
+        "invalid-{}",
+        short_hash(&format!("{}/{}", object.bucket, object.key))
+    )
 }
 
 /// A bucket name or key as reports and dead letters show it: as it is when
