@@ -14,6 +14,7 @@ mod connection;
 mod handler;
 mod listener;
 mod pool;
+mod registry;
 mod write_deadline;
 
 use std::future::Future;
