@@ -20,7 +20,7 @@ pub struct ServerOptions {
     /// Requests waiting for a worker; past them, 503 with Retry-After.
     #[arg(long, default_value_t = 64, value_name = "REQUESTS")]
     pub queue: usize,
-    /// Connections open at once; past it new ones wait until one closes.
+    /// Connections open at once; at it, each new one closes the oldest idle one.
     #[arg(long, default_value_t = 2048, value_name = "CONNECTIONS")]
     pub max_connections: usize,
     /// Largest request head (request line and headers); past it, 431.
@@ -31,22 +31,42 @@ pub struct ServerOptions {
     #[arg(long, default_value_t = 64, value_name = "FIELDS")]
     pub max_headers: usize,
     /// Time a client has to send a request head; also how long an idle connection stays open.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = seconds)]
     pub header_timeout: f64,
     /// Time a client has to send the body once its head arrived (a slower body gets 400).
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = seconds)]
     pub body_timeout: f64,
     /// Time a client may leave an answer unread before its connection is cut.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS", value_parser = seconds)]
     pub write_timeout: f64,
     /// On SIGTERM/SIGINT: time in-flight requests get to finish before the process exits.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = seconds)]
     pub drain_timeout: f64,
+}
+
+/// Longest time a flag accepts: a day.
+const MOST_SECONDS: f64 = 86_400.0;
+
+/// A time flag: finite, positive seconds up to a day (NaN, infinities,
+/// zero and negatives would panic or never end).
+fn seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_string())?;
+    if value.is_finite() && value > 0.0 && value <= MOST_SECONDS {
+        Ok(value)
+    } else {
+        Err(format!(
+            "must be a number of seconds above 0 and at most {MOST_SECONDS}"
+        ))
+    }
 }
 
 impl ServerOptions {
     fn config(&self) -> Config {
-        let seconds = |s: f64| Duration::from_secs_f64(s.clamp(0.001, 86_400.0));
+        // At least a millisecond: hyper's timers have no finer grain.
+        let seconds = |s: f64| Duration::from_secs_f64(s.clamp(0.001, MOST_SECONDS));
         Config {
             workers: self.workers,
             queue: self.queue,
@@ -146,5 +166,26 @@ impl Handler for Endpoint<'_> {
             "drain deadline passed with events still running; exiting"
         );
         std::process::exit(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_flags_take_only_finite_positive_seconds_up_to_a_day() {
+        assert_eq!(seconds("2.5"), Ok(2.5));
+        assert_eq!(seconds("86400"), Ok(86_400.0));
+        for bad in [
+            "NaN", "nan", "inf", "-inf", "infinity", "0", "-1", "1e30", "86401",
+        ] {
+            assert_eq!(
+                seconds(bad),
+                Err("must be a number of seconds above 0 and at most 86400".to_string()),
+                "{bad}"
+            );
+        }
+        assert_eq!(seconds("ten"), Err("not a number of seconds".to_string()));
     }
 }

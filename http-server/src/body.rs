@@ -1,17 +1,32 @@
-//! Reading a request body within a size limit and a deadline, whatever its
-//! Content-Length claims.
+//! Reading a request body within a size limit, a deadline and the server's
+//! memory budget for bodies, whatever its Content-Length claims.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::handler::Refusal;
 
+/// A body read whole, and its share of the budget (released when dropped,
+/// so it must live as long as the bytes do).
+pub struct ReadBody {
+    pub bytes: Vec<u8>,
+    pub budget: Option<OwnedSemaphorePermit>,
+}
+
 /// The whole body, or why it was refused: larger than `limit`, not whole
-/// within `timeout`, or broken.
-pub async fn read_body(body: Incoming, limit: u64, timeout: Duration) -> Result<Vec<u8>, Refusal> {
-    match tokio::time::timeout(timeout, read_limited(body, limit)).await {
+/// within `timeout` (waiting for budget included), or broken. Budget is
+/// charged as bytes arrive: a client that sends nothing costs none.
+pub async fn read_body(
+    body: Incoming,
+    limit: u64,
+    timeout: Duration,
+    budget: &Arc<Semaphore>,
+) -> Result<ReadBody, Refusal> {
+    match tokio::time::timeout(timeout, read_limited(body, limit, budget)).await {
         Ok(read) => read,
         Err(_) => Err(Refusal::Unreadable(format!(
             "the body did not arrive within {} s",
@@ -25,16 +40,35 @@ pub fn declared_too_large(body: &Incoming, limit: u64) -> bool {
     body.size_hint().lower() > limit
 }
 
-async fn read_limited(mut body: Incoming, limit: u64) -> Result<Vec<u8>, Refusal> {
-    let mut bytes = Vec::new();
+async fn read_limited(
+    mut body: Incoming,
+    limit: u64,
+    budget: &Arc<Semaphore>,
+) -> Result<ReadBody, Refusal> {
+    let mut read = ReadBody {
+        bytes: Vec::new(),
+        budget: None,
+    };
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Refusal::Unreadable(format!("the body broke off: {e}")))?;
         if let Ok(data) = frame.into_data() {
-            if (bytes.len() + data.len()) as u64 > limit {
+            if (read.bytes.len() + data.len()) as u64 > limit {
                 return Err(Refusal::TooLarge);
             }
-            bytes.extend_from_slice(&data);
+            let Ok(size) = u32::try_from(data.len()) else {
+                return Err(Refusal::TooLarge);
+            };
+            let share = budget
+                .clone()
+                .acquire_many_owned(size)
+                .await
+                .map_err(|_| Refusal::Unreadable("the server is shutting down".into()))?;
+            match read.budget.as_mut() {
+                Some(held) => held.merge(share),
+                None => read.budget = Some(share),
+            }
+            read.bytes.extend_from_slice(&data);
         }
     }
-    Ok(bytes)
+    Ok(read)
 }

@@ -13,10 +13,12 @@ pub struct Config {
     /// Requests answered at once: the worker threads running the handler.
     pub workers: usize,
     /// Requests waiting for a worker, beyond which new ones get 503 with
-    /// Retry-After (their bodies are not read).
+    /// Retry-After (once their bodies were read).
     pub queue: usize,
-    /// Connections open at once; past it the server stops accepting (new
-    /// connections wait in the kernel's backlog) until one closes.
+    /// Connections open at once; at it, each new connection closes the
+    /// oldest one with no request in progress (or, if every one has one,
+    /// is itself closed). Each costs a descriptor and at most
+    /// `max_header_bytes` of read buffer.
     pub max_connections: usize,
     /// Largest request head (request line and headers); past it, 431.
     /// Also the connection's read buffer. At least [`MIN_HEADER_BYTES`].
@@ -93,8 +95,9 @@ impl Config {
         Ok(())
     }
 
-    /// Requests held at once, each with its body in memory: running on a
-    /// worker or waiting for one.
+    /// Requests handed to the workers at once: running or waiting for one.
+    /// Bodies in memory (being read, waiting or running) together hold at
+    /// most this many times `max_body_bytes`.
     pub fn requests_in_flight(&self) -> usize {
         self.workers + self.queue
     }

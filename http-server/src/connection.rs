@@ -3,11 +3,14 @@
 //! the worker pool.
 
 use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -20,7 +23,8 @@ use tokio::sync::{watch, Semaphore};
 use crate::body::{declared_too_large, read_body};
 use crate::config::Config;
 use crate::handler::{Handler, Refusal, Request, Response};
-use crate::pool::{Rejected, WorkerPool};
+use crate::pool::{Rejected, Reservation, WorkerPool};
+use crate::registry::{Connections, RequestInProgress};
 use crate::write_deadline::WriteDeadline;
 
 /// What every connection of one server shares.
@@ -28,9 +32,13 @@ pub struct Server<'a, H> {
     config: &'a Config,
     handler: &'a H,
     pool: &'a WorkerPool,
-    /// One per request whose body is held in memory (read, queued or
-    /// running): bounds memory and work regardless of connection count.
-    in_flight: Semaphore,
+    /// One per request handed to the pool (queued or running), taken only
+    /// once its body was read whole: a stalled body holds none.
+    in_flight: Arc<Semaphore>,
+    /// Bytes of bodies held in memory (being read, queued or running),
+    /// charged as they arrive and released when the request is done.
+    body_budget: Arc<Semaphore>,
+    connections: Arc<Connections>,
     http: http1::Builder,
     shutdown: watch::Sender<bool>,
 }
@@ -74,10 +82,18 @@ impl<'a, H: Handler> Server<'a, H> {
             config,
             handler,
             pool,
-            in_flight: Semaphore::new(config.requests_in_flight()),
+            in_flight: Arc::new(Semaphore::new(config.requests_in_flight())),
+            body_budget: Arc::new(Semaphore::new(body_budget(config))),
+            connections: Arc::new(Connections::default()),
             http,
             shutdown: watch::channel(false).0,
         }
+    }
+
+    /// Makes room for a new connection: closes the oldest one with no
+    /// request in progress; false if every connection has one.
+    pub fn close_oldest_idle(&self) -> bool {
+        self.connections.close_oldest_idle()
     }
 
     /// Asks every connection to finish its current request and close.
@@ -91,27 +107,47 @@ impl<'a, H: Handler> Server<'a, H> {
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
+        let registration = self.connections.register();
         let mut shutdown = self.shutdown.subscribe();
         let io = TokioIo::new(WriteDeadline::new(io, self.config.write_timeout));
-        let service =
-            service_fn(|request| async move { Ok::<_, Infallible>(self.respond(request).await) });
+        let service = service_fn(|request| {
+            let in_progress = registration.begin_request();
+            async move {
+                let response = self.respond(request).await;
+                Ok::<_, Infallible>(response.map(|body| Answer {
+                    body,
+                    _in_progress: in_progress,
+                }))
+            }
+        });
         let connection = self.http.serve_connection(io, service);
-        tokio::pin!(connection);
-        let result = if *shutdown.borrow_and_update() {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        } else {
-            tokio::select! {
-                result = connection.as_mut() => result,
-                _ = shutdown.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
+        let served = async {
+            tokio::pin!(connection);
+            if *shutdown.borrow_and_update() {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            } else {
+                tokio::select! {
+                    result = connection.as_mut() => result,
+                    _ = shutdown.changed() => {
+                        connection.as_mut().graceful_shutdown();
+                        connection.await
+                    }
                 }
             }
         };
-        if let Err(error) = result {
-            // Timeouts, oversized heads, resets: the client's doing.
-            tracing::debug!(%error, "connection ended");
+        tokio::select! {
+            biased;
+            () = registration.signal().closed() => {
+                // Dropping the connection closes the socket.
+                tracing::debug!("idle connection closed to make room for a new one");
+            }
+            result = served => {
+                if let Err(error) = result {
+                    // Timeouts, oversized heads, resets: the client's doing.
+                    tracing::debug!(%error, "connection ended");
+                }
+            }
         }
     }
 
@@ -154,14 +190,19 @@ impl<'a, H: Handler> Server<'a, H> {
         if declared_too_large(&body, limit) {
             return Reply::close(self.handler.refuse(&request, &Refusal::TooLarge));
         }
-        let Ok(_permit) = self.in_flight.try_acquire() else {
+        let read = match read_body(body, limit, self.config.body_timeout, &self.body_budget).await {
+            Ok(read) => read,
+            Err(refusal) => return Reply::close(self.handler.refuse(&request, &refusal)),
+        };
+        let Ok(slot) = self.in_flight.clone().try_acquire_owned() else {
             return busy();
         };
-        match read_body(body, limit, self.config.body_timeout).await {
-            Ok(bytes) => request.body = bytes,
-            Err(refusal) => return Reply::close(self.handler.refuse(&request, &refusal)),
-        }
-        match self.pool.submit(request) {
+        request.body = read.bytes;
+        let reservation = Reservation {
+            slot: Some(slot),
+            body: read.budget,
+        };
+        match self.pool.submit(request, reservation) {
             Ok(answer) => match answer.await {
                 Ok(response) => Reply::keep(response),
                 Err(_) => Reply::close(Response::text(503, "shutting down; retry later\n")),
@@ -171,6 +212,42 @@ impl<'a, H: Handler> Server<'a, H> {
                 Reply::close(Response::text(503, "shutting down; retry later\n"))
             }
         }
+    }
+}
+
+/// Room for every request in flight to hold a whole body: (workers +
+/// queue) × the body limit, within what a semaphore can count.
+fn body_budget(config: &Config) -> usize {
+    let limit = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
+    limit
+        .saturating_mul(config.requests_in_flight())
+        .clamp(limit.min(Semaphore::MAX_PERMITS), Semaphore::MAX_PERMITS)
+}
+
+/// An answer's body, holding its connection's "request in progress" mark
+/// until hyper has taken the last byte (and drops it).
+struct Answer {
+    body: Full<Bytes>,
+    _in_progress: RequestInProgress,
+}
+
+impl hyper::body::Body for Answer {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -1,7 +1,10 @@
 //! An HTTP/1.1 server (hyper) for an internet-facing endpoint, with every
 //! resource a client can claim bounded: head size and header count, body
 //! size (whatever Content-Length says), the time to send a head, a body,
-//! or to read an answer, open connections, and requests in flight. The
+//! or to read an answer, open connections (at the cap the oldest idle one
+//! makes room, so idle sockets cannot lock newcomers out), requests in
+//! flight (taken once a body is whole) and the bytes of bodies held (charged
+//! as they arrive, so a body that never comes costs nothing). The
 //! connections' I/O runs on one async thread; the (blocking) handler runs on
 //! a fixed pool of worker threads, so a slow request holds a worker and
 //! never the event loop, and quick requests (health checks) answer while
@@ -14,6 +17,7 @@ mod connection;
 mod handler;
 mod listener;
 mod pool;
+mod registry;
 mod write_deadline;
 
 use std::future::Future;

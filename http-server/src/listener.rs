@@ -1,6 +1,7 @@
-//! The accept loop: connections up to the cap, accept errors (EMFILE and
-//! the like) survived with a backoff, and the drain on shutdown. Every
-//! connection runs on this one task: no thread per connection.
+//! The accept loop: connections up to the cap (at it, the oldest idle one
+//! makes room for each newcomer), accept errors (EMFILE and the like)
+//! survived with a backoff, and the drain on shutdown. Every connection
+//! runs on this one task: no thread per connection.
 
 use std::future::Future;
 use std::pin::pin;
@@ -38,24 +39,36 @@ pub async fn run<H: Handler>(
     let mut backoff = FIRST_BACKOFF;
     let mut paused = pin!(tokio::time::sleep(Duration::ZERO));
     let mut accept_paused = false;
-    let mut at_cap_logged = false;
+    let mut cap_logged = false;
     loop {
-        let at_cap = connections.len() >= max_connections;
-        if at_cap && !at_cap_logged {
-            tracing::warn!(
-                max_connections,
-                "connection cap reached; not accepting until one closes"
-            );
-        }
-        at_cap_logged = at_cap;
         tokio::select! {
             biased;
             () = &mut shutdown => break,
+            // First, so connections closed to make room leave before the
+            // next accept (they are counted until then).
             Some(()) = connections.next(), if !connections.is_empty() => {}
             () = &mut paused, if accept_paused => accept_paused = false,
-            accepted = listener.accept(), if !at_cap && !accept_paused => match accepted {
+            accepted = listener.accept(), if !accept_paused => match accepted {
                 Ok((stream, _peer)) => {
                     backoff = FIRST_BACKOFF;
+                    if connections.len() >= max_connections {
+                        if !cap_logged {
+                            tracing::warn!(
+                                max_connections,
+                                "connection cap reached; closing the oldest idle connection for each new one"
+                            );
+                            cap_logged = true;
+                        }
+                        // Idle sockets must not keep newcomers out; if
+                        // every connection has a request in progress, the
+                        // newcomer is the one that goes.
+                        if !server.close_oldest_idle() {
+                            tracing::debug!(max_connections, "every connection is busy; closing a new one");
+                            continue;
+                        }
+                    } else {
+                        cap_logged = false;
+                    }
                     let _ = stream.set_nodelay(true);
                     connections.push(server.serve_connection(stream));
                 }

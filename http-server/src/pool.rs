@@ -7,13 +7,23 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
 use std::thread::Scope;
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
 use crate::handler::{Handler, Request, Response};
+
+/// What a request holds of the server's limits (its in-flight slot, its
+/// body's share of the byte budget) until it is answered or dropped, so
+/// a job left in the queue by a client that hung up still counts.
+#[derive(Default)]
+pub struct Reservation {
+    pub slot: Option<OwnedSemaphorePermit>,
+    pub body: Option<OwnedSemaphorePermit>,
+}
 
 struct Job {
     request: Request,
     reply: oneshot::Sender<Response>,
+    reservation: Reservation,
 }
 
 /// Worker threads fed through a bounded queue. Created before the scope its
@@ -67,29 +77,46 @@ impl WorkerPool {
                 Ok(job) => job,
                 Err(_) => return, // closed and empty
             };
-            // The client left (or the drain deadline passed) while it waited.
-            if job.reply.is_closed() {
+            let Job {
+                request,
+                reply,
+                reservation,
+            } = job;
+            // The client left (or the drain deadline passed) while it
+            // waited: dropping the job releases its reservation.
+            if reply.is_closed() {
                 continue;
             }
             self.running.fetch_add(1, Ordering::SeqCst);
-            let response = catch_unwind(AssertUnwindSafe(|| handler.answer(job.request)))
+            let response = catch_unwind(AssertUnwindSafe(|| handler.answer(request)))
                 .unwrap_or_else(|_| {
                     tracing::error!("the handler panicked; answering 500");
                     Response::text(500, "internal error\n")
                 });
             self.running.fetch_sub(1, Ordering::SeqCst);
-            let _ = job.reply.send(response);
+            // The body is gone with the handler's request: release its share.
+            drop(reservation);
+            let _ = reply.send(response);
         }
     }
 
-    /// Queues `request` for a worker; the answer arrives on the receiver.
-    pub fn submit(&self, request: Request) -> Result<oneshot::Receiver<Response>, Rejected> {
+    /// Queues `request` for a worker, holding `reservation` until it is
+    /// answered or skipped; the answer arrives on the receiver.
+    pub fn submit(
+        &self,
+        request: Request,
+        reservation: Reservation,
+    ) -> Result<oneshot::Receiver<Response>, Rejected> {
         let (reply, answer) = oneshot::channel();
         let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         let Some(jobs) = jobs.as_ref() else {
             return Err(Rejected::Closed);
         };
-        match jobs.try_send(Job { request, reply }) {
+        match jobs.try_send(Job {
+            request,
+            reply,
+            reservation,
+        }) {
             Ok(()) => Ok(answer),
             Err(TrySendError::Full(_)) => Err(Rejected::Full),
             Err(TrySendError::Disconnected(_)) => Err(Rejected::Closed),

@@ -157,3 +157,46 @@ fn a_chunked_body_past_the_limit_is_413_and_a_panicking_handler_is_500() {
     stop.send(()).unwrap();
     assert_eq!(server.join().unwrap().unwrap(), Drain::Complete);
 }
+
+#[test]
+fn a_queued_request_whose_client_hung_up_keeps_its_slot_until_a_worker_drops_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let gate = Arc::new(Gate::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = Config {
+        workers: 1,
+        queue: 1,
+        ..Config::default()
+    };
+    let server = {
+        let gate = gate.clone();
+        std::thread::spawn(move || {
+            serve(listener, &config, &*gate, async {
+                let _ = stopped.await;
+            })
+        })
+    };
+    let running = std::thread::spawn(move || exchange(port, POST));
+    gate.wait_held(1);
+    // Queued behind it, then abandoned: its body stays in the queue until
+    // a worker skips it, and so does its share of the limits.
+    let mut abandoned = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    abandoned.write_all(POST).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(abandoned);
+    std::thread::sleep(Duration::from_millis(300));
+    let refused = exchange(port, POST);
+    assert!(refused.starts_with("HTTP/1.1 503 "), "{refused}");
+    assert!(refused.contains("retry-after: 1\r\n"), "{refused}");
+
+    gate.release();
+    let answer = running.join().unwrap();
+    assert!(answer.ends_with("\r\n\r\n3 bytes\n"), "{answer}");
+    // Skipped by the worker, the abandoned request gave its slot back.
+    let answer = exchange(port, POST);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n3 bytes\n"), "{answer}");
+    stop.send(()).unwrap();
+    assert_eq!(server.join().unwrap().unwrap(), Drain::Complete);
+}

@@ -88,6 +88,19 @@ fn read_answer(stream: &mut TcpStream) -> std::io::Result<(u16, String, Vec<u8>)
     Ok((status, head, body))
 }
 
+/// Whether the server closed `stream`: its end (or a reset) arrives within
+/// the stream's read timeout, rather than the timeout or more data.
+fn connection_cut(stream: &mut TcpStream) -> bool {
+    match stream.read(&mut [0u8; 1]) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(error) => matches!(
+            error.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+        ),
+    }
+}
+
 fn connect(server: &Server) -> TcpStream {
     let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     stream
@@ -260,14 +273,14 @@ fn endless_header_lines_are_cut_and_memory_stays_bounded() {
                     }
                 }
                 let answer = read_answer(&mut stream).ok().map(|(status, _, _)| status);
-                (sent, answer)
+                (sent, answer, connection_cut(&mut stream))
             })
         })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
     assert_healthz_within_1s(&server);
     for attacker in attackers {
-        let (sent, answer) = attacker.join().unwrap();
+        let (sent, answer, cut) = attacker.join().unwrap();
         // Cut long before its 64 MiB: the server reads at most its 16 KiB
         // head limit (the rest is what loopback socket buffers took).
         assert!(
@@ -275,6 +288,7 @@ fn endless_header_lines_are_cut_and_memory_stays_bounded() {
             "a header line of {sent} bytes was read on"
         );
         assert!(matches!(answer, None | Some(431)), "{answer:?}");
+        assert!(cut, "the connection of an endless header stayed open");
     }
     let after_kb = proc_status(&server, "VmHWM");
     eprintln!("VmHWM before {before_kb} kB, after {ATTACKERS} endless header lines {after_kb} kB");
@@ -325,35 +339,33 @@ fn thousands_of_idle_sockets_cost_no_threads_and_the_cap_holds() {
     assert_lake_untouched(&aws);
     assert_legitimate_event_lands(&aws, &server);
 
-    // Past --max-connections new connections wait (unaccepted) until open
-    // ones close, then are served.
+    // At --max-connections each new connection closes the oldest idle one:
+    // the count holds, and a newcomer is served while the idle ones stay.
     let aws = Aws::start();
     let mut capped = start(
         &aws,
         &["--max-connections", "16", "--header-timeout", "120"],
     );
     let baseline = open_descriptors(&capped);
-    let idle: Vec<TcpStream> = (0..40).map(|_| connect(&capped)).collect();
+    let mut idle: Vec<TcpStream> = (0..40).map(|_| connect(&capped)).collect();
     std::thread::sleep(Duration::from_millis(500));
     let held = open_descriptors(&capped) - baseline;
     assert_eq!(held, 16, "connections held past the cap");
-    let port = capped.port;
-    let waiting = std::thread::spawn(move || {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // The oldest 24 were closed to make room, the newest 16 are open.
+    for (index, stream) in idle.iter_mut().enumerate() {
         stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
+            .set_read_timeout(Some(Duration::from_millis(if index < 24 {
+                2000
+            } else {
+                50
+            })))
             .unwrap();
-        stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        read_answer(&mut stream).map(|(status, _, body)| (status, body))
-    });
-    drop(idle);
-    assert_eq!(waiting.join().unwrap().unwrap(), (200, b"ok\n".to_vec()));
-    assert_alive(&mut capped);
+        assert_eq!(connection_cut(stream), index < 24, "connection {index}");
+    }
     assert_healthz_within_1s(&capped);
-    assert_lake_untouched(&aws);
     assert_legitimate_event_lands(&aws, &capped);
+    drop(idle);
+    assert_alive(&mut capped);
 }
 
 /// Waits until `port` accepts a connection.
@@ -465,4 +477,175 @@ fn sigterm_lets_the_event_in_flight_land_then_exits_0() {
         duckdb_count(&aws.lake_dir().join("serratus"), "nucleotide/sequence"),
         LEGITIMATE_ROWS
     );
+}
+
+/// Server-side TCP connections of this host in state ESTABLISHED on local
+/// `port`: those `serve` holds plus those waiting in its accept backlog.
+fn established_on(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let local = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields[1].ends_with(&local) && fields[3] == "01"
+        })
+        .count()
+}
+
+/// An attacker holding `count` idle sockets and renewing them, oldest
+/// first, about 2,000 a second (ten times the "every 10 s") until
+/// stopped; `stop` returns the sockets still open.
+struct IdleAttack {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<(Vec<TcpStream>, usize)>,
+}
+
+impl IdleAttack {
+    /// Returns once `count` sockets were tried, with how many opened.
+    fn start(port: u16, count: usize) -> (IdleAttack, usize) {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (opened, ready) = std::sync::mpsc::channel();
+        let thread = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+                let open = || TcpStream::connect_timeout(&address, Duration::from_secs(5)).ok();
+                let mut sockets: std::collections::VecDeque<TcpStream> =
+                    (0..count).filter_map(|_| open()).collect();
+                opened.send(sockets.len()).unwrap();
+                let mut renewed = 0;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    sockets.pop_front();
+                    sockets.extend(open());
+                    renewed += 1;
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+                (sockets.into(), renewed)
+            })
+        };
+        let opened = ready.recv().unwrap();
+        (IdleAttack { stop, thread }, opened)
+    }
+
+    fn stop(self) -> (Vec<TcpStream>, usize) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().unwrap()
+    }
+}
+
+#[test]
+fn five_thousand_idle_sockets_cannot_keep_health_checks_or_events_out() {
+    // The figure, with every limit at its default (2048
+    // connections, 10 s to send a head): past the cap, each new
+    // connection closes the oldest idle one.
+    const IDLE: usize = 5000;
+    const DEFAULT_MAX_CONNECTIONS: usize = 2048;
+    let aws = Aws::start();
+    let mut server = start(&aws, &[]);
+    assert_healthz_within_1s(&server);
+    let threads_before = proc_status(&server, "Threads");
+    let before_kb = proc_status(&server, "VmHWM");
+    // Opened first: the oldest idle socket, closed to make room.
+    let mut oldest = connect(&server);
+
+    let (attack, opened) = IdleAttack::start(server.port, IDLE);
+    for _ in 0..3 {
+        assert_healthz_within_1s(&server);
+    }
+    // Accepted at once, so none waited past the backlog.
+    assert_eq!(opened, IDLE, "the attack's sockets that connected");
+    assert_lake_untouched(&aws);
+    assert_legitimate_event_lands(&aws, &server);
+    assert_healthz_within_1s(&server);
+    let threads_during = proc_status(&server, "Threads");
+    let (attack, renewed) = attack.stop();
+
+    // Let the closes of the last exchanges settle before counting.
+    std::thread::sleep(Duration::from_millis(300));
+    let held = established_on(server.port);
+    let after_kb = proc_status(&server, "VmHWM");
+    eprintln!(
+        "{IDLE} idle sockets, {renewed} renewed: {held} held by serve, threads {threads_before} -> {threads_during}, VmHWM {before_kb} kB -> {after_kb} kB"
+    );
+    // At most the cap, nothing waiting in the backlog; a few below it
+    // where the legitimate connections made room and then closed.
+    assert!(
+        (DEFAULT_MAX_CONNECTIONS - 4..=DEFAULT_MAX_CONNECTIONS).contains(&held),
+        "{held} connections established on the port (held or in the backlog)"
+    );
+    assert_eq!(threads_during, threads_before, "a thread per connection");
+    assert!(
+        after_kb < before_kb + 64 * 1024,
+        "peak RSS grew from {before_kb} kB to {after_kb} kB"
+    );
+    oldest
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    assert!(
+        connection_cut(&mut oldest),
+        "the oldest idle socket is still open"
+    );
+    drop(attack);
+    assert_alive(&mut server);
+    assert_healthz_within_1s(&server);
+}
+
+#[test]
+fn stalled_bodies_on_more_connections_than_workers_and_queue_hold_no_slot() {
+    // 100 heads announcing 5000 bytes that never come, with the defaults
+    // (4 workers + 64 queued = 68 requests in flight): a body that has
+    // not arrived takes no slot and no budget.
+    const STALLED: usize = 100;
+    let aws = Aws::start();
+    let mut server = start(&aws, &[]);
+    let stalled: Vec<TcpStream> = (0..STALLED)
+        .map(|_| {
+            let mut stream = connect(&server);
+            stream
+                .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    // Every head has been read once /healthz, sent after them, answers.
+    assert_healthz_within_1s(&server);
+    assert_lake_untouched(&aws);
+    assert_legitimate_event_lands(&aws, &server);
+    assert_healthz_within_1s(&server);
+    assert_alive(&mut server);
+    drop(stalled);
+}
+
+#[test]
+fn a_time_flag_that_is_not_finite_positive_seconds_is_refused_at_start() {
+    let aws = Aws::start();
+    for (flag, value) in [
+        ("--header-timeout", "NaN"),
+        ("--body-timeout", "inf"),
+        ("--write-timeout", "-1.5"),
+        ("--drain-timeout", "0"),
+    ] {
+        let output = servers::uploader(&aws)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--dest",
+                "s3://lake/serratus",
+            ])
+            .arg(format!("{flag}={value}"))
+            .env("SUMMARY_UPLOADER_API_KEY", API_KEY)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "invalid value '{value}' for '{flag} <SECONDS>': must be a number of seconds above 0 and at most 86400"
+            )),
+            "{flag} {value}: {stderr}"
+        );
+    }
 }
