@@ -20,7 +20,7 @@ use summary_layout::text::excerpt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Semaphore};
 
-use crate::body::{declared_too_large, read_body};
+use crate::body::{declared_too_large, drain_refused, read_body};
 use crate::config::Config;
 use crate::handler::{Handler, Refusal, Request, Response};
 use crate::pool::{Rejected, Reservation, WorkerPool};
@@ -188,6 +188,7 @@ impl<'a, H: Handler> Server<'a, H> {
         }
         let limit = self.config.max_body_bytes;
         if declared_too_large(&body, limit) {
+            drain_refused(body, self.config.body_timeout).await;
             return Reply::close(self.handler.refuse(&request, &Refusal::TooLarge));
         }
         let read = match read_body(body, limit, self.config.body_timeout, &self.body_budget).await {
