@@ -349,8 +349,14 @@ fn thousands_of_idle_sockets_cost_no_threads_and_the_cap_holds() {
     let baseline = open_descriptors(&capped);
     let mut idle: Vec<TcpStream> = (0..40).map(|_| connect(&capped)).collect();
     std::thread::sleep(Duration::from_millis(500));
-    let held = open_descriptors(&capped) - baseline;
-    assert_eq!(held, 16, "connections held past the cap");
+    // Descriptors other than client connections (a pooled connection to S3
+    // opened or closed meanwhile) can move this count by one; which
+    // connections are held is checked exactly, stream by stream, below.
+    let held = open_descriptors(&capped) as isize - baseline as isize;
+    assert!(
+        (15..=16).contains(&held),
+        "{held} connections held at a cap of 16"
+    );
     // The oldest 24 were closed to make room, the newest 16 are open.
     for (index, stream) in idle.iter_mut().enumerate() {
         stream
