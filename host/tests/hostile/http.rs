@@ -18,6 +18,17 @@ const API_KEY: &str = "test-api-key-0123456789";
 const LEGITIMATE_KEY: &str = "summary2/SRR612821.summary";
 const LEGITIMATE_ROWS: u64 = 140;
 
+/// The attacks run one at a time: each measures time to answer and memory
+/// of its own server, which thousands of sockets of another attack on the
+/// same two cores would blur.
+static ONE_ATTACK_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_attack_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_ATTACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn start(aws: &Aws, extra: &[&str]) -> Server {
     aws.put_source(
         LEGITIMATE_KEY,
@@ -154,6 +165,7 @@ fn assert_legitimate_event_lands(aws: &Aws, server: &Server) {
 
 #[test]
 fn a_huge_content_length_is_413_at_once_and_an_impossible_one_kills_nothing() {
+    let _turn = one_attack_at_a_time();
     let aws = Aws::start();
     let mut server = start(&aws, &["--workers", "4"]);
 
@@ -198,6 +210,7 @@ fn a_huge_content_length_is_413_at_once_and_an_impossible_one_kills_nothing() {
 
 #[test]
 fn idle_bodies_on_more_connections_than_workers_freeze_nothing() {
+    let _turn = one_attack_at_a_time();
     let aws = Aws::start();
     let mut server = start(
         &aws,
@@ -246,6 +259,7 @@ fn idle_bodies_on_more_connections_than_workers_freeze_nothing() {
 
 #[test]
 fn endless_header_lines_are_cut_and_memory_stays_bounded() {
+    let _turn = one_attack_at_a_time();
     const ATTACKERS: usize = 6;
     const MOST_BYTES_EACH: usize = 64 << 20;
     let aws = Aws::start();
@@ -304,6 +318,7 @@ fn endless_header_lines_are_cut_and_memory_stays_bounded() {
 
 #[test]
 fn thousands_of_idle_sockets_cost_no_threads_and_the_cap_holds() {
+    let _turn = one_attack_at_a_time();
     const IDLE: usize = 3000;
     let aws = Aws::start();
     let mut server = start(
@@ -389,6 +404,7 @@ fn wait_for_port(port: u16, server: &mut Server) {
 
 #[test]
 fn running_out_of_descriptors_never_stops_accepting() {
+    let _turn = one_attack_at_a_time();
     const DESCRIPTORS: libc::rlim_t = 128;
     let aws = Aws::start();
     aws.put_source(
@@ -452,6 +468,7 @@ fn running_out_of_descriptors_never_stops_accepting() {
 
 #[test]
 fn sigterm_lets_the_event_in_flight_land_then_exits_0() {
+    let _turn = one_attack_at_a_time();
     let aws = Aws::start();
     let mut server = start(&aws, &[]);
     let event = crate::events::s3_event(&[LEGITIMATE_KEY.to_string()]).to_string();
@@ -543,6 +560,7 @@ impl IdleAttack {
 
 #[test]
 fn five_thousand_idle_sockets_cannot_keep_health_checks_or_events_out() {
+    let _turn = one_attack_at_a_time();
     // The figure, with every limit at its default (2048
     // connections, 10 s to send a head): past the cap, each new
     // connection closes the oldest idle one.
@@ -600,6 +618,7 @@ fn five_thousand_idle_sockets_cannot_keep_health_checks_or_events_out() {
 
 #[test]
 fn stalled_bodies_on_more_connections_than_workers_and_queue_hold_no_slot() {
+    let _turn = one_attack_at_a_time();
     // 100 heads announcing 5000 bytes that never come, with the defaults
     // (4 workers + 64 queued = 68 requests in flight): a body that has
     // not arrived takes no slot and no budget.
