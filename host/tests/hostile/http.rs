@@ -124,6 +124,20 @@ fn connect(server: &Server) -> TcpStream {
 }
 
 /// `GET /healthz` answers `ok` within 1 s.
+/// `count` connections that each send a POST head promising 5,000 bytes of
+/// body, and no body.
+fn stalled_bodies(server: &Server, count: usize) -> Vec<TcpStream> {
+    (0..count)
+        .map(|_| {
+            let mut stream = connect(server);
+            stream
+                .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
+                .unwrap();
+            stream
+        })
+        .collect()
+}
+
 fn assert_healthz_within_1s(server: &Server) {
     let started = Instant::now();
     let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
@@ -223,15 +237,7 @@ fn idle_bodies_on_more_connections_than_workers_freeze_nothing() {
             "2",
         ],
     );
-    let mut idle: Vec<TcpStream> = (0..8)
-        .map(|_| {
-            let mut stream = connect(&server);
-            stream
-                .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
-                .unwrap();
-            stream
-        })
-        .collect();
+    let mut idle = stalled_bodies(&server, 8);
     assert_healthz_within_1s(&server);
     assert_lake_untouched(&aws);
     // Posted while all 8 wait for their bodies.
@@ -625,15 +631,7 @@ fn stalled_bodies_on_more_connections_than_workers_and_queue_hold_no_slot() {
     const STALLED: usize = 100;
     let aws = Aws::start();
     let mut server = start(&aws, &[]);
-    let stalled: Vec<TcpStream> = (0..STALLED)
-        .map(|_| {
-            let mut stream = connect(&server);
-            stream
-                .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
-                .unwrap();
-            stream
-        })
-        .collect();
+    let stalled = stalled_bodies(&server, STALLED);
     // Every head has been read once /healthz, sent after them, answers.
     assert_healthz_within_1s(&server);
     assert_lake_untouched(&aws);
