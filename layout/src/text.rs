@@ -40,20 +40,6 @@ pub fn quoted(text: &str) -> String {
     format!("\"{}\"", excerpt(text))
 }
 
-/// Bytes that may not be UTF-8: an excerpt of their lossy decoding,
-/// giving the length of all of `bytes` when cut.
-pub fn excerpt_bytes(bytes: &[u8]) -> String {
-    // Enough bytes for the shown characters and one more (to know it is cut).
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min((EXCERPT_CHARS + 1) * 4)]);
-    Excerpt {
-        text: &head,
-        max_chars: EXCERPT_CHARS,
-        total_bytes: bytes.len(),
-        escape_quotes: true,
-    }
-    .to_string()
-}
-
 /// A message made of trusted words and already quoted tokens, cut as a
 /// whole to a bound and kept on one line (for messages built elsewhere,
 /// e.g. by the converter component). Unlike [`excerpt`] it leaves `\` and
@@ -132,21 +118,5 @@ mod tests {
         let once = bounded_message("a \"q\\\n\" b\u{1b}", 100);
         assert_eq!(once, "a \"q\\\\n\" b\\u{1b}");
         assert_eq!(bounded_message(&once, 100), once);
-    }
-
-    #[test]
-    fn bytes_are_decoded_lossily_and_cut() {
-        assert_eq!(excerpt_bytes(b"ab\xffc"), "ab\u{fffd}c");
-        let long = vec![b'z'; 10_000];
-        assert_eq!(
-            excerpt_bytes(&long),
-            format!("{}… (10000 bytes)", "z".repeat(80))
-        );
-        let mut mid = vec![b'q'; 100];
-        mid.extend(vec![b'\n'; 300]);
-        assert_eq!(
-            excerpt_bytes(&mid),
-            format!("{}… (400 bytes)", "q".repeat(80))
-        );
     }
 }
