@@ -61,19 +61,24 @@ fn exchange(port: u16, request: &[u8]) -> String {
     answer
 }
 
-const POST: &[u8] =
-    b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc";
-const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-
-#[test]
-fn busy_workers_leave_quick_answers_and_refuse_past_the_queue_and_the_drain_waits() {
+/// A server of `workers` and `queue` whose handler holds every POST at
+/// its gate: its port, the gate, the sender that stops it, and its thread.
+fn start_gated(
+    workers: usize,
+    queue: usize,
+) -> (
+    u16,
+    Arc<Gate>,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<std::io::Result<Drain>>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let gate = Arc::new(Gate::default());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let config = Config {
-        workers: 2,
-        queue: 1,
+        workers,
+        queue,
         ..Config::default()
     };
     let server = {
@@ -84,6 +89,16 @@ fn busy_workers_leave_quick_answers_and_refuse_past_the_queue_and_the_drain_wait
             })
         })
     };
+    (port, gate, stop, server)
+}
+
+const POST: &[u8] =
+    b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc";
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+#[test]
+fn busy_workers_leave_quick_answers_and_refuse_past_the_queue_and_the_drain_waits() {
+    let (port, gate, stop, server) = start_gated(2, 1);
     // Two running, one queued: the in-flight cap (workers + queue) is full.
     let held: Vec<_> = (0..3)
         .map(|_| std::thread::spawn(move || exchange(port, POST)))
@@ -160,23 +175,7 @@ fn a_chunked_body_past_the_limit_is_413_and_a_panicking_handler_is_500() {
 
 #[test]
 fn a_queued_request_whose_client_hung_up_keeps_its_slot_until_a_worker_drops_it() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let gate = Arc::new(Gate::default());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = Config {
-        workers: 1,
-        queue: 1,
-        ..Config::default()
-    };
-    let server = {
-        let gate = gate.clone();
-        std::thread::spawn(move || {
-            serve(listener, &config, &*gate, async {
-                let _ = stopped.await;
-            })
-        })
-    };
+    let (port, gate, stop, server) = start_gated(1, 1);
     let running = std::thread::spawn(move || exchange(port, POST));
     gate.wait_held(1);
     // Queued behind it, then abandoned: its body stays in the queue until
