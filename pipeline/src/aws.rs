@@ -323,6 +323,17 @@ impl AwsClient {
         }
     }
 
+    /// Sends an S3 request (signed, retried) if it could be built: a name
+    /// S3 could not hold is a non-retryable error and nothing is sent.
+    pub fn call_s3(
+        &self,
+        request: Result<HttpRequest, InvalidName>,
+        max_body: u64,
+    ) -> Result<HttpResponse, CallError> {
+        let request = request?;
+        self.call(SigningProfile::S3, "s3", max_body, || request.clone())
+    }
+
     /// GETs `s3://bucket/key` (retried as every call): the answer, or
     /// `None` for a 404; any other answer is an error a retry would not fix.
     pub fn get_object(
@@ -332,13 +343,8 @@ impl AwsClient {
         max_body: u64,
     ) -> Result<Option<HttpResponse>> {
         // Checked before anything is sent: the names may come from an event.
-        let request = self
-            .config
-            .s3
-            .get_object(bucket, key)
-            .map_err(CallError::from)?;
         let response = self
-            .call(SigningProfile::S3, "s3", max_body, || request.clone())
+            .call_s3(self.config.s3.get_object(bucket, key), max_body)
             .with_context(|| format!("fetching {}", object_url(bucket, key)))?;
         match response.status {
             200 => Ok(Some(response)),

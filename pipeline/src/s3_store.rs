@@ -1,10 +1,9 @@
 //! The lake in S3: the object store over signed S3 requests.
 
 use anyhow::{bail, Result};
-use summary_edge::request::SigningProfile;
 use summary_edge::s3::{parse_list, PARQUET_CONTENT_TYPE};
 
-use crate::aws::{describe_failure, object_url, AwsClient, CallError};
+use crate::aws::{describe_failure, object_url, AwsClient};
 use crate::store::{check_key, ObjectStore, PutOutcome};
 
 /// Answers of S3 other than a fetched object are small.
@@ -47,15 +46,15 @@ impl ObjectStore for S3Store<'_> {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome> {
         check_key(key)?;
         let full = self.full_key(key);
-        let request = self
-            .client
-            .config
-            .s3
-            .put_object(&self.bucket, &full, bytes.to_vec(), Self::content_type(key))
-            .map_err(CallError::from)?;
-        let response = self
-            .client
-            .call(SigningProfile::S3, "s3", MAX_ANSWER, || request.clone())?;
+        let response = self.client.call_s3(
+            self.client.config.s3.put_object(
+                &self.bucket,
+                &full,
+                bytes.to_vec(),
+                Self::content_type(key),
+            ),
+            MAX_ANSWER,
+        )?;
         if !response.is_success() {
             bail!(describe_failure(
                 &format!("PUT {}", object_url(&self.bucket, &full)),
@@ -68,15 +67,10 @@ impl ObjectStore for S3Store<'_> {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         check_key(key)?;
         let full = self.full_key(key);
-        let request = self
-            .client
-            .config
-            .s3
-            .get_object(&self.bucket, &full)
-            .map_err(CallError::from)?;
-        let response = self
-            .client
-            .call(SigningProfile::S3, "s3", MAX_ANSWER, || request.clone())?;
+        let response = self.client.call_s3(
+            self.client.config.s3.get_object(&self.bucket, &full),
+            MAX_ANSWER,
+        )?;
         match response.status {
             200 => Ok(Some(response.body)),
             404 => Ok(None),
@@ -90,15 +84,10 @@ impl ObjectStore for S3Store<'_> {
     fn delete(&self, key: &str) -> Result<()> {
         check_key(key)?;
         let full = self.full_key(key);
-        let request = self
-            .client
-            .config
-            .s3
-            .delete_object(&self.bucket, &full)
-            .map_err(CallError::from)?;
-        let response = self
-            .client
-            .call(SigningProfile::S3, "s3", MAX_ANSWER, || request.clone())?;
+        let response = self.client.call_s3(
+            self.client.config.s3.delete_object(&self.bucket, &full),
+            MAX_ANSWER,
+        )?;
         if !(response.is_success() || response.status == 404) {
             bail!(describe_failure(
                 &format!("DELETE {}", object_url(&self.bucket, &full)),
@@ -123,12 +112,10 @@ impl ObjectStore for S3Store<'_> {
         let mut keys = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let request = s3
-                .list_objects(&self.bucket, &full, token.as_deref())
-                .map_err(CallError::from)?;
-            let response = self
-                .client
-                .call(SigningProfile::S3, "s3", MAX_ANSWER, || request.clone())?;
+            let response = self.client.call_s3(
+                s3.list_objects(&self.bucket, &full, token.as_deref()),
+                MAX_ANSWER,
+            )?;
             if !response.is_success() {
                 bail!(describe_failure(
                     &format!("LIST {}", object_url(&self.bucket, &full)),
