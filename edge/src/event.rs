@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use summary_layout::text::quoted;
 
-use crate::manifest::{compare_sequencers, is_valid_sequencer};
+use crate::sequencer::{compare_sequencers, is_valid_sequencer};
 
 /// One object to convert.
 #[derive(Clone, Debug, PartialEq, Eq)]

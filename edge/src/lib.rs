@@ -3,15 +3,13 @@
 //! (signed S3, Glue and SQS calls) to do it. Hosts send the requests and feed the
 //! answers back; both the native host and the Spin app use this crate.
 
-pub mod backfill;
-pub mod compaction;
 pub mod credentials;
 pub mod event;
 pub mod glue;
-pub mod manifest;
 pub mod request;
 pub mod retry;
 pub mod route;
 pub mod s3;
+pub mod sequencer;
 pub mod sns;
 pub mod sqs;

@@ -130,10 +130,7 @@ pub fn json_api_request(
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    summary_layout::text::hex(&Sha256::digest(bytes))
 }
 
 /// How a service wants its requests signed.

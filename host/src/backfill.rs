@@ -5,30 +5,26 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use summary_edge::backfill::{
-    batch_of_checkpoint, checkpoint_key, checkpoint_prefix, departures, hex, BackfillBatch,
-};
-use summary_edge::manifest::{error_key, manifest_key, Manifest, SourceVersion, MANIFEST_FORMAT};
 use summary_layout::catalog::table;
 use summary_layout::diagnostic::render;
-use summary_layout::keys::{object_key, parse_object_key};
+use summary_layout::keys::object_key;
 use summary_layout::Kind;
-use summary_pipeline::convert::{Convert, GuestFailure, Outcome, ParquetObject, Summary};
+use summary_pipeline::apply::Lake;
+use summary_pipeline::batch::{land_batch, local_file_version, read_manifests, BatchLanded};
+use summary_pipeline::convert::{convert_isolating, Outcome, ParquetObject, Summary};
+use summary_plan::backfill::{batch_of_checkpoint, checkpoint_key, checkpoint_prefix, BackfillBatch};
+use summary_plan::batch::{BatchRun, RunResult};
+use summary_plan::manifest::{error_prefix, Manifest, SourceVersion};
+use summary_plan::step::json_bytes;
+use summary_plan::{Plan, Step};
 
 use crate::aws::{parse_s3_url, AwsClient};
-use crate::glue_catalog::GlueCatalog;
-use crate::parallel::try_map;
-use crate::pipeline::{read_manifest, register};
-use crate::shared::retire;
-use crate::store::ObjectStore;
+use crate::parallel::{run_jobs, try_map};
 
 /// Where the summaries are: `<folder or s3 prefix>/<run>.summary` for
 /// nucleotide, `<run>.psummary` for protein and RdRp.
@@ -112,15 +108,7 @@ impl SummarySource {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                     Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
                 };
-                // A local file has no ETag: its content hash stands in.
-                let etag = hex(&Sha256::digest(&bytes)[..16]);
-                let version = SourceVersion {
-                    bucket: String::new(),
-                    key: path.display().to_string(),
-                    etag: Some(etag),
-                    version_id: None,
-                    sequencer: None,
-                };
+                let version = local_file_version(&path.display().to_string(), &bytes);
                 Ok(Some((bytes, version)))
             }
             SummarySource::S3 { bucket, prefix } => {
@@ -170,16 +158,14 @@ pub fn read_index(client: &AwsClient, location: &str) -> Result<String> {
 }
 
 pub struct Backfill<'a> {
-    pub converter: &'a dyn Convert,
-    pub lake: &'a dyn ObjectStore,
-    pub catalog: Option<&'a GlueCatalog<'a>>,
+    /// Where the batches land; its `io_concurrency` is the requests of one
+    /// batch in flight at once.
+    pub lake: Lake<'a>,
     pub client: &'a AwsClient,
     pub source: SummarySource,
     pub kind: Kind,
     /// Batches worked on at once.
     pub jobs: usize,
-    /// Requests of one batch in flight at once.
-    pub io_concurrency: usize,
     pub max_summary_bytes: u64,
     /// Redo batches already checkpointed.
     pub redo: bool,
@@ -231,6 +217,7 @@ impl Backfill<'_> {
             BTreeSet::new()
         } else {
             self.lake
+                .store
                 .list(&checkpoint_prefix(self.kind))?
                 .iter()
                 .filter_map(|key| batch_of_checkpoint(key).map(str::to_string))
@@ -238,7 +225,8 @@ impl Backfill<'_> {
         };
         let errored: BTreeSet<String> = self
             .lake
-            .list(&format!("_errors/{}/", self.kind))?
+            .store
+            .list(&error_prefix(self.kind))?
             .iter()
             .filter_map(|key| {
                 key.rsplit('/')
@@ -252,58 +240,54 @@ impl Backfill<'_> {
         report.batches_skipped = skipped.len();
         let total_runs: usize = todo.iter().map(|b| b.runs.len()).sum();
         let progress = self.progress_bar(total_runs as u64);
-        let failed_runs = AtomicUsize::new(0);
-        let next = AtomicUsize::new(0);
-        let shared = Mutex::new(report);
-        std::thread::scope(|scope| {
-            for _ in 0..self.jobs.max(1).min(todo.len().max(1)) {
-                scope.spawn(|| loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(batch) = todo.get(index) else { break };
-                    let started = Instant::now();
-                    let result = self.run_batch(batch, &errored);
-                    let mut report = shared.lock().unwrap_or_else(|e| e.into_inner());
-                    match result {
-                        Ok(result) => {
-                            tracing::info!(
-                                kind = %self.kind, batch = %batch.name, runs = batch.runs.len(),
-                                landed = result.landed, kept = result.kept, failed = result.failures.len(),
-                                objects = result.objects, ms = started.elapsed().as_millis() as u64,
-                                "backfill batch done"
-                            );
-                            failed_runs.fetch_add(result.failures.len(), Ordering::Relaxed);
-                            for failure in &result.failures {
-                                progress.suspend(|| eprintln!("{}", failure.message));
-                            }
-                            report.runs_landed += result.landed;
-                            report.runs_kept += result.kept;
-                            report.failures.extend(result.failures);
-                            report.rows += result.rows;
-                            report.objects += result.objects;
-                            report.bytes_in += result.bytes_in;
-                            report.bytes_out += result.bytes_out;
+        let mut failed_runs = 0;
+        run_jobs(
+            &todo,
+            self.jobs,
+            |batch| {
+                let started = Instant::now();
+                (self.run_batch(batch, &errored), started)
+            },
+            |batch: &BackfillBatch, (result, started)| {
+                match result {
+                    Ok(result) => {
+                        tracing::info!(
+                            kind = %self.kind, batch = %batch.name, runs = batch.runs.len(),
+                            landed = result.landed, kept = result.kept, failed = result.failures.len(),
+                            objects = result.objects, ms = started.elapsed().as_millis() as u64,
+                            "backfill batch done"
+                        );
+                        failed_runs += result.failures.len();
+                        for failure in &result.failures {
+                            progress.suspend(|| eprintln!("{}", failure.message));
                         }
-                        Err(error) => {
-                            let message = format!("{error:#}");
-                            tracing::error!(kind = %self.kind, batch = %batch.name, error = %message, "backfill batch failed");
-                            progress.suspend(|| {
-                                eprintln!("batch {} ({} runs from {}) failed: {message}", batch.name, batch.runs.len(), batch.runs[0])
-                            });
-                            failed_runs.fetch_add(batch.runs.len(), Ordering::Relaxed);
-                            report.batches_failed.push((batch.name.clone(), message));
-                        }
+                        report.runs_landed += result.landed;
+                        report.runs_kept += result.kept;
+                        report.failures.extend(result.failures);
+                        report.rows += result.rows;
+                        report.objects += result.objects;
+                        report.bytes_in += result.bytes_in;
+                        report.bytes_out += result.bytes_out;
                     }
-                    progress.inc(batch.runs.len() as u64);
-                    progress.set_message(format!("{} failed", failed_runs.load(Ordering::Relaxed)));
-                });
-            }
-        });
+                    Err(error) => {
+                        let message = format!("{error:#}");
+                        tracing::error!(kind = %self.kind, batch = %batch.name, error = %message, "backfill batch failed");
+                        progress.suspend(|| {
+                            eprintln!("batch {} ({} runs from {}) failed: {message}", batch.name, batch.runs.len(), batch.runs[0])
+                        });
+                        failed_runs += batch.runs.len();
+                        report.batches_failed.push((batch.name.clone(), message));
+                    }
+                }
+                progress.inc(batch.runs.len() as u64);
+                progress.set_message(format!("{failed_runs} failed"));
+                true
+            },
+        );
         progress.finish_and_clear();
-        let mut report = shared.into_inner().unwrap_or_else(|e| e.into_inner());
         report.failures.sort_by(|a, b| a.run.cmp(&b.run));
         Ok(report)
     }
-
     fn progress_bar(&self, total: u64) -> ProgressBar {
         if !self.progress {
             return ProgressBar::hidden();
@@ -317,22 +301,15 @@ impl Backfill<'_> {
         bar
     }
 
-    /// One batch, in the order that keeps every run findable through its
-    /// manifest whatever point a crash stops at:
-    /// 1. read the runs' manifests: a run an S3 event landed is left alone
-    ///    (events are the live path and carry the newest version);
-    /// 2. fetch and convert the others; a missing or bad summary is
-    ///    dead-lettered and fails alone;
-    /// 3. manifests listing old ∪ new objects, incomplete, for the runs that
-    ///    leave objects;
-    /// 4. the batch objects; 5. the runs leave their old objects;
-    /// 6. Glue; 7. the final manifests; 8. the checkpoint.
+    /// One batch: the runs' manifests read (a run an S3 event landed is
+    /// left alone: events are the live path and carry the newest version),
+    /// the others fetched and converted together (a missing or bad summary
+    /// is dead-lettered and fails alone), then the batch's plan applied
+    /// (`summary_plan::batch` has its order) and the checkpoint last.
     fn run_batch(&self, batch: &BackfillBatch, errored: &BTreeSet<String>) -> Result<BatchResult> {
         let kind = self.kind;
         let mut result = BatchResult::default();
-        let manifests: Vec<Option<Manifest>> = try_map(&batch.runs, self.io_concurrency, |run| {
-            read_manifest(self.lake, &manifest_key(kind.as_str(), run))
-        })?;
+        let manifests = read_manifests(&self.lake, kind, &batch.runs)?;
         let mut work: Vec<(&String, Option<Manifest>)> = Vec::new();
         for (run, manifest) in batch.runs.iter().zip(manifests) {
             if manifest
@@ -344,24 +321,23 @@ impl Backfill<'_> {
                 work.push((run, manifest));
             }
         }
-        let fetched = try_map(&work, self.io_concurrency, |(run, _)| {
+        let fetched = try_map(&work, self.lake.io_concurrency, |(run, _)| {
             self.source
                 .fetch(self.client, kind, run, self.max_summary_bytes)
         })?;
 
-        // Fetched summaries, then converted together.
         let mut summaries = Vec::new();
         let mut versions = BTreeMap::new();
-        let mut failed: Vec<(usize, String)> = Vec::new();
+        let mut failed: BTreeMap<usize, String> = BTreeMap::new();
         for (index, ((run, _), fetched)) in work.iter().zip(fetched).enumerate() {
             match fetched {
-                None => failed.push((
-                    index,
-                    format!(
+                None => {
+                    let message = format!(
                         "{}: not found (run {run} of the index)",
                         self.source.locate(kind, run)
-                    ),
-                )),
+                    );
+                    failed.insert(index, message);
+                }
                 Some(Fetched {
                     location,
                     bytes,
@@ -380,7 +356,7 @@ impl Backfill<'_> {
                 }
             }
         }
-        let (objects, converted) = self.convert(&mut summaries, &work, &mut failed)?;
+        let objects = self.convert(&mut summaries, &work, &mut failed)?;
         let objects: Vec<ParquetObject> = objects
             .into_iter()
             .map(|o| {
@@ -392,282 +368,108 @@ impl Backfill<'_> {
                 })
             })
             .collect::<Result<_>>()?;
-        let batch_keys: BTreeSet<String> = objects.iter().map(|o| o.key.clone()).collect();
-
-        // Each converted run's new objects: those of the batch holding its rows.
-        let new_keys: BTreeMap<usize, Vec<String>> = converted
-            .iter()
-            .map(|index| {
-                let keys = objects
-                    .iter()
-                    .filter(|o| o.runs.contains(work[*index].0))
-                    .map(|o| o.key.clone())
-                    .collect();
-                (*index, keys)
-            })
-            .collect();
-        // A run that failed keeps its rows outside this batch (as an event's
-        // dead letter keeps the previous version), so it only leaves this
-        // batch's objects: those written again without it, and those of an
-        // earlier run of the batch that are not written again.
-        let outside_batch: BTreeMap<usize, Vec<String>> = work
-            .iter()
-            .enumerate()
-            .filter(|(index, _)| !new_keys.contains_key(index))
-            .filter_map(|(index, (_, manifest))| {
-                let keys = manifest
-                    .as_ref()?
-                    .objects
-                    .iter()
-                    .filter(|k| !is_of_batch(k, &batch.name))
-                    .cloned()
-                    .collect();
-                Some((index, keys))
-            })
-            .collect();
-        let leaving = departures(
-            work.iter()
-                .enumerate()
-                .filter_map(|(index, (_, manifest))| {
-                    let manifest = manifest.as_ref()?;
-                    let keys = new_keys.get(&index).or(outside_batch.get(&index))?;
-                    Some((manifest, keys.as_slice()))
-                }),
-            &batch_keys,
-        );
-
-        // 3. pending manifests of the runs that leave objects.
-        let leavers: BTreeSet<&str> = leaving.values().flatten().map(String::as_str).collect();
-        let version_of = |index: usize| versions.get(&index).cloned();
-        let pending: Vec<(String, Manifest)> = work
-            .iter()
-            .enumerate()
-            .filter(|(_, (run, _))| leavers.contains(run.as_str()))
-            .filter_map(|(index, (run, old))| {
-                let old = old.as_ref()?;
-                let mut objects: Vec<String> = old.objects.clone();
-                objects.extend(new_keys.get(&index).cloned().unwrap_or_default());
-                objects.sort();
-                objects.dedup();
-                let manifest = Manifest {
-                    objects,
-                    complete: false,
-                    source: version_of(index).unwrap_or(old.source.clone()),
-                    ..old.clone()
-                };
-                Some((manifest_key(kind.as_str(), run), manifest))
-            })
-            .collect();
-        try_map(&pending, self.io_concurrency, |(key, manifest)| {
-            self.lake.put(key, &manifest.to_json())
-        })?;
-
-        // 4. the batch objects.
-        try_map(&objects, self.io_concurrency, |o| {
-            self.lake.put(&o.key, &o.bytes)
-        })?;
         result.objects = objects.len();
         result.bytes_out = objects.iter().map(|o| o.bytes.len() as u64).sum();
         result.rows = objects.iter().map(|o| o.rows).sum();
 
-        // 5. runs leave the objects they no longer use.
-        let leaving: Vec<(String, Vec<String>)> = leaving.into_iter().collect();
-        try_map(&leaving, self.io_concurrency, |(key, runs)| {
-            retire(self.lake, self.converter, key, runs)
-        })?;
-
-        // 6. Glue.
-        if let Some(catalog) = self.catalog {
-            register(
-                catalog,
-                kind,
-                objects.iter().map(|o| (o.table.as_str(), o.partition)),
-            )?;
-        }
-
-        // An S3 event that landed a run while this batch was in flight wins:
-        // the run leaves the batch's objects and keeps the event's manifest.
-        let overtaken = self.overtaken(&new_keys, &work)?;
-        let mut leaving_batch: BTreeMap<&String, Vec<String>> = BTreeMap::new();
-        for index in &overtaken {
-            for key in &new_keys[index] {
-                leaving_batch
-                    .entry(key)
-                    .or_default()
-                    .push(work[*index].0.clone());
-            }
-        }
-        let leaving_batch: Vec<(&String, Vec<String>)> = leaving_batch.into_iter().collect();
-        try_map(&leaving_batch, self.io_concurrency, |(key, runs)| {
-            retire(self.lake, self.converter, key, runs)
-        })?;
-        result.kept += overtaken.len();
-
-        // 7. final manifests (and dead letters), each written only if it changed.
-        let mut writes: Vec<(String, Option<Vec<u8>>)> = Vec::new();
-        for (index, (run, old)) in work.iter().enumerate() {
-            let key = manifest_key(kind.as_str(), run);
-            if overtaken.contains(&index) {
-                continue;
-            }
-            match (new_keys.get(&index), version_of(index)) {
-                (Some(keys), Some(source)) => {
-                    let manifest = Manifest {
-                        format: MANIFEST_FORMAT,
-                        kind: kind.to_string(),
-                        run: run.to_string(),
-                        source,
-                        objects: keys.clone(),
-                        complete: true,
-                    };
-                    if old.as_ref() != Some(&manifest) {
-                        writes.push((key, Some(manifest.to_json())));
-                    }
-                    if errored.contains(run.as_str()) {
-                        writes.push((error_key(kind.as_str(), run), None));
-                    }
-                    result.landed += 1;
-                }
-                _ => {
-                    // A failed run keeps its rows outside this batch, if any.
-                    if let (Some(old), Some(kept)) = (old, outside_batch.get(&index)) {
-                        if *kept != old.objects {
-                            let manifest = Manifest {
-                                objects: kept.clone(),
-                                complete: true,
-                                ..old.clone()
-                            };
-                            writes.push((key, (!kept.is_empty()).then(|| manifest.to_json())));
-                        }
-                    }
-                }
-            }
-        }
-        for (index, message) in &failed {
-            let (run, _) = &work[*index];
-            let record = json!({
-                "source": self.source.locate(kind, run),
-                "kind": kind.as_str(),
-                "error": message,
-            });
-            let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON serializes");
-            bytes.push(b'\n');
-            writes.push((error_key(kind.as_str(), run), Some(bytes)));
-            result.failures.push(RunFailure {
+        let runs: Vec<BatchRun> = work
+            .iter()
+            .enumerate()
+            .map(|(index, (run, manifest))| BatchRun {
                 run: run.to_string(),
+                manifest: manifest.clone(),
+                result: match (failed.get(&index), versions.get(&index)) {
+                    (None, Some(source)) => RunResult::Converted {
+                        source: source.clone(),
+                    },
+                    (message, _) => RunResult::Failed {
+                        dead_letter: Some(json!({
+                            "source": self.source.locate(kind, run),
+                            "kind": kind.as_str(),
+                            "error": message.cloned().unwrap_or_default(),
+                        })),
+                    },
+                },
+                dead_lettered: errored.contains(run.as_str()),
+            })
+            .collect();
+        for (index, message) in &failed {
+            result.failures.push(RunFailure {
+                run: work[*index].0.to_string(),
                 message: message.clone(),
             });
         }
-        try_map(&writes, self.io_concurrency, |(key, bytes)| match bytes {
-            Some(bytes) => self.lake.put(key, bytes).map(|_| ()),
-            None => self.lake.delete(key),
-        })?;
-
-        // 8. the checkpoint.
-        let checkpoint = json!({
-            "batch": batch.name,
-            "index": batch.index,
-            "runs": batch.runs.len(),
-            "landed": result.landed,
-            "kept": result.kept,
-            "failed": result.failures.iter().map(|f| &f.run).collect::<Vec<_>>(),
-            "objects": result.objects,
-        });
-        let mut bytes = serde_json::to_vec_pretty(&checkpoint).expect("JSON serializes");
-        bytes.push(b'\n');
-        self.lake.put(&checkpoint_key(kind, &batch.name), &bytes)?;
+        let kept_before = result.kept;
+        let object_count = result.objects;
+        let failures: Vec<&String> = result.failures.iter().map(|f| &f.run).collect();
+        let checkpoint = |landed: &BatchLanded| {
+            let record = json!({
+                "batch": batch.name,
+                "index": batch.index,
+                "runs": batch.runs.len(),
+                "landed": landed.landed.len(),
+                "kept": kept_before + landed.overtaken.len(),
+                "failed": failures,
+                "objects": object_count,
+            });
+            Plan::new().then([Step::PutCheckpoint {
+                key: checkpoint_key(kind, &batch.name),
+                bytes: json_bytes(&record),
+            }])
+        };
+        let landed = land_batch(&self.lake, kind, &batch.name, runs, objects, true, checkpoint)?;
+        result.landed = landed.landed.len();
+        result.kept += landed.overtaken.len();
         Ok(result)
-    }
-
-    /// The converted runs whose manifest an S3 event wrote since the batch
-    /// read it (one GET per run: it narrows the race with events to the
-    /// moment between this read and the manifest write).
-    fn overtaken(
-        &self,
-        new_keys: &BTreeMap<usize, Vec<String>>,
-        work: &[(&String, Option<Manifest>)],
-    ) -> Result<BTreeSet<usize>> {
-        let converted: Vec<usize> = new_keys.keys().copied().collect();
-        let now = try_map(&converted, self.io_concurrency, |index| {
-            let run = work[*index].0;
-            let Some(bytes) = self.lake.get(&manifest_key(self.kind.as_str(), run))? else {
-                return Ok(None);
-            };
-            // The batch only works on runs whose manifest had no sequencer.
-            let by_event = Manifest::from_json(&bytes).is_ok_and(|m| m.source.sequencer.is_some());
-            Ok(by_event.then_some(*index))
-        })?;
-        Ok(now.into_iter().flatten().collect())
     }
 
     /// Converts the fetched summaries in one call; a summary that fails
     /// (a parse error, another run inside, or over the guest's limits
-    /// alone) is moved to `failed`. Returns the objects and the indices of
-    /// the converted runs.
+    /// alone) is moved to `failed`, and the rest are converted again
+    /// without it. Returns the batch's objects.
     fn convert(
         &self,
         summaries: &mut Vec<(usize, Summary)>,
         work: &[(&String, Option<Manifest>)],
-        failed: &mut Vec<(usize, String)>,
-    ) -> Result<(Vec<ParquetObject>, Vec<usize>)> {
+        failed: &mut BTreeMap<usize, String>,
+    ) -> Result<Vec<ParquetObject>> {
         loop {
-            if summaries.is_empty() {
-                return Ok((Vec::new(), Vec::new()));
-            }
             let inputs: Vec<Summary> = summaries.iter().map(|(_, s)| s.clone()).collect();
-            let batch = match self.converter.convert(&inputs) {
-                Ok(batch) => batch,
-                Err(error) if error.downcast_ref::<GuestFailure>().is_some() => {
-                    // Find the summaries that fail alone; convert the rest again.
-                    let before = summaries.len();
-                    summaries.retain(|(index, summary)| {
-                        match self.converter.convert(std::slice::from_ref(summary)) {
-                            Err(error) if error.downcast_ref::<GuestFailure>().is_some() => {
-                                failed.push((*index, format!("{}: {error:#}", summary.source)));
-                                false
-                            }
-                            _ => true,
-                        }
-                    });
-                    if summaries.len() == before {
-                        return Err(error.context(
-                            "every summary converts alone: try a smaller --batch-runs or a larger --guest-memory-per-byte",
-                        ));
-                    }
-                    continue;
-                }
-                Err(error) => return Err(error),
+            let isolated = convert_isolating(self.lake.converter, &inputs)?;
+            let mut bad: BTreeMap<usize, String> = isolated
+                .gave_up
+                .into_iter()
+                .map(|(i, message)| (summaries[i].0, message))
+                .collect();
+            let Some(batch) = isolated.batch else {
+                summaries.clear();
+                failed.extend(bad);
+                return Ok(Vec::new());
             };
-            let mut bad = Vec::new();
-            for ((index, summary), outcome) in summaries.iter().zip(&batch.outcomes) {
+            for (&i, outcome) in isolated.converted.iter().zip(&batch.outcomes) {
+                let (index, summary) = &summaries[i];
                 let expected = work[*index].0;
                 match outcome {
-                    Outcome::Converted { run } if run == expected => {}
-                    Outcome::Converted { run } => bad.push((
-                        *index,
-                        format!(
-                            "{}: the summary is of run {run}, not {expected}",
-                            summary.source
-                        ),
-                    )),
-                    Outcome::Failed(e) => bad.push((
-                        *index,
-                        render(&summary.source, e.line, &e.field, &e.message),
-                    )),
+                    Outcome::Converted { run, .. } if run == expected => {}
+                    Outcome::Converted { run, .. } => {
+                        bad.insert(
+                            *index,
+                            format!(
+                                "{}: the summary is of run {run}, not {expected}",
+                                summary.source
+                            ),
+                        );
+                    }
+                    Outcome::Failed(e) => {
+                        bad.insert(*index, render(&summary.source, e.line, &e.field, &e.message));
+                    }
                 }
             }
-            if !bad.is_empty() {
-                summaries.retain(|(index, _)| !bad.iter().any(|(i, _)| i == index));
-                failed.extend(bad);
-                continue;
+            if bad.is_empty() {
+                return Ok(batch.objects);
             }
-            let converted = summaries.iter().map(|(index, _)| *index).collect();
-            return Ok((batch.objects, converted));
+            summaries.retain(|(index, _)| !bad.contains_key(index));
+            failed.extend(bad);
         }
     }
-}
-
-/// Whether `key` is an object of the batch named `batch`.
-fn is_of_batch(key: &str, batch: &str) -> bool {
-    parse_object_key(key).is_some_and(|k| k.name == batch)
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
@@ -68,9 +68,10 @@ struct PeakLimiter {
     over_limit: bool,
 }
 
-/// The guest could not finish a call: over its memory or time, or trapped.
-/// Only the inputs of that call are affected; the host carries on.
-pub use summary_pipeline::convert::GuestFailure;
+/// Why a call gave no answer: `GaveUp` when the guest was over its memory
+/// or time, or trapped (only the inputs of that call are affected; the
+/// host carries on).
+pub use summary_pipeline::convert::ConvertError;
 
 impl ResourceLimiter for PeakLimiter {
     fn memory_growing(
@@ -175,12 +176,12 @@ impl Converter {
     }
 
     /// Converts a batch in a fresh store capped by the guest limits.
-    pub fn convert(&self, summaries: &[Summary]) -> Result<Batch> {
+    pub fn convert(&self, summaries: &[Summary]) -> Result<Batch, ConvertError> {
         self.convert_measured(summaries).map(|(batch, _)| batch)
     }
 
     /// Converts a batch; also returns the guest's peak linear memory in bytes.
-    pub fn convert_measured(&self, summaries: &[Summary]) -> Result<(Batch, usize)> {
+    pub fn convert_measured(&self, summaries: &[Summary]) -> Result<(Batch, usize), ConvertError> {
         let input_bytes: usize = summaries
             .iter()
             .map(|s| s.bytes.len() + s.source.len())
@@ -190,7 +191,9 @@ impl Converter {
         })?;
         match result {
             Ok(batch) => Ok((batch, peak)),
-            Err(message) => bail!("the converter could not encode Parquet: {message}"),
+            Err(message) => Err(ConvertError::Failed(format!(
+                "the converter could not encode Parquet: {message}"
+            ))),
         }
     }
 
@@ -201,14 +204,15 @@ impl Converter {
         table: &str,
         parts: &[Vec<u8>],
         drop_runs: &[String],
-    ) -> Result<Option<Merged>> {
+    ) -> Result<Option<Merged>, ConvertError> {
         let input_bytes = parts.iter().map(Vec::len).sum::<usize>()
             + drop_runs.iter().map(String::len).sum::<usize>();
         let (result, _) = self.call(input_bytes, |converter, store| {
             converter.call_merge(store, kind, table, parts, drop_runs)
         })?;
-        result
-            .map_err(|message| anyhow::anyhow!("the converter could not merge {table}: {message}"))
+        result.map_err(|message| {
+            ConvertError::Failed(format!("the converter could not merge {table}: {message}"))
+        })
     }
 
     /// One guest call in a fresh store whose memory and time grow with the
@@ -217,7 +221,7 @@ impl Converter {
         &self,
         input_bytes: usize,
         f: impl FnOnce(&Guest, &mut Store<GuestState>) -> wasmtime::Result<T>,
-    ) -> Result<(T, usize)> {
+    ) -> Result<(T, usize), ConvertError> {
         let memory = self
             .limits
             .base_memory
@@ -251,8 +255,7 @@ impl Converter {
         let instance = self
             .pre
             .instantiate(&mut store)
-            .map_err(wasm_error)
-            .context("instantiating the converter")?;
+            .map_err(|e| ConvertError::Failed(format!("instantiating the converter: {e:#}")))?;
         let result = f(instance.serratus_summary_converter(), &mut store).map_err(|trap| {
             let over_memory = store.data().limits.over_limit;
             let reason = match trap.downcast_ref::<wasmtime::Trap>() {
@@ -264,9 +267,7 @@ impl Converter {
                 ),
                 _ => format!("the guest trapped: {trap:#}"),
             };
-            anyhow::Error::new(GuestFailure(format!(
-                "the converter failed on this batch: {reason}"
-            )))
+            ConvertError::GaveUp(format!("the converter failed on this batch: {reason}"))
         })?;
         Ok((result, store.data().limits.peak_memory))
     }
@@ -279,7 +280,7 @@ impl summary_pipeline::convert::Convert for Converter {
     fn convert(
         &self,
         summaries: &[summary_pipeline::convert::Summary],
-    ) -> Result<summary_pipeline::convert::Batch> {
+    ) -> Result<summary_pipeline::convert::Batch, ConvertError> {
         use exports::serratus::summary::converter as wit;
         let summaries: Vec<Summary> = summaries
             .iter()
@@ -299,7 +300,7 @@ impl summary_pipeline::convert::Convert for Converter {
         table: &str,
         parts: &[Vec<u8>],
         drop_runs: &[String],
-    ) -> Result<Option<summary_pipeline::convert::Merged>> {
+    ) -> Result<Option<summary_pipeline::convert::Merged>, ConvertError> {
         let merged = Converter::merge(self, kind.into(), table, parts, drop_runs)?;
         Ok(merged.map(|m| summary_pipeline::convert::Merged {
             rows: m.rows,
@@ -343,7 +344,7 @@ fn cached_path(engine: &Engine, bytes: &[u8], dir: &Path) -> (String, PathBuf) {
         .precompile_compatibility_hash()
         .hash(&mut engine_hash);
     let digest = Sha256::digest(bytes);
-    let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let name = summary_layout::text::hex(&digest[..12]);
     let path = dir.join(format!(
         "converter-{name}-{:016x}.cwasm",
         engine_hash.finish()

@@ -17,6 +17,7 @@ use summary_uploader::backfill::{self, Backfill, SummarySource};
 use summary_uploader::clear;
 use summary_uploader::compact::Compaction;
 use summary_uploader::converter::{default_cache_dir, precompile_into, Converter, GuestLimits};
+use summary_pipeline::apply::{Catalog, Lake};
 use summary_uploader::glue_catalog::GlueCatalog;
 use summary_uploader::pipeline::Pipeline;
 use summary_uploader::replay::{self, ReplayOptions};
@@ -108,7 +109,7 @@ enum Command {
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
         io_concurrency: u64,
         /// Work on every N-th batch from the I-th only (0 <= I < N), to split a backfill over N machines.
-        #[arg(long, default_value = "0/1", value_parser = summary_edge::backfill::parse_shard, value_name = "I/N")]
+        #[arg(long, default_value = "0/1", value_parser = summary_plan::backfill::parse_shard, value_name = "I/N")]
         shard: (usize, usize),
         /// Redo batches a checkpoint marks done.
         #[arg(long)]
@@ -270,15 +271,27 @@ fn parse_kind(s: &str) -> Result<Kind, String> {
 }
 
 /// The opened destination: the store, and the catalog for an S3 lake.
-struct Lake<'a> {
+struct OpenedLake<'a> {
     store: Box<dyn ObjectStore + 'a>,
     catalog: Option<GlueCatalog<'a>>,
 }
 
-fn open_lake<'a>(destination: &Destination, client: &'a AwsClient) -> Result<Lake<'a>> {
+impl OpenedLake<'_> {
+    /// What plans are applied to: this lake, with `converter` for rewrites.
+    fn writer<'a>(&'a self, converter: &'a Converter, io_concurrency: usize) -> Lake<'a> {
+        Lake {
+            store: self.store.as_ref(),
+            catalog: self.catalog.as_ref().map(|c| c as &dyn Catalog),
+            converter,
+            io_concurrency,
+        }
+    }
+}
+
+fn open_lake<'a>(destination: &Destination, client: &'a AwsClient) -> Result<OpenedLake<'a>> {
     let dest = destination.dest.clone().unwrap_or_else(|| "lake".into());
     if !dest.starts_with("s3://") {
-        return Ok(Lake {
+        return Ok(OpenedLake {
             store: Box::new(LocalStore::new(dest)),
             catalog: None,
         });
@@ -288,7 +301,7 @@ fn open_lake<'a>(destination: &Destination, client: &'a AwsClient) -> Result<Lak
     let lake_url = store.lake_url().unwrap_or_default();
     let catalog = (!destination.no_glue)
         .then(|| GlueCatalog::new(client, destination.glue_database.clone(), lake_url));
-    Ok(Lake {
+    Ok(OpenedLake {
         store: Box::new(store),
         catalog,
     })
@@ -296,7 +309,7 @@ fn open_lake<'a>(destination: &Destination, client: &'a AwsClient) -> Result<Lak
 
 fn pipeline<'a>(
     converter: &'a Converter,
-    lake: &'a Lake<'a>,
+    lake: &'a OpenedLake<'a>,
     client: &'a AwsClient,
     edge: &EdgeOptions,
 ) -> Pipeline<'a> {
@@ -304,7 +317,7 @@ fn pipeline<'a>(
         converter,
         lake: lake.store.as_ref(),
         source: client,
-        catalog: lake.catalog.as_ref(),
+        catalog: lake.catalog.as_ref().map(|c| c as &dyn Catalog),
         routes: if edge.routes.is_empty() {
             default_routes()
         } else {
@@ -507,11 +520,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let lake = open_lake(&destination, &client)?;
             let text = backfill::read_index(&client, &index)?;
-            let (runs, problems) = summary_edge::backfill::parse_index(&text);
+            let (runs, problems) = summary_plan::backfill::parse_index(&text);
             for problem in &problems {
                 eprintln!("{index}:{}: {}", problem.line, problem.message);
             }
-            let batches = summary_edge::backfill::plan_batches(
+            let batches = summary_plan::backfill::plan_batches(
                 kind,
                 &runs,
                 batch_runs as usize,
@@ -524,14 +537,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 runs.len(), shard.0, shard.1, batches.len(), lake.store.describe()
             );
             let backfill = Backfill {
-                converter: &converter,
-                lake: lake.store.as_ref(),
-                catalog: lake.catalog.as_ref(),
+                lake: lake.writer(&converter, io_concurrency as usize),
                 client: &client,
                 source: SummarySource::parse(&source)?,
                 kind,
                 jobs: jobs as usize,
-                io_concurrency: io_concurrency as usize,
                 max_summary_bytes,
                 redo,
                 progress: true,
@@ -571,12 +581,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let lake = open_lake(&destination, &client)?;
             let compaction = Compaction {
-                converter: &converter,
-                lake: lake.store.as_ref(),
+                lake: lake.writer(&converter, 8),
                 min_files: min_files as usize,
                 max_files: max_files as usize,
                 jobs: jobs as usize,
-                io_concurrency: 8,
                 progress: true,
             };
             for kind in kind.map_or(Kind::ALL.to_vec(), |k| vec![k]) {
@@ -637,7 +645,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 #[allow(clippy::too_many_arguments)]
 fn run_replay(
     converter: &Converter,
-    lake: &Lake,
+    lake: &OpenedLake,
     paths: &[PathBuf],
     batch_size: usize,
     jobs: Option<usize>,
@@ -657,15 +665,8 @@ fn run_replay(
         clear,
         kind,
         per_file_lines: lines || sources.len() <= 100,
-        io_concurrency: 8,
     };
-    let mut report = replay::replay(
-        converter,
-        lake.store.as_ref(),
-        lake.catalog.as_ref(),
-        sources,
-        &options,
-    )?;
+    let mut report = replay::replay(&lake.writer(converter, 8), sources, &options)?;
     report.files += failures.len();
     failures.append(&mut report.failures);
     let seconds = started.elapsed().as_secs_f64();

@@ -1,24 +1,23 @@
 //! Replay: summary files from local folders through the converter into a
 //! store, in deterministic batches run in parallel.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use summary_layout::diagnostic::render;
-use summary_layout::keys::Partition;
+use summary_layout::keys::parse_object_key;
 use summary_layout::route::{is_summary_file_name, kind_from_path, sniff_kind};
 use summary_layout::Kind;
-
-use crate::converter::{Converter, GuestFailure, Outcome, Summary};
-use crate::glue_catalog::GlueCatalog;
-use crate::parallel::try_map;
-use crate::pipeline::register;
-use crate::store::{ObjectStore, PutOutcome};
+use summary_pipeline::apply::Lake;
+use summary_pipeline::batch::{land_batch, local_file_version, read_manifests};
+use summary_pipeline::convert::{convert_isolating, Outcome, Summary};
+use summary_pipeline::parallel::run_jobs;
+use summary_plan::batch::{BatchRun, RunResult};
+use summary_plan::manifest::{error_prefix, manifest_prefix};
+use summary_plan::Plan;
 
 pub struct ReplayOptions {
     /// Summaries per converter call (and per batch object).
@@ -31,8 +30,6 @@ pub struct ReplayOptions {
     pub kind: Option<Kind>,
     /// One line per file instead of a progress bar.
     pub per_file_lines: bool,
-    /// Object writes of one batch in flight at once.
-    pub io_concurrency: usize,
 }
 
 /// A summary file and the kind it will be converted as.
@@ -137,9 +134,7 @@ pub fn plan_batches(sources: &[SourceFile], batch_size: usize) -> Vec<Vec<Source
 }
 
 pub fn replay(
-    converter: &Converter,
-    store: &dyn ObjectStore,
-    catalog: Option<&GlueCatalog>,
+    lake: &Lake,
     sources: Vec<SourceFile>,
     options: &ReplayOptions,
 ) -> Result<ReplayReport> {
@@ -147,39 +142,35 @@ pub fn replay(
         files: sources.len(),
         ..Default::default()
     };
+    let kinds: BTreeSet<Kind> = sources.iter().map(|s| s.kind).collect();
     if options.clear {
-        let kinds: std::collections::BTreeSet<Kind> = sources.iter().map(|s| s.kind).collect();
-        for kind in kinds {
-            let removed = store.delete_prefix(&format!("{kind}/"))?;
+        for kind in &kinds {
+            let removed = lake.store.delete_prefix(&format!("{kind}/"))?
+                + lake.store.delete_prefix(&manifest_prefix(*kind))?;
             tracing::info!(%kind, removed, "cleared kind");
         }
     }
+    let mut errored = BTreeSet::new();
+    for kind in &kinds {
+        errored.extend(
+            lake.store
+                .list(&error_prefix(*kind))?
+                .iter()
+                .filter_map(|key| Some((*kind, key.rsplit('/').next()?.strip_suffix(".json")?.to_string()))),
+        );
+    }
     let batches = plan_batches(&sources, options.batch_size);
     let progress = Progress::new(options.per_file_lines, sources.len() as u64);
-    let next = AtomicUsize::new(0);
-    let shared = Mutex::new(report);
-    std::thread::scope(|scope| {
-        for _ in 0..options.jobs.max(1).min(batches.len().max(1)) {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(batch) = batches.get(index) else {
-                    break;
-                };
-                let result = run_batch(
-                    converter,
-                    store,
-                    catalog,
-                    batch,
-                    options.io_concurrency,
-                    &progress,
-                );
-                let mut report = shared.lock().unwrap_or_else(|e| e.into_inner());
-                report.merge(result);
-            });
-        }
-    });
+    run_jobs(
+        &batches,
+        options.jobs,
+        |batch| run_batch(lake, batch, &errored, &progress),
+        |_, result| {
+            report.merge(result);
+            true
+        },
+    );
     progress.finish();
-    report = shared.into_inner().unwrap_or_else(|e| e.into_inner());
     report.failures.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(report)
 }
@@ -198,30 +189,27 @@ impl ReplayReport {
     }
 }
 
-/// Reads, converts and stores one batch. A file that cannot be read or
-/// parsed fails alone; a failed conversion or write fails the whole batch.
+/// Reads, converts and lands one batch as a backfill batch lands (its
+/// runs' manifests name the batch's objects). A file that cannot be read
+/// or parsed fails alone; a failed conversion or write fails the batch.
 fn run_batch(
-    converter: &Converter,
-    store: &dyn ObjectStore,
-    catalog: Option<&GlueCatalog>,
+    lake: &Lake,
     batch: &[SourceFile],
-    io_concurrency: usize,
+    errored: &BTreeSet<(Kind, String)>,
     progress: &Progress,
 ) -> ReplayReport {
     let started = Instant::now();
     let mut report = ReplayReport::default();
     let mut summaries = Vec::with_capacity(batch.len());
-    let mut paths = Vec::with_capacity(batch.len());
     for source in batch {
         match std::fs::read(&source.path) {
             Ok(bytes) => {
                 report.bytes_in += bytes.len() as u64;
                 summaries.push(Summary {
-                    kind: source.kind.into(),
+                    kind: source.kind,
                     source: source.path.display().to_string(),
                     bytes,
                 });
-                paths.push(&source.path);
             }
             Err(e) => {
                 let failure = FileFailure {
@@ -233,62 +221,85 @@ fn run_batch(
             }
         }
     }
-    let kind = batch[0].kind;
-    let converted = convert_isolating(converter, &mut summaries, &mut paths, &mut report, progress);
     if summaries.is_empty() {
         return report;
     }
+    let kind = batch[0].kind;
+    let fail_all = |report: &mut ReplayReport, paths: &[&Summary], error: &dyn std::fmt::Display| {
+        tracing::error!(%kind, files = paths.len(), error = %error, "batch failed");
+        for summary in paths {
+            let failure = FileFailure {
+                message: format!("{}: batch failed: {error}", summary.source),
+                path: PathBuf::from(&summary.source),
+            };
+            progress.failed(&failure);
+            report.failures.push(failure);
+        }
+    };
+    let isolated = match convert_isolating(lake.converter, &summaries) {
+        Ok(isolated) => isolated,
+        Err(error) => {
+            fail_all(&mut report, &summaries.iter().collect::<Vec<_>>(), &error);
+            return report;
+        }
+    };
+    for (index, message) in &isolated.gave_up {
+        let failure = FileFailure {
+            message: message.clone(),
+            path: PathBuf::from(&summaries[*index].source),
+        };
+        progress.failed(&failure);
+        report.failures.push(failure);
+    }
+    let Some(converted) = isolated.batch else {
+        return report;
+    };
     let convert_ms = started.elapsed().as_millis() as u64;
-    let written = converted.and_then(|converted| {
-        let mut written = (0, 0, 0u64);
-        let outcomes = try_map(&converted.objects, io_concurrency, |object| {
-            store.put(&object.key, &object.bytes)
-        })?;
-        for (outcome, object) in outcomes.iter().zip(&converted.objects) {
-            match outcome {
-                PutOutcome::Written => written.0 += 1,
-                PutOutcome::Unchanged => written.1 += 1,
-            }
-            written.2 += object.bytes.len() as u64;
+    let inputs: Vec<&Summary> = isolated.converted.iter().map(|&i| &summaries[i]).collect();
+    let mut runs = Vec::new();
+    for (summary, outcome) in inputs.iter().zip(&converted.outcomes) {
+        if let Outcome::Converted { run, .. } = outcome {
+            runs.push((run.clone(), local_file_version(&summary.source, &summary.bytes)));
         }
-        if let Some(catalog) = catalog {
-            let tables = converted.objects.iter().map(|o| {
-                let partition = o.partition.map(|p| Partition {
-                    score: p.score,
-                    pctid: p.pctid,
-                });
-                (o.table.as_str(), partition)
-            });
-            register(catalog, kind, tables)?;
-        }
-        Ok((converted, written))
-    });
-    match written {
-        Ok((converted, (objects_written, objects_unchanged, bytes_out))) => {
-            report.objects_written = objects_written;
-            report.objects_unchanged = objects_unchanged;
-            report.bytes_out = bytes_out;
-            for (outcome, path) in converted.outcomes.iter().zip(&paths) {
+    }
+    let objects = converted.objects;
+    let name = objects
+        .first()
+        .and_then(|o| parse_object_key(&o.key).map(|k| k.name.to_string()))
+        .unwrap_or_default();
+    let landed = read_manifests(lake, kind, &runs.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>())
+        .and_then(|manifests| {
+            let runs = runs
+                .into_iter()
+                .zip(manifests)
+                .map(|((run, source), manifest)| BatchRun {
+                    dead_lettered: errored.contains(&(kind, run.clone())),
+                    run,
+                    manifest,
+                    result: RunResult::Converted { source },
+                })
+                .collect();
+            land_batch(lake, kind, &name, runs, objects, false, |_| Plan::new())
+        });
+    match landed {
+        Ok(landed) => {
+            report.objects_written = landed.applied.objects_written;
+            report.objects_unchanged = landed.applied.objects_unchanged;
+            report.bytes_out = landed.applied.bytes_written;
+            for (summary, outcome) in inputs.iter().zip(&converted.outcomes) {
+                let path = Path::new(&summary.source);
                 match outcome {
-                    Outcome::Converted(c) => {
+                    Outcome::Converted { run, tables } => {
                         report.converted += 1;
-                        for t in &c.tables {
-                            *report
-                                .rows
-                                .entry(format!("{kind}/{}", t.table))
-                                .or_default() += t.rows;
+                        for (table, rows) in tables {
+                            *report.rows.entry(format!("{kind}/{table}")).or_default() += rows;
                         }
-                        progress.converted(path, kind, c);
+                        progress.converted(path, kind, run, tables);
                     }
                     Outcome::Failed(e) => {
                         let failure = FileFailure {
-                            message: render(
-                                &path.display().to_string(),
-                                e.line,
-                                &e.field,
-                                &e.message,
-                            ),
-                            path: (*path).clone(),
+                            message: render(&summary.source, e.line, &e.field, &e.message),
+                            path: path.to_path_buf(),
                         };
                         progress.failed(&failure);
                         report.failures.push(failure);
@@ -297,71 +308,17 @@ fn run_batch(
             }
             tracing::info!(
                 %kind,
-                files = summaries.len(),
-                objects = converted.objects.len(),
-                written = objects_written,
+                files = inputs.len(),
+                objects = landed.applied.objects_written + landed.applied.objects_unchanged,
+                written = landed.applied.objects_written,
                 convert_ms,
                 ms = started.elapsed().as_millis() as u64,
                 "batch stored"
             );
         }
-        Err(error) => {
-            tracing::error!(%kind, files = summaries.len(), error = %format!("{error:#}"), "batch failed");
-            for path in paths {
-                let failure = FileFailure {
-                    message: format!("{}: batch failed: {error:#}", path.display()),
-                    path: path.clone(),
-                };
-                progress.failed(&failure);
-                report.failures.push(failure);
-            }
-        }
+        Err(error) => fail_all(&mut report, &inputs, &format!("{error:#}")),
     }
     report
-}
-
-/// Converts the batch. A guest failure (over its memory or time limit, or a
-/// trap) fails a whole call, so then each file is tried alone: the files
-/// that fail alone are reported and dropped, and the rest convert together.
-fn convert_isolating(
-    converter: &Converter,
-    summaries: &mut Vec<Summary>,
-    paths: &mut Vec<&PathBuf>,
-    report: &mut ReplayReport,
-    progress: &Progress,
-) -> Result<crate::converter::Batch> {
-    if summaries.is_empty() {
-        return Err(anyhow::anyhow!("nothing to convert"));
-    }
-    let whole = converter.convert(summaries);
-    let Err(error) = &whole else { return whole };
-    if summaries.len() == 1 || error.downcast_ref::<GuestFailure>().is_none() {
-        return whole;
-    }
-    let mut index = 0;
-    summaries.retain(|summary| {
-        let alone = converter.convert(std::slice::from_ref(summary));
-        let path = paths[index];
-        index += 1;
-        match alone {
-            Ok(_) => true,
-            Err(error) => {
-                let failure = FileFailure {
-                    message: format!("{}: {error:#}", path.display()),
-                    path: path.clone(),
-                };
-                progress.failed(&failure);
-                report.failures.push(failure);
-                false
-            }
-        }
-    });
-    let failed: Vec<PathBuf> = report.failures.iter().map(|f| f.path.clone()).collect();
-    paths.retain(|path| !failed.contains(path));
-    if summaries.is_empty() {
-        return Err(anyhow::anyhow!("every file failed alone"));
-    }
-    converter.convert(summaries)
 }
 
 /// What the user sees while files land: a line per file, or a bar.
@@ -383,20 +340,14 @@ impl Progress {
         Progress::Bar(bar)
     }
 
-    fn converted(&self, path: &Path, kind: Kind, converted: &crate::converter::Converted) {
+    fn converted(&self, path: &Path, kind: Kind, run: &str, tables: &[(String, u64)]) {
         match self {
             Progress::Lines => {
-                let tables: Vec<String> = converted
-                    .tables
+                let tables: Vec<String> = tables
                     .iter()
-                    .map(|t| format!("{}={}", t.table, t.rows))
+                    .map(|(table, rows)| format!("{table}={rows}"))
                     .collect();
-                println!(
-                    "{} {kind} {} ({})",
-                    converted.run,
-                    tables.join(" "),
-                    path.display()
-                );
+                println!("{run} {kind} {} ({})", tables.join(" "), path.display());
             }
             Progress::Bar(bar) => bar.inc(1),
         }

@@ -102,10 +102,19 @@ fn replay_lands_good_files_reports_the_bad_one_and_is_idempotent() {
 
     let lake_files = snapshot(&lake);
     assert!(
+        lake_files.keys().all(|k| {
+            k.extension().is_some_and(|e| e == "parquet")
+                || (k.starts_with("_manifests") && k.extension().is_some_and(|e| e == "json"))
+        }),
+        "no temporary files"
+    );
+    // replay writes each converted run's manifest, as events and backfill do
+    assert_eq!(
         lake_files
             .keys()
-            .all(|k| k.extension().is_some_and(|e| e == "parquet")),
-        "no temporary files"
+            .filter(|k| k.starts_with("_manifests"))
+            .count(),
+        60
     );
     let sra_objects: Vec<_> = lake_files
         .keys()

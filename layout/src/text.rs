@@ -87,6 +87,17 @@ impl fmt::Display for Excerpt<'_> {
     }
 }
 
+/// Lower-case hexadecimal of `bytes`: the one encoder of hashes in names.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(DIGITS[(byte >> 4) as usize] as char);
+        text.push(DIGITS[(byte & 15) as usize] as char);
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

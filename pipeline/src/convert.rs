@@ -4,6 +4,7 @@
 
 pub use summary_layout::keys::Partition;
 use summary_layout::Kind;
+pub use summary_plan::ParquetObject;
 
 /// One summary file to convert.
 #[derive(Clone, Debug)]
@@ -29,21 +30,10 @@ pub enum Outcome {
     /// The summary's run accession.
     Converted {
         run: String,
+        /// Rows per table of the run.
+        tables: Vec<(String, u64)>,
     },
     Failed(ParseError),
-}
-
-/// One Parquet file of the lake.
-#[derive(Clone, Debug)]
-pub struct ParquetObject {
-    /// Relative object key.
-    pub key: String,
-    pub table: String,
-    pub partition: Option<Partition>,
-    pub rows: u64,
-    /// The runs whose rows it holds, sorted.
-    pub runs: Vec<String>,
-    pub bytes: Vec<u8>,
 }
 
 #[derive(Clone, Debug)]
@@ -53,16 +43,23 @@ pub struct Batch {
     pub objects: Vec<ParquetObject>,
 }
 
-/// The guest could not finish a call: over its memory or time, or trapped.
-/// The same bytes would fail again, so the summary is dead-lettered.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct GuestFailure(pub String);
+/// Why a converter call gave no answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConvertError {
+    /// The guest gave up on these inputs: over its memory or time, or
+    /// trapped. The same bytes would fail again, so a summary that does
+    /// this alone is dead-lettered.
+    #[error("{0}")]
+    GaveUp(String),
+    /// The call itself failed (the guest could not be instantiated, or
+    /// could not encode its answer).
+    #[error("{0}")]
+    Failed(String),
+}
 
 pub trait Convert: Sync {
-    /// Converts a batch; a bad summary fails alone in its outcome. An error
-    /// is a `GuestFailure` when the guest gave up on these inputs.
-    fn convert(&self, summaries: &[Summary]) -> anyhow::Result<Batch>;
+    /// Converts a batch; a bad summary fails alone in its outcome.
+    fn convert(&self, summaries: &[Summary]) -> Result<Batch, ConvertError>;
 
     /// Merges Parquet objects of one table into one sorted by run, without
     /// the rows of `drop_runs`; `None` when no row is left.
@@ -72,7 +69,7 @@ pub trait Convert: Sync {
         table: &str,
         parts: &[Vec<u8>],
         drop_runs: &[String],
-    ) -> anyhow::Result<Option<Merged>>;
+    ) -> Result<Option<Merged>, ConvertError>;
 }
 
 /// A rewritten lake object.
@@ -96,9 +93,10 @@ macro_rules! batch_from_wit {
                 .outcomes
                 .into_iter()
                 .map(|outcome| match outcome {
-                    $wit::Outcome::Converted(c) => {
-                        $crate::convert::Outcome::Converted { run: c.run }
-                    }
+                    $wit::Outcome::Converted(c) => $crate::convert::Outcome::Converted {
+                        run: c.run,
+                        tables: c.tables.into_iter().map(|t| (t.table, t.rows)).collect(),
+                    },
                     $wit::Outcome::Failed(e) => {
                         $crate::convert::Outcome::Failed($crate::convert::ParseError {
                             line: e.line,
@@ -125,4 +123,64 @@ macro_rules! batch_from_wit {
                 .collect(),
         }
     }};
+}
+
+/// A batch converted with every summary the guest gives up on set aside.
+#[derive(Debug, Default)]
+pub struct Isolated {
+    /// The indices (into the input) of the summaries converted, in order:
+    /// `batch.outcomes` has one per index.
+    pub converted: Vec<usize>,
+    pub batch: Option<Batch>,
+    /// Summaries the guest gave up on alone, with why.
+    pub gave_up: Vec<(usize, String)>,
+}
+
+/// Converts `summaries` in one call. The guest giving up fails a whole
+/// call, so then each summary is tried alone: those it gives up on alone
+/// are set aside (each fails alone, with its source named) and the rest
+/// are converted together again.
+pub fn convert_isolating(
+    converter: &dyn Convert,
+    summaries: &[Summary],
+) -> Result<Isolated, ConvertError> {
+    let mut isolated = Isolated::default();
+    if summaries.is_empty() {
+        return Ok(isolated);
+    }
+    let error = match converter.convert(summaries) {
+        Ok(batch) => {
+            isolated.converted = (0..summaries.len()).collect();
+            isolated.batch = Some(batch);
+            return Ok(isolated);
+        }
+        Err(ConvertError::GaveUp(message)) if summaries.len() > 1 => message,
+        Err(error) => {
+            if let ConvertError::GaveUp(message) = &error {
+                isolated.gave_up.push((0, format!("{}: {message}", summaries[0].source)));
+                return Ok(isolated);
+            }
+            return Err(error);
+        }
+    };
+    let mut rest = Vec::new();
+    for (index, summary) in summaries.iter().enumerate() {
+        match converter.convert(std::slice::from_ref(summary)) {
+            Err(ConvertError::GaveUp(message)) => isolated
+                .gave_up
+                .push((index, format!("{}: {message}", summary.source))),
+            _ => rest.push(index),
+        }
+    }
+    if isolated.gave_up.is_empty() {
+        return Err(ConvertError::GaveUp(format!(
+            "{error}; yet every summary converts alone: try smaller batches or a larger guest memory"
+        )));
+    }
+    if !rest.is_empty() {
+        let inputs: Vec<Summary> = rest.iter().map(|&i| summaries[i].clone()).collect();
+        isolated.batch = Some(converter.convert(&inputs)?);
+        isolated.converted = rest;
+    }
+    Ok(isolated)
 }

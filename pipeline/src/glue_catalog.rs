@@ -161,3 +161,13 @@ impl<'a> GlueCatalog<'a> {
         }
     }
 }
+
+impl crate::apply::Catalog for GlueCatalog<'_> {
+    fn ensure_table(&self, table: &'static Table) -> Result<()> {
+        GlueCatalog::ensure_table(self, table)
+    }
+
+    fn add_partitions(&self, table: &'static Table, partitions: &[Partition]) -> Result<()> {
+        GlueCatalog::add_partitions(self, table, partitions)
+    }
+}

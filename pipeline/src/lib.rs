@@ -3,7 +3,10 @@
 //! `ObjectStore` for the lake and a `Convert` for the guest. The protocol
 //! logic underneath is the sans-IO `summary-edge`.
 
+pub mod apply;
 pub mod aws;
+pub mod batch;
+pub mod compaction;
 pub mod convert;
 pub mod endpoint;
 pub mod glue_catalog;

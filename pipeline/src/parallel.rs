@@ -51,6 +51,36 @@ pub fn try_map<T: Sync, R: Send>(
         .collect())
 }
 
+/// The worker pool of the long commands (replay, backfill, compaction):
+/// `work` runs over `items` on up to `jobs` threads, items taken in order;
+/// `done` sees each item's result as it finishes, one at a time, and
+/// returns false to stop further items from starting.
+pub fn run_jobs<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    work: impl Fn(&T) -> R + Sync,
+    done: impl FnMut(&T, R) -> bool + Send,
+) {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let done = Mutex::new(done);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1).min(items.len().max(1)) {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(index) else { break };
+                    let result = work(item);
+                    let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
+                    if !(*done)(item, result) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

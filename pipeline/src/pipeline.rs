@@ -2,28 +2,25 @@
 //! convert, write, register in Glue. Every outcome is reported; nothing is
 //! lost silently.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde_json::json;
 use summary_edge::event::{decode_event, DecodedEvent, EventError, Notice, ObjectRef};
-use summary_edge::manifest::{
-    decide, error_key, manifest_key, plan, Decision, Manifest, SourceVersion,
-};
 use summary_edge::route::{route, run_of_key, RouteRule};
 use summary_edge::s3::{validate_bucket_name, validate_object_key};
-use summary_layout::catalog::table;
 use summary_layout::diagnostic::render;
-use summary_layout::keys::{is_run_accession, Partition};
+use summary_layout::keys::is_run_accession;
 use summary_layout::text::{bounded_message, excerpt, name};
 use summary_layout::Kind;
 
+use summary_plan::event::{dead_letter, land_version};
+use summary_plan::manifest::{decide, manifest_key, Decision, Manifest, SourceVersion};
+use summary_plan::ParquetObject;
+
+use crate::apply::{read_manifest, Catalog, Lake};
 use crate::aws::{AwsClient, CallError};
-use crate::convert::{Convert, GuestFailure, Outcome, Summary};
-use crate::glue_catalog::GlueCatalog;
-use crate::parallel::try_map;
-use crate::shared::retire;
+use crate::convert::{Convert, ConvertError, Outcome, Summary};
 use crate::store::ObjectStore;
 
 /// What happened to one object of an event.
@@ -170,7 +167,7 @@ pub struct Pipeline<'a> {
     pub lake: &'a dyn ObjectStore,
     /// Fetches sources from S3 (the event's bucket).
     pub source: &'a AwsClient,
-    pub catalog: Option<&'a GlueCatalog<'a>>,
+    pub catalog: Option<&'a dyn Catalog>,
     pub routes: Vec<RouteRule>,
     /// Larger summaries are refused before download.
     pub max_source_bytes: u64,
@@ -366,14 +363,14 @@ impl Pipeline<'_> {
         let batch = match self.converter.convert(std::slice::from_ref(&summary)) {
             Ok(batch) => batch,
             // Over the guest's limits or a trap: the same bytes would fail again.
-            Err(error) if error.downcast_ref::<GuestFailure>().is_some() => {
-                let message = format!("{source_name}: {error:#}");
+            Err(ConvertError::GaveUp(error)) => {
+                let message = format!("{source_name}: {error}");
                 return self.dead_letter(kind, key_run, object, &message, None);
             }
-            Err(error) => return Err(error),
+            Err(error) => return Err(error.into()),
         };
         let run = match batch.outcomes.into_iter().next() {
-            Some(Outcome::Converted { run }) => run,
+            Some(Outcome::Converted { run, .. }) => run,
             Some(Outcome::Failed(e)) => {
                 let rendered = render(&source_name, e.line, &e.field, &e.message);
                 let detail = json!({"line": e.line, "field": e.field, "message": e.message});
@@ -387,37 +384,16 @@ impl Pipeline<'_> {
             );
             return self.dead_letter(kind, key_run, object, &error, None);
         }
-        let keys: Vec<String> = batch.objects.iter().map(|o| o.key.clone()).collect();
-        let plan = plan(existing.as_ref(), kind.as_str(), key_run, source, &keys);
-        self.lake
-            .put(&manifest_key, &plan.pending_manifest.to_json())?;
-        try_map(&batch.objects, self.io_concurrency, |object| {
-            self.lake.put(&object.key, &object.bytes)
-        })?;
-        // Stale per-run objects go; shared batch objects lose this run's rows.
-        let this_run = [run.clone()];
-        try_map(&plan.deletes, self.io_concurrency, |stale| {
-            retire(self.lake, self.converter, stale, &this_run)
-        })?;
-        if let Some(catalog) = self.catalog {
-            register(
-                catalog,
-                kind,
-                batch
-                    .objects
-                    .iter()
-                    .map(|o| (o.table.as_str(), o.partition)),
-            )?;
+        land_converted(&self.lake(), existing.as_ref(), kind, &run, source, batch.objects)
+    }
+
+    fn lake(&self) -> Lake<'_> {
+        Lake {
+            store: self.lake,
+            catalog: self.catalog,
+            converter: self.converter,
+            io_concurrency: self.io_concurrency,
         }
-        // The final manifest last: until it is written, a redelivery redoes the work.
-        self.lake
-            .put(&manifest_key, &plan.final_manifest.to_json())?;
-        self.lake.delete(&error_key(kind.as_str(), key_run))?;
-        Ok(RecordOutcome::Landed {
-            run,
-            objects: batch.objects.len(),
-            deleted: plan.deletes.len(),
-        })
     }
 
     /// The summary's bytes, or `None` if the object is gone.
@@ -444,9 +420,7 @@ impl Pipeline<'_> {
             "error": error,
             "detail": detail,
         });
-        let mut bytes = serde_json::to_vec_pretty(&record).expect("JSON serializes");
-        bytes.push(b'\n');
-        self.lake.put(&error_key(kind.as_str(), run), &bytes)?;
+        self.lake().apply(&dead_letter(kind, run, &record))?;
         Ok(RecordOutcome::DeadLettered {
             run: run.into(),
             error: error.into(),
@@ -454,42 +428,28 @@ impl Pipeline<'_> {
     }
 }
 
-/// The manifest at `key`, if there is one; an unreadable one is an error
-/// saying how to get past it.
-pub fn read_manifest(lake: &dyn ObjectStore, key: &str) -> Result<Option<Manifest>> {
-    let Some(bytes) = lake.get(key)? else {
-        return Ok(None);
-    };
-    match Manifest::from_json(&bytes) {
-        Ok(manifest) => Ok(Some(manifest)),
-        Err(error) => bail!("{key}: {error}; fix or delete it to let the run be written again"),
-    }
-}
-
-/// Creates the tables of the objects' kind and registers their partitions,
-/// given each object's table and partition.
-pub fn register<'o>(
-    catalog: &GlueCatalog,
+/// Lands a converted version of `run`, given its manifest as read before
+/// (the event's decision was to process it).
+pub fn land_converted(
+    lake: &Lake,
+    existing: Option<&Manifest>,
     kind: Kind,
-    objects: impl IntoIterator<Item = (&'o str, Option<Partition>)>,
-) -> Result<()> {
-    let mut partitions: BTreeMap<&str, Vec<Partition>> = BTreeMap::new();
-    for (table, partition) in objects {
-        let entry = partitions.entry(table).or_default();
-        entry.extend(partition);
-    }
-    for (name, mut list) in partitions {
-        let table = table(kind, name)
-            .with_context(|| format!("the converter wrote unknown table {kind}/{name}"))?;
-        list.sort();
-        list.dedup();
-        if list.is_empty() {
-            catalog.ensure_table(table)?;
-        } else {
-            catalog.add_partitions(table, &list)?;
-        }
-    }
-    Ok(())
+    run: &str,
+    source: SourceVersion,
+    objects: Vec<ParquetObject>,
+) -> Result<RecordOutcome> {
+    let count = objects.len();
+    let plan = land_version(existing, kind, run, source, objects);
+    let stale = plan
+        .steps()
+        .filter(|step| matches!(step, summary_plan::Step::Retire { .. }))
+        .count();
+    lake.apply(&plan)?;
+    Ok(RecordOutcome::Landed {
+        run: run.to_string(),
+        objects: count,
+        deleted: stale,
+    })
 }
 
 /// Errors in reports and logs are cut to this many characters.
@@ -536,8 +496,5 @@ fn reported_source(object: &ObjectRef) -> SourceVersion {
 
 fn short_hash(text: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    summary_layout::text::hex(&sha2::Sha256::digest(text.as_bytes())[..8])
 }

@@ -3,11 +3,10 @@
 //! rewrite of the object without its rows under the same key, so the
 //! manifests of the other runs in it stay valid.
 
-use std::sync::{Mutex, MutexGuard};
-
 use anyhow::{Context, Result};
 use summary_layout::keys::parse_object_key;
 
+use crate::apply::key_lock;
 use crate::convert::Convert;
 use crate::store::ObjectStore;
 
@@ -66,16 +65,4 @@ pub fn retire(
             Ok(Retired::Rewritten)
         }
     }
-}
-
-/// One of a fixed set of locks, picked by the key's hash.
-pub fn key_lock(key: &str) -> MutexGuard<'static, ()> {
-    const STRIPES: usize = 64;
-    static LOCKS: [Mutex<()>; STRIPES] = [const { Mutex::new(()) }; STRIPES];
-    let hash = key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    });
-    LOCKS[(hash % STRIPES as u64) as usize]
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
 }

@@ -49,6 +49,65 @@ pub fn check_key(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// A lake in memory: for tests, and for plans that must not touch a real
+/// one.
+#[derive(Default)]
+pub struct MemoryStore {
+    objects: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+}
+
+impl MemoryStore {
+    /// Every object, by key.
+    pub fn snapshot(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, Vec<u8>>> {
+        self.objects.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl ObjectStore for MemoryStore {
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome> {
+        check_key(key)?;
+        let mut objects = self.lock();
+        if objects.get(key).is_some_and(|old| old == bytes) {
+            return Ok(PutOutcome::Unchanged);
+        }
+        objects.insert(key.to_string(), bytes.to_vec());
+        Ok(PutOutcome::Written)
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.lock().get(key).cloned())
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        self.lock().remove(key);
+        Ok(())
+    }
+
+    fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        let mut objects = self.lock();
+        let before = objects.len();
+        objects.retain(|key, _| !key.starts_with(prefix));
+        Ok((before - objects.len()) as u64)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self
+            .lock()
+            .keys()
+            .filter(|key| key.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

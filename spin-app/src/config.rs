@@ -142,7 +142,7 @@ impl App {
             converter: &ImportedConverter,
             lake: &store,
             source: &client,
-            catalog: catalog.as_ref(),
+            catalog: catalog.as_ref().map(|c| c as &dyn summary_pipeline::apply::Catalog),
             routes: self.routes,
             max_source_bytes: self.max_summary_bytes,
             // wasm has no threads: one request at a time.

@@ -4,7 +4,7 @@
 //! through `batch_from_wit!`, the mapping the native host uses too.
 
 use summary_layout::Kind;
-use summary_pipeline::convert::{Batch, Convert, Merged, Summary};
+use summary_pipeline::convert::{Batch, Convert, ConvertError, Merged, Summary};
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -16,7 +16,7 @@ use serratus::summary::converter as wit;
 pub struct ImportedConverter;
 
 impl Convert for ImportedConverter {
-    fn convert(&self, summaries: &[Summary]) -> anyhow::Result<Batch> {
+    fn convert(&self, summaries: &[Summary]) -> Result<Batch, ConvertError> {
         let summaries: Vec<wit::Summary> = summaries
             .iter()
             .map(|s| wit::Summary {
@@ -28,7 +28,7 @@ impl Convert for ImportedConverter {
         // A guest trap traps this whole component: Spin answers 500 and the
         // sender redelivers; there is no separate store to catch it in.
         let batch = wit::convert(&summaries).map_err(|message| {
-            anyhow::anyhow!("the converter could not encode Parquet: {message}")
+            ConvertError::Failed(format!("the converter could not encode Parquet: {message}"))
         })?;
         Ok(summary_pipeline::batch_from_wit!(batch, wit))
     }
@@ -39,9 +39,9 @@ impl Convert for ImportedConverter {
         table: &str,
         parts: &[Vec<u8>],
         drop_runs: &[String],
-    ) -> anyhow::Result<Option<Merged>> {
+    ) -> Result<Option<Merged>, ConvertError> {
         let merged = wit::merge(kind_to_wit(kind), table, parts, drop_runs).map_err(|message| {
-            anyhow::anyhow!("the converter could not merge {kind}/{table}: {message}")
+            ConvertError::Failed(format!("the converter could not merge {kind}/{table}: {message}"))
         })?;
         Ok(merged.map(|m| Merged {
             rows: m.rows,

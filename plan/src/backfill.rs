@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 use summary_layout::keys::{is_run_accession, parse_object_key};
+use summary_layout::text::hex;
 use summary_layout::Kind;
 
 use crate::manifest::Manifest;
@@ -136,14 +137,11 @@ pub fn departures<'m>(
     leaving
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{plan, SourceVersion};
+    use crate::manifest::{change_version, SourceVersion};
 
     #[test]
     fn the_index_is_read_line_by_line() {
@@ -192,7 +190,7 @@ mod tests {
             version_id: None,
             sequencer: None,
         };
-        let m1 = plan(
+        let m1 = change_version(
             None,
             "nucleotide",
             "SRR1",
@@ -204,7 +202,7 @@ mod tests {
             ],
         )
         .final_manifest;
-        let m2 = plan(
+        let m2 = change_version(
             None,
             "nucleotide",
             "SRR2",

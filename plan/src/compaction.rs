@@ -14,16 +14,17 @@
 //!
 //! A reader sees a run twice only between steps 2 and 4 of its chunk.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use summary_layout::catalog::table;
 use summary_layout::keys::{object_key, parse_object_key, Partition};
+use summary_layout::text::hex;
 use summary_layout::Kind;
 
-use crate::backfill::hex;
-use crate::manifest::{Manifest, SourceVersion};
+use crate::manifest::{manifest_key, Manifest, SourceVersion};
+use crate::step::{Plan, Step};
 
 pub const JOURNAL_FORMAT: u32 = 1;
 
@@ -133,6 +134,99 @@ pub fn claim(manifest: &Manifest, input: &str, output: &str) -> Manifest {
     claimed.objects.push(output.to_string());
     claimed.objects.sort();
     claimed
+}
+
+/// What a chunk does with one input run's manifest (step 3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimDecision {
+    /// The manifest already lists the output instead of the input.
+    Claimed,
+    /// Write this manifest: it lists the output instead of the input.
+    Claim(Manifest),
+    /// The run changed since the chunk was planned (or has no manifest):
+    /// its rows must leave the output.
+    Moved,
+}
+
+/// Whether `input`'s run moves to `output`, given its manifest now.
+pub fn decide_claim(manifest: Option<&Manifest>, input: &JournalInput, output: &str) -> ClaimDecision {
+    let Some(manifest) = manifest else {
+        return ClaimDecision::Moved;
+    };
+    let holds = |k: &str| manifest.objects.iter().any(|o| o == k);
+    if holds(output) && !holds(&input.key) {
+        return ClaimDecision::Claimed;
+    }
+    if Some(&manifest.source) != input.source.as_ref() || !holds(&input.key) || !manifest.complete {
+        return ClaimDecision::Moved;
+    }
+    ClaimDecision::Claim(claim(manifest, &input.key, output))
+}
+
+/// Steps 1 and 2 of a chunk: the journal, then the merged output.
+pub fn start_chunk(kind: Kind, journal: Journal) -> Plan {
+    let merge = merge_step(kind, &journal);
+    Plan::new()
+        .then([Step::PutJournal {
+            key: journal_key(&journal.output),
+            journal,
+        }])
+        .then([merge])
+}
+
+/// Step 2: the output merged from the inputs, unless it exists already.
+/// The first step of finishing a journal an interrupted compaction left.
+pub fn merge_step(kind: Kind, journal: &Journal) -> Step {
+    Step::Merge {
+        kind,
+        table: journal.table.clone(),
+        inputs: journal.inputs.iter().map(|i| i.key.clone()).collect(),
+        output: journal.output.clone(),
+    }
+}
+
+/// Step 3: every input run's manifest lists the output instead of its
+/// input, unless the run changed.
+pub fn claims(journal: &Journal) -> Plan {
+    let kind = journal.kind.as_str();
+    Plan::new().then(journal.inputs.iter().map(|input| Step::Claim {
+        key: manifest_key(kind, &input.run),
+        run: input.run.clone(),
+        input: input.key.clone(),
+        output: journal.output.clone(),
+        source: input.source.clone(),
+    }))
+}
+
+/// Steps 4 and 5, given the runs whose claim held (`claimed`) when an
+/// output was written: the runs that moved leave the output, the claimed
+/// inputs go, and the journal last. Without an output (nothing to merge)
+/// only the journal goes.
+pub fn settle(journal: &Journal, output_written: bool, claimed: &BTreeSet<String>) -> Plan {
+    let mut plan = Plan::new();
+    if output_written {
+        let moved: Vec<String> = journal
+            .inputs
+            .iter()
+            .filter(|i| !claimed.contains(&i.run))
+            .map(|i| i.run.clone())
+            .collect();
+        plan = plan
+            .then((!moved.is_empty()).then(|| Step::Retire {
+                key: journal.output.clone(),
+                runs: moved,
+            }))
+            .then(
+                journal
+                    .inputs
+                    .iter()
+                    .filter(|i| claimed.contains(&i.run))
+                    .map(|i| Step::DeleteObject { key: i.key.clone() }),
+            );
+    }
+    plan.then([Step::DeleteJournal {
+        key: journal_key(&journal.output),
+    }])
 }
 
 #[cfg(test)]

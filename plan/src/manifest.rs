@@ -16,7 +16,8 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::ObjectRef;
+use summary_edge::event::ObjectRef;
+use summary_edge::sequencer::{compare_sequencers, is_valid_sequencer};
 
 pub const MANIFEST_FORMAT: u32 = 1;
 
@@ -82,6 +83,16 @@ pub fn manifest_key(kind: &str, run: &str) -> String {
     format!("_manifests/{kind}/{run}.json")
 }
 
+/// `_manifests/<kind>/`: every manifest of a kind.
+pub fn manifest_prefix(kind: summary_layout::Kind) -> String {
+    format!("_manifests/{kind}/")
+}
+
+/// `_errors/<kind>/`: every dead letter of a kind.
+pub fn error_prefix(kind: summary_layout::Kind) -> String {
+    format!("_errors/{kind}/")
+}
+
 /// `_errors/<kind>/<run>.json`: the dead-letter record of a summary that
 /// could not be converted.
 pub fn error_key(kind: &str, run: &str) -> String {
@@ -144,27 +155,9 @@ fn same_version(a: &SourceVersion, b: &SourceVersion) -> bool {
     known && a.etag == b.etag && a.version_id == b.version_id
 }
 
-/// A sequencer as S3 writes them: one or more hexadecimal digits.
-pub fn is_valid_sequencer(sequencer: &str) -> bool {
-    !sequencer.is_empty() && sequencer.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// Orders two sequencers of events on one object key as AWS documents it
-/// (S3 user guide, "Event message structure"): the shorter is right-padded
-/// with zeros, then the two are compared as strings; the greater happened
-/// later. Hex digits compare case-insensitively. Only meaningful for valid
-/// sequencers ([`is_valid_sequencer`]) of the same bucket and key.
-pub fn compare_sequencers(a: &str, b: &str) -> Ordering {
-    let digit = |s: &str, i: usize| s.as_bytes().get(i).map_or(b'0', u8::to_ascii_uppercase);
-    (0..a.len().max(b.len()))
-        .map(|i| digit(a, i).cmp(&digit(b, i)))
-        .find(|o| o.is_ne())
-        .unwrap_or(Ordering::Equal)
-}
-
-/// The writes and deletes that apply one converted version of a run.
+/// The manifests and deletes that apply one converted version of a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Plan {
+pub struct VersionChange {
     /// Step 1: the manifest listing old and new objects, incomplete.
     pub pending_manifest: Manifest,
     /// Step 3: old objects the new version no longer uses.
@@ -173,15 +166,15 @@ pub struct Plan {
     pub final_manifest: Manifest,
 }
 
-/// Plans the application of `objects` (lake keys, already known to be
-/// written in step 2) for one run.
-pub fn plan(
+/// The manifests of applying `objects` (lake keys, written in step 2) as
+/// one run's new version, and the old objects it no longer uses.
+pub fn change_version(
     existing: Option<&Manifest>,
     kind: &str,
     run: &str,
     source: SourceVersion,
     objects: &[String],
-) -> Plan {
+) -> VersionChange {
     let mut objects: Vec<String> = objects.to_vec();
     objects.sort();
     objects.dedup();
@@ -202,7 +195,7 @@ pub fn plan(
         objects,
         complete,
     };
-    Plan {
+    VersionChange {
         pending_manifest: manifest(union, false),
         deletes,
         final_manifest: manifest(objects, true),
@@ -225,45 +218,9 @@ mod tests {
 
     fn manifest(seq: Option<&str>, etag: Option<&str>, complete: bool) -> Manifest {
         let mut m =
-            plan(None, "nucleotide", "SRR1", source(seq, etag), &["a".into()]).final_manifest;
+            change_version(None, "nucleotide", "SRR1", source(seq, etag), &["a".into()]).final_manifest;
         m.complete = complete;
         m
-    }
-
-    #[test]
-    fn sequencers_compare_as_aws_documents() {
-        use Ordering::*;
-        for (a, b, expected) in [
-            // AWS's examples: one key's later write has the greater sequencer
-            ("0055AED6DCD90281E5", "0055AED6DCD90281E6", Less),
-            ("0055AED6DCD90281E6", "0055AED6DCD90281E5", Greater),
-            // the pair of issue 17: right-padded, 0063... is after 0062...
-            ("0062000000000000000A", "006300000000000000", Less),
-            ("006300000000000000", "0062000000000000000A", Greater),
-            // different lengths: the shorter is right-padded with zeros
-            ("FF", "0100", Greater),
-            ("00ff", "FF", Less),
-            ("01", "0100", Equal),
-            ("0100", "01", Equal),
-            ("01", "01000000000000000001", Less),
-            ("1", "0FFFFFFFFFFFFFFFFFFF", Greater),
-            // case does not matter, equal values are equal
-            ("0055aed6dcd90281e5", "0055AED6DCD90281E5", Equal),
-            ("00617F08299329D189", "00617F08299329D189", Equal),
-            ("a", "B", Less),
-        ] {
-            assert_eq!(compare_sequencers(a, b), expected, "{a} vs {b}");
-        }
-    }
-
-    #[test]
-    fn sequencers_are_hex() {
-        for good in ["0055AED6DCD90281E5", "00617f08299329d189", "0", "A"] {
-            assert!(is_valid_sequencer(good), "{good}");
-        }
-        for bad in ["", "zzzz", "0x12", "12 34", "12\n", "-1", "１２"] {
-            assert!(!is_valid_sequencer(bad), "{bad:?}");
-        }
     }
 
     fn at(bucket: &str, key: &str, seq: Option<&str>, etag: Option<&str>) -> SourceVersion {
@@ -277,7 +234,7 @@ mod tests {
     }
 
     fn recorded(source: SourceVersion, complete: bool) -> Manifest {
-        let mut m = plan(None, "nucleotide", "SRR1", source, &["a".into()]).final_manifest;
+        let mut m = change_version(None, "nucleotide", "SRR1", source, &["a".into()]).final_manifest;
         m.complete = complete;
         m
     }
@@ -404,7 +361,7 @@ mod tests {
 
     #[test]
     fn plan_deletes_what_the_new_version_does_not_use() {
-        let old = plan(
+        let old = change_version(
             None,
             "nucleotide",
             "SRR1",
@@ -412,7 +369,7 @@ mod tests {
             &["k/a".into(), "k/b".into()],
         )
         .final_manifest;
-        let p = plan(
+        let p = change_version(
             Some(&old),
             "nucleotide",
             "SRR1",
