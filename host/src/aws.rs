@@ -15,10 +15,10 @@ pub use summary_pipeline::aws::{
 
 /// `AwsConfig` from the process environment (see `AwsConfig::from_vars`).
 pub fn config_from_env() -> Result<AwsConfig> {
-    AwsConfig::from_vars(
+    Ok(AwsConfig::from_vars(
         |name| std::env::var(name).ok(),
         |path| std::fs::read_to_string(path).map_err(|e| e.to_string()),
-    )
+    )?)
 }
 
 /// A client sending over `ureq`, each exchange bounded by the config's timeout.

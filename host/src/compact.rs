@@ -98,7 +98,7 @@ impl Compaction<'_> {
         );
         bar.finish_and_clear();
         match failure {
-            Some(error) => Err(error),
+            Some(error) => Err(error.into()),
             None => Ok(report),
         }
     }
@@ -114,7 +114,7 @@ impl Compaction<'_> {
         let runs: Vec<&str> = runs.into_iter().collect();
         let sources = try_map(&runs, self.lake.io_concurrency, |run| {
             let manifest = read_manifest(self.lake.store, &manifest_key(kind.as_str(), run))?;
-            Ok(manifest.map(|m| (run.to_string(), m.source)))
+            Ok::<_, summary_pipeline::error::Error>(manifest.map(|m| (run.to_string(), m.source)))
         })?;
         Ok(sources.into_iter().flatten().collect())
     }

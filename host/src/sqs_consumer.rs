@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use summary_edge::request::SigningProfile;
 use summary_edge::sqs::{self, Message};
 
-use crate::aws::{describe_failure, AwsClient, HttpResponse};
+use crate::aws::{describe_failure, AwsClient, CallError, HttpResponse};
 use crate::pipeline::Pipeline;
 
 const MAX_ANSWER: u64 = 16 << 20;
@@ -213,11 +213,13 @@ impl Consumer<'_> {
             self.options.wait_seconds,
             self.options.visibility_seconds,
         );
-        let response = self.call("ReceiveMessage", &body).map_err(|e| match e
-            .downcast_ref::<crate::aws::CallError>()
-        {
-            Some(call) if !call.retryable => ReceiveError::Fatal(e),
-            _ => ReceiveError::Transient(e),
+        let response = self.call("ReceiveMessage", &body).map_err(|e| {
+            let retryable = e.retryable;
+            let error = anyhow::Error::new(e).context("SQS ReceiveMessage");
+            match retryable {
+                true => ReceiveError::Transient(error),
+                false => ReceiveError::Fatal(error),
+            }
         })?;
         if !response.is_success() {
             // Throttling and 5xx were retried by the client; what is left
@@ -234,7 +236,8 @@ impl Consumer<'_> {
         let response = self.call(
             "DeleteMessage",
             &sqs::delete_message(&self.options.queue_url, &message.receipt_handle),
-        )?;
+        )
+        .context("SQS DeleteMessage")?;
         if !response.is_success() {
             bail!(describe_failure(
                 &format!("SQS DeleteMessage {}", message.id),
@@ -256,7 +259,8 @@ impl Consumer<'_> {
             let response = self.call(
                 "ChangeMessageVisibilityBatch",
                 &sqs::change_visibility_batch(&self.options.queue_url, chunk, seconds),
-            )?;
+            )
+            .context("SQS ChangeMessageVisibilityBatch")?;
             if !response.is_success() {
                 bail!(describe_failure(
                     "SQS ChangeMessageVisibilityBatch",
@@ -271,14 +275,12 @@ impl Consumer<'_> {
         Ok(())
     }
 
-    fn call(&self, action: &str, body: &serde_json::Value) -> Result<HttpResponse> {
+    fn call(&self, action: &str, body: &serde_json::Value) -> Result<HttpResponse, CallError> {
         let endpoint = &self.client.config.sqs;
         self.client
             .call(SigningProfile::Json, "sqs", MAX_ANSWER, || {
                 sqs::request(endpoint, action, body)
             })
-            .map_err(anyhow::Error::new)
-            .with_context(|| format!("SQS {action}"))
     }
 }
 

@@ -4,7 +4,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::{Context, Result};
+use summary_pipeline::error::{Context, Result};
 pub use summary_pipeline::store::{check_key, ObjectStore, PutOutcome};
 
 /// A lake in a local directory; writes go to a temporary file beside the

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Error, Result};
 use summary_layout::catalog::{table, Table};
 use summary_layout::keys::Partition;
 use summary_plan::compaction::{decide_claim, ClaimDecision};
@@ -190,7 +190,9 @@ pub fn read_manifest(lake: &dyn ObjectStore, key: &str) -> Result<Option<Manifes
     };
     match Manifest::from_json(&bytes) {
         Ok(manifest) => Ok(Some(manifest)),
-        Err(error) => anyhow::bail!("{key}: {error}; fix or delete it to let the run be written again"),
+        Err(error) => Err(Error::Unreadable(format!(
+            "{key}: {error}; fix or delete it to let the run be written again"
+        ))),
     }
 }
 
@@ -205,8 +207,9 @@ fn register(
         by_table.entry(name).or_default().extend(partition);
     }
     for (name, mut list) in by_table {
-        let table = table(kind, name)
-            .with_context(|| format!("the converter wrote unknown table {kind}/{name}"))?;
+        let table = table(kind, name).ok_or_else(|| {
+            Error::Permanent(format!("the converter wrote unknown table {kind}/{name}"))
+        })?;
         list.sort();
         list.dedup();
         if list.is_empty() {

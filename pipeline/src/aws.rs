@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{bail, Context, Result};
+use crate::error::{Context, Error, Result};
 use summary_edge::credentials;
 use summary_edge::request::{sign_request, Credentials, Endpoint, HttpRequest, SigningProfile};
 use summary_edge::retry::{is_retryable_status, is_throttling_code, RetryPolicy};
@@ -46,7 +46,7 @@ impl AwsConfig {
         let s3 = match var("AWS_ENDPOINT_URL_S3").or_else(|| shared.clone()) {
             Some(url) => S3Endpoint {
                 endpoint: Endpoint::parse(&url)
-                    .map_err(anyhow::Error::msg)
+                    .map_err(Error::Permanent)
                     .context("AWS_ENDPOINT_URL_S3")?,
                 path_style: var("AWS_S3_FORCE_PATH_STYLE").as_deref() != Some("false"),
             },
@@ -56,8 +56,8 @@ impl AwsConfig {
             .or_else(|| shared.clone())
         {
             Some(url) => Endpoint::parse(&url)
-                .map_err(anyhow::Error::msg)
-                .context(variable.to_string()),
+                .map_err(Error::Permanent)
+                .context(variable),
             None => Ok(aws(&region)),
         };
         let glue = service_endpoint("AWS_ENDPOINT_URL_GLUE", summary_edge::glue::aws_endpoint)?;
@@ -341,18 +341,21 @@ impl AwsClient {
         bucket: &str,
         key: &str,
         max_body: u64,
-    ) -> Result<Option<HttpResponse>> {
+    ) -> Result<Option<HttpResponse>, CallError> {
         // Checked before anything is sent: the names may come from an event.
         let response = self
             .call_s3(self.config.s3.get_object(bucket, key), max_body)
-            .with_context(|| format!("fetching {}", object_url(bucket, key)))?;
+            .map_err(|e| CallError {
+                message: format!("fetching {}: {}", object_url(bucket, key), e.message),
+                ..e
+            })?;
         match response.status {
             200 => Ok(Some(response)),
             404 => Ok(None),
-            _ => bail!(CallError {
+            _ => Err(CallError {
                 message: describe_failure(&format!("GET {}", object_url(bucket, key)), &response),
                 retryable: false,
-                too_large: false
+                too_large: false,
             }),
         }
     }
@@ -397,15 +400,15 @@ pub fn object_url(bucket: &str, key: &str) -> String {
 pub fn parse_s3_url(url: &str) -> Result<(String, String)> {
     let rest = url
         .strip_prefix("s3://")
-        .with_context(|| format!("{} is not an s3:// URL", quoted(url)))?;
+        .ok_or_else(|| Error::Permanent(format!("{} is not an s3:// URL", quoted(url))))?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
-        bail!("{} names no bucket", quoted(url));
+        return Err(Error::Permanent(format!("{} names no bucket", quoted(url))));
     }
     let prefix = prefix.trim_matches('/');
     validate_bucket_name(bucket)
         .and_then(|()| validate_key_prefix(prefix))
-        .with_context(|| format!("{} is not a usable S3 location", quoted(url)))?;
+        .map_err(|e| Error::Permanent(format!("{} is not a usable S3 location: {e}", quoted(url))))?;
     Ok((bucket.to_string(), prefix.to_string()))
 }
 

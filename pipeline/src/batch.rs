@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::Result;
+use crate::error::Result;
 use sha2::{Digest, Sha256};
 use summary_layout::text::hex;
 use summary_layout::Kind;
@@ -74,7 +74,7 @@ pub fn land_batch(
 fn landed_by_events(lake: &Lake, kind: Kind, runs: &[&str]) -> Result<BTreeSet<String>> {
     let now = try_map(runs, lake.io_concurrency, |run| {
         let Some(bytes) = lake.store.get(&manifest_key(kind.as_str(), run))? else {
-            return Ok(None);
+            return Ok::<_, crate::error::Error>(None);
         };
         let by_event = Manifest::from_json(&bytes).is_ok_and(|m| m.source.sequencer.is_some());
         Ok(by_event.then(|| run.to_string()))

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use crate::error::{Error, Result};
 use summary_layout::Kind;
 use summary_plan::compaction::{
     claims, merge_step, settle, start_chunk, Chunk, Journal, JournalInput, JOURNAL_FORMAT,
@@ -59,7 +59,7 @@ pub fn finish_journal(lake: &Lake, journal: &Journal) -> Result<ChunkDone> {
     let kind: Kind = journal
         .kind
         .parse()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", journal.output))?;
+        .map_err(|e| Error::Unreadable(format!("{}: {e}", journal.output)))?;
     let output = lake
         .apply(&Plan::new().then([merge_step(kind, journal)]))?
         .merged_output;

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use anyhow::{bail, Result};
+use crate::error::{Error, Result};
 use summary_edge::glue;
 use summary_edge::request::SigningProfile;
 use summary_layout::keys::Partition;
@@ -55,10 +55,10 @@ impl<'a> GlueCatalog<'a> {
         if !response.is_success()
             && error_code(&response).as_deref() != Some("AlreadyExistsException")
         {
-            bail!(describe_failure(
+            return Err(Error::Permanent(describe_failure(
                 &format!("Glue CreateDatabase {}", self.database),
                 &response
-            ));
+            )));
         }
         *ready = true;
         Ok(())
@@ -95,22 +95,22 @@ impl<'a> GlueCatalog<'a> {
                 Some("AlreadyExistsException") => {
                     response = self.call("GetTable", &glue::get_table(&self.database, table))?;
                 }
-                _ => bail!(describe_failure(
+                _ => return Err(Error::Permanent(describe_failure(
                     &format!("Glue CreateTable {}", table.glue_name),
                     &created
-                )),
+                ))),
             }
         }
         if !response.is_success() {
-            bail!(describe_failure(
+            return Err(Error::Permanent(describe_failure(
                 &format!("Glue GetTable {}", table.glue_name),
                 &response
-            ));
+            )));
         }
         if let Some(difference) =
-            glue::column_difference(table, &response.body).map_err(anyhow::Error::msg)?
+            glue::column_difference(table, &response.body).map_err(Error::Permanent)?
         {
-            bail!(difference);
+            return Err(Error::Permanent(difference));
         }
         self.ready
             .lock()
@@ -126,18 +126,18 @@ impl<'a> GlueCatalog<'a> {
         {
             let response = self.call("BatchCreatePartition", &body)?;
             if !response.is_success() {
-                bail!(describe_failure(
+                return Err(Error::Permanent(describe_failure(
                     &format!("Glue BatchCreatePartition {}", table.glue_name),
                     &response
-                ));
+                )));
             }
             let errors = glue::batch_errors(&response.body);
             if !errors.is_empty() {
-                bail!(
+                return Err(Error::Transient(format!(
                     "Glue BatchCreatePartition {}: {}",
                     table.glue_name,
                     errors.join("; ")
-                );
+                )));
             }
         }
         Ok(())
@@ -154,10 +154,10 @@ impl<'a> GlueCatalog<'a> {
         match error_code(&response).as_deref() {
             _ if response.is_success() => Ok(true),
             Some("EntityNotFoundException") => Ok(false),
-            _ => bail!(describe_failure(
+            _ => return Err(Error::Permanent(describe_failure(
                 &format!("Glue DeleteTable {}", table.glue_name),
                 &response
-            )),
+            ))),
         }
     }
 }

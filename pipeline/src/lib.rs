@@ -9,6 +9,7 @@ pub mod batch;
 pub mod compaction;
 pub mod convert;
 pub mod endpoint;
+pub mod error;
 pub mod glue_catalog;
 pub mod parallel;
 pub mod pipeline;

@@ -6,20 +6,19 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use anyhow::Result;
 
 /// `f` over `items` with at most `concurrency` at once; results in item order.
-pub fn try_map<T: Sync, R: Send>(
+pub fn try_map<T: Sync, R: Send, E: Send>(
     items: &[T],
     concurrency: usize,
-    f: impl Fn(&T) -> Result<R> + Sync,
-) -> Result<Vec<R>> {
+    f: impl Fn(&T) -> Result<R, E> + Sync,
+) -> Result<Vec<R>, E> {
     if concurrency <= 1 || items.len() <= 1 || cfg!(target_family = "wasm") {
         return items.iter().map(&f).collect();
     }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<R>>>> =
+    let results: Mutex<Vec<Option<Result<R, E>>>> =
         Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..concurrency.min(items.len()) {
@@ -39,15 +38,17 @@ pub fn try_map<T: Sync, R: Send>(
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(error) = results.iter().position(|r| matches!(r, Some(Err(_)))) {
         let mut results = results;
-        return Err(results
-            .swap_remove(error)
-            .expect("checked")
-            .err()
-            .expect("checked"));
+        match results.swap_remove(error) {
+            Some(Err(error)) => return Err(error),
+            _ => unreachable!("checked"),
+        }
     }
     Ok(results
         .into_iter()
-        .map(|r| r.expect("every item ran").expect("no error"))
+        .map(|r| match r.expect("every item ran") {
+            Ok(value) => value,
+            Err(_) => unreachable!("no item failed"),
+        })
         .collect())
 }
 
@@ -89,20 +90,20 @@ mod tests {
     fn results_keep_item_order_and_errors_surface() {
         let items: Vec<u32> = (0..100).collect();
         assert_eq!(
-            try_map(&items, 8, |i| Ok(i * 2)).unwrap(),
+            try_map(&items, 8, |i| Ok::<_, String>(i * 2)).unwrap(),
             items.iter().map(|i| i * 2).collect::<Vec<_>>()
         );
         let error = try_map(&items, 8, |i| {
             if *i == 42 {
-                anyhow::bail!("item {i}")
+                Err(format!("item {i}"))
             } else {
                 Ok(*i)
             }
         })
         .unwrap_err();
-        assert_eq!(error.to_string(), "item 42");
+        assert_eq!(error, "item 42");
         assert_eq!(
-            try_map(&items[..0], 8, |i| Ok(*i)).unwrap(),
+            try_map(&items[..0], 8, |i| Ok::<_, String>(*i)).unwrap(),
             Vec::<u32>::new()
         );
     }

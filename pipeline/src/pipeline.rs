@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Result};
 use serde_json::json;
 use summary_edge::event::{decode_event, DecodedEvent, EventError, Notice, ObjectRef};
 use summary_edge::route::{route, run_of_key, RouteRule};
@@ -19,8 +18,9 @@ use summary_plan::manifest::{decide, manifest_key, Decision, Manifest, SourceVer
 use summary_plan::ParquetObject;
 
 use crate::apply::{read_manifest, Catalog, Lake};
-use crate::aws::{AwsClient, CallError};
-use crate::convert::{Convert, ConvertError, Outcome, Summary};
+use crate::aws::AwsClient;
+use crate::convert::{Convert, Outcome, Summary};
+use crate::error::{Error, Result};
 use crate::store::ObjectStore;
 
 /// What happened to one object of an event.
@@ -263,13 +263,10 @@ impl Pipeline<'_> {
         &self,
         kind: Kind,
         object: &ObjectRef,
-        error: anyhow::Error,
+        error: Error,
     ) -> RecordOutcome {
-        let retryable = error
-            .downcast_ref::<CallError>()
-            .is_none_or(|e| e.retryable);
-        let message = bounded_message(&format!("{error:#}"), MAX_REPORTED_ERROR_CHARS);
-        if retryable {
+        let message = bounded_message(&error.to_string(), MAX_REPORTED_ERROR_CHARS);
+        if error.is_retryable() {
             return RecordOutcome::Failed {
                 error: message,
                 retryable: true,
@@ -279,9 +276,7 @@ impl Pipeline<'_> {
             Ok(outcome) => outcome,
             Err(dead_letter_error) => RecordOutcome::Failed {
                 error: bounded_message(
-                    &format!(
-                        "{message}; writing its dead letter failed too: {dead_letter_error:#}"
-                    ),
+                    &format!("{message}; writing its dead letter failed too: {dead_letter_error}"),
                     MAX_REPORTED_ERROR_CHARS,
                 ),
                 retryable: true,
@@ -339,13 +334,9 @@ impl Pipeline<'_> {
         }
         let fetched = match self.fetch(object) {
             // Refused on its Content-Length (or cut at the cap): it would be refused again.
-            Err(error)
-                if error
-                    .downcast_ref::<CallError>()
-                    .is_some_and(|e| e.too_large) =>
-            {
+            Err(Error::TooLarge(error)) => {
                 let message = format!(
-                    "{source_name}: over the {}-byte summary limit: {error:#}",
+                    "{source_name}: over the {}-byte summary limit: {error}",
                     self.max_source_bytes
                 );
                 return self.dead_letter(kind, key_run, object, &message, None);
@@ -363,7 +354,7 @@ impl Pipeline<'_> {
         let batch = match self.converter.convert(std::slice::from_ref(&summary)) {
             Ok(batch) => batch,
             // Over the guest's limits or a trap: the same bytes would fail again.
-            Err(ConvertError::GaveUp(error)) => {
+            Err(crate::convert::ConvertError::GaveUp(error)) => {
                 let message = format!("{source_name}: {error}");
                 return self.dead_letter(kind, key_run, object, &message, None);
             }
@@ -376,7 +367,7 @@ impl Pipeline<'_> {
                 let detail = json!({"line": e.line, "field": e.field, "message": e.message});
                 return self.dead_letter(kind, key_run, object, &rendered, Some(detail));
             }
-            None => bail!("the converter returned no outcome"),
+            None => return Err(Error::Transient("the converter returned no outcome".into())),
         };
         if run != key_run {
             let error = format!(

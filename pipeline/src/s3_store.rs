@@ -1,6 +1,6 @@
 //! The lake in S3: the object store over signed S3 requests.
 
-use anyhow::{bail, Result};
+use crate::error::{Error, Result};
 use summary_edge::s3::{parse_list, PARQUET_CONTENT_TYPE};
 
 use crate::aws::{describe_failure, object_url, AwsClient};
@@ -56,10 +56,10 @@ impl ObjectStore for S3Store<'_> {
             MAX_ANSWER,
         )?;
         if !response.is_success() {
-            bail!(describe_failure(
+            return Err(Error::Permanent(describe_failure(
                 &format!("PUT {}", object_url(&self.bucket, &full)),
                 &response
-            ));
+            )));
         }
         Ok(PutOutcome::Written)
     }
@@ -74,10 +74,10 @@ impl ObjectStore for S3Store<'_> {
         match response.status {
             200 => Ok(Some(response.body)),
             404 => Ok(None),
-            _ => bail!(describe_failure(
+            _ => return Err(Error::Permanent(describe_failure(
                 &format!("GET {}", object_url(&self.bucket, &full)),
                 &response
-            )),
+            ))),
         }
     }
 
@@ -89,10 +89,10 @@ impl ObjectStore for S3Store<'_> {
             MAX_ANSWER,
         )?;
         if !(response.is_success() || response.status == 404) {
-            bail!(describe_failure(
+            return Err(Error::Permanent(describe_failure(
                 &format!("DELETE {}", object_url(&self.bucket, &full)),
                 &response
-            ));
+            )));
         }
         Ok(())
     }
@@ -117,10 +117,10 @@ impl ObjectStore for S3Store<'_> {
                 MAX_ANSWER,
             )?;
             if !response.is_success() {
-                bail!(describe_failure(
+                return Err(Error::Permanent(describe_failure(
                     &format!("LIST {}", object_url(&self.bucket, &full)),
                     &response
-                ));
+                )));
             }
             let (page, next) = parse_list(&response.body);
             let strip = full.len() - prefix.len();

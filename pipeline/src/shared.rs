@@ -3,7 +3,7 @@
 //! rewrite of the object without its rows under the same key, so the
 //! manifests of the other runs in it stay valid.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Error, Result};
 use summary_layout::keys::parse_object_key;
 
 use crate::apply::key_lock;
@@ -32,7 +32,8 @@ pub fn retire(
     key: &str,
     runs: &[String],
 ) -> Result<Retired> {
-    let parsed = parse_object_key(key).with_context(|| format!("{key}: not a lake object key"))?;
+    let parsed = parse_object_key(key)
+        .ok_or_else(|| Error::Permanent(format!("{key}: not a lake object key")))?;
     if parsed.is_per_run() {
         if !runs.iter().any(|run| run == parsed.name) {
             return Ok(Retired::Untouched);

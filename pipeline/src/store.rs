@@ -1,7 +1,7 @@
 //! Where the lake's objects go. One trait, so replay, events and both hosts
 //! share one code path whatever the destination.
 
-use anyhow::{bail, Result};
+use crate::error::{Error, Result};
 
 /// What a put did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +44,9 @@ pub fn check_key(key: &str) -> Result<()> {
             .split('/')
             .any(|part| part.is_empty() || part == "." || part == "..");
     if bad {
-        bail!("refusing object key {key:?}: not a plain relative key");
+        return Err(Error::Permanent(format!(
+            "refusing object key {key:?}: not a plain relative key"
+        )));
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use anyhow::{bail, Result};
+use summary_pipeline::error::{Error, Result};
 use summary_layout::catalog::{table, Table};
 use summary_layout::keys::{object_key, Partition};
 use summary_layout::Kind;
@@ -130,7 +130,10 @@ impl FailingStore<'_> {
         if let Fault::Unanswered = self.fault {
             write()?;
         }
-        bail!("injected failure ({:?}) writing {key}", self.fault)
+        Err(Error::Transient(format!(
+            "injected failure ({:?}) writing {key}",
+            self.fault
+        )))
     }
 }
 
@@ -323,7 +326,7 @@ fn backfill_batch(lake: &Lake, runs: &[String], missing: &[&str]) -> Result<()> 
 fn compact(lake: &Lake) -> Result<()> {
     let kind = Kind::Nucleotide;
     for key in lake.store.list(&journal_prefix(kind))? {
-        let journal = Journal::from_json(&lake.store.get(&key)?.unwrap()).map_err(anyhow::Error::msg)?;
+        let journal = Journal::from_json(&lake.store.get(&key)?.unwrap()).map_err(Error::Unreadable)?;
         finish_journal(lake, &journal)?;
     }
     let chunks = plan_chunks(&lake.store.list(&format!("{kind}/"))?, 2, 100);
