@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use summary_layout::catalog::table;
@@ -25,6 +25,10 @@ use summary_plan::{Plan, Step};
 
 use crate::aws::{parse_s3_url, AwsClient};
 use crate::parallel::{run_jobs, try_map};
+use std::process::ExitCode;
+
+use crate::cli::BackfillArgs;
+use crate::context::Context;
 
 /// Where the summaries are: `<folder or s3 prefix>/<run>.summary` for
 /// nucleotide, `<run>.psummary` for protein and RdRp.
@@ -473,3 +477,62 @@ impl Backfill<'_> {
         }
     }
 }
+
+/// `backfill`: the index's batches of this shard; exit 1 if any run failed.
+pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
+    let BackfillArgs { index, source, kind, destination, batch_runs, jobs, io_concurrency, shard, redo, max_summary_bytes } = args;
+    let lake = ctx.open_lake(&destination)?;
+    let text = read_index(&ctx.client, &index)?;
+    let (runs, problems) = summary_plan::backfill::parse_index(&text);
+    for problem in &problems {
+        eprintln!("{index}:{}: {}", problem.line, problem.message);
+    }
+    let batches = summary_plan::backfill::plan_batches(
+        kind,
+        &runs,
+        batch_runs as usize,
+        shard.0,
+        shard.1,
+    );
+    let shard_runs: usize = batches.iter().map(|b| b.runs.len()).sum();
+    eprintln!(
+        "backfilling {shard_runs} of {} {kind} runs (shard {}/{}, {} batches) from {source} into {}",
+        runs.len(), shard.0, shard.1, batches.len(), lake.store.describe()
+    );
+    let backfill = Backfill {
+        lake: lake.writer(&ctx.converter, io_concurrency as usize),
+        client: &ctx.client,
+        source: SummarySource::parse(&source)?,
+        kind,
+        jobs: jobs as usize,
+        max_summary_bytes,
+        redo,
+        progress: true,
+    };
+    let report = backfill.run(batches)?;
+    let seconds = ctx.started.elapsed().as_secs_f64();
+    let worked = report.runs_landed + report.runs_kept + report.failures.len();
+    println!(
+        "backfilled {} batches ({} already done) in {seconds:.2}s, {:.0} runs/s: {} runs landed, {} kept (an S3 event landed them), {} failed, {} in failed batches; {} rows; {} objects, {:.1} MB in, {:.1} MB out",
+        report.batches,
+        report.batches_skipped,
+        worked as f64 / seconds.max(1e-9),
+        report.runs_landed,
+        report.runs_kept,
+        report.failures.len(),
+        report.batches_failed.len(),
+        report.rows,
+        report.objects,
+        report.bytes_in as f64 / 1e6,
+        report.bytes_out as f64 / 1e6,
+    );
+    let failed = !(report.failures.is_empty()
+        && report.batches_failed.is_empty()
+        && problems.is_empty());
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+

@@ -7,6 +7,10 @@ use summary_layout::Kind;
 
 use crate::glue_catalog::GlueCatalog;
 use crate::store::ObjectStore;
+use std::process::ExitCode;
+
+use crate::cli::ClearArgs;
+use crate::context::Context;
 
 /// The folders of the lake that belong to a kind, data first.
 pub fn prefixes(kind: Kind) -> [String; 5] {
@@ -54,3 +58,37 @@ pub fn clear(
     }
     Ok(report)
 }
+
+/// `clear`: what would go, or with `--yes` deletes it.
+pub fn command(args: ClearArgs, ctx: &Context) -> Result<ExitCode> {
+    let ClearArgs { destination, kind, yes } = args;
+    let lake = ctx.open_lake(&destination)?;
+    if !yes {
+        for (prefix, count) in survey(lake.store.as_ref(), kind)? {
+            println!(
+                "would delete {count} objects under {}/{prefix}",
+                lake.store.describe()
+            );
+        }
+        if lake.catalog.is_some() {
+            println!(
+                "would drop the Glue tables of {kind} in database {}",
+                destination.glue_database
+            );
+        }
+        eprintln!("nothing deleted: add --yes to delete");
+        return Ok(ExitCode::from(2));
+    }
+    let report = clear(lake.store.as_ref(), lake.catalog.as_ref(), kind)?;
+    for (prefix, count) in &report.deleted {
+        println!(
+            "deleted {count} objects under {}/{prefix}",
+            lake.store.describe()
+        );
+    }
+    if !report.tables.is_empty() {
+        println!("dropped Glue tables {}", report.tables.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use summary_layout::Kind;
 use summary_pipeline::apply::{read_manifest, Lake};
@@ -15,6 +15,10 @@ use summary_pipeline::compaction::{compact_chunk, finish_journal, ChunkDone};
 use summary_pipeline::parallel::{run_jobs, try_map};
 use summary_plan::compaction::{journal_prefix, plan_chunks, Chunk, Journal};
 use summary_plan::manifest::{manifest_key, SourceVersion};
+use std::process::ExitCode;
+
+use crate::cli::CompactArgs;
+use crate::context::Context;
 
 pub struct Compaction<'a> {
     pub lake: Lake<'a>,
@@ -128,3 +132,31 @@ impl CompactReport {
         self.bytes_out += done.bytes_out;
     }
 }
+
+/// `compact`: every kind (or one), each finished before the next.
+pub fn command(args: CompactArgs, ctx: &Context) -> Result<ExitCode> {
+    let CompactArgs { destination, kind, min_files, max_files, jobs } = args;
+    let lake = ctx.open_lake(&destination)?;
+    let compaction = Compaction {
+        lake: lake.writer(&ctx.converter, 8),
+        min_files: min_files as usize,
+        max_files: max_files as usize,
+        jobs: jobs as usize,
+        progress: true,
+    };
+    for kind in kind.map_or(Kind::ALL.to_vec(), |k| vec![k]) {
+        let report = compaction.run(kind)?;
+        println!(
+            "compacted {kind} in {}: {} per-run objects merged into {} objects ({:.1} MB) in {} chunks; {} interrupted chunks finished; {} runs changed meanwhile and kept their objects",
+            lake.store.describe(),
+            report.merged,
+            report.outputs,
+            report.bytes_out as f64 / 1e6,
+            report.chunks,
+            report.resumed,
+            report.moved,
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+

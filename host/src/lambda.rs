@@ -6,12 +6,16 @@
 //! good ones. Any other event fails the invocation when a record did not
 //! land, so Lambda's retries and on-failure destination take it.
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use serde_json::Value;
 use summary_edge::event::decode_event_value;
 use summary_edge::sqs;
 
 use crate::pipeline::Pipeline;
+use std::process::ExitCode;
+
+use crate::cli::LambdaArgs;
+use crate::context::Context;
 
 /// The answer to one invocation, or the error that fails it.
 pub fn handle_invocation(pipeline: &Pipeline, payload: &Value) -> Result<Value, String> {
@@ -54,3 +58,15 @@ pub fn run(pipeline: &Pipeline) -> Result<()> {
         .block_on(lambda_runtime::run(handler))
         .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
 }
+
+/// `lambda`: the Lambda runtime loop.
+pub fn command(args: LambdaArgs, ctx: &Context) -> Result<ExitCode> {
+    let LambdaArgs { destination, edge } = args;
+    if destination.dest.is_none() {
+        anyhow::bail!("set SUMMARY_DEST (or --dest) to the lake, s3://BUCKET[/PREFIX]");
+    }
+    let lake = ctx.open_lake(&destination)?;
+    run(&ctx.pipeline(&lake, &edge))?;
+    Ok(ExitCode::SUCCESS)
+}
+

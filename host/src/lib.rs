@@ -6,8 +6,12 @@
 pub mod aws;
 pub mod backfill;
 pub mod clear;
+pub mod cli;
 pub mod compact;
+pub mod context;
 pub mod converter;
+pub mod gen_corpus;
+pub mod handle_event;
 pub mod lambda;
 pub mod replay;
 pub mod serve;

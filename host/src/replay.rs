@@ -5,7 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
+use std::process::ExitCode;
+
+use crate::cli::ReplayArgs;
+use crate::context::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use summary_layout::diagnostic::render;
 use summary_layout::keys::parse_object_key;
@@ -368,4 +372,46 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// `replay`: the files into the lake; exit 1 if any failed.
+pub fn command(args: ReplayArgs, ctx: &Context) -> Result<ExitCode> {
+    let ReplayArgs { paths, destination, batch, jobs, clear, kind, lines } = args;
+    let lake = ctx.open_lake(&destination)?;
+    let files = collect_files(&paths)?;
+    let (sources, mut failures) = classify(files, kind);
+    for failure in &failures {
+        eprintln!("{}", failure.message);
+    }
+    let options = ReplayOptions {
+        batch_size: batch as usize,
+        jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        clear,
+        kind,
+        per_file_lines: lines || sources.len() <= 100,
+    };
+    let mut report = replay(&lake.writer(&ctx.converter, 8), sources, &options)?;
+    report.files += failures.len();
+    failures.append(&mut report.failures);
+    let seconds = ctx.started.elapsed().as_secs_f64();
+    let rows: u64 = report.rows.values().sum();
+    println!(
+        "replayed {} files into {} in {seconds:.2}s: {} converted, {} failed; {rows} rows; {} objects written, {} unchanged; {:.1} MB in, {:.1} MB out",
+        report.files,
+        lake.store.describe(),
+        report.converted,
+        failures.len(),
+        report.objects_written,
+        report.objects_unchanged,
+        report.bytes_in as f64 / 1e6,
+        report.bytes_out as f64 / 1e6,
+    );
+    if failures.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("{} file(s) failed:", failures.len());
+    for failure in &failures {
+        eprintln!("  {}", failure.message);
+    }
+    Ok(ExitCode::from(1))
 }

@@ -5,11 +5,15 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use summary_http_server::{Config, Handler, Refusal, Request, Response};
 use summary_pipeline::endpoint::{self, answer as answer_request, Authenticator, MAX_EVENT_BYTES};
 
 use crate::pipeline::Pipeline;
+use std::process::ExitCode;
+
+use crate::cli::ServeArgs;
+use crate::context::Context;
 
 /// The server's limits, as `serve` flags.
 #[derive(clap::Args, Clone, Debug)]
@@ -189,3 +193,18 @@ mod tests {
         assert_eq!(seconds("ten"), Err("not a number of seconds".to_string()));
     }
 }
+
+/// `serve`: events POSTed over HTTP, until SIGTERM.
+pub fn command(args: ServeArgs, ctx: &Context) -> Result<ExitCode> {
+    let ServeArgs { listen, server, destination, edge, auth } = args;
+    let lake = ctx.open_lake(&destination)?;
+    let authenticator = crate::serve_auth::authenticator(auth)?;
+    serve(
+        &listen,
+        &server,
+        &ctx.pipeline(&lake, &edge),
+        &authenticator,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+

@@ -11,12 +11,16 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 use summary_edge::request::SigningProfile;
 use summary_edge::sqs::{self, Message};
 
 use crate::aws::{describe_failure, AwsClient, CallError, HttpResponse};
 use crate::pipeline::Pipeline;
+use std::process::ExitCode;
+
+use crate::cli::ConsumeSqsArgs;
+use crate::context::{shutdown_flag, Context};
 
 const MAX_ANSWER: u64 = 16 << 20;
 
@@ -290,3 +294,40 @@ enum ReceiveError {
     /// A network or service hiccup: poll again later.
     Transient(anyhow::Error),
 }
+
+/// `consume-sqs`: the queue's events until a signal (or an empty receive).
+pub fn command(args: ConsumeSqsArgs, ctx: &Context) -> Result<ExitCode> {
+    let ConsumeSqsArgs { queue_url, destination, edge, batch, wait, visibility_timeout, concurrency, until_empty } = args;
+    let stop = shutdown_flag()?;
+    let lake = ctx.open_lake(&destination)?;
+    let pipeline = ctx.pipeline(&lake, &edge);
+    let consumer = Consumer {
+        pipeline: &pipeline,
+        client: &ctx.client,
+        options: ConsumerOptions {
+            queue_url,
+            batch,
+            wait_seconds: wait,
+            visibility_seconds: visibility_timeout,
+            concurrency: concurrency as usize,
+            until_empty,
+        },
+    };
+    eprintln!(
+        "consuming {} into {}",
+        consumer.options.queue_url,
+        lake.store.describe()
+    );
+    let report = consumer.run(&stop)?;
+    let count =
+        |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!(
+        "consumer stopped: received {}, deleted {}, left {}, released {}",
+        count(&report.received),
+        count(&report.deleted),
+        count(&report.left),
+        count(&report.released)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+

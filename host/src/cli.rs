@@ -1,0 +1,290 @@
+//! The command line: every command, flag and its help text. What each
+//! command does is in its own module (`replay`, `backfill`, ...).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use summary_edge::route::RouteRule;
+use summary_layout::Kind;
+
+use crate::{serve, serve_auth};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Serratus summary files to a Hive-partitioned Parquet lake, through a WebAssembly converter"
+)]
+pub struct Cli {
+    /// The converter component (default: $SUMMARY_COMPONENT, else summary_guest.wasm beside this binary).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub component: Option<PathBuf>,
+    /// Where precompiled components are cached (default: ~/.cache/summary-uploader).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile the component on every start instead of caching it.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// Guest memory allowed per call regardless of input size, in MiB.
+    #[arg(long, global = true, default_value_t = 128, value_name = "MIB")]
+    pub guest_memory_mib: usize,
+    /// Extra guest memory allowed per input byte.
+    #[arg(long, global = true, default_value_t = 16, value_name = "BYTES")]
+    pub guest_memory_per_byte: usize,
+    /// Guest run time allowed per call regardless of input size, in seconds.
+    #[arg(long, global = true, default_value_t = 10.0, value_name = "SECONDS")]
+    pub guest_seconds: f64,
+    /// Longest one S3 or Glue request may take before it is retried, in seconds.
+    #[arg(long, global = true, default_value_t = 60.0, value_name = "SECONDS")]
+    pub request_timeout: f64,
+    /// Extra guest run time allowed per MiB of input, in seconds.
+    #[arg(long, global = true, default_value_t = 1.0, value_name = "SECONDS")]
+    pub guest_seconds_per_mib: f64,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Convert summary files and folders into a lake (a local directory or s3://).
+    Replay(ReplayArgs),
+    /// Convert the runs of an index in deterministic batches: one object per table and
+    /// partition per batch, per-run manifests, resumable.
+    Backfill(BackfillArgs),
+    /// Merge the per-run objects of each partition into objects sorted by run; resumable.
+    Compact(CompactArgs),
+    /// Delete a kind from the lake: objects, manifests, dead letters, checkpoints and Glue tables.
+    Clear(ClearArgs),
+    /// Process one S3 event document (S3, SQS, SNS or EventBridge shape) to completion.
+    HandleEvent(HandleEventArgs),
+    /// Serve an HTTP endpoint that processes POSTed S3 event documents.
+    Serve(ServeArgs),
+    /// Long-poll an SQS queue of S3 events; delete each message once all its records landed.
+    ConsumeSqs(ConsumeSqsArgs),
+    /// Run as an AWS Lambda function (custom runtime); what `bootstrap` with no arguments does.
+    /// Configured by environment: SUMMARY_DEST, SUMMARY_GLUE_DATABASE, SUMMARY_NO_GLUE, SUMMARY_ROUTES.
+    Lambda(LambdaArgs),
+    /// Compile the component into --cache-dir ahead of time (for read-only
+    /// deployments such as the Lambda zip, which ships it in precompiled/).
+    Precompile,
+    /// Write a deterministic synthetic corpus of summaries (for benchmarks and tests).
+    GenCorpus(GenCorpusArgs),
+}
+
+/// Where the lake is and whether to register it in Glue.
+#[derive(clap::Args)]
+pub struct Destination {
+    /// The lake: `s3://BUCKET[/PREFIX]` or a local directory (default: ./lake).
+    #[arg(
+        long,
+        visible_alias = "lake",
+        env = "SUMMARY_DEST",
+        value_name = "DEST"
+    )]
+    pub dest: Option<String>,
+    /// Glue database the tables are registered in (for an s3:// lake).
+    #[arg(
+        long,
+        env = "SUMMARY_GLUE_DATABASE",
+        default_value = "summary",
+        value_name = "NAME"
+    )]
+    pub glue_database: String,
+    /// Do not touch the Glue catalog.
+    #[arg(long, env = "SUMMARY_NO_GLUE")]
+    pub no_glue: bool,
+}
+
+/// How events are turned into work.
+#[derive(clap::Args)]
+pub struct EdgeOptions {
+    /// Route keys to kinds, `PATTERN=KIND` (repeatable; default: summary2/*.summary=nucleotide,
+    /// psummary/*.psummary=protein, rsummary/*.psummary=rdrp).
+    #[arg(
+        long = "route",
+        env = "SUMMARY_ROUTES",
+        value_delimiter = ',',
+        value_name = "PATTERN=KIND"
+    )]
+    pub routes: Vec<RouteRule>,
+    /// Summaries larger than this are refused before download (dead-lettered).
+    #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
+    pub max_summary_bytes: u64,
+    /// Object PUTs and DELETEs of one summary in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub io_concurrency: u64,
+}
+
+pub fn parse_kind(s: &str) -> Result<Kind, String> {
+    s.parse()
+        .map_err(|e: summary_layout::kind::UnknownKind| e.to_string())
+}
+
+// `replay`
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// Summary files, or folders to search for *.summary / *.psummary.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub destination: Destination,
+    /// Summaries per batch; each batch writes one object per table and partition.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub batch: u64,
+    /// Batches converted in parallel (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Delete the replayed kinds from the lake first.
+    #[arg(long)]
+    pub clear: bool,
+    /// Convert every file as this kind (default: from the folder name, else from the file's keys).
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Option<Kind>,
+    /// A line per file even for many files (default: lines up to 100 files, then a progress bar).
+    #[arg(long)]
+    pub lines: bool,
+}
+
+// `backfill`
+#[derive(clap::Args)]
+pub struct BackfillArgs {
+    /// One run id per line: a local file or s3://BUCKET/KEY.
+    #[arg(long, value_name = "FILE|S3URL")]
+    pub index: String,
+    /// Where the summaries are: a folder or s3://BUCKET[/PREFIX] holding <run>.summary
+    /// (nucleotide) or <run>.psummary (protein, rdrp).
+    #[arg(long, value_name = "DIR|S3URL")]
+    pub source: String,
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Kind,
+    #[command(flatten)]
+    pub destination: Destination,
+    /// Runs per batch (and per batch object).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub batch_runs: u64,
+    /// Batches worked on at once, each with up to --io-concurrency requests in flight.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub jobs: u64,
+    /// Requests (downloads, PUTs) of one batch in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub io_concurrency: u64,
+    /// Work on every N-th batch from the I-th only (0 <= I < N), to split a backfill over N machines.
+    #[arg(long, default_value = "0/1", value_parser = summary_plan::backfill::parse_shard, value_name = "I/N")]
+    pub shard: (usize, usize),
+    /// Redo batches a checkpoint marks done.
+    #[arg(long)]
+    pub redo: bool,
+    /// Summaries larger than this are dead-lettered.
+    #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
+    pub max_summary_bytes: u64,
+}
+
+// `compact`
+#[derive(clap::Args)]
+pub struct CompactArgs {
+    #[command(flatten)]
+    pub destination: Destination,
+    /// Only this kind (default: every kind).
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Option<Kind>,
+    /// Compact a partition once it holds at least this many per-run objects.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_files: u64,
+    /// Per-run objects merged into one object at most.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(2..=100_000))]
+    pub max_files: u64,
+    /// Partitions compacted at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub jobs: u64,
+}
+
+// `clear`
+#[derive(clap::Args)]
+pub struct ClearArgs {
+    #[command(flatten)]
+    pub destination: Destination,
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Kind,
+    /// Really delete (without it, only say what would go).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+// `handle-event`
+#[derive(clap::Args)]
+pub struct HandleEventArgs {
+    /// The event document, or - for standard input.
+    #[arg(value_name = "FILE|-")]
+    pub event: String,
+    #[command(flatten)]
+    pub destination: Destination,
+    #[command(flatten)]
+    pub edge: EdgeOptions,
+}
+
+// `serve`
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    #[command(flatten)]
+    pub server: serve::ServerOptions,
+    #[command(flatten)]
+    pub destination: Destination,
+    #[command(flatten)]
+    pub edge: EdgeOptions,
+    #[command(flatten)]
+    pub auth: serve_auth::AuthOptions,
+}
+
+// `consume-sqs`
+#[derive(clap::Args)]
+pub struct ConsumeSqsArgs {
+    /// The queue, e.g. https://sqs.us-east-1.amazonaws.com/123456789012/summaries.
+    #[arg(long, env = "SUMMARY_QUEUE_URL", value_name = "URL")]
+    pub queue_url: String,
+    #[command(flatten)]
+    pub destination: Destination,
+    #[command(flatten)]
+    pub edge: EdgeOptions,
+    /// Messages asked for per receive.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub batch: u32,
+    /// Long-poll wait per receive, in seconds; a shutdown waits for the poll in progress.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=20), value_name = "SECONDS")]
+    pub wait: u32,
+    /// How long a received message stays hidden from other consumers;
+    /// renewed every third of it while the message is worked on.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=43_200), value_name = "SECONDS")]
+    pub visibility_timeout: u32,
+    /// Receive-and-process loops running at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub concurrency: u64,
+    /// Exit once a receive comes back empty (drain the queue, then stop).
+    #[arg(long)]
+    pub until_empty: bool,
+}
+
+// `lambda`
+#[derive(clap::Args)]
+pub struct LambdaArgs {
+    #[command(flatten)]
+    pub destination: Destination,
+    #[command(flatten)]
+    pub edge: EdgeOptions,
+}
+
+// `gen-corpus`
+#[derive(clap::Args)]
+pub struct GenCorpusArgs {
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 1000)]
+    pub files: u64,
+    /// Output folder; files go to <out>/<kind>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// How rows spread over partitions: uniform (the widest) or serratus (as in the real summaries).
+    #[arg(long, default_value = "uniform")]
+    pub profile: summary_corpus::Profile,
+}

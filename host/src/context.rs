@@ -1,0 +1,159 @@
+//! What every command is wired with: the converter, the AWS client, the
+//! lake a destination names, and the event pipeline over them.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use summary_edge::route::default_routes;
+use summary_pipeline::apply::{Catalog, Lake};
+use summary_pipeline::glue_catalog::GlueCatalog;
+use summary_pipeline::pipeline::Pipeline;
+use summary_pipeline::s3_store::S3Store;
+
+use crate::aws::{parse_s3_url, AwsClient};
+use crate::cli::{Cli, Destination, EdgeOptions};
+use crate::converter::{default_cache_dir, Converter, GuestLimits};
+use crate::store::{LocalStore, ObjectStore};
+
+/// The converter and the AWS client every command that converts uses.
+pub struct Context {
+    pub converter: Converter,
+    pub client: AwsClient,
+    /// When the process started: commands report their time from it.
+    pub started: Instant,
+}
+
+impl Context {
+    /// Loads the converter as the global flags say and reads the AWS
+    /// configuration from the environment.
+    pub fn load(cli: &Cli, started: Instant) -> Result<Self> {
+        let component = component_path(cli.component.clone())?;
+        let converter = Converter::load(&component, cache_dir(cli).as_deref(), limits(cli))?;
+        tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
+        let mut aws = crate::aws::config_from_env()?;
+        aws.request_timeout = std::time::Duration::from_secs_f64(cli.request_timeout.max(0.1));
+        Ok(Context {
+            converter,
+            client: crate::aws::native_client(aws),
+            started,
+        })
+    }
+
+    pub fn open_lake(&self, destination: &Destination) -> Result<OpenedLake<'_>> {
+        open_lake(destination, &self.client)
+    }
+
+    /// The pipeline S3 events go through, into `lake`.
+    pub fn pipeline<'a>(&'a self, lake: &'a OpenedLake<'a>, edge: &EdgeOptions) -> Pipeline<'a> {
+        Pipeline {
+            converter: &self.converter,
+            lake: lake.store.as_ref(),
+            source: &self.client,
+            catalog: lake.catalog.as_ref().map(|c| c as &dyn Catalog),
+            routes: if edge.routes.is_empty() {
+                default_routes()
+            } else {
+                edge.routes.clone()
+            },
+            max_source_bytes: edge.max_summary_bytes,
+            io_concurrency: edge.io_concurrency as usize,
+        }
+    }
+}
+
+/// Where precompiled components are cached, as the flags say.
+pub fn cache_dir(cli: &Cli) -> Option<PathBuf> {
+    if cli.no_cache {
+        return None;
+    }
+    cli.cache_dir
+        .clone()
+        .or_else(shipped_cache_dir)
+        .or_else(default_cache_dir)
+}
+
+fn limits(cli: &Cli) -> GuestLimits {
+    GuestLimits {
+        base_memory: cli.guest_memory_mib << 20,
+        memory_per_input_byte: cli.guest_memory_per_byte,
+        base_time: std::time::Duration::from_secs_f64(cli.guest_seconds.max(0.01)),
+        time_per_mib: std::time::Duration::from_secs_f64(cli.guest_seconds_per_mib.max(0.0)),
+    }
+}
+
+/// The opened destination: the store, and the catalog for an S3 lake.
+pub struct OpenedLake<'a> {
+    pub store: Box<dyn ObjectStore + 'a>,
+    pub catalog: Option<GlueCatalog<'a>>,
+}
+
+impl OpenedLake<'_> {
+    /// What plans are applied to: this lake, with `converter` for rewrites.
+    pub fn writer<'a>(&'a self, converter: &'a Converter, io_concurrency: usize) -> Lake<'a> {
+        Lake {
+            store: self.store.as_ref(),
+            catalog: self.catalog.as_ref().map(|c| c as &dyn Catalog),
+            converter,
+            io_concurrency,
+        }
+    }
+}
+
+fn open_lake<'a>(destination: &Destination, client: &'a AwsClient) -> Result<OpenedLake<'a>> {
+    let dest = destination.dest.clone().unwrap_or_else(|| "lake".into());
+    if !dest.starts_with("s3://") {
+        return Ok(OpenedLake {
+            store: Box::new(LocalStore::new(dest)),
+            catalog: None,
+        });
+    }
+    let (bucket, prefix) = parse_s3_url(&dest)?;
+    let store = S3Store::new(client, bucket, prefix);
+    let lake_url = store.lake_url().unwrap_or_default();
+    let catalog = (!destination.no_glue)
+        .then(|| GlueCatalog::new(client, destination.glue_database.clone(), lake_url));
+    Ok(OpenedLake {
+        store: Box::new(store),
+        catalog,
+    })
+}
+
+/// Set by the first SIGTERM or SIGINT; a second SIGINT ends the process at once.
+pub fn shutdown_flag() -> Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register_conditional_shutdown(SIGINT, 130, stop.clone())
+        .context("installing the SIGINT handler")?;
+    for signal in [SIGTERM, SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("installing the SIGTERM/SIGINT handlers")?;
+    }
+    Ok(stop)
+}
+
+/// `precompiled/` beside the binary, where a deployment (the Lambda zip)
+/// ships the component compiled at build time.
+fn shipped_cache_dir() -> Option<PathBuf> {
+    let dir = std::env::current_exe().ok()?.with_file_name("precompiled");
+    dir.is_dir().then_some(dir)
+}
+
+/// `--component`, else `$SUMMARY_COMPONENT`, else `summary_guest.wasm` beside the binary.
+pub fn component_path(flag: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(path) = flag.or_else(|| std::env::var_os("SUMMARY_COMPONENT").map(PathBuf::from)) {
+        return Ok(path);
+    }
+    let exe = std::env::current_exe().context("locating this binary")?;
+    let beside = exe.with_file_name("summary_guest.wasm");
+    if beside.exists() {
+        Ok(beside)
+    } else {
+        anyhow::bail!(
+            "no converter component: pass --component, set SUMMARY_COMPONENT, or put summary_guest.wasm beside {} (scripts/setup does)",
+            exe.display()
+        )
+    }
+}
