@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use summary_layout::Kind;
+use summary_lake::Kind;
 
 /// One generated summary and what converting it must give.
 pub struct GeneratedSummary {

@@ -5,18 +5,18 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(decoded) = summary_edge::event::decode_event(data) {
+    if let Ok(decoded) = summary_aws::event::decode_event(data) {
         for object in decoded.objects {
             let _ = (object.bucket.len(), object.key.len());
         }
     }
-    if let Ok(messages) = summary_edge::sqs::parse_received(data) {
+    if let Ok(messages) = summary_aws::sqs::parse_received(data) {
         let _ = messages.iter().map(|m| m.body.len()).sum::<usize>();
     }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
-        if let Some(batch) = summary_edge::sqs::lambda_batch(&value) {
+        if let Some(batch) = summary_aws::sqs::lambda_batch(&value) {
             let ids = batch.iter().map(|m| m.id.as_str());
-            let _ = summary_edge::sqs::batch_item_failures(ids);
+            let _ = summary_aws::sqs::batch_item_failures(ids);
         }
     }
 });

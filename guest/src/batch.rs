@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
-use summary_layout::catalog::tables_of;
-use summary_layout::keys::{object_key, Partition};
-use summary_layout::text::quoted;
-use summary_layout::Kind;
+use summary_lake::catalog::tables_of;
+use summary_lake::keys::{object_key, Partition};
+use summary_lake::text::quoted;
+use summary_lake::Kind;
 
 use crate::error::ParseError;
 use crate::summary::{parse_summary, ParsedSummary, HEADER_KEY};

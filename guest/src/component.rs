@@ -1,7 +1,7 @@
 //! The WASI component export: maps `wit/summary.wit` onto the library.
 
 use exports::serratus::summary::converter as wit;
-use summary_layout::Kind;
+use summary_lake::Kind;
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -87,7 +87,7 @@ impl wit::Guest for Converter {
         drop_runs: Vec<String>,
     ) -> Result<Option<wit::Merged>, String> {
         let kind = kind_from_wit(kind);
-        let table = summary_layout::catalog::table(kind, &table)
+        let table = summary_lake::catalog::table(kind, &table)
             .ok_or_else(|| format!("{kind}/{table} is not a lake table"))?;
         Ok(
             crate::merge(table, &parts, &drop_runs)?.map(|m| wit::Merged {

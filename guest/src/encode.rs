@@ -9,8 +9,8 @@ use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::{ColumnPath, SchemaDescriptor};
-use summary_layout::catalog::TABLES;
-use summary_layout::{ColumnType, Table};
+use summary_lake::catalog::TABLES;
+use summary_lake::{ColumnType, Table};
 
 use crate::value::Value;
 

@@ -1,6 +1,6 @@
 use std::fmt;
 
-use summary_layout::text::excerpt;
+use summary_lake::text::excerpt;
 
 /// Why a summary was rejected, pointing at the line and key at fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,7 +14,7 @@ pub struct ParseError {
 
 impl ParseError {
     /// The field is quoted as an excerpt (a key can be megabytes of
-    /// garbage); messages quote values with `summary_layout::text::quoted`.
+    /// garbage); messages quote values with `summary_lake::text::quoted`.
     pub fn new(line: u32, field: &str, message: impl Into<String>) -> Self {
         ParseError {
             line,
@@ -25,15 +25,14 @@ impl ParseError {
 
     /// Compiler-style rendering: `PATH:LINE: field 'score': invalid integer "abc"`.
     pub fn render(&self, source: &str) -> String {
-        summary_layout::diagnostic::render(source, self.line, &self.field, &self.message)
+        summary_lake::diagnostic::render(source, self.line, &self.field, &self.message)
     }
 }
 
 /// `LINE: field 'F': MESSAGE` (or `LINE: MESSAGE` without a field).
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rendered =
-            summary_layout::diagnostic::render("", self.line, &self.field, &self.message);
+        let rendered = summary_lake::diagnostic::render("", self.line, &self.field, &self.message);
         f.write_str(&rendered[1..])
     }
 }

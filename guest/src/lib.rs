@@ -22,15 +22,15 @@ pub use batch::{convert_batch, Batch, Outcome, ParquetObject, SummaryInput, Tabl
 pub use error::ParseError;
 pub use merge::{merge, Merged};
 pub use summary::{parse_line, parse_summary, ParsedSummary};
-pub use summary_layout::Kind;
+pub use summary_lake::Kind;
 
 use error::{ParseError as Error, ParseResult};
-use summary_layout::text::quoted;
+use summary_lake::text::quoted;
 
 /// Accepts a run id only if it is an SRA run accession: it becomes part of
 /// object keys, so nothing else may pass.
 fn run_id(line: u32, run: &str) -> ParseResult<&str> {
-    if summary_layout::keys::is_run_accession(run) {
+    if summary_lake::keys::is_run_accession(run) {
         Ok(run)
     } else {
         Err(Error::new(

@@ -10,7 +10,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array};
 use arrow_schema::Schema;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use summary_layout::Table;
+use summary_lake::Table;
 
 use crate::encode::{arrow_schema, write};
 

@@ -7,7 +7,7 @@ use crate::error::ParseResult;
 use crate::record::{CommaFields, Record};
 use crate::summary::{Format, TableRows, HEADER_KEY};
 use crate::value::Value;
-use summary_layout::text::quoted;
+use summary_lake::text::quoted;
 
 pub(crate) static FORMAT: Format = Format {
     section_keys: &[HEADER_KEY, "famcvg", "gencvg", "seqcvg"],

@@ -5,11 +5,11 @@
 //! nucleotide `topname=`/`name=`) takes the rest of the line but its final
 //! `;`, since its text may itself hold `;`, `=` and `,`.
 
-use summary_layout::keys::Partition;
+use summary_lake::keys::Partition;
 
 use crate::error::{ParseError, ParseResult};
 use crate::value::{parse_double, parse_int};
-use summary_layout::text::{excerpt, quoted};
+use summary_lake::text::{excerpt, quoted};
 
 /// The fields of one line, each marked once a section parser has used it, so
 /// that any key left over is reported as unknown.

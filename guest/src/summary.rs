@@ -2,15 +2,15 @@
 //! section key to the table it feeds. All or nothing: the first error
 //! rejects the file.
 
-use summary_layout::catalog::tables_of;
-use summary_layout::keys::Partition;
-use summary_layout::{Kind, Table};
+use summary_lake::catalog::tables_of;
+use summary_lake::keys::Partition;
+use summary_lake::{Kind, Table};
 
 use crate::error::{ParseError, ParseResult};
 use crate::record::Record;
 use crate::value::Value;
 use crate::{nucleotide, protein, rdrp};
-use summary_layout::text::{excerpt, quoted};
+use summary_lake::text::{excerpt, quoted};
 
 /// The rows one summary contributes to each table of its kind.
 #[derive(Debug)]

@@ -1,9 +1,9 @@
 //! Cell values of a row and the strict number syntax of summaries.
 
 use std::borrow::Cow;
-use summary_layout::text::quoted;
+use summary_lake::text::quoted;
 
-/// One cell, typed as its column in [`summary_layout::catalog`].
+/// One cell, typed as its column in [`summary_lake::catalog`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value<'a> {
     Text(Cow<'a, str>),

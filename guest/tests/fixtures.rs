@@ -101,7 +101,7 @@ fn nucleotide_values_column_by_column() {
     );
     assert_eq!(
         family.partitions[0],
-        Some(summary_layout::keys::Partition {
+        Some(summary_lake::keys::Partition {
             score: 100,
             pctid: 92
         })
@@ -174,7 +174,7 @@ fn protein_values_split_gen_and_seq() {
     );
     assert_eq!(
         s.tables[3].partitions[1],
-        Some(summary_layout::keys::Partition {
+        Some(summary_lake::keys::Partition {
             score: 2,
             pctid: 63
         })

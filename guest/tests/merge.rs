@@ -8,7 +8,7 @@ use read::column;
 
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use summary_guest::{convert_batch, merge, Kind, SummaryInput};
-use summary_layout::catalog::table;
+use summary_lake::catalog::table;
 
 fn rdrp(run_file: &str) -> (String, Vec<u8>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

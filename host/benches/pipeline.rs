@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use summary_corpus::{generate, GeneratedSummary};
-use summary_layout::Kind;
+use summary_lake::Kind;
 use summary_uploader::converter::{Converter, GuestLimits, Summary};
 
 struct Options {

@@ -10,20 +10,23 @@ use std::time::Instant;
 use anyhow::{bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use summary_layout::catalog::table;
-use summary_layout::diagnostic::render;
-use summary_layout::keys::object_key;
-use summary_layout::Kind;
+use summary_lake::catalog::table;
+use summary_lake::diagnostic::render;
+use summary_lake::keys::object_key;
+use summary_lake::source::summary_file_names;
+use summary_lake::Kind;
 use summary_pipeline::apply::Lake;
 use summary_pipeline::batch::{land_batch, local_file_version, read_manifests, BatchLanded};
 use summary_pipeline::convert::{convert_isolating, Outcome, ParquetObject, Summary};
-use summary_plan::backfill::{batch_of_checkpoint, checkpoint_key, checkpoint_prefix, BackfillBatch};
+use summary_plan::backfill::{
+    batch_of_checkpoint, checkpoint_key, checkpoint_prefix, BackfillBatch,
+};
 use summary_plan::batch::{BatchRun, RunResult};
-use summary_plan::manifest::{error_prefix, Manifest, SourceVersion};
+use summary_plan::manifest::{Manifest, SourceVersion};
 use summary_plan::step::json_bytes;
 use summary_plan::{Plan, Step};
 
-use crate::aws::{parse_s3_url, AwsClient};
+use crate::aws_transport::{parse_s3_url, AwsClient};
 use crate::parallel::{run_jobs, try_map};
 use std::process::ExitCode;
 
@@ -47,24 +50,9 @@ impl SummarySource {
         }
     }
 
-    /// The names a run's summary may have, in the order tried: Serratus'
-    /// own (`summary2/<run>.summary`, `psummary/<run>.psummary`,
-    /// `rsummary/<run>.psummary`), then `<run>.rsummary.psummary`, the name
-    /// RdRp summaries get when the three kinds share a folder.
-    fn file_names(kind: Kind, run: &str) -> Vec<String> {
-        match kind {
-            Kind::Nucleotide => vec![format!("{run}.summary")],
-            Kind::Protein => vec![format!("{run}.psummary")],
-            Kind::Rdrp => vec![
-                format!("{run}.psummary"),
-                format!("{run}.rsummary.psummary"),
-            ],
-        }
-    }
-
     /// Where run `run`'s summary is looked for first, for messages.
     pub fn locate(&self, kind: Kind, run: &str) -> String {
-        self.location(&Self::file_names(kind, run)[0])
+        self.location(&summary_file_names(kind, run)[0])
     }
 
     fn location(&self, name: &str) -> String {
@@ -86,7 +74,7 @@ impl SummarySource {
         run: &str,
         max_bytes: u64,
     ) -> Result<Option<Fetched>> {
-        for name in Self::file_names(kind, run) {
+        for name in summary_file_names(kind, run) {
             if let Some((bytes, version)) = self.fetch_one(client, &name, max_bytes)? {
                 return Ok(Some(Fetched {
                     location: self.location(&name),
@@ -230,14 +218,9 @@ impl Backfill<'_> {
         let errored: BTreeSet<String> = self
             .lake
             .store
-            .list(&error_prefix(self.kind))?
+            .list(&summary_lake::prefixes::dead_letters(self.kind))?
             .iter()
-            .filter_map(|key| {
-                key.rsplit('/')
-                    .next()?
-                    .strip_suffix(".json")
-                    .map(str::to_string)
-            })
+            .filter_map(|key| summary_lake::prefixes::name_of(key).map(str::to_string))
             .collect();
         let (todo, skipped): (Vec<_>, Vec<_>) =
             batches.into_iter().partition(|b| !done.contains(&b.name));
@@ -277,7 +260,12 @@ impl Backfill<'_> {
                         let message = format!("{error:#}");
                         tracing::error!(kind = %self.kind, batch = %batch.name, error = %message, "backfill batch failed");
                         progress.suspend(|| {
-                            eprintln!("batch {} ({} runs from {}) failed: {message}", batch.name, batch.runs.len(), batch.runs[0])
+                            eprintln!(
+                                "batch {} ({} runs from {}) failed: {message}",
+                                batch.name,
+                                batch.runs.len(),
+                                batch.runs[0]
+                            )
                         });
                         failed_runs += batch.runs.len();
                         report.batches_failed.push((batch.name.clone(), message));
@@ -421,7 +409,15 @@ impl Backfill<'_> {
                 bytes: json_bytes(&record),
             }])
         };
-        let landed = land_batch(&self.lake, kind, &batch.name, runs, objects, true, checkpoint)?;
+        let landed = land_batch(
+            &self.lake,
+            kind,
+            &batch.name,
+            runs,
+            objects,
+            true,
+            checkpoint,
+        )?;
         result.landed = landed.landed.len();
         result.kept += landed.overtaken.len();
         Ok(result)
@@ -465,7 +461,10 @@ impl Backfill<'_> {
                         );
                     }
                     Outcome::Failed(e) => {
-                        bad.insert(*index, render(&summary.source, e.line, &e.field, &e.message));
+                        bad.insert(
+                            *index,
+                            render(&summary.source, e.line, &e.field, &e.message),
+                        );
                     }
                 }
             }
@@ -480,20 +479,26 @@ impl Backfill<'_> {
 
 /// `backfill`: the index's batches of this shard; exit 1 if any run failed.
 pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
-    let BackfillArgs { index, source, kind, destination, batch_runs, jobs, io_concurrency, shard, redo, max_summary_bytes } = args;
+    let BackfillArgs {
+        index,
+        source,
+        kind,
+        destination,
+        batch_runs,
+        jobs,
+        io_concurrency,
+        shard,
+        redo,
+        max_summary_bytes,
+    } = args;
     let lake = ctx.open_lake(&destination)?;
     let text = read_index(&ctx.client, &index)?;
     let (runs, problems) = summary_plan::backfill::parse_index(&text);
     for problem in &problems {
         eprintln!("{index}:{}: {}", problem.line, problem.message);
     }
-    let batches = summary_plan::backfill::plan_batches(
-        kind,
-        &runs,
-        batch_runs as usize,
-        shard.0,
-        shard.1,
-    );
+    let batches =
+        summary_plan::backfill::plan_batches(kind, &runs, batch_runs as usize, shard.0, shard.1);
     let shard_runs: usize = batches.iter().map(|b| b.runs.len()).sum();
     eprintln!(
         "backfilling {shard_runs} of {} {kind} runs (shard {}/{}, {} batches) from {source} into {}",
@@ -526,13 +531,11 @@ pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
         report.bytes_in as f64 / 1e6,
         report.bytes_out as f64 / 1e6,
     );
-    let failed = !(report.failures.is_empty()
-        && report.batches_failed.is_empty()
-        && problems.is_empty());
+    let failed =
+        !(report.failures.is_empty() && report.batches_failed.is_empty() && problems.is_empty());
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
-

@@ -2,8 +2,8 @@
 //! journals and Glue tables, gone.
 
 use anyhow::Result;
-use summary_layout::catalog::tables_of;
-use summary_layout::Kind;
+use summary_lake::catalog::tables_of;
+use summary_lake::{prefixes, Kind};
 
 use crate::glue_catalog::GlueCatalog;
 use crate::store::ObjectStore;
@@ -11,17 +11,6 @@ use std::process::ExitCode;
 
 use crate::cli::ClearArgs;
 use crate::context::Context;
-
-/// The folders of the lake that belong to a kind, data first.
-pub fn prefixes(kind: Kind) -> [String; 5] {
-    [
-        format!("{kind}/"),
-        format!("_compaction/{kind}/"),
-        format!("_backfill/{kind}/"),
-        format!("_errors/{kind}/"),
-        format!("_manifests/{kind}/"),
-    ]
-}
 
 #[derive(Debug, Default)]
 pub struct ClearReport {
@@ -33,7 +22,7 @@ pub struct ClearReport {
 
 /// What `clear` would delete: objects per folder.
 pub fn survey(lake: &dyn ObjectStore, kind: Kind) -> Result<Vec<(String, u64)>> {
-    prefixes(kind)
+    prefixes::of_kind(kind)
         .into_iter()
         .map(|prefix| Ok((prefix.clone(), lake.list(&prefix)?.len() as u64)))
         .collect()
@@ -45,7 +34,7 @@ pub fn clear(
     kind: Kind,
 ) -> Result<ClearReport> {
     let mut report = ClearReport::default();
-    for prefix in prefixes(kind) {
+    for prefix in prefixes::of_kind(kind) {
         let deleted = lake.delete_prefix(&prefix)?;
         report.deleted.push((prefix, deleted));
     }
@@ -61,7 +50,11 @@ pub fn clear(
 
 /// `clear`: what would go, or with `--yes` deletes it.
 pub fn command(args: ClearArgs, ctx: &Context) -> Result<ExitCode> {
-    let ClearArgs { destination, kind, yes } = args;
+    let ClearArgs {
+        destination,
+        kind,
+        yes,
+    } = args;
     let lake = ctx.open_lake(&destination)?;
     if !yes {
         for (prefix, count) in survey(lake.store.as_ref(), kind)? {
@@ -91,4 +84,3 @@ pub fn command(args: ClearArgs, ctx: &Context) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use summary_edge::route::RouteRule;
-use summary_layout::Kind;
+use summary_lake::source::RouteRule;
+use summary_lake::Kind;
 
 use crate::{serve, serve_auth};
 
@@ -116,7 +116,7 @@ pub struct EdgeOptions {
 
 pub fn parse_kind(s: &str) -> Result<Kind, String> {
     s.parse()
-        .map_err(|e: summary_layout::kind::UnknownKind| e.to_string())
+        .map_err(|e: summary_lake::kind::UnknownKind| e.to_string())
 }
 
 // `replay`

@@ -9,13 +9,13 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use summary_layout::Kind;
+use std::process::ExitCode;
+use summary_lake::Kind;
 use summary_pipeline::apply::{read_manifest, Lake};
 use summary_pipeline::compaction::{compact_chunk, finish_journal, ChunkDone};
 use summary_pipeline::parallel::{run_jobs, try_map};
 use summary_plan::compaction::{journal_prefix, plan_chunks, Chunk, Journal};
 use summary_plan::manifest::{manifest_key, SourceVersion};
-use std::process::ExitCode;
 
 use crate::cli::CompactArgs;
 use crate::context::Context;
@@ -50,13 +50,15 @@ impl Compaction<'_> {
         let mut report = CompactReport::default();
         let store = self.lake.store;
         for key in store.list(&journal_prefix(kind))? {
-            let bytes = store.get(&key)?.with_context(|| format!("{key} vanished"))?;
+            let bytes = store
+                .get(&key)?
+                .with_context(|| format!("{key} vanished"))?;
             let journal = Journal::from_json(&bytes).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
             tracing::info!(journal = %key, "finishing an interrupted compaction");
             report.add(finish_journal(&self.lake, &journal)?);
             report.resumed += 1;
         }
-        let keys = store.list(&format!("{kind}/"))?;
+        let keys = store.list(&summary_lake::prefixes::objects(kind))?;
         let chunks = plan_chunks(&keys, self.min_files, self.max_files);
         report.chunks = chunks.len();
         let sources = self.sources(kind, &chunks)?;
@@ -94,7 +96,9 @@ impl Compaction<'_> {
                     // After a failure no chunk starts: the journals of those
                     // in flight say what the next run finishes.
                     Err(error) => {
-                        failure.get_or_insert(error.context(format!("compacting into {}", chunk.output)));
+                        failure.get_or_insert(
+                            error.context(format!("compacting into {}", chunk.output)),
+                        );
                         false
                     }
                 }
@@ -135,7 +139,13 @@ impl CompactReport {
 
 /// `compact`: every kind (or one), each finished before the next.
 pub fn command(args: CompactArgs, ctx: &Context) -> Result<ExitCode> {
-    let CompactArgs { destination, kind, min_files, max_files, jobs } = args;
+    let CompactArgs {
+        destination,
+        kind,
+        min_files,
+        max_files,
+        jobs,
+    } = args;
     let lake = ctx.open_lake(&destination)?;
     let compaction = Compaction {
         lake: lake.writer(&ctx.converter, 8),
@@ -159,4 +169,3 @@ pub fn command(args: CompactArgs, ctx: &Context) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use summary_edge::route::default_routes;
+use summary_lake::source::default_routes;
 use summary_pipeline::apply::{Catalog, Lake};
+use summary_pipeline::events::Pipeline;
 use summary_pipeline::glue_catalog::GlueCatalog;
-use summary_pipeline::pipeline::Pipeline;
 use summary_pipeline::s3_store::S3Store;
 
-use crate::aws::{parse_s3_url, AwsClient};
+use crate::aws_transport::{parse_s3_url, AwsClient};
 use crate::cli::{Cli, Destination, EdgeOptions};
 use crate::converter::{default_cache_dir, Converter, GuestLimits};
 use crate::store::{LocalStore, ObjectStore};
@@ -33,11 +33,11 @@ impl Context {
         let component = component_path(cli.component.clone())?;
         let converter = Converter::load(&component, cache_dir(cli).as_deref(), limits(cli))?;
         tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
-        let mut aws = crate::aws::config_from_env()?;
+        let mut aws = crate::aws_transport::config_from_env()?;
         aws.request_timeout = std::time::Duration::from_secs_f64(cli.request_timeout.max(0.1));
         Ok(Context {
             converter,
-            client: crate::aws::native_client(aws),
+            client: crate::aws_transport::native_client(aws),
             started,
         })
     }

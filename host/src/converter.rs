@@ -296,7 +296,7 @@ impl summary_pipeline::convert::Convert for Converter {
 
     fn merge(
         &self,
-        kind: summary_layout::Kind,
+        kind: summary_lake::Kind,
         table: &str,
         parts: &[Vec<u8>],
         drop_runs: &[String],
@@ -344,7 +344,7 @@ fn cached_path(engine: &Engine, bytes: &[u8], dir: &Path) -> (String, PathBuf) {
         .precompile_compatibility_hash()
         .hash(&mut engine_hash);
     let digest = Sha256::digest(bytes);
-    let name = summary_layout::text::hex(&digest[..12]);
+    let name = summary_lake::text::hex(&digest[..12]);
     let path = dir.join(format!(
         "converter-{name}-{:016x}.cwasm",
         engine_hash.finish()
@@ -408,22 +408,22 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|base| base.join("summary-uploader"))
 }
 
-impl From<summary_layout::Kind> for Kind {
-    fn from(kind: summary_layout::Kind) -> Self {
+impl From<summary_lake::Kind> for Kind {
+    fn from(kind: summary_lake::Kind) -> Self {
         match kind {
-            summary_layout::Kind::Nucleotide => Kind::Nucleotide,
-            summary_layout::Kind::Protein => Kind::Protein,
-            summary_layout::Kind::Rdrp => Kind::Rdrp,
+            summary_lake::Kind::Nucleotide => Kind::Nucleotide,
+            summary_lake::Kind::Protein => Kind::Protein,
+            summary_lake::Kind::Rdrp => Kind::Rdrp,
         }
     }
 }
 
-impl From<Kind> for summary_layout::Kind {
+impl From<Kind> for summary_lake::Kind {
     fn from(kind: Kind) -> Self {
         match kind {
-            Kind::Nucleotide => summary_layout::Kind::Nucleotide,
-            Kind::Protein => summary_layout::Kind::Protein,
-            Kind::Rdrp => summary_layout::Kind::Rdrp,
+            Kind::Nucleotide => summary_lake::Kind::Nucleotide,
+            Kind::Protein => summary_lake::Kind::Protein,
+            Kind::Rdrp => summary_lake::Kind::Rdrp,
         }
     }
 }

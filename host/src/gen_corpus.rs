@@ -4,13 +4,18 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use summary_layout::Kind;
+use summary_lake::Kind;
 
 use crate::cli::GenCorpusArgs;
 
 /// Writes the corpus; needs no converter.
 pub fn command(args: GenCorpusArgs) -> Result<ExitCode> {
-    let GenCorpusArgs { seed, files, out, profile } = args;
+    let GenCorpusArgs {
+        seed,
+        files,
+        out,
+        profile,
+    } = args;
     let written = gen_corpus(profile, seed, files, &out)?;
     println!(
         "wrote {files} summaries ({:.1} MB) to {}",

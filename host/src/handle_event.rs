@@ -10,10 +10,15 @@ use crate::context::Context;
 
 /// Prints the event's report; exit 1 unless every record landed.
 pub fn command(args: HandleEventArgs, ctx: &Context) -> Result<ExitCode> {
-    let HandleEventArgs { event, destination, edge } = args;
+    let HandleEventArgs {
+        event,
+        destination,
+        edge,
+    } = args;
     let bytes = read_event(&event)?;
     let lake = ctx.open_lake(&destination)?;
-    let report = ctx.pipeline(&lake, &edge)
+    let report = ctx
+        .pipeline(&lake, &edge)
         .handle_event(&bytes)
         .map_err(|e| anyhow::anyhow!("{event}: {e}"))?;
     println!("{}", serde_json::to_string_pretty(&report.to_json())?);

@@ -8,10 +8,10 @@
 
 use anyhow::{Context as _, Result};
 use serde_json::Value;
-use summary_edge::event::decode_event_value;
-use summary_edge::sqs;
+use summary_aws::event::decode_event_value;
+use summary_aws::sqs;
 
-use crate::pipeline::Pipeline;
+use crate::events::Pipeline;
 use std::process::ExitCode;
 
 use crate::cli::LambdaArgs;
@@ -69,4 +69,3 @@ pub fn command(args: LambdaArgs, ctx: &Context) -> Result<ExitCode> {
     run(&ctx.pipeline(&lake, &edge))?;
     Ok(ExitCode::SUCCESS)
 }
-

@@ -1,9 +1,9 @@
 //! The native host: runs the summary converter component under wasmtime
 //! and writes its Parquet objects to an object store. I/O and wiring only:
 //! the pipeline itself is `summary-pipeline` (shared with the Spin app),
-//! the lake's layout `summary-layout`, the conversion the guest.
+//! the lake `summary-lake`, the conversion the guest.
 
-pub mod aws;
+pub mod aws_transport;
 pub mod backfill;
 pub mod clear;
 pub mod cli;
@@ -19,4 +19,4 @@ pub mod serve_auth;
 pub mod sqs_consumer;
 pub mod store;
 
-pub use summary_pipeline::{glue_catalog, parallel, pipeline, s3_store, shared};
+pub use summary_pipeline::{events, glue_catalog, parallel, s3_store, shared};

@@ -11,16 +11,16 @@ use std::process::ExitCode;
 use crate::cli::ReplayArgs;
 use crate::context::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use summary_layout::diagnostic::render;
-use summary_layout::keys::parse_object_key;
-use summary_layout::route::{is_summary_file_name, kind_from_path, sniff_kind};
-use summary_layout::Kind;
+use summary_lake::diagnostic::render;
+use summary_lake::keys::parse_object_key;
+use summary_lake::prefixes;
+use summary_lake::source::{is_summary_file_name, kind_from_path, sniff_kind};
+use summary_lake::Kind;
 use summary_pipeline::apply::Lake;
 use summary_pipeline::batch::{land_batch, local_file_version, read_manifests};
 use summary_pipeline::convert::{convert_isolating, Outcome, Summary};
 use summary_pipeline::parallel::run_jobs;
 use summary_plan::batch::{BatchRun, RunResult};
-use summary_plan::manifest::{error_prefix, manifest_prefix};
 use summary_plan::Plan;
 
 pub struct ReplayOptions {
@@ -149,8 +149,8 @@ pub fn replay(
     let kinds: BTreeSet<Kind> = sources.iter().map(|s| s.kind).collect();
     if options.clear {
         for kind in &kinds {
-            let removed = lake.store.delete_prefix(&format!("{kind}/"))?
-                + lake.store.delete_prefix(&manifest_prefix(*kind))?;
+            let removed = lake.store.delete_prefix(&prefixes::objects(*kind))?
+                + lake.store.delete_prefix(&prefixes::manifests(*kind))?;
             tracing::info!(%kind, removed, "cleared kind");
         }
     }
@@ -158,9 +158,9 @@ pub fn replay(
     for kind in &kinds {
         errored.extend(
             lake.store
-                .list(&error_prefix(*kind))?
+                .list(&prefixes::dead_letters(*kind))?
                 .iter()
-                .filter_map(|key| Some((*kind, key.rsplit('/').next()?.strip_suffix(".json")?.to_string()))),
+                .filter_map(|key| Some((*kind, prefixes::name_of(key)?.to_string()))),
         );
     }
     let batches = plan_batches(&sources, options.batch_size);
@@ -229,17 +229,18 @@ fn run_batch(
         return report;
     }
     let kind = batch[0].kind;
-    let fail_all = |report: &mut ReplayReport, paths: &[&Summary], error: &dyn std::fmt::Display| {
-        tracing::error!(%kind, files = paths.len(), error = %error, "batch failed");
-        for summary in paths {
-            let failure = FileFailure {
-                message: format!("{}: batch failed: {error}", summary.source),
-                path: PathBuf::from(&summary.source),
-            };
-            progress.failed(&failure);
-            report.failures.push(failure);
-        }
-    };
+    let fail_all =
+        |report: &mut ReplayReport, paths: &[&Summary], error: &dyn std::fmt::Display| {
+            tracing::error!(%kind, files = paths.len(), error = %error, "batch failed");
+            for summary in paths {
+                let failure = FileFailure {
+                    message: format!("{}: batch failed: {error}", summary.source),
+                    path: PathBuf::from(&summary.source),
+                };
+                progress.failed(&failure);
+                report.failures.push(failure);
+            }
+        };
     let isolated = match convert_isolating(lake.converter, &summaries) {
         Ok(isolated) => isolated,
         Err(error) => {
@@ -263,7 +264,10 @@ fn run_batch(
     let mut runs = Vec::new();
     for (summary, outcome) in inputs.iter().zip(&converted.outcomes) {
         if let Outcome::Converted { run, .. } = outcome {
-            runs.push((run.clone(), local_file_version(&summary.source, &summary.bytes)));
+            runs.push((
+                run.clone(),
+                local_file_version(&summary.source, &summary.bytes),
+            ));
         }
     }
     let objects = converted.objects;
@@ -271,20 +275,24 @@ fn run_batch(
         .first()
         .and_then(|o| parse_object_key(&o.key).map(|k| k.name.to_string()))
         .unwrap_or_default();
-    let landed = read_manifests(lake, kind, &runs.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>())
-        .and_then(|manifests| {
-            let runs = runs
-                .into_iter()
-                .zip(manifests)
-                .map(|((run, source), manifest)| BatchRun {
-                    dead_lettered: errored.contains(&(kind, run.clone())),
-                    run,
-                    manifest,
-                    result: RunResult::Converted { source },
-                })
-                .collect();
-            land_batch(lake, kind, &name, runs, objects, false, |_| Plan::new())
-        });
+    let landed = read_manifests(
+        lake,
+        kind,
+        &runs.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>(),
+    )
+    .and_then(|manifests| {
+        let runs = runs
+            .into_iter()
+            .zip(manifests)
+            .map(|((run, source), manifest)| BatchRun {
+                dead_lettered: errored.contains(&(kind, run.clone())),
+                run,
+                manifest,
+                result: RunResult::Converted { source },
+            })
+            .collect();
+        land_batch(lake, kind, &name, runs, objects, false, |_| Plan::new())
+    });
     match landed {
         Ok(landed) => {
             report.objects_written = landed.applied.objects_written;
@@ -376,7 +384,15 @@ impl Progress {
 
 /// `replay`: the files into the lake; exit 1 if any failed.
 pub fn command(args: ReplayArgs, ctx: &Context) -> Result<ExitCode> {
-    let ReplayArgs { paths, destination, batch, jobs, clear, kind, lines } = args;
+    let ReplayArgs {
+        paths,
+        destination,
+        batch,
+        jobs,
+        clear,
+        kind,
+        lines,
+    } = args;
     let lake = ctx.open_lake(&destination)?;
     let files = collect_files(&paths)?;
     let (sources, mut failures) = classify(files, kind);

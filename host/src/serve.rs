@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 use summary_http_server::{Config, Handler, Refusal, Request, Response};
 use summary_pipeline::endpoint::{self, answer as answer_request, Authenticator, MAX_EVENT_BYTES};
 
-use crate::pipeline::Pipeline;
+use crate::events::Pipeline;
 use std::process::ExitCode;
 
 use crate::cli::ServeArgs;
@@ -196,7 +196,13 @@ mod tests {
 
 /// `serve`: events POSTed over HTTP, until SIGTERM.
 pub fn command(args: ServeArgs, ctx: &Context) -> Result<ExitCode> {
-    let ServeArgs { listen, server, destination, edge, auth } = args;
+    let ServeArgs {
+        listen,
+        server,
+        destination,
+        edge,
+        auth,
+    } = args;
     let lake = ctx.open_lake(&destination)?;
     let authenticator = crate::serve_auth::authenticator(auth)?;
     serve(
@@ -207,4 +213,3 @@ pub fn command(args: ServeArgs, ctx: &Context) -> Result<ExitCode> {
     )?;
     Ok(ExitCode::SUCCESS)
 }
-

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use summary_pipeline::endpoint::{Authenticator, SnsOptions, SnsTopics, LONGEST_SNS_MAX_AGE};
 
-use crate::aws::UreqTransport;
+use crate::aws_transport::UreqTransport;
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct AuthOptions {

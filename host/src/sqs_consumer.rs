@@ -12,11 +12,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
-use summary_edge::request::SigningProfile;
-use summary_edge::sqs::{self, Message};
+use summary_aws::request::SigningProfile;
+use summary_aws::sqs::{self, Message};
 
-use crate::aws::{describe_failure, AwsClient, CallError, HttpResponse};
-use crate::pipeline::Pipeline;
+use crate::aws_transport::{describe_failure, AwsClient, CallError, HttpResponse};
+use crate::events::Pipeline;
 use std::process::ExitCode;
 
 use crate::cli::ConsumeSqsArgs;
@@ -237,11 +237,12 @@ impl Consumer<'_> {
     }
 
     fn delete(&self, message: &Message) -> Result<()> {
-        let response = self.call(
-            "DeleteMessage",
-            &sqs::delete_message(&self.options.queue_url, &message.receipt_handle),
-        )
-        .context("SQS DeleteMessage")?;
+        let response = self
+            .call(
+                "DeleteMessage",
+                &sqs::delete_message(&self.options.queue_url, &message.receipt_handle),
+            )
+            .context("SQS DeleteMessage")?;
         if !response.is_success() {
             bail!(describe_failure(
                 &format!("SQS DeleteMessage {}", message.id),
@@ -260,11 +261,12 @@ impl Consumer<'_> {
 
     fn change_visibility(&self, handles: &[&str], seconds: u32) -> Result<()> {
         for chunk in handles.chunks(sqs::MAX_MESSAGES as usize) {
-            let response = self.call(
-                "ChangeMessageVisibilityBatch",
-                &sqs::change_visibility_batch(&self.options.queue_url, chunk, seconds),
-            )
-            .context("SQS ChangeMessageVisibilityBatch")?;
+            let response = self
+                .call(
+                    "ChangeMessageVisibilityBatch",
+                    &sqs::change_visibility_batch(&self.options.queue_url, chunk, seconds),
+                )
+                .context("SQS ChangeMessageVisibilityBatch")?;
             if !response.is_success() {
                 bail!(describe_failure(
                     "SQS ChangeMessageVisibilityBatch",
@@ -297,7 +299,16 @@ enum ReceiveError {
 
 /// `consume-sqs`: the queue's events until a signal (or an empty receive).
 pub fn command(args: ConsumeSqsArgs, ctx: &Context) -> Result<ExitCode> {
-    let ConsumeSqsArgs { queue_url, destination, edge, batch, wait, visibility_timeout, concurrency, until_empty } = args;
+    let ConsumeSqsArgs {
+        queue_url,
+        destination,
+        edge,
+        batch,
+        wait,
+        visibility_timeout,
+        concurrency,
+        until_empty,
+    } = args;
     let stop = shutdown_flag()?;
     let lake = ctx.open_lake(&destination)?;
     let pipeline = ctx.pipeline(&lake, &edge);
@@ -319,8 +330,7 @@ pub fn command(args: ConsumeSqsArgs, ctx: &Context) -> Result<ExitCode> {
         lake.store.describe()
     );
     let report = consumer.run(&stop)?;
-    let count =
-        |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+    let count = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!(
         "consumer stopped: received {}, deleted {}, left {}, released {}",
         count(&report.received),
@@ -330,4 +340,3 @@ pub fn command(args: ConsumeSqsArgs, ctx: &Context) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
-

@@ -18,7 +18,7 @@ use servers::{venv_python, Aws, Fault, FaultProxy};
 
 /// `kind/table` of every table of the lake.
 fn tables() -> Vec<String> {
-    summary_layout::catalog::TABLES
+    summary_lake::catalog::TABLES
         .iter()
         .map(|t| format!("{}/{}", t.kind, t.name))
         .collect()

@@ -4,7 +4,7 @@
 mod common;
 
 use summary_guest::{convert_batch, SummaryInput};
-use summary_layout::Kind;
+use summary_lake::Kind;
 use summary_uploader::converter::{self, Converter, GuestLimits, Summary};
 
 fn load(limits: GuestLimits) -> Converter {

@@ -376,9 +376,9 @@ fn glue_tables_are_created_once_with_projection_and_partitions_registered() {
         "DeleteTable",
         json!({"DatabaseName": "summary", "Name": "nsra"}),
     );
-    let mut foreign = summary_edge::glue::create_table(
+    let mut foreign = summary_aws::glue::create_table(
         "summary",
-        &summary_layout::catalog::NUCLEOTIDE_SRA,
+        &summary_lake::catalog::NUCLEOTIDE_SRA,
         "s3://lake/serratus",
     );
     foreign["TableInput"]["StorageDescriptor"]["Columns"][1]["Type"] = json!("int");

@@ -123,9 +123,7 @@ fn killed_at_random_points_then_redelivered_equals_a_clean_run() {
     // run long enough to be killed in the middle of its writes
     let summary = (0..300)
         .map(|i| summary_corpus::generate(1, i))
-        .find(|s| {
-            s.kind == summary_layout::Kind::Rdrp && (150_000..400_000).contains(&s.bytes.len())
-        })
+        .find(|s| s.kind == summary_lake::Kind::Rdrp && (150_000..400_000).contains(&s.bytes.len()))
         .expect("such a summary in the corpus");
     let key = &format!("rsummary/{}.psummary", summary.run);
     aws.put_source(key, &summary.bytes);

@@ -14,15 +14,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use servers::{duckdb_count, Aws};
-use summary_edge::credentials::Source;
-use summary_edge::request::{Credentials, Endpoint};
-use summary_edge::route::default_routes;
-use summary_edge::s3::S3Endpoint;
-use summary_uploader::aws::{native_client, AwsClient, AwsConfig};
+use summary_aws::credentials::Source;
+use summary_aws::request::{Credentials, Endpoint};
+use summary_aws::s3::S3Endpoint;
+use summary_lake::source::default_routes;
+use summary_uploader::aws_transport::{native_client, AwsClient, AwsConfig};
 use summary_uploader::converter::{Converter, GuestLimits};
+use summary_uploader::events::Pipeline;
 use summary_uploader::glue_catalog::GlueCatalog;
 use summary_uploader::lambda::handle_invocation;
-use summary_uploader::pipeline::Pipeline;
 use summary_uploader::s3_store::S3Store;
 
 fn client(aws: &Aws) -> AwsClient {

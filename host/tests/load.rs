@@ -14,7 +14,7 @@ use std::time::Instant;
 use serde_json::json;
 use servers::{duckdb_count, http, Aws};
 use summary_corpus::{generate, GeneratedSummary};
-use summary_layout::Kind;
+use summary_lake::Kind;
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -109,7 +109,7 @@ fn thirty_two_clients_post_a_corpus_and_every_row_lands_once() {
     // every row once
     let lake = aws.lake_dir().join("load");
     for kind in Kind::ALL {
-        for (index, table) in summary_layout::catalog::tables_of(kind).enumerate() {
+        for (index, table) in summary_lake::catalog::tables_of(kind).enumerate() {
             let expected: u64 = corpus
                 .iter()
                 .filter(|s| s.kind == kind)

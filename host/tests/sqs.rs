@@ -17,7 +17,7 @@ use common::assert_success;
 use serde_json::{json, Value};
 use servers::{duckdb_count, Aws, FaultProxy};
 use summary_corpus::{generate, GeneratedSummary};
-use summary_layout::Kind;
+use summary_lake::Kind;
 
 /// Every table of the lake, as DuckDB sees it.
 const TABLES: [&str; 11] = [

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::error::{Context, Error, Result};
-use summary_layout::catalog::{table, Table};
-use summary_layout::keys::Partition;
+use summary_lake::catalog::{table, Table};
+use summary_lake::keys::Partition;
 use summary_plan::compaction::{decide_claim, ClaimDecision};
 use summary_plan::manifest::Manifest;
 use summary_plan::{Plan, Step};
@@ -160,7 +160,7 @@ impl Lake<'_> {
     /// `None` when the inputs hold no rows.
     fn merge(
         &self,
-        kind: summary_layout::Kind,
+        kind: summary_lake::Kind,
         table: &str,
         inputs: &[String],
         output: &str,
@@ -199,7 +199,7 @@ pub fn read_manifest(lake: &dyn ObjectStore, key: &str) -> Result<Option<Manifes
 /// Creates the kind's tables and registers their partitions.
 fn register(
     catalog: &dyn Catalog,
-    kind: summary_layout::Kind,
+    kind: summary_lake::Kind,
     partitions: &[(String, Option<Partition>)],
 ) -> Result<()> {
     let mut by_table: BTreeMap<&str, Vec<Partition>> = BTreeMap::new();

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use crate::error::Result;
 use sha2::{Digest, Sha256};
-use summary_layout::text::hex;
-use summary_layout::Kind;
+use summary_lake::text::hex;
+use summary_lake::Kind;
 use summary_plan::batch::{BatchPlan, BatchRun, RunResult};
 use summary_plan::manifest::{manifest_key, Manifest, SourceVersion};
 use summary_plan::{ParquetObject, Plan};
@@ -83,11 +83,7 @@ fn landed_by_events(lake: &Lake, kind: Kind, runs: &[&str]) -> Result<BTreeSet<S
 }
 
 /// The manifests of `runs` (`None` for a run without one).
-pub fn read_manifests(
-    lake: &Lake,
-    kind: Kind,
-    runs: &[String],
-) -> Result<Vec<Option<Manifest>>> {
+pub fn read_manifests(lake: &Lake, kind: Kind, runs: &[String]) -> Result<Vec<Option<Manifest>>> {
     try_map(runs, lake.io_concurrency, |run| {
         read_manifest(lake.store, &manifest_key(kind.as_str(), run))
     })

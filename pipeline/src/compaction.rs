@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use summary_layout::Kind;
+use summary_lake::Kind;
 use summary_plan::compaction::{
     claims, merge_step, settle, start_chunk, Chunk, Journal, JournalInput, JOURNAL_FORMAT,
 };
@@ -49,7 +49,9 @@ pub fn compact_chunk(
             })
             .collect(),
     };
-    let output = lake.apply(&start_chunk(kind, journal.clone()))?.merged_output;
+    let output = lake
+        .apply(&start_chunk(kind, journal.clone()))?
+        .merged_output;
     settle_chunk(lake, &journal, output)
 }
 

@@ -2,8 +2,8 @@
 //! plain Rust types, and a trait each host implements over its own way of
 //! calling the guest (wasmtime natively, a component import on Spin).
 
-pub use summary_layout::keys::Partition;
-use summary_layout::Kind;
+pub use summary_lake::keys::Partition;
+use summary_lake::Kind;
 pub use summary_plan::ParquetObject;
 
 /// One summary file to convert.
@@ -157,7 +157,9 @@ pub fn convert_isolating(
         Err(ConvertError::GaveUp(message)) if summaries.len() > 1 => message,
         Err(error) => {
             if let ConvertError::GaveUp(message) = &error {
-                isolated.gave_up.push((0, format!("{}: {message}", summaries[0].source)));
+                isolated
+                    .gave_up
+                    .push((0, format!("{}: {message}", summaries[0].source)));
                 return Ok(isolated);
             }
             return Err(error);

@@ -17,11 +17,11 @@ pub use authenticator::{
 };
 pub use sns_certs::MAX_CACHED_CERTS;
 
-use summary_edge::event::{decode_event, decode_event_value, DecodedEvent, EventError};
-use summary_edge::sns;
-use summary_layout::text::quoted;
+use summary_aws::event::{decode_event, decode_event_value, DecodedEvent, EventError};
+use summary_aws::sns;
+use summary_lake::text::quoted;
 
-use crate::pipeline::Pipeline;
+use crate::events::Pipeline;
 
 /// Event documents are at most 256 KB (SNS, EventBridge); this leaves room.
 pub const MAX_EVENT_BYTES: u64 = 1 << 20;

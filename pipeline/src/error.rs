@@ -1,7 +1,7 @@
 //! The one error type of the lake's I/O, classified where a failure is
 //! first seen so that callers decide by variant, never by downcasting.
 
-use crate::aws::CallError;
+use crate::aws_client::CallError;
 use crate::convert::ConvertError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

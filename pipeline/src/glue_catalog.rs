@@ -4,12 +4,12 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
-use summary_edge::glue;
-use summary_edge::request::SigningProfile;
-use summary_layout::keys::Partition;
-use summary_layout::Table;
+use summary_aws::glue;
+use summary_aws::request::SigningProfile;
+use summary_lake::keys::Partition;
+use summary_lake::Table;
 
-use crate::aws::{describe_failure, error_code, AwsClient, HttpResponse};
+use crate::aws_client::{describe_failure, error_code, AwsClient, HttpResponse};
 
 const MAX_ANSWER: u64 = 4 << 20;
 
@@ -57,7 +57,7 @@ impl<'a> GlueCatalog<'a> {
         {
             return Err(Error::Permanent(describe_failure(
                 &format!("Glue CreateDatabase {}", self.database),
-                &response
+                &response,
             )));
         }
         *ready = true;
@@ -95,16 +95,18 @@ impl<'a> GlueCatalog<'a> {
                 Some("AlreadyExistsException") => {
                     response = self.call("GetTable", &glue::get_table(&self.database, table))?;
                 }
-                _ => return Err(Error::Permanent(describe_failure(
-                    &format!("Glue CreateTable {}", table.glue_name),
-                    &created
-                ))),
+                _ => {
+                    return Err(Error::Permanent(describe_failure(
+                        &format!("Glue CreateTable {}", table.glue_name),
+                        &created,
+                    )))
+                }
             }
         }
         if !response.is_success() {
             return Err(Error::Permanent(describe_failure(
                 &format!("Glue GetTable {}", table.glue_name),
-                &response
+                &response,
             )));
         }
         if let Some(difference) =
@@ -128,7 +130,7 @@ impl<'a> GlueCatalog<'a> {
             if !response.is_success() {
                 return Err(Error::Permanent(describe_failure(
                     &format!("Glue BatchCreatePartition {}", table.glue_name),
-                    &response
+                    &response,
                 )));
             }
             let errors = glue::batch_errors(&response.body);
@@ -154,10 +156,12 @@ impl<'a> GlueCatalog<'a> {
         match error_code(&response).as_deref() {
             _ if response.is_success() => Ok(true),
             Some("EntityNotFoundException") => Ok(false),
-            _ => return Err(Error::Permanent(describe_failure(
-                &format!("Glue DeleteTable {}", table.glue_name),
-                &response
-            ))),
+            _ => {
+                return Err(Error::Permanent(describe_failure(
+                    &format!("Glue DeleteTable {}", table.glue_name),
+                    &response,
+                )))
+            }
         }
     }
 }

@@ -6,7 +6,6 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-
 /// `f` over `items` with at most `concurrency` at once; results in item order.
 pub fn try_map<T: Sync, R: Send, E: Send>(
     items: &[T],

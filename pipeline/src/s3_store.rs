@@ -1,9 +1,9 @@
 //! The lake in S3: the object store over signed S3 requests.
 
 use crate::error::{Error, Result};
-use summary_edge::s3::{parse_list, PARQUET_CONTENT_TYPE};
+use summary_aws::s3::{parse_list, PARQUET_CONTENT_TYPE};
 
-use crate::aws::{describe_failure, object_url, AwsClient};
+use crate::aws_client::{describe_failure, object_url, AwsClient};
 use crate::store::{check_key, ObjectStore, PutOutcome};
 
 /// Answers of S3 other than a fetched object are small.
@@ -58,7 +58,7 @@ impl ObjectStore for S3Store<'_> {
         if !response.is_success() {
             return Err(Error::Permanent(describe_failure(
                 &format!("PUT {}", object_url(&self.bucket, &full)),
-                &response
+                &response,
             )));
         }
         Ok(PutOutcome::Written)
@@ -74,10 +74,12 @@ impl ObjectStore for S3Store<'_> {
         match response.status {
             200 => Ok(Some(response.body)),
             404 => Ok(None),
-            _ => return Err(Error::Permanent(describe_failure(
-                &format!("GET {}", object_url(&self.bucket, &full)),
-                &response
-            ))),
+            _ => {
+                return Err(Error::Permanent(describe_failure(
+                    &format!("GET {}", object_url(&self.bucket, &full)),
+                    &response,
+                )))
+            }
         }
     }
 
@@ -91,7 +93,7 @@ impl ObjectStore for S3Store<'_> {
         if !(response.is_success() || response.status == 404) {
             return Err(Error::Permanent(describe_failure(
                 &format!("DELETE {}", object_url(&self.bucket, &full)),
-                &response
+                &response,
             )));
         }
         Ok(())
@@ -119,7 +121,7 @@ impl ObjectStore for S3Store<'_> {
             if !response.is_success() {
                 return Err(Error::Permanent(describe_failure(
                     &format!("LIST {}", object_url(&self.bucket, &full)),
-                    &response
+                    &response,
                 )));
             }
             let (page, next) = parse_list(&response.body);

@@ -4,7 +4,7 @@
 //! manifests of the other runs in it stay valid.
 
 use crate::error::{Context, Error, Result};
-use summary_layout::keys::parse_object_key;
+use summary_lake::keys::parse_object_key;
 
 use crate::apply::key_lock;
 use crate::convert::Convert;

@@ -9,15 +9,17 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use summary_pipeline::error::{Error, Result};
-use summary_layout::catalog::{table, Table};
-use summary_layout::keys::{object_key, Partition};
-use summary_layout::Kind;
+use summary_lake::catalog::{table, Table};
+use summary_lake::keys::{object_key, Partition};
+use summary_lake::Kind;
 use summary_pipeline::apply::{read_manifest, Catalog, Lake};
 use summary_pipeline::batch::{land_batch, local_file_version, read_manifests};
 use summary_pipeline::compaction::{compact_chunk, finish_journal};
-use summary_pipeline::convert::{Batch, Convert, ConvertError, Merged, Outcome, ParseError, Summary};
-use summary_pipeline::pipeline::land_converted;
+use summary_pipeline::convert::{
+    Batch, Convert, ConvertError, Merged, Outcome, ParseError, Summary,
+};
+use summary_pipeline::error::{Error, Result};
+use summary_pipeline::events::land_converted;
 use summary_pipeline::store::{MemoryStore, ObjectStore, PutOutcome};
 use summary_plan::backfill::{batch_name, checkpoint_key};
 use summary_plan::batch::{BatchRun, RunResult};
@@ -47,7 +49,10 @@ impl Convert for NativeConverter {
                 .map(|o| match o {
                     summary_guest::Outcome::Converted { run, tables } => Outcome::Converted {
                         run,
-                        tables: tables.iter().map(|t| (t.table.to_string(), t.rows)).collect(),
+                        tables: tables
+                            .iter()
+                            .map(|t| (t.table.to_string(), t.rows))
+                            .collect(),
                     },
                     summary_guest::Outcome::Failed(e) => Outcome::Failed(ParseError {
                         line: e.line,
@@ -94,14 +99,21 @@ struct MemoryCatalog(Mutex<BTreeSet<(String, Option<Partition>)>>);
 
 impl Catalog for MemoryCatalog {
     fn ensure_table(&self, table: &'static Table) -> Result<()> {
-        self.0.lock().unwrap().insert((table.glue_name.to_string(), None));
+        self.0
+            .lock()
+            .unwrap()
+            .insert((table.glue_name.to_string(), None));
         Ok(())
     }
 
     fn add_partitions(&self, table: &'static Table, partitions: &[Partition]) -> Result<()> {
         let mut set = self.0.lock().unwrap();
         set.insert((table.glue_name.to_string(), None));
-        set.extend(partitions.iter().map(|p| (table.glue_name.to_string(), Some(*p))));
+        set.extend(
+            partitions
+                .iter()
+                .map(|p| (table.glue_name.to_string(), Some(*p))),
+        );
         Ok(())
     }
 }
@@ -201,16 +213,29 @@ fn crash_at_every_write(
                 first.is_err(),
                 "write {fail_at} ({fault:?}) failed, yet the work reported success"
             );
-            work(&lake(&store, &catalog)).unwrap_or_else(|e| panic!("the re-run after write {fail_at} ({fault:?}): {e:#}"));
+            work(&lake(&store, &catalog))
+                .unwrap_or_else(|e| panic!("the re-run after write {fail_at} ({fault:?}): {e:#}"));
             let got = store.snapshot();
-            assert_same_lake(&expected, &got, &format!("write {fail_at} ({fault:?}) failed, then a re-run"));
-            assert_eq!(catalog.0.into_inner().unwrap(), expected_catalog, "Glue after write {fail_at} ({fault:?})");
+            assert_same_lake(
+                &expected,
+                &got,
+                &format!("write {fail_at} ({fault:?}) failed, then a re-run"),
+            );
+            assert_eq!(
+                catalog.0.into_inner().unwrap(),
+                expected_catalog,
+                "Glue after write {fail_at} ({fault:?})"
+            );
         }
     }
     writes
 }
 
-fn assert_same_lake(expected: &BTreeMap<String, Vec<u8>>, got: &BTreeMap<String, Vec<u8>>, when: &str) {
+fn assert_same_lake(
+    expected: &BTreeMap<String, Vec<u8>>,
+    got: &BTreeMap<String, Vec<u8>>,
+    when: &str,
+) {
     let keys = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<BTreeSet<_>>();
     let (want, have) = (keys(expected), keys(got));
     assert!(
@@ -220,25 +245,49 @@ fn assert_same_lake(expected: &BTreeMap<String, Vec<u8>>, got: &BTreeMap<String,
         have.difference(&want).collect::<Vec<_>>()
     );
     for (key, bytes) in expected {
-        assert!(got[key] == *bytes, "{when}: {key} differs:\n{}\nvs\n{}", String::from_utf8_lossy(bytes), String::from_utf8_lossy(&got[key]));
+        assert!(
+            got[key] == *bytes,
+            "{when}: {key} differs:\n{}\nvs\n{}",
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&got[key])
+        );
     }
 }
 
 fn fixture(kind: &str, run: &str) -> (String, Vec<u8>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/summaries").join(kind);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/summaries")
+        .join(kind);
     let path = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (the fixtures are in ../shared beside the repository)", dir.display()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (the fixtures are in ../shared beside the repository)",
+                dir.display()
+            )
+        })
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{run}.")))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{run}."))
+        })
         .unwrap_or_else(|| panic!("no fixture of {run} in {}", dir.display()));
     (path.display().to_string(), std::fs::read(&path).unwrap())
 }
 
 fn nucleotide_runs() -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/summaries/nucleotide");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/summaries/nucleotide");
     let mut runs: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".summary").to_string())
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".summary")
+                .to_string()
+        })
         .collect();
     runs.sort();
     runs
@@ -291,15 +340,26 @@ fn backfill_batch(lake: &Lake, runs: &[String], missing: &[&str]) -> Result<()> 
     for (run, manifest) in work {
         let result = if missing.contains(&run.as_str()) {
             RunResult::Failed {
-                dead_letter: Some(serde_json::json!({"source": run, "kind": "nucleotide", "error": "not found"})),
+                dead_letter: Some(
+                    serde_json::json!({"source": run, "kind": "nucleotide", "error": "not found"}),
+                ),
             }
         } else {
             let (path, bytes) = fixture("nucleotide", run);
             let source = local_file_version(&path, &bytes);
-            summaries.push(Summary { kind, source: path, bytes });
+            summaries.push(Summary {
+                kind,
+                source: path,
+                bytes,
+            });
             RunResult::Converted { source }
         };
-        batch_runs.push(BatchRun { run: run.clone(), manifest, result, dead_lettered: false });
+        batch_runs.push(BatchRun {
+            run: run.clone(),
+            manifest,
+            result,
+            dead_lettered: false,
+        });
     }
     let objects: Vec<ParquetObject> = if summaries.is_empty() {
         Vec::new()
@@ -326,10 +386,15 @@ fn backfill_batch(lake: &Lake, runs: &[String], missing: &[&str]) -> Result<()> 
 fn compact(lake: &Lake) -> Result<()> {
     let kind = Kind::Nucleotide;
     for key in lake.store.list(&journal_prefix(kind))? {
-        let journal = Journal::from_json(&lake.store.get(&key)?.unwrap()).map_err(Error::Unreadable)?;
+        let journal =
+            Journal::from_json(&lake.store.get(&key)?.unwrap()).map_err(Error::Unreadable)?;
         finish_journal(lake, &journal)?;
     }
-    let chunks = plan_chunks(&lake.store.list(&format!("{kind}/"))?, 2, 100);
+    let chunks = plan_chunks(
+        &lake.store.list(&summary_lake::prefixes::objects(kind))?,
+        2,
+        100,
+    );
     let mut sources = BTreeMap::new();
     for chunk in &chunks {
         for (_, run) in &chunk.inputs {
@@ -372,7 +437,9 @@ fn an_event_replacing_a_run() {
 fn a_backfill_batch_with_a_missing_summary() {
     let runs: Vec<String> = nucleotide_runs()[..4].to_vec();
     let missing = runs[3].clone();
-    let writes = crash_at_every_write(nothing, |lake| backfill_batch(lake, &runs, &[missing.as_str()]));
+    let writes = crash_at_every_write(nothing, |lake| {
+        backfill_batch(lake, &runs, &[missing.as_str()])
+    });
     assert!(writes > 5, "{writes} writes");
 }
 

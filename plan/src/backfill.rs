@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
-use summary_layout::keys::{is_run_accession, parse_object_key};
-use summary_layout::text::hex;
-use summary_layout::Kind;
+use summary_lake::keys::{is_run_accession, parse_object_key};
+use summary_lake::text::hex;
+use summary_lake::Kind;
 
 use crate::manifest::Manifest;
 
@@ -88,16 +88,16 @@ pub fn batch_name(kind: Kind, runs: &[String]) -> String {
 /// `_backfill/<kind>/<batch>.json`: written once a batch is done, so a
 /// re-run (or another shard) skips it.
 pub fn checkpoint_key(kind: Kind, batch: &str) -> String {
-    format!("{}{batch}.json", checkpoint_prefix(kind))
+    summary_lake::prefixes::checkpoint(kind, batch)
 }
 
 pub fn checkpoint_prefix(kind: Kind) -> String {
-    format!("_backfill/{kind}/")
+    summary_lake::prefixes::checkpoints(kind)
 }
 
 /// The batch name of a checkpoint key.
 pub fn batch_of_checkpoint(key: &str) -> Option<&str> {
-    key.rsplit('/').next()?.strip_suffix(".json")
+    summary_lake::prefixes::name_of(key)
 }
 
 /// Parse `I/N` (0 <= I < N).
@@ -136,7 +136,6 @@ pub fn departures<'m>(
     }
     leaving
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -15,14 +15,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use summary_layout::keys::parse_object_key;
-use summary_layout::Kind;
+use summary_lake::keys::parse_object_key;
+use summary_lake::Kind;
 
 use crate::backfill::departures;
-use crate::event::registration;
 use crate::manifest::{error_key, manifest_key, Manifest, SourceVersion, MANIFEST_FORMAT};
 use crate::object::ParquetObject;
 use crate::step::{json_bytes, Plan, Step};
+use crate::version::registration;
 
 /// A run of the batch, and what the batch read about it.
 #[derive(Clone, Debug)]
@@ -42,7 +42,9 @@ pub enum RunResult {
     /// It did not convert: it keeps its rows outside this batch (as an
     /// event's dead letter keeps the previous version), and its dead letter
     /// is written if one is given.
-    Failed { dead_letter: Option<serde_json::Value> },
+    Failed {
+        dead_letter: Option<serde_json::Value>,
+    },
 }
 
 /// A converted batch, planned.
@@ -115,9 +117,8 @@ impl BatchPlan {
             })
             .collect();
         let leaving = departures(
-            kept.iter().filter_map(|(run, keys)| {
-                Some((run.manifest.as_ref()?, keys.as_slice()))
-            }),
+            kept.iter()
+                .filter_map(|(run, keys)| Some((run.manifest.as_ref()?, keys.as_slice()))),
             &batch_keys,
         );
         let leavers: BTreeSet<&str> = leaving.values().flatten().map(String::as_str).collect();
@@ -172,7 +173,10 @@ impl BatchPlan {
             match &run.result {
                 RunResult::Converted { .. } if overtaken.contains(&run.run) => {
                     for object in self.new_keys(run).unwrap_or_default() {
-                        leaving_batch.entry(object).or_default().push(run.run.clone());
+                        leaving_batch
+                            .entry(object)
+                            .or_default()
+                            .push(run.run.clone());
                     }
                 }
                 RunResult::Converted { source } => {

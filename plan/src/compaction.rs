@@ -18,10 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use summary_layout::catalog::table;
-use summary_layout::keys::{object_key, parse_object_key, Partition};
-use summary_layout::text::hex;
-use summary_layout::Kind;
+use summary_lake::catalog::table;
+use summary_lake::keys::{object_key, parse_object_key, Partition};
+use summary_lake::text::hex;
+use summary_lake::Kind;
 
 use crate::manifest::{manifest_key, Manifest, SourceVersion};
 use crate::step::{Plan, Step};
@@ -68,11 +68,11 @@ impl Journal {
 
 /// `_compaction/<output key without .parquet>.json`.
 pub fn journal_key(output: &str) -> String {
-    format!("_compaction/{}.json", output.trim_end_matches(".parquet"))
+    summary_lake::prefixes::journal(output)
 }
 
 pub fn journal_prefix(kind: Kind) -> String {
-    format!("_compaction/{kind}/")
+    summary_lake::prefixes::journals(kind)
 }
 
 /// Per-run objects of one partition to merge into one output.
@@ -149,7 +149,11 @@ pub enum ClaimDecision {
 }
 
 /// Whether `input`'s run moves to `output`, given its manifest now.
-pub fn decide_claim(manifest: Option<&Manifest>, input: &JournalInput, output: &str) -> ClaimDecision {
+pub fn decide_claim(
+    manifest: Option<&Manifest>,
+    input: &JournalInput,
+    output: &str,
+) -> ClaimDecision {
     let Some(manifest) = manifest else {
         return ClaimDecision::Moved;
     };

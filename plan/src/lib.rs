@@ -10,10 +10,10 @@
 pub mod backfill;
 pub mod batch;
 pub mod compaction;
-pub mod event;
 pub mod manifest;
 pub mod object;
 pub mod step;
+pub mod version;
 
 pub use object::ParquetObject;
 pub use step::{Plan, Step};

@@ -15,9 +15,10 @@
 use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
+use summary_lake::prefixes;
 
-use summary_edge::event::ObjectRef;
-use summary_edge::sequencer::{compare_sequencers, is_valid_sequencer};
+use summary_aws::event::ObjectRef;
+use summary_aws::sequencer::{compare_sequencers, is_valid_sequencer};
 
 pub const MANIFEST_FORMAT: u32 = 1;
 
@@ -80,23 +81,13 @@ impl Manifest {
 
 /// `_manifests/<kind>/<run>.json`, relative to the lake prefix.
 pub fn manifest_key(kind: &str, run: &str) -> String {
-    format!("_manifests/{kind}/{run}.json")
-}
-
-/// `_manifests/<kind>/`: every manifest of a kind.
-pub fn manifest_prefix(kind: summary_layout::Kind) -> String {
-    format!("_manifests/{kind}/")
-}
-
-/// `_errors/<kind>/`: every dead letter of a kind.
-pub fn error_prefix(kind: summary_layout::Kind) -> String {
-    format!("_errors/{kind}/")
+    prefixes::manifest(kind, run)
 }
 
 /// `_errors/<kind>/<run>.json`: the dead-letter record of a summary that
 /// could not be converted.
 pub fn error_key(kind: &str, run: &str) -> String {
-    format!("_errors/{kind}/{run}.json")
+    prefixes::dead_letter(kind, run)
 }
 
 /// What to do with an incoming source version, given the manifest.
@@ -217,8 +208,8 @@ mod tests {
     }
 
     fn manifest(seq: Option<&str>, etag: Option<&str>, complete: bool) -> Manifest {
-        let mut m =
-            change_version(None, "nucleotide", "SRR1", source(seq, etag), &["a".into()]).final_manifest;
+        let mut m = change_version(None, "nucleotide", "SRR1", source(seq, etag), &["a".into()])
+            .final_manifest;
         m.complete = complete;
         m
     }
@@ -234,7 +225,8 @@ mod tests {
     }
 
     fn recorded(source: SourceVersion, complete: bool) -> Manifest {
-        let mut m = change_version(None, "nucleotide", "SRR1", source, &["a".into()]).final_manifest;
+        let mut m =
+            change_version(None, "nucleotide", "SRR1", source, &["a".into()]).final_manifest;
         m.complete = complete;
         m
     }

@@ -1,6 +1,6 @@
 //! A Parquet object as the converter hands it over.
 
-use summary_layout::keys::Partition;
+use summary_lake::keys::Partition;
 
 /// One Parquet file of the lake.
 #[derive(Clone, Debug, PartialEq, Eq)]

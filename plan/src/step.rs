@@ -1,8 +1,8 @@
 //! A plan: stages carried out in order; the steps of one stage are
 //! independent of each other and may run at once.
 
-use summary_layout::keys::Partition;
-use summary_layout::Kind;
+use summary_lake::keys::Partition;
+use summary_lake::Kind;
 
 use crate::compaction::Journal;
 use crate::manifest::{Manifest, SourceVersion};
@@ -12,15 +12,26 @@ use crate::manifest::{Manifest, SourceVersion};
 pub enum Step {
     /// A run's manifest: incomplete while a version is applied (it lists
     /// old and new objects), complete once the version is whole.
-    PutManifest { key: String, manifest: Manifest },
+    PutManifest {
+        key: String,
+        manifest: Manifest,
+    },
     /// A run that keeps no rows loses its manifest.
-    DeleteManifest { key: String },
+    DeleteManifest {
+        key: String,
+    },
     /// A Parquet object, written whole; its key is a pure function of its
     /// input, so writing it again writes the same bytes.
-    PutObject { key: String, bytes: Vec<u8> },
+    PutObject {
+        key: String,
+        bytes: Vec<u8>,
+    },
     /// `runs` leave the object at `key`: a per-run object of one of them
     /// is deleted, a shared object is rewritten without their rows.
-    Retire { key: String, runs: Vec<String> },
+    Retire {
+        key: String,
+        runs: Vec<String>,
+    },
     /// Compaction: `output` merged from `inputs`, unless it exists already
     /// (then no input was deleted yet, or the merge is done).
     Merge {
@@ -41,7 +52,9 @@ pub enum Step {
         source: Option<SourceVersion>,
     },
     /// A merged input, now listed nowhere.
-    DeleteObject { key: String },
+    DeleteObject {
+        key: String,
+    },
     /// Glue: the kind's tables exist and hold these partitions (a table
     /// given without partition only has to exist).
     Register {
@@ -49,13 +62,26 @@ pub enum Step {
         partitions: Vec<(String, Option<Partition>)>,
     },
     /// Why a summary could not be converted.
-    PutDeadLetter { key: String, bytes: Vec<u8> },
-    DeleteDeadLetter { key: String },
+    PutDeadLetter {
+        key: String,
+        bytes: Vec<u8>,
+    },
+    DeleteDeadLetter {
+        key: String,
+    },
     /// A backfill batch is done.
-    PutCheckpoint { key: String, bytes: Vec<u8> },
+    PutCheckpoint {
+        key: String,
+        bytes: Vec<u8>,
+    },
     /// A compaction chunk is under way.
-    PutJournal { key: String, journal: Journal },
-    DeleteJournal { key: String },
+    PutJournal {
+        key: String,
+        journal: Journal,
+    },
+    DeleteJournal {
+        key: String,
+    },
 }
 
 impl Step {

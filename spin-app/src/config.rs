@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use summary_edge::credentials::Source;
-use summary_edge::route::{default_routes, RouteRule};
-use summary_pipeline::aws::{AwsClient, AwsConfig};
+use summary_aws::credentials::Source;
+use summary_lake::source::{default_routes, RouteRule};
+use summary_pipeline::aws_client::{AwsClient, AwsConfig};
 use summary_pipeline::endpoint::{
     Authenticator, SnsOptions, SnsTopics, DEFAULT_SNS_MAX_AGE, LONGEST_SNS_MAX_AGE,
 };
+use summary_pipeline::events::Pipeline;
 use summary_pipeline::glue_catalog::GlueCatalog;
-use summary_pipeline::pipeline::Pipeline;
 use summary_pipeline::s3_store::S3Store;
 use summary_pipeline::store::ObjectStore;
 
@@ -142,7 +142,9 @@ impl App {
             converter: &ImportedConverter,
             lake: &store,
             source: &client,
-            catalog: catalog.as_ref().map(|c| c as &dyn summary_pipeline::apply::Catalog),
+            catalog: catalog
+                .as_ref()
+                .map(|c| c as &dyn summary_pipeline::apply::Catalog),
             routes: self.routes,
             max_source_bytes: self.max_summary_bytes,
             // wasm has no threads: one request at a time.

@@ -3,7 +3,7 @@
 //! binary serves both hosts. The answer becomes the pipeline's plain types
 //! through `batch_from_wit!`, the mapping the native host uses too.
 
-use summary_layout::Kind;
+use summary_lake::Kind;
 use summary_pipeline::convert::{Batch, Convert, ConvertError, Merged, Summary};
 
 wit_bindgen::generate!({
@@ -41,7 +41,9 @@ impl Convert for ImportedConverter {
         drop_runs: &[String],
     ) -> Result<Option<Merged>, ConvertError> {
         let merged = wit::merge(kind_to_wit(kind), table, parts, drop_runs).map_err(|message| {
-            ConvertError::Failed(format!("the converter could not merge {kind}/{table}: {message}"))
+            ConvertError::Failed(format!(
+                "the converter could not merge {kind}/{table}: {message}"
+            ))
         })?;
         Ok(merged.map(|m| Merged {
             rows: m.rows,

@@ -2,7 +2,7 @@
 //! documents (EventBridge API destination, SNS HTTPS subscription) exactly
 //! as the native `serve` does. Everything but I/O is shared: the endpoint,
 //! the pipeline, signing and Glue bodies come from `summary-pipeline` and
-//! `summary-edge`; the converter is the guest component, imported through
+//! `summary-aws`; the converter is the guest component, imported through
 //! `wit/` and supplied by `spin.toml` as a component dependency.
 #![cfg(target_arch = "wasm32")]
 

@@ -1,7 +1,7 @@
 //! HTTP for the shared AWS client, over Spin's outbound wasi-http.
 
-use summary_edge::request::HttpRequest;
-use summary_pipeline::aws::{
+use summary_aws::request::HttpRequest;
+use summary_pipeline::aws_client::{
     check_declared_length, check_read_length, CallError, HttpResponse, Transport,
 };
 

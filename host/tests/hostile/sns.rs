@@ -229,7 +229,7 @@ fn old_future_and_undated_messages_are_refused() {
         } else {
             now + Duration::from_secs(offset_seconds as u64)
         };
-        summary_edge::sns::format_timestamp(at)
+        summary_aws::sns::format_timestamp(at)
     };
 
     let two_hours_old = sent(-7200);

@@ -46,7 +46,7 @@ pub const SNS_TOPIC: &str = "arn:aws:sns:us-east-1:1:summaries";
 pub fn sns_envelope(message: &Value) -> Value {
     json!({"Type":"Notification","MessageId": fresh_message_id(),"TopicArn": SNS_TOPIC,
         "Message": message.to_string(),
-        "Timestamp": summary_edge::sns::format_timestamp(std::time::SystemTime::now()),
+        "Timestamp": summary_aws::sns::format_timestamp(std::time::SystemTime::now()),
         "SignatureVersion":"2",
         "SigningCertURL":"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-7e57.pem"})
 }
@@ -54,7 +54,7 @@ pub fn sns_envelope(message: &Value) -> Value {
 /// Signs an SNS message the way Amazon SNS does (SignatureVersion 2), with
 /// the key of `sns_cert_path`'s certificate.
 pub fn sns_signed(mut envelope: Value) -> Value {
-    let text = summary_edge::sns::string_to_sign(&envelope).unwrap();
+    let text = summary_aws::sns::string_to_sign(&envelope).unwrap();
     let signature = SigningKey::<rsa::sha2::Sha256>::new(sns_key())
         .sign(text.as_bytes())
         .to_vec();

@@ -324,21 +324,21 @@ impl Aws {
         action: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        let endpoint = summary_edge::request::Endpoint::parse(&self.glue.url()).unwrap();
+        let endpoint = summary_aws::request::Endpoint::parse(&self.glue.url()).unwrap();
         self.signed_json_call(
             "glue",
             secret,
-            summary_edge::glue::request(&endpoint, action, &body),
+            summary_aws::glue::request(&endpoint, action, &body),
         )
     }
 
     /// A signed SQS call to moto (the same server as Glue).
     pub fn sqs_call(&self, action: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let endpoint = summary_edge::request::Endpoint::parse(&self.glue.url()).unwrap();
+        let endpoint = summary_aws::request::Endpoint::parse(&self.glue.url()).unwrap();
         self.signed_json_call(
             "sqs",
             &self.secret_key,
-            summary_edge::sqs::request(&endpoint, action, &body),
+            summary_aws::sqs::request(&endpoint, action, &body),
         )
     }
 
@@ -346,16 +346,16 @@ impl Aws {
         &self,
         service: &str,
         secret: &str,
-        mut request: summary_edge::request::HttpRequest,
+        mut request: summary_aws::request::HttpRequest,
     ) -> (u16, serde_json::Value) {
-        let credentials = summary_edge::request::Credentials {
+        let credentials = summary_aws::request::Credentials {
             access_key_id: self.access_key.clone(),
             secret_access_key: secret.to_string(),
             session_token: None,
         };
-        summary_edge::request::sign_request(
+        summary_aws::request::sign_request(
             &mut request,
-            summary_edge::request::SigningProfile::Json,
+            summary_aws::request::SigningProfile::Json,
             service,
             "us-east-1",
             &credentials,

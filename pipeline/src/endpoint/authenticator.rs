@@ -6,13 +6,13 @@
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use summary_edge::request::find_header;
-use summary_edge::sns;
-use summary_layout::text::quoted;
+use summary_aws::request::find_header;
+use summary_aws::sns;
+use summary_lake::text::quoted;
 
 use super::answered::{AnsweredMessages, MAX_ANSWERED_MESSAGES};
 use super::sns_certs::{SnsCerts, MAX_CACHED_CERTS};
-use crate::aws::Transport;
+use crate::aws_client::Transport;
 
 /// How old an SNS message may be unless configured otherwise.
 pub const DEFAULT_SNS_MAX_AGE: Duration = Duration::from_secs(3600);
@@ -272,13 +272,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::{CallError, HttpResponse};
+    use crate::aws_client::{CallError, HttpResponse};
     use base64::Engine as _;
     use rsa::pkcs1v15::SigningKey;
     use rsa::pkcs8::DecodePrivateKey;
     use rsa::signature::{SignatureEncoding, Signer};
     use serde_json::json;
-    use summary_edge::request::HttpRequest;
+    use summary_aws::request::HttpRequest;
 
     const KEY: &str = include_str!("../../../tests/fixtures/sns/test-signing-key.pem");
     const CERT: &str = include_str!("../../../tests/fixtures/sns/test-signing-cert.pem");

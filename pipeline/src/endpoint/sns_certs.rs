@@ -6,11 +6,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use summary_edge::request::HttpRequest;
-use summary_edge::sns;
-use summary_layout::text::{excerpt, quoted};
+use summary_aws::request::HttpRequest;
+use summary_aws::sns;
+use summary_lake::text::{excerpt, quoted};
 
-use crate::aws::Transport;
+use crate::aws_client::Transport;
 
 /// SNS signing certificates are a few KB.
 const MAX_CERT_BYTES: u64 = 64 * 1024;
@@ -134,8 +134,8 @@ impl SnsCerts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::CallError;
-    use crate::aws::HttpResponse;
+    use crate::aws_client::CallError;
+    use crate::aws_client::HttpResponse;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 

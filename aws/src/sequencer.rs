@@ -20,7 +20,6 @@ pub fn compare_sequencers(a: &str, b: &str) -> Ordering {
         .unwrap_or(Ordering::Equal)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,7 +130,7 @@ pub fn json_api_request(
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    summary_layout::text::hex(&Sha256::digest(bytes))
+    summary_lake::text::hex(&Sha256::digest(bytes))
 }
 
 /// How a service wants its requests signed.

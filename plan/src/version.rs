@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use summary_layout::Kind;
+use summary_lake::Kind;
 
 use crate::manifest::{change_version, error_key, manifest_key, Manifest, SourceVersion};
 use crate::object::ParquetObject;
@@ -67,7 +67,7 @@ pub fn registration(kind: Kind, objects: &[ParquetObject]) -> Option<Step> {
     if objects.is_empty() {
         return None;
     }
-    let partitions: BTreeSet<(String, Option<summary_layout::keys::Partition>)> = objects
+    let partitions: BTreeSet<(String, Option<summary_lake::keys::Partition>)> = objects
         .iter()
         .map(|o| (o.table.clone(), o.partition))
         .collect();

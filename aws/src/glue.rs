@@ -3,9 +3,9 @@
 //! partitions, and the reading of Glue's answers.
 
 use serde_json::{json, Value};
-use summary_layout::catalog::PARTITION_COLUMNS;
-use summary_layout::keys::Partition;
-use summary_layout::{ColumnType, Table};
+use summary_lake::catalog::PARTITION_COLUMNS;
+use summary_lake::keys::Partition;
+use summary_lake::{ColumnType, Table};
 
 use crate::request::{json_api_request, Endpoint, HttpRequest};
 
@@ -251,7 +251,7 @@ pub fn column_difference(table: &Table, get_table_answer: &[u8]) -> Result<Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use summary_layout::catalog::{NUCLEOTIDE_FAMILY, PROTEIN_SRA};
+    use summary_lake::catalog::{NUCLEOTIDE_FAMILY, PROTEIN_SRA};
 
     #[test]
     fn tables_have_projection_and_exact_types() {

@@ -1,16 +1,16 @@
 //! AWS configuration and signed calls with retries, over whichever HTTP
 //! transport the host has. The requests themselves are built by
-//! `summary-edge`; sending them is the host's `Transport`.
+//! `summary-aws`; sending them is the host's `Transport`.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Context, Error, Result};
-use summary_edge::credentials;
-use summary_edge::request::{sign_request, Credentials, Endpoint, HttpRequest, SigningProfile};
-use summary_edge::retry::{is_retryable_status, is_throttling_code, RetryPolicy};
-use summary_edge::s3::{validate_bucket_name, validate_key_prefix, InvalidName, S3Endpoint};
-use summary_layout::text::{excerpt, quoted};
+use summary_aws::credentials;
+use summary_aws::request::{sign_request, Credentials, Endpoint, HttpRequest, SigningProfile};
+use summary_aws::retry::{is_retryable_status, is_throttling_code, RetryPolicy};
+use summary_aws::s3::{validate_bucket_name, validate_key_prefix, InvalidName, S3Endpoint};
+use summary_lake::text::{excerpt, quoted};
 
 /// Where and as whom to call AWS, read the AWS way from the environment.
 #[derive(Clone, Debug)]
@@ -60,8 +60,8 @@ impl AwsConfig {
                 .context(variable),
             None => Ok(aws(&region)),
         };
-        let glue = service_endpoint("AWS_ENDPOINT_URL_GLUE", summary_edge::glue::aws_endpoint)?;
-        let sqs = service_endpoint("AWS_ENDPOINT_URL_SQS", summary_edge::sqs::aws_endpoint)?;
+        let glue = service_endpoint("AWS_ENDPOINT_URL_GLUE", summary_aws::glue::aws_endpoint)?;
+        let sqs = service_endpoint("AWS_ENDPOINT_URL_SQS", summary_aws::sqs::aws_endpoint)?;
         Ok(AwsConfig {
             region,
             credentials,
@@ -83,7 +83,7 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        summary_edge::request::find_header(&self.headers, name)
+        summary_aws::request::find_header(&self.headers, name)
     }
 
     pub fn is_success(&self) -> bool {
@@ -105,7 +105,7 @@ pub fn check_declared_length(
     headers: &[(String, String)],
     max_body: u64,
 ) -> Result<(), CallError> {
-    let declared = summary_edge::request::find_header(headers, "content-length")
+    let declared = summary_aws::request::find_header(headers, "content-length")
         .and_then(|v| v.trim().parse::<u64>().ok());
     match declared {
         Some(length) if length > max_body => Err(CallError {
@@ -368,16 +368,16 @@ impl AwsClient {
 
 /// The AWS error code of an answer: S3's XML `<Code>` or a JSON `__type`.
 pub fn error_code(response: &HttpResponse) -> Option<String> {
-    summary_edge::s3::parse_error(&response.body)
+    summary_aws::s3::parse_error(&response.body)
         .0
-        .or_else(|| summary_edge::glue::error_type(&response.body).0)
+        .or_else(|| summary_aws::glue::error_type(&response.body).0)
 }
 
 /// A failed answer as a message: status, code and AWS's message.
 pub fn describe_failure(what: &str, response: &HttpResponse) -> String {
-    let (code, message) = match summary_edge::s3::parse_error(&response.body) {
+    let (code, message) = match summary_aws::s3::parse_error(&response.body) {
         (Some(code), message) => (Some(code), message),
-        _ => summary_edge::glue::error_type(&response.body),
+        _ => summary_aws::glue::error_type(&response.body),
     };
     format!(
         "{what}: HTTP {} {} {}",
@@ -408,7 +408,9 @@ pub fn parse_s3_url(url: &str) -> Result<(String, String)> {
     let prefix = prefix.trim_matches('/');
     validate_bucket_name(bucket)
         .and_then(|()| validate_key_prefix(prefix))
-        .map_err(|e| Error::Permanent(format!("{} is not a usable S3 location: {e}", quoted(url))))?;
+        .map_err(|e| {
+            Error::Permanent(format!("{} is not a usable S3 location: {e}", quoted(url)))
+        })?;
     Ok((bucket.to_string(), prefix.to_string()))
 }
 

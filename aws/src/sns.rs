@@ -11,7 +11,7 @@ use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::Verifier;
 use rsa::RsaPublicKey;
 use serde_json::Value;
-use summary_layout::text::quoted;
+use summary_lake::text::quoted;
 use x509_cert::der::{DecodePem, Encode};
 use x509_cert::Certificate;
 

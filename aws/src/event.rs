@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use serde_json::Value;
-use summary_layout::text::quoted;
+use summary_lake::text::quoted;
 
 use crate::sequencer::{compare_sequencers, is_valid_sequencer};
 

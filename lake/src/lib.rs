@@ -1,12 +1,13 @@
-//! The lake's layout as plain data and pure functions, shared by the guest
+//! What the lake is, as plain data and pure functions, shared by the guest
 //! (which encodes Parquet for these tables) and by every host (which routes
-//! files to kinds and writes objects under these keys). No I/O here.
+//! files to kinds and writes objects under these keys and folders). No I/O.
 
 pub mod catalog;
 pub mod diagnostic;
 pub mod keys;
 pub mod kind;
-pub mod route;
+pub mod prefixes;
+pub mod source;
 pub mod text;
 
 pub use catalog::{Column, ColumnType, Table};

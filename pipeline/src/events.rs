@@ -5,20 +5,20 @@
 use std::time::Instant;
 
 use serde_json::json;
-use summary_edge::event::{decode_event, DecodedEvent, EventError, Notice, ObjectRef};
-use summary_edge::route::{route, run_of_key, RouteRule};
-use summary_edge::s3::{validate_bucket_name, validate_object_key};
-use summary_layout::diagnostic::render;
-use summary_layout::keys::is_run_accession;
-use summary_layout::text::{bounded_message, excerpt, name};
-use summary_layout::Kind;
+use summary_aws::event::{decode_event, DecodedEvent, EventError, Notice, ObjectRef};
+use summary_aws::s3::{validate_bucket_name, validate_object_key};
+use summary_lake::diagnostic::render;
+use summary_lake::keys::is_run_accession;
+use summary_lake::source::{route, run_of_key, RouteRule};
+use summary_lake::text::{bounded_message, excerpt, name};
+use summary_lake::Kind;
 
-use summary_plan::event::{dead_letter, land_version};
 use summary_plan::manifest::{decide, manifest_key, Decision, Manifest, SourceVersion};
+use summary_plan::version::{dead_letter, land_version};
 use summary_plan::ParquetObject;
 
 use crate::apply::{read_manifest, Catalog, Lake};
-use crate::aws::AwsClient;
+use crate::aws_client::AwsClient;
 use crate::convert::{Convert, Outcome, Summary};
 use crate::error::{Error, Result};
 use crate::store::ObjectStore;
@@ -259,12 +259,7 @@ impl Pipeline<'_> {
     /// 403, say), it is dead-lettered: no failure is acknowledged without a
     /// record of it. If even the dead letter cannot be written, it is
     /// retryable again: the sender keeps the event.
-    fn settle_failure(
-        &self,
-        kind: Kind,
-        object: &ObjectRef,
-        error: Error,
-    ) -> RecordOutcome {
+    fn settle_failure(&self, kind: Kind, object: &ObjectRef, error: Error) -> RecordOutcome {
         let message = bounded_message(&error.to_string(), MAX_REPORTED_ERROR_CHARS);
         if error.is_retryable() {
             return RecordOutcome::Failed {
@@ -375,7 +370,14 @@ impl Pipeline<'_> {
             );
             return self.dead_letter(kind, key_run, object, &error, None);
         }
-        land_converted(&self.lake(), existing.as_ref(), kind, &run, source, batch.objects)
+        land_converted(
+            &self.lake(),
+            existing.as_ref(),
+            kind,
+            &run,
+            source,
+            batch.objects,
+        )
     }
 
     fn lake(&self) -> Lake<'_> {
@@ -487,5 +489,5 @@ fn reported_source(object: &ObjectRef) -> SourceVersion {
 
 fn short_hash(text: &str) -> String {
     use sha2::Digest;
-    summary_layout::text::hex(&sha2::Sha256::digest(text.as_bytes())[..8])
+    summary_lake::text::hex(&sha2::Sha256::digest(text.as_bytes())[..8])
 }

@@ -6,9 +6,9 @@ use std::io::Read;
 use std::time::Duration;
 
 use anyhow::Result;
-use summary_edge::request::HttpRequest;
-use summary_pipeline::aws::{check_declared_length, check_read_length};
-pub use summary_pipeline::aws::{
+use summary_aws::request::HttpRequest;
+use summary_pipeline::aws_client::{check_declared_length, check_read_length};
+pub use summary_pipeline::aws_client::{
     describe_failure, error_code, parse_s3_url, AwsClient, AwsConfig, CallError, HttpResponse,
     Transport,
 };

@@ -11,7 +11,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use summary_layout::text::quoted;
+use summary_lake::text::quoted;
 
 use crate::request::{Endpoint, HttpRequest};
 
