@@ -19,10 +19,10 @@ wasmtime::component::bindgen!({
     world: "summary-converter",
 });
 
-pub use exports::serratus::summary::converter::{
-    Batch, Converted, Kind, Merged, Outcome, ParquetObject, ParseError, Partition, Summary,
-    TableCount,
-};
+// The generated `wit/` types stay in this module: everything outside it
+// sees the converter as `summary_pipeline::convert` types.
+use exports::serratus::summary::converter::{self as wit, Kind};
+use summary_pipeline::convert::{Batch, Convert, Merged, Summary};
 
 /// How much the guest may use per call. Both grow with the input so a large
 /// but honest batch passes while a runaway guest is stopped.
@@ -175,45 +175,32 @@ impl Converter {
         &self.engine
     }
 
-    /// Converts a batch in a fresh store capped by the guest limits.
-    pub fn convert(&self, summaries: &[Summary]) -> Result<Batch, ConvertError> {
-        self.convert_measured(summaries).map(|(batch, _)| batch)
-    }
-
-    /// Converts a batch; also returns the guest's peak linear memory in bytes.
+    /// Converts a batch in a fresh store capped by the guest limits; also
+    /// returns the guest's peak linear memory in bytes.
     pub fn convert_measured(&self, summaries: &[Summary]) -> Result<(Batch, usize), ConvertError> {
+        let summaries: Vec<wit::Summary> = summaries
+            .iter()
+            .map(|s| wit::Summary {
+                kind: s.kind.into(),
+                source: s.source.clone(),
+                bytes: s.bytes.clone(),
+            })
+            .collect();
         let input_bytes: usize = summaries
             .iter()
             .map(|s| s.bytes.len() + s.source.len())
             .sum();
         let (result, peak) = self.call(input_bytes, |converter, store| {
-            converter.call_convert(store, summaries)
+            converter.call_convert(store, &summaries)
         })?;
         match result {
-            Ok(batch) => Ok((batch, peak)),
+            Ok(batch) => Ok((summary_pipeline::batch_from_wit!(batch, wit), peak)),
             Err(message) => Err(ConvertError::Failed(format!(
                 "the converter could not encode Parquet: {message}"
             ))),
         }
     }
 
-    /// Merges Parquet objects of one table (see `merge` in `wit/`).
-    pub fn merge(
-        &self,
-        kind: Kind,
-        table: &str,
-        parts: &[Vec<u8>],
-        drop_runs: &[String],
-    ) -> Result<Option<Merged>, ConvertError> {
-        let input_bytes = parts.iter().map(Vec::len).sum::<usize>()
-            + drop_runs.iter().map(String::len).sum::<usize>();
-        let (result, _) = self.call(input_bytes, |converter, store| {
-            converter.call_merge(store, kind, table, parts, drop_runs)
-        })?;
-        result.map_err(|message| {
-            ConvertError::Failed(format!("the converter could not merge {table}: {message}"))
-        })
-    }
 
     /// One guest call in a fresh store whose memory and time grow with the
     /// input; also returns the guest's peak linear memory in bytes.
@@ -275,34 +262,30 @@ impl Converter {
 
 type Guest = exports::serratus::summary::converter::Guest;
 
-/// The pipeline's view of the converter: the same call, in plain types.
-impl summary_pipeline::convert::Convert for Converter {
-    fn convert(
-        &self,
-        summaries: &[summary_pipeline::convert::Summary],
-    ) -> Result<summary_pipeline::convert::Batch, ConvertError> {
-        use exports::serratus::summary::converter as wit;
-        let summaries: Vec<Summary> = summaries
-            .iter()
-            .map(|s| Summary {
-                kind: s.kind.into(),
-                source: s.source.clone(),
-                bytes: s.bytes.clone(),
-            })
-            .collect();
-        let batch = Converter::convert(self, &summaries)?;
-        Ok(summary_pipeline::batch_from_wit!(batch, wit))
+/// The converter as both hosts' pipeline calls it.
+impl Convert for Converter {
+    /// Converts a batch in a fresh store capped by the guest limits.
+    fn convert(&self, summaries: &[Summary]) -> Result<Batch, ConvertError> {
+        self.convert_measured(summaries).map(|(batch, _)| batch)
     }
 
+    /// Merges Parquet objects of one table (see `merge` in `wit/`).
     fn merge(
         &self,
         kind: summary_lake::Kind,
         table: &str,
         parts: &[Vec<u8>],
         drop_runs: &[String],
-    ) -> Result<Option<summary_pipeline::convert::Merged>, ConvertError> {
-        let merged = Converter::merge(self, kind.into(), table, parts, drop_runs)?;
-        Ok(merged.map(|m| summary_pipeline::convert::Merged {
+    ) -> Result<Option<Merged>, ConvertError> {
+        let input_bytes = parts.iter().map(Vec::len).sum::<usize>()
+            + drop_runs.iter().map(String::len).sum::<usize>();
+        let (result, _) = self.call(input_bytes, |converter, store| {
+            converter.call_merge(store, kind.into(), table, parts, drop_runs)
+        })?;
+        let merged = result.map_err(|message| {
+            ConvertError::Failed(format!("the converter could not merge {table}: {message}"))
+        })?;
+        Ok(merged.map(|m| Merged {
             rows: m.rows,
             runs: m.runs,
             bytes: m.bytes,
@@ -418,12 +401,3 @@ impl From<summary_lake::Kind> for Kind {
     }
 }
 
-impl From<Kind> for summary_lake::Kind {
-    fn from(kind: Kind) -> Self {
-        match kind {
-            Kind::Nucleotide => summary_lake::Kind::Nucleotide,
-            Kind::Protein => summary_lake::Kind::Protein,
-            Kind::Rdrp => summary_lake::Kind::Rdrp,
-        }
-    }
-}
