@@ -1,0 +1,22 @@
+//! The host's integration tests: one test binary, one module per subject,
+//! sharing `support` (fixtures, the S3/Glue/SQS servers, event documents,
+//! the Spin stand-in) and the Python programs in `python/`.
+//!
+//! One module: `cargo test --release -p summary-uploader --test it sqs::`;
+//! one test: `cargo test --release -p summary-uploader --test it -- --exact sqs::NAME`.
+
+mod support;
+
+mod backfill;
+mod component;
+mod credentials;
+mod events;
+mod faults;
+mod hostile;
+mod lambda;
+mod load;
+mod misbehaving_guest;
+mod replay_cli;
+mod serve;
+mod spin;
+mod sqs;
