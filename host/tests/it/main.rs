@@ -2,8 +2,12 @@
 //! sharing `support` (fixtures, the S3/Glue/SQS servers, event documents,
 //! the Spin stand-in) and the Python programs in `python/`.
 //!
-//! One module: `cargo test --release -p summary-uploader --test it sqs::`;
-//! one test: `cargo test --release -p summary-uploader --test it -- --exact sqs::NAME`.
+//! One module: `cargo test --release -p summary-uploader --test it sqs::`
+//! (a filter matches anywhere in the name: `events::` also runs
+//! `hostile::events::`, add `-- --skip hostile::` to leave those out); one
+//! test: `cargo test --release -p summary-uploader --test it -- --exact sqs::NAME`.
+//! Any two tests may run at once: those that measure their own server take
+//! turns through `support::one_measured_server_at_a_time`.
 
 mod support;
 
