@@ -5,9 +5,9 @@
 //! (`scripts/bench` runs it and writes bench/RESULTS.md). Prints a Markdown
 //! table; never asserts a timing.
 
-#[path = "../tests/support/common.rs"]
+#[path = "../tests/it/support/common.rs"]
 mod common;
-#[path = "../tests/support/servers.rs"]
+#[path = "../tests/it/support/servers.rs"]
 mod servers;
 
 use std::path::{Path, PathBuf};

@@ -2,10 +2,8 @@
 //! credentials endpoint (ECS, EKS Pod Identity) and from IMDSv2, both
 //! served on loopback by the test, fetched once and again before expiry.
 
-#[path = "support/common.rs"]
-mod common;
-#[path = "support/servers.rs"]
-mod servers;
+use crate::support::common;
+use crate::support::servers;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};

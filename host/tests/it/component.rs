@@ -1,7 +1,6 @@
 //! The converter through wasmtime gives exactly what the native build gives.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::support::common;
 
 use summary_guest::{convert_batch, SummaryInput};
 use summary_lake::Kind;

@@ -1,12 +1,9 @@
 //! `serve` over HTTP: authentication, status codes, and the fixtures
 //! landing through it exactly as through `handle-event`.
 
-#[path = "support/common.rs"]
-mod common;
-#[path = "support/events.rs"]
-mod events;
-#[path = "support/servers.rs"]
-mod servers;
+use crate::support::common;
+use crate::support::events;
+use crate::support::servers;
 
 use events::{s3_event, sns_notification};
 use serde_json::{json, Value};

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::servers::{self, duckdb_count, Aws, Fault, FaultProxy};
-use crate::{common, events};
+use crate::support::servers::{self, duckdb_count, Aws, Fault, FaultProxy};
+use crate::support::{common, events};
 
 const API_KEY: &str = "hostile-outcomes-key-0123456789";
 

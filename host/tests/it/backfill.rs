@@ -1,12 +1,9 @@
 //! `backfill`, `compact` and `clear` end to end: local folders, and S3
 //! (s3s-fs) with S3 events and Glue (moto) in between.
 
-#[path = "support/common.rs"]
-mod common;
-#[path = "support/events.rs"]
-mod events;
-#[path = "support/servers.rs"]
-mod servers;
+use crate::support::common;
+use crate::support::events;
+use crate::support::servers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -14,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::Ordering;
 
 use serde_json::Value;
-use servers::{venv_python, Aws, Fault, FaultProxy};
+use servers::{Aws, Fault, FaultProxy};
 
 /// `kind/table` of every table of the lake.
 fn tables() -> Vec<String> {
@@ -86,25 +83,7 @@ fn write_index(path: &Path, runs: &[String]) {
 /// Every row of every table of the lake at `dir` (partition columns from
 /// the path), each row as text, sorted: equal dumps mean the same rows.
 fn rows(dir: &Path) -> BTreeMap<String, Vec<String>> {
-    let script = r#"
-import duckdb, json, os, sys
-duckdb.sql('set enable_progress_bar = false')
-root, tables = sys.argv[1], sys.argv[2:]
-out = {}
-for table in tables:
-    folder = os.path.join(root, table)
-    files = [os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.endswith('.parquet') and not f.startswith('.')]
-    if not files:
-        out[table] = []
-        continue
-    hive = not table.endswith('/sra')
-    rel = duckdb.read_parquet(files, hive_partitioning=hive)
-    out[table] = sorted(json.dumps([str(v) for v in row]) for row in rel.fetchall())
-print(json.dumps(out))
-"#;
-    let out = Command::new(venv_python())
-        .arg("-c")
-        .arg(script)
+    let out = servers::python("lake_rows.py")
         .arg(dir)
         .args(tables())
         .output()
@@ -179,17 +158,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// The lake is consistent: every object a manifest lists exists and holds
 /// that run's rows, and every run an object holds lists it.
 fn assert_manifests_match_objects(lake: &Path, kind: &str) {
-    let script = r#"
-import duckdb, json, os, sys
-duckdb.sql('set enable_progress_bar = false')
-root, kind = sys.argv[1], sys.argv[2]
-files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(root, kind)) for f in fs if f.endswith('.parquet') and not f.startswith('.')]
-pairs = duckdb.sql(f"select distinct filename, sra from read_parquet({files!r}, filename = true, union_by_name = true)").fetchall() if files else []
-print(json.dumps(sorted([os.path.relpath(f, root), s] for f, s in pairs)))
-"#;
-    let out = Command::new(venv_python())
-        .arg("-c")
-        .arg(script)
+    let out = servers::python("object_runs.py")
         .arg(lake)
         .arg(kind)
         .output()
@@ -337,27 +306,7 @@ fn backfill_of_the_fixtures_equals_their_replay_row_for_row() {
     }
 
     // row groups: one per run, so min/max statistics single out a run's rows
-    let script = r#"
-import duckdb, json, os, sys
-duckdb.sql('set enable_progress_bar = false')
-root = sys.argv[1]
-bad = []
-for d, _, fs in os.walk(root):
-    for f in fs:
-        if not f.endswith('.parquet'):
-            continue
-        path = os.path.join(d, f)
-        groups = duckdb.sql(f"select row_group_id, stats_min_value, stats_max_value from parquet_metadata('{path}') where path_in_schema = 'sra'").fetchall()
-        runs = [r[0] for r in duckdb.sql(f"select distinct sra from read_parquet('{path}')").fetchall()]
-        bad += [[path, g[0]] for g in groups if g[1] != g[2]]
-        for run in runs:
-            if len([g for g in groups if g[1] <= run <= g[2]]) != 1:
-                bad.append([path, run])
-print(json.dumps(bad))
-"#;
-    let out = Command::new(venv_python())
-        .arg("-c")
-        .arg(script)
+    let out = servers::python("row_groups.py")
         .arg(&lake)
         .output()
         .unwrap();

@@ -1,10 +1,8 @@
 //! The edge function against real S3 (s3s-fs, which checks every SigV4
 //! signature and payload hash) and Glue (moto, signatures checked).
 
-#[path = "support/common.rs"]
-mod common;
-#[path = "support/servers.rs"]
-mod servers;
+use crate::support::common;
+use crate::support::servers;
 
 use std::process::Output;
 

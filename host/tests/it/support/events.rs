@@ -28,12 +28,12 @@ pub fn eventbridge_event(key: &str) -> Value {
 
 /// The PEM certificate the test SNS key signs for.
 pub fn sns_cert_path() -> std::path::PathBuf {
-    crate::common::fixtures().join("../sns/test-signing-cert.pem")
+    super::common::fixtures().join("../sns/test-signing-cert.pem")
 }
 
 fn sns_key() -> rsa::RsaPrivateKey {
     let pem =
-        std::fs::read_to_string(crate::common::fixtures().join("../sns/test-signing-key.pem"))
+        std::fs::read_to_string(super::common::fixtures().join("../sns/test-signing-key.pem"))
             .unwrap();
     rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap()
 }
@@ -87,7 +87,7 @@ fn fresh_message_id() -> String {
 
 /// POSTs a JSON document to `<url>/events`; the status and body text.
 pub fn post(url: &str, headers: &[(&str, &str)], body: &Value) -> (u16, String) {
-    let (status, body) = crate::servers::http(
+    let (status, body) = super::servers::http(
         "POST",
         &format!("{url}/events"),
         headers,

@@ -15,8 +15,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
 
-use crate::events::{self, s3_event, sns_envelope, sns_notification, sns_signed, SNS_TOPIC};
-use crate::servers::{self, Aws, Fault, FaultProxy, Server};
+use crate::support::events::{
+    self, s3_event, sns_envelope, sns_notification, sns_signed, SNS_TOPIC,
+};
+use crate::support::servers::{self, Aws, Fault, FaultProxy, Server};
 
 const API_KEY: &str = "hostile-sns-api-key-0123456789";
 const KEY: &str = "summary2/SRR612821.summary";
@@ -56,7 +58,8 @@ fn aws_with_a_summary() -> (Aws, CountedS3) {
     let aws = Aws::start();
     aws.put_source(
         KEY,
-        &std::fs::read(crate::common::fixtures().join("nucleotide/SRR612821.summary")).unwrap(),
+        &std::fs::read(crate::support::common::fixtures().join("nucleotide/SRR612821.summary"))
+            .unwrap(),
     );
     let s3 = CountedS3::start(&aws);
     (aws, s3)
@@ -402,7 +405,8 @@ fn records_added_beside_a_valid_signature_are_not_acted_on() {
     let injected_key = "summary2/ERR2567813.summary";
     aws.put_source(
         injected_key,
-        &std::fs::read(crate::common::fixtures().join("nucleotide/ERR2567813.summary")).unwrap(),
+        &std::fs::read(crate::support::common::fixtures().join("nucleotide/ERR2567813.summary"))
+            .unwrap(),
     );
     let serve = start_serve(&aws, &s3, &["--sns-topic", SNS_TOPIC]);
     let mut tampered = sns_notification(&event());

@@ -3,10 +3,8 @@
 //! in the dead-letter queue, SIGTERM loses and doubles nothing, and a
 //! burst of 1,000 messages lands exactly once.
 
-#[path = "support/common.rs"]
-mod common;
-#[path = "support/servers.rs"]
-mod servers;
+use crate::support::common;
+use crate::support::servers;
 
 use std::collections::BTreeMap;
 use std::path::Path;

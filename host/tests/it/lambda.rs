@@ -3,10 +3,8 @@
 //! binary (run as `bootstrap`, no arguments) driven over HTTP by a local
 //! Lambda Runtime API.
 
-#[path = "support/common.rs"]
-mod common;
-#[path = "support/servers.rs"]
-mod servers;
+use crate::support::common;
+use crate::support::servers;
 
 use std::process::Stdio;
 use std::sync::mpsc;

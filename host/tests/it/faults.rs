@@ -1,9 +1,7 @@
 //! Faults between the host and S3: nothing lost, nothing doubled.
 
-#[path = "support/common.rs"]
-mod common;
-#[path = "support/servers.rs"]
-mod servers;
+use crate::support::common;
+use crate::support::servers;
 
 use std::collections::BTreeMap;
 use std::process::Stdio;

@@ -44,6 +44,18 @@ pub fn venv_python() -> PathBuf {
     )
 }
 
+/// One of the tests' Python programs (`tests/it/python/PROGRAM`), to be run
+/// by the venv's Python: add its arguments, then run it.
+pub fn python(program: &str) -> Command {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/python")
+        .join(program);
+    assert!(path.exists(), "no Python program {}", path.display());
+    let mut command = Command::new(venv_python());
+    command.arg(path);
+    command
+}
+
 fn moto_server() -> PathBuf {
     tool(
         "MOTO_SERVER",
@@ -265,7 +277,7 @@ impl Aws {
             ("protein", "psummary", "psummary"),
             ("rdrp", "rsummary", "psummary"),
         ] {
-            for path in crate::common::fixture_files(kind) {
+            for path in super::common::fixture_files(kind) {
                 let name = path.file_name().unwrap().to_str().unwrap();
                 let run = name.split('.').next().unwrap();
                 let key = format!("{folder}/{run}.{extension}");
@@ -383,14 +395,7 @@ pub fn duckdb_count(dir: &Path, table: &str) -> u64 {
     } else {
         format!("{}/{table}/**/*.parquet", dir.display())
     };
-    let script = format!(
-        // No progress bar: on a busy machine DuckDB draws one on stdout.
-        "import duckdb; duckdb.sql(\"set enable_progress_bar = false\"); print(duckdb.sql(\"select count(*) from read_parquet('{glob}', hive_partitioning = true)\").fetchall()[0][0])"
-    );
-    let out: Output = Command::new(venv_python())
-        .args(["-c", &script])
-        .output()
-        .unwrap();
+    let out: Output = python("count_rows.py").arg(&glob).output().unwrap();
     assert!(
         out.status.success(),
         "duckdb: {}",
@@ -582,7 +587,7 @@ pub fn uploader(aws: &Aws) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
     command
         .arg("--component")
-        .arg(crate::common::component_path())
+        .arg(super::common::component_path())
         .envs(aws.env());
     command
 }

@@ -3,14 +3,10 @@
 //! manifest describes it: the same events give the same objects, bytes,
 //! answers and Glue catalog as the native `serve`.
 
-#[path = "support/common.rs"]
-mod common;
-#[path = "support/events.rs"]
-mod events;
-#[path = "support/servers.rs"]
-mod servers;
-#[path = "support/spin_host.rs"]
-mod spin_host;
+use crate::support::common;
+use crate::support::events;
+use crate::support::servers;
+use crate::support::spin_host;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;

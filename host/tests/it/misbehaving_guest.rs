@@ -2,8 +2,7 @@
 //! stopped by the host with the right error, and the next call, in a fresh
 //! store of a well-behaved converter in the same process, converts.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::support::common;
 
 use std::time::{Duration, Instant};
 

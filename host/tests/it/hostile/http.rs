@@ -11,7 +11,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::servers::{self, duckdb_count, Aws, Server};
+use crate::support::servers::{self, duckdb_count, Aws, Server};
 
 const API_KEY: &str = "test-api-key-0123456789";
 /// The legitimate event's summary and the rows it lands.
@@ -20,19 +20,17 @@ const LEGITIMATE_ROWS: u64 = 140;
 
 /// The attacks run one at a time: each measures time to answer and memory
 /// of its own server, which thousands of sockets of another attack on the
-/// same two cores would blur.
-static ONE_ATTACK_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
+/// same two cores would blur. The lock is the one the whole test binary's
+/// measuring tests share (the load test takes it too).
 fn one_attack_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_ATTACK_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    crate::support::one_measured_server_at_a_time()
 }
 
 fn start(aws: &Aws, extra: &[&str]) -> Server {
     aws.put_source(
         LEGITIMATE_KEY,
-        &std::fs::read(crate::common::fixtures().join("nucleotide/SRR612821.summary")).unwrap(),
+        &std::fs::read(crate::support::common::fixtures().join("nucleotide/SRR612821.summary"))
+            .unwrap(),
     );
     let mut args = vec!["--dest", "s3://lake/serratus", "--no-glue"];
     args.extend_from_slice(extra);
@@ -167,8 +165,9 @@ fn assert_lake_untouched(aws: &Aws) {
 
 /// A legitimate event lands: 200, and its rows read back.
 fn assert_legitimate_event_lands(aws: &Aws, server: &Server) {
-    let event = crate::events::s3_event(&[LEGITIMATE_KEY.to_string()]);
-    let (status, body) = crate::events::post(&server.url(), &[("x-api-key", API_KEY)], &event);
+    let event = crate::support::events::s3_event(&[LEGITIMATE_KEY.to_string()]);
+    let (status, body) =
+        crate::support::events::post(&server.url(), &[("x-api-key", API_KEY)], &event);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"outcome\":\"landed\""), "{body}");
     assert_eq!(
@@ -415,7 +414,8 @@ fn running_out_of_descriptors_never_stops_accepting() {
     let aws = Aws::start();
     aws.put_source(
         LEGITIMATE_KEY,
-        &std::fs::read(crate::common::fixtures().join("nucleotide/SRR612821.summary")).unwrap(),
+        &std::fs::read(crate::support::common::fixtures().join("nucleotide/SRR612821.summary"))
+            .unwrap(),
     );
     let port = servers::free_port();
     let mut command = servers::uploader(&aws);
@@ -477,7 +477,7 @@ fn sigterm_lets_the_event_in_flight_land_then_exits_0() {
     let _turn = one_attack_at_a_time();
     let aws = Aws::start();
     let mut server = start(&aws, &[]);
-    let event = crate::events::s3_event(&[LEGITIMATE_KEY.to_string()]).to_string();
+    let event = crate::support::events::s3_event(&[LEGITIMATE_KEY.to_string()]).to_string();
     let mut stream = connect(&server);
     write!(
         stream,

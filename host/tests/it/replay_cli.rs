@@ -1,7 +1,6 @@
 //! `summary-uploader replay` end to end on the fixtures.
 
-#[path = "support/common.rs"]
-mod common;
+use crate::support::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

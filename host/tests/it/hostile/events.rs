@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common;
-use crate::servers::{self, duckdb_count, Aws, FaultProxy};
+use crate::support::common;
+use crate::support::servers::{self, duckdb_count, Aws, FaultProxy};
 
 const API_KEY: &str = "hostile-events-api-key-0123456789";
 
@@ -225,7 +225,8 @@ fn malicious_bucket_names_and_keys_send_no_request() {
         &mut uploader(&listener.url(), true),
         &["--dest", lake.to_str().unwrap()],
     );
-    let (status, body) = crate::events::post(&serve.url(), &[("x-api-key", API_KEY)], &event);
+    let (status, body) =
+        crate::support::events::post(&serve.url(), &[("x-api-key", API_KEY)], &event);
     assert_eq!(status, 200, "{body}");
     assert_every_record_refused(&serde_json::from_str(&body).unwrap(), count);
     assert_eq!(listener.connections(), 0, "serve sent a request");
@@ -233,7 +234,8 @@ fn malicious_bucket_names_and_keys_send_no_request() {
     // Control: a valid bucket goes to the endpoint, which the listener is.
     let control = json!({"Records": [{"eventName": "ObjectCreated:Put",
         "s3": {"bucket": {"name": "src"}, "object": {"key": "summary2/SRR77.summary"}}}]});
-    let (status, body) = crate::events::post(&serve.url(), &[("x-api-key", API_KEY)], &control);
+    let (status, body) =
+        crate::support::events::post(&serve.url(), &[("x-api-key", API_KEY)], &control);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"outcome\":\"source-gone\""), "{body}");
     assert_eq!(listener.connections(), 1);
@@ -384,7 +386,8 @@ fn thirteen_thousand_copies_of_one_key_land_once() {
         (puts, source_gets)
     };
 
-    let (status, body) = crate::events::post(&serve.url(), &[("x-api-key", API_KEY)], &copies);
+    let (status, body) =
+        crate::support::events::post(&serve.url(), &[("x-api-key", API_KEY)], &copies);
     assert_eq!(status, 200, "{body}");
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["records"].as_array().unwrap().len(), 1, "{body}");
@@ -397,7 +400,8 @@ fn thirteen_thousand_copies_of_one_key_land_once() {
 
     // The same key named once (no eTag: processed again, as a new version)
     let once = json!({ "Records": [record] });
-    let (status, body) = crate::events::post(&serve.url(), &[("x-api-key", API_KEY)], &once);
+    let (status, body) =
+        crate::support::events::post(&serve.url(), &[("x-api-key", API_KEY)], &once);
     assert_eq!(status, 200, "{body}");
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["records"][0]["outcome"], "landed", "{body}");
@@ -434,7 +438,8 @@ fn sequencers_order_versions_as_aws_documents_through_serve() {
     let post = |key: &str, etag: &str, sequencer: &str| {
         let event = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "src"},
             "object": {"key": key, "eTag": etag, "sequencer": sequencer}}}]});
-        let (status, body) = crate::events::post(&serve.url(), &[("x-api-key", API_KEY)], &event);
+        let (status, body) =
+            crate::support::events::post(&serve.url(), &[("x-api-key", API_KEY)], &event);
         (
             status,
             serde_json::from_str::<Value>(&body).unwrap_or(json!(body)),

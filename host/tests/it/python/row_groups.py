@@ -1,0 +1,24 @@
+"""Row groups that break "one row group per run": a group whose `sra`
+min and max statistics differ, or a run found in other than exactly one
+group of its object.
+
+usage: row_groups.py LAKE_DIR
+prints [] when every object of the lake keeps one row group per run, else
+[[OBJECT, ROW_GROUP_OR_RUN], ...]
+"""
+import duckdb, json, os, sys
+duckdb.sql('set enable_progress_bar = false')
+root = sys.argv[1]
+bad = []
+for d, _, fs in os.walk(root):
+    for f in fs:
+        if not f.endswith('.parquet'):
+            continue
+        path = os.path.join(d, f)
+        groups = duckdb.sql(f"select row_group_id, stats_min_value, stats_max_value from parquet_metadata('{path}') where path_in_schema = 'sra'").fetchall()
+        runs = [r[0] for r in duckdb.sql(f"select distinct sra from read_parquet('{path}')").fetchall()]
+        bad += [[path, g[0]] for g in groups if g[1] != g[2]]
+        for run in runs:
+            if len([g for g in groups if g[1] <= run <= g[2]]) != 1:
+                bad.append([path, run])
+print(json.dumps(bad))
