@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use summary_corpus::{generate, GeneratedSummary};
 use summary_lake::Kind;
-use summary_uploader::converter::{Converter, GuestLimits, Summary};
+use summary_pipeline::convert::{Convert, Summary};
+use summary_uploader::converter::{Converter, GuestLimits};
 
 struct Options {
     quick: bool,
@@ -180,7 +181,7 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     };
     let padded = header(&"g".repeat(300 - header("").len())).into_bytes();
     let summary = [Summary {
-        kind: summary_uploader::converter::Kind::Protein,
+        kind: summary_lake::Kind::Protein,
         source: "SRR1.psummary".into(),
         bytes: padded.clone(),
     }];

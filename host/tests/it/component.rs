@@ -4,7 +4,8 @@ use crate::support::common;
 
 use summary_guest::{convert_batch, SummaryInput};
 use summary_lake::Kind;
-use summary_uploader::converter::{self, Converter, GuestLimits, Summary};
+use summary_pipeline::convert::{Convert, Outcome, ParseError, Summary};
+use summary_uploader::converter::{Converter, GuestLimits};
 
 fn load(limits: GuestLimits) -> Converter {
     Converter::load(&common::component_path(), None, limits).unwrap()
@@ -14,7 +15,7 @@ fn summaries(kind: Kind) -> Vec<Summary> {
     common::fixture_files(kind.as_str())
         .into_iter()
         .map(|path| Summary {
-            kind: kind.into(),
+            kind,
             source: path.display().to_string(),
             bytes: std::fs::read(&path).unwrap(),
         })
@@ -25,7 +26,7 @@ fn native(summaries: &[Summary]) -> summary_guest::Batch {
     let inputs: Vec<SummaryInput> = summaries
         .iter()
         .map(|s| SummaryInput {
-            kind: s.kind.into(),
+            kind: s.kind,
             source: &s.source,
             bytes: &s.bytes,
         })
@@ -59,14 +60,16 @@ fn component_and_native_give_identical_bytes() {
         for (w, n) in wasm.outcomes.iter().zip(&native.outcomes) {
             match (w, n) {
                 (
-                    converter::Outcome::Converted(w),
+                    Outcome::Converted {
+                        run: wasm_run,
+                        tables: wasm_tables,
+                    },
                     summary_guest::Outcome::Converted { run, tables },
                 ) => {
-                    assert_eq!(&w.run, run);
-                    let counts: Vec<(&str, u64)> = w
-                        .tables
+                    assert_eq!(wasm_run, run);
+                    let counts: Vec<(&str, u64)> = wasm_tables
                         .iter()
-                        .map(|t| (t.table.as_str(), t.rows))
+                        .map(|(table, rows)| (table.as_str(), *rows))
                         .collect();
                     let native_counts: Vec<(&str, u64)> =
                         tables.iter().map(|t| (t.table, t.rows)).collect();
@@ -116,12 +119,12 @@ fn a_bad_summary_fails_alone_through_the_component() {
     let mut batch = summaries(Kind::Rdrp);
     batch[3].bytes = b"sra=SRR1;SUMZER_COMMENT=sra=SRR1,genome=rdrp1,date=d,type=protein;totalalns=0;readlength=0;truncated=no;\nsra=SRR1;phycvg=w;phy=levi;score=abc;pctid=1;alns=1;avgcols=1;\n".to_vec();
     let result = converter.convert(&batch).unwrap();
-    let failed: Vec<(usize, &converter::ParseError)> = result
+    let failed: Vec<(usize, &ParseError)> = result
         .outcomes
         .iter()
         .enumerate()
         .filter_map(|(i, o)| match o {
-            converter::Outcome::Failed(e) => Some((i, e)),
+            Outcome::Failed(e) => Some((i, e)),
             _ => None,
         })
         .collect();

@@ -6,7 +6,9 @@ use crate::support::common;
 
 use std::time::{Duration, Instant};
 
-use summary_uploader::converter::{Converter, GuestLimits, Kind, Summary};
+use summary_lake::Kind;
+use summary_pipeline::convert::{Convert, Summary};
+use summary_uploader::converter::{Converter, GuestLimits};
 
 /// A component exporting `serratus:summary/converter@0.1.0` whose core
 /// `convert` runs `body`.
