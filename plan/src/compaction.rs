@@ -24,7 +24,7 @@ use summary_lake::text::hex;
 use summary_lake::Kind;
 
 use crate::manifest::{manifest_key, Manifest, SourceVersion};
-use crate::step::{Plan, Step};
+use crate::step::{json_bytes, read_document, Plan, Step};
 
 pub const JOURNAL_FORMAT: u32 = 1;
 
@@ -48,21 +48,11 @@ pub struct Journal {
 
 impl Journal {
     pub fn to_json(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).expect("a journal serializes");
-        bytes.push(b'\n');
-        bytes
+        json_bytes(self)
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        let journal: Journal =
-            serde_json::from_slice(bytes).map_err(|e| format!("unreadable journal: {e}"))?;
-        if journal.format != JOURNAL_FORMAT {
-            return Err(format!(
-                "journal format {} is not {JOURNAL_FORMAT}",
-                journal.format
-            ));
-        }
-        Ok(journal)
+        read_document(bytes, "journal", |j: &Journal| j.format, JOURNAL_FORMAT)
     }
 }
 

@@ -15,10 +15,11 @@
 use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
-use summary_lake::prefixes;
-
 use summary_aws::event::ObjectRef;
 use summary_aws::sequencer::{compare_sequencers, is_valid_sequencer};
+use summary_lake::prefixes;
+
+use crate::step::{json_bytes, read_document};
 
 pub const MANIFEST_FORMAT: u32 = 1;
 
@@ -61,21 +62,11 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn to_json(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).expect("a manifest serializes");
-        bytes.push(b'\n');
-        bytes
+        json_bytes(self)
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        let manifest: Manifest =
-            serde_json::from_slice(bytes).map_err(|e| format!("unreadable manifest: {e}"))?;
-        if manifest.format != MANIFEST_FORMAT {
-            return Err(format!(
-                "manifest format {} is not {MANIFEST_FORMAT}",
-                manifest.format
-            ));
-        }
-        Ok(manifest)
+        read_document(bytes, "manifest", |m: &Manifest| m.format, MANIFEST_FORMAT)
     }
 }
 

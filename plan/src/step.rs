@@ -166,3 +166,19 @@ pub fn json_bytes(value: &impl serde::Serialize) -> Vec<u8> {
     bytes.push(b'\n');
     bytes
 }
+
+/// A lake document (manifest, journal) read back: `format` must be the
+/// one this code writes.
+pub fn read_document<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &str,
+    format: impl Fn(&T) -> u32,
+    expected: u32,
+) -> Result<T, String> {
+    let document: T =
+        serde_json::from_slice(bytes).map_err(|e| format!("unreadable {what}: {e}"))?;
+    match format(&document) {
+        found if found == expected => Ok(document),
+        found => Err(format!("{what} format {found} is not {expected}")),
+    }
+}
