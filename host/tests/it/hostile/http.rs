@@ -592,9 +592,16 @@ fn five_thousand_idle_sockets_cannot_keep_health_checks_or_events_out() {
     let threads_during = proc_status(&server, "Threads");
     let (attack, renewed) = attack.stop();
 
-    // Let the closes of the last exchanges settle before counting.
+    // Let the closes of the last exchanges settle before counting; on a
+    // loaded machine the last renewals may still sit in the backlog, which
+    // serve works through (closing the oldest idle ones) within a few seconds.
     std::thread::sleep(Duration::from_millis(300));
-    let held = established_on(server.port);
+    let settle = Instant::now();
+    let mut held = established_on(server.port);
+    while held > DEFAULT_MAX_CONNECTIONS && settle.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(100));
+        held = established_on(server.port);
+    }
     let after_kb = proc_status(&server, "VmHWM");
     eprintln!(
         "{IDLE} idle sockets, {renewed} renewed: {held} held by serve, threads {threads_before} -> {threads_during}, VmHWM {before_kb} kB -> {after_kb} kB"
