@@ -10,8 +10,10 @@ use summary_layout::keys::{object_key, Partition};
 use summary_layout::text::quoted;
 use summary_layout::Kind;
 
+use crate::encode::Encoder;
 use crate::error::ParseError;
-use crate::summary::{parse_summary, ParsedSummary, HEADER_KEY};
+use crate::format::HEADER_KEY;
+use crate::summary::{parse_summary, ParsedSummary};
 use crate::value::Value;
 
 pub struct SummaryInput<'a> {
@@ -139,6 +141,7 @@ pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
     };
 
     let mut objects = Vec::new();
+    let mut encoder = Encoder::default();
     for kind in Kind::ALL {
         let of_kind: Vec<&&ParsedSummary> = converted.iter().filter(|s| s.kind == kind).collect();
         if of_kind.is_empty() {
@@ -167,7 +170,7 @@ pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
                     partition,
                     rows: rows.len() as u64,
                     runs,
-                    bytes: crate::encode::encode(table, &rows)?,
+                    bytes: encoder.encode(table, &rows)?,
                 });
             }
         }

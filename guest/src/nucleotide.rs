@@ -4,7 +4,7 @@
 
 use crate::error::ParseResult;
 use crate::record::{CommaFields, Record};
-use crate::summary::{Format, TableRows, HEADER_KEY};
+use crate::format::{Format, TableRows, HEADER_KEY};
 use crate::value::Value;
 
 pub(crate) static FORMAT: Format = Format {

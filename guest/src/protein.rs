@@ -5,7 +5,7 @@
 
 use crate::error::ParseResult;
 use crate::record::{CommaFields, Record};
-use crate::summary::{Format, TableRows, HEADER_KEY};
+use crate::format::{Format, TableRows, HEADER_KEY};
 use crate::value::Value;
 use summary_layout::text::quoted;
 

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use crate::error::ParseResult;
 use crate::record::Record;
-use crate::summary::{Format, TableRows, HEADER_KEY};
+use crate::format::{Format, TableRows, HEADER_KEY};
 use crate::value::Value;
 use summary_layout::text::quoted;
 

@@ -18,7 +18,7 @@ pub struct Record<'a> {
     fields: Vec<Field<'a>>,
 }
 
-struct Field<'a> {
+pub(crate) struct Field<'a> {
     key: &'a str,
     value: &'a str,
     used: bool,
@@ -27,7 +27,19 @@ struct Field<'a> {
 impl<'a> Record<'a> {
     /// Splits a line (without its line ending) into fields.
     pub fn parse(line: u32, text: &'a str, free_text_keys: &[&str]) -> ParseResult<Self> {
-        let mut fields: Vec<Field<'a>> = Vec::with_capacity(12);
+        Self::parse_in(line, text, free_text_keys, Vec::with_capacity(12))
+    }
+
+    /// [`Record::parse`] into a vector of fields kept from an earlier line
+    /// ([`Record::finish_keep`]), so that a file costs one allocation, not
+    /// one per line. One scan of the line: `=` ends a key, `;` a value.
+    pub(crate) fn parse_in(
+        line: u32,
+        text: &'a str,
+        free_text_keys: &[&str],
+        mut fields: Vec<Field<'a>>,
+    ) -> ParseResult<Self> {
+        fields.clear();
         let mut rest = text;
         while !rest.is_empty() {
             let Some(eq) = rest.find('=') else {
@@ -64,7 +76,7 @@ impl<'a> Record<'a> {
             if fields.iter().any(|f| f.key == key) {
                 return Err(ParseError::new(line, key, "duplicate key"));
             }
-            if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
+            if let Some(c) = control_character(value) {
                 return Err(ParseError::new(
                     line,
                     key,
@@ -236,14 +248,34 @@ impl<'a> Record<'a> {
 
     /// Fails on the first key no section parser asked for.
     pub fn finish(self) -> ParseResult<()> {
+        self.finish_keep().map(drop)
+    }
+
+    /// [`Record::finish`], handing back the vector of fields for the next line.
+    pub(crate) fn finish_keep(self) -> ParseResult<Vec<Field<'a>>> {
         match self.fields.iter().find(|f| !f.used) {
             Some(f) => Err(ParseError::new(self.line, f.key, "unknown key")),
-            None => Ok(()),
+            None => Ok(self.fields),
         }
     }
 }
 
+/// The first control character of a value other than a tab, as
+/// `char::is_control` has them (U+0000-U+001F, U+007F-U+009F): a byte scan,
+/// with the exact char-by-char check only where a byte may start one.
+fn control_character(value: &str) -> Option<char> {
+    let suspect = |b: &u8| (*b < 0x20 && *b != b'\t') || *b == 0x7f || *b == 0xc2;
+    if !value.as_bytes().iter().any(suspect) {
+        return None;
+    }
+    value.chars().find(|c| c.is_control() && *c != '\t')
+}
+
 fn check_key(line: u32, key: &str) -> ParseResult<()> {
+    // The common case first: a non-empty key of letters, digits and '_'.
+    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Ok(());
+    }
     if key.is_empty() {
         return Err(ParseError::new(line, "", "empty key before '='"));
     }
