@@ -26,6 +26,12 @@ use crate::value::Value;
 pub const ROW_GROUP_ROWS: usize = 10_000;
 /// ... or about this many bytes of values (text lengths, 8 bytes a number).
 pub const ROW_GROUP_BYTES: usize = 1 << 20;
+/// Objects of at least this many rows are snappy-compressed, their text
+/// columns dictionary encoded. Smaller ones (most objects of the score/pctid
+/// layout) are plain and uncompressed: on the fixtures snappy made their
+/// pages 2% larger, not smaller, and per file parquet-rs' snappy codec and
+/// dictionary (a 4,096-slot hash table per column) cost more than the rows.
+pub const COMPACT_ROWS: usize = 64;
 /// Min/max statistics of text columns keep at most this many bytes (names
 /// run to hundreds of characters; the prefix still orders them).
 pub const STATISTICS_PREFIX: usize = 64;
@@ -93,9 +99,12 @@ impl Encoder {
         let setup = writer_setup(table)?;
         let context = |e: parquet::errors::ParquetError| format!("{}: {e}", table.glue_name);
         let mut out = Vec::with_capacity(1024 + rows.len() * 64);
-        let mut writer =
-            SerializedFileWriter::new(&mut out, setup.schema.clone(), setup.properties.clone())
-                .map_err(context)?;
+        let properties = match rows.len() >= COMPACT_ROWS {
+            true => &setup.compact,
+            false => &setup.plain,
+        };
+        let mut writer = SerializedFileWriter::new(&mut out, setup.schema.clone(), properties.clone())
+            .map_err(context)?;
         let mut start = 0;
         while start < rows.len() {
             let end = group_end(rows, start);
@@ -251,7 +260,8 @@ fn group_end(rows: &[&[Value]], start: usize) -> usize {
 /// What every file of a table shares, computed once per table.
 struct WriterSetup {
     schema: TypePtr,
-    properties: Arc<WriterProperties>,
+    compact: Arc<WriterProperties>,
+    plain: Arc<WriterProperties>,
 }
 
 fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
@@ -262,7 +272,8 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
             .map(|table| {
                 Ok(WriterSetup {
                     schema: parquet_schema(table)?,
-                    properties: Arc::new(writer_properties(table)),
+                    compact: Arc::new(writer_properties(table, true)),
+                    plain: Arc::new(writer_properties(table, false)),
                 })
             })
             .collect()
@@ -275,22 +286,30 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
     }
 }
 
-/// Snappy, chunk min/max statistics (text cut to [`STATISTICS_PREFIX`]
-/// bytes), and dictionaries for text columns only: numbers gain little
-/// from them and each dictionary costs a hash table per column per file.
-/// No page index and no bloom filter: a row group is a page per column
-/// (1 MiB pages, groups of about 1 MiB), so the offset and column indexes
-/// say nothing the footer does not, and the `sra` statistics of row groups
-/// that never share a run already single out a run's group
+/// Chunk min/max statistics (text cut to [`STATISTICS_PREFIX`] bytes);
+/// for objects of [`COMPACT_ROWS`] rows or more (`compact`) snappy, and
+/// dictionaries for text columns only: numbers gain little from them.
+/// No page index and no bloom filter: a row group is about a page per
+/// column (1 MiB pages, groups of about 1 MiB), so the offset and column
+/// indexes say little the footer does not, and the `sra` statistics of row
+/// groups that never share a run already single out a run's group
 /// (bench/RESULTS.md gives the bytes each would cost).
-fn writer_properties(table: &Table) -> WriterProperties {
+fn writer_properties(table: &Table, compact: bool) -> WriterProperties {
+    let compression = match compact {
+        true => Compression::SNAPPY,
+        false => Compression::UNCOMPRESSED,
+    };
     let mut builder = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+        .set_compression(compression)
         .set_dictionary_enabled(false)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_statistics_truncate_length(Some(STATISTICS_PREFIX))
         .set_offset_index_disabled(true);
-    for column in table.columns.iter().filter(|c| c.ty == ColumnType::Text) {
+    for column in table
+        .columns
+        .iter()
+        .filter(|c| compact && c.ty == ColumnType::Text)
+    {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(column.name), true);
     }
     builder.build()

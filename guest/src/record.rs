@@ -16,6 +16,9 @@ use summary_layout::text::{excerpt, quoted};
 pub struct Record<'a> {
     line: u32,
     fields: Vec<Field<'a>>,
+    /// Where the next lookup starts: section parsers ask for keys in about
+    /// the order Serratus wrote them, so most lookups hit at once.
+    cursor: usize,
 }
 
 pub(crate) struct Field<'a> {
@@ -73,7 +76,7 @@ impl<'a> Record<'a> {
                     None => return Err(unterminated(line, key)),
                 }
             };
-            if fields.iter().any(|f| f.key == key) {
+            if fields.iter().any(|f| same(f.key, key)) {
                 return Err(ParseError::new(line, key, "duplicate key"));
             }
             if let Some(c) = control_character(value) {
@@ -93,7 +96,11 @@ impl<'a> Record<'a> {
         if fields.is_empty() {
             return Err(ParseError::new(line, "", "empty line"));
         }
-        Ok(Record { line, fields })
+        Ok(Record {
+            line,
+            fields,
+            cursor: 0,
+        })
     }
 
     pub fn line(&self) -> u32 {
@@ -101,7 +108,7 @@ impl<'a> Record<'a> {
     }
 
     pub fn has(&self, key: &str) -> bool {
-        self.fields.iter().any(|f| f.key == key)
+        self.fields.iter().any(|f| same(f.key, key))
     }
 
     /// The first key of the line other than `skip`, for errors about the
@@ -119,7 +126,14 @@ impl<'a> Record<'a> {
     }
 
     fn take(&mut self, key: &str) -> Option<&'a str> {
-        let field = self.fields.iter_mut().find(|f| f.key == key)?;
+        let start = self.cursor.min(self.fields.len());
+        let (before, after) = self.fields.split_at(start);
+        let index = match after.iter().position(|f| same(f.key, key)) {
+            Some(i) => start + i,
+            None => before.iter().position(|f| same(f.key, key))?,
+        };
+        self.cursor = index + 1;
+        let field = &mut self.fields[index];
         field.used = true;
         Some(field.value)
     }
@@ -258,6 +272,12 @@ impl<'a> Record<'a> {
             None => Ok(self.fields),
         }
     }
+}
+
+/// Key equality for short ASCII keys: a byte loop, no call to memcmp.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 /// The first control character of a value other than a tab, as

@@ -177,13 +177,12 @@ fn the_same_batch_twice_gives_the_same_bytes_natively_and_through_the_component(
             converter.convert(&summaries).unwrap(),
             converter.convert(&summaries).unwrap(),
         ];
-        let bytes = |objects: Vec<(&str, &[u8])>| objects;
-        let of_native = |b: &summary_guest::Batch| {
-            bytes(b.objects.iter().map(|o| (o.key.as_str(), o.bytes.as_slice())).collect())
-        };
-        let of_wasm = |b: &summary_uploader::converter::Batch| {
-            bytes(b.objects.iter().map(|o| (o.key.as_str(), o.bytes.as_slice())).collect())
-        };
+        fn of_native(b: &summary_guest::Batch) -> Vec<(&str, &[u8])> {
+            b.objects.iter().map(|o| (o.key.as_str(), o.bytes.as_slice())).collect()
+        }
+        fn of_wasm(b: &summary_uploader::converter::Batch) -> Vec<(&str, &[u8])> {
+            b.objects.iter().map(|o| (o.key.as_str(), o.bytes.as_slice())).collect()
+        }
         let first = of_native(&native[0]);
         assert!(first.len() > 20, "{kind}: {} objects", first.len());
         assert!(first == of_native(&native[1]), "{kind}: native runs differ");
