@@ -43,36 +43,40 @@ impl<'a> Record<'a> {
         mut fields: Vec<Field<'a>>,
     ) -> ParseResult<Self> {
         fields.clear();
-        let mut rest = text;
-        while !rest.is_empty() {
-            let Some(eq) = rest.find('=') else {
-                return Err(match rest.split_once(';') {
-                    Some((segment, _)) => {
-                        ParseError::new(line, segment, "missing '=' after the key")
-                    }
-                    None => {
-                        ParseError::new(line, rest, "missing '=' after the key (truncated line?)")
-                    }
-                });
-            };
-            if let Some(semi) = rest[..eq].find(';') {
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        while start < bytes.len() {
+            // The key runs to the first '='; a ';' before it is an error.
+            let mut eq = start;
+            while eq < bytes.len() && bytes[eq] != b'=' && bytes[eq] != b';' {
+                eq += 1;
+            }
+            let rest = &text[start..];
+            if eq == bytes.len() {
                 return Err(ParseError::new(
                     line,
-                    &rest[..semi],
+                    rest,
+                    "missing '=' after the key (truncated line?)",
+                ));
+            }
+            if bytes[eq] == b';' {
+                return Err(ParseError::new(
+                    line,
+                    &text[start..eq],
                     "missing '=' after the key",
                 ));
             }
-            let key = &rest[..eq];
+            let key = &text[start..eq];
             check_key(line, key)?;
-            let after = &rest[eq + 1..];
-            let (value, next) = if free_text_keys.contains(&key) {
-                match after.strip_suffix(';') {
-                    Some(value) => (value, ""),
-                    None => return Err(unterminated(line, key)),
+            let from = eq + 1;
+            let (value, next) = if free_text_keys.iter().any(|k| same(k, key)) {
+                match bytes.last() {
+                    Some(b';') if bytes.len() > from => (&text[from..bytes.len() - 1], bytes.len()),
+                    _ => return Err(unterminated(line, key)),
                 }
             } else {
-                match after.find(';') {
-                    Some(semi) => (&after[..semi], &after[semi + 1..]),
+                match bytes[from..].iter().position(|b| *b == b';') {
+                    Some(semi) => (&text[from..from + semi], from + semi + 1),
                     None => return Err(unterminated(line, key)),
                 }
             };
@@ -91,7 +95,7 @@ impl<'a> Record<'a> {
                 value,
                 used: false,
             });
-            rest = next;
+            start = next;
         }
         if fields.is_empty() {
             return Err(ParseError::new(line, "", "empty line"));
@@ -284,8 +288,11 @@ fn same(a: &str, b: &str) -> bool {
 /// `char::is_control` has them (U+0000-U+001F, U+007F-U+009F): a byte scan,
 /// with the exact char-by-char check only where a byte may start one.
 fn control_character(value: &str) -> Option<char> {
-    let suspect = |b: &u8| (*b < 0x20 && *b != b'\t') || *b == 0x7f || *b == 0xc2;
-    if !value.as_bytes().iter().any(suspect) {
+    // No early exit: the compiler vectorizes the whole scan.
+    let suspect = value.as_bytes().iter().fold(false, |any, &b| {
+        any | ((b < 0x20) & (b != b'\t')) | (b == 0x7f) | (b == 0xc2)
+    });
+    if !suspect {
         return None;
     }
     value.chars().find(|c| c.is_control() && *c != '\t')

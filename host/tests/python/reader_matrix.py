@@ -60,14 +60,14 @@ def read_pyarrow(path):
 
 
 def read_duckdb(path, con):
-    rel = con.sql(f"select * from read_parquet('{path}')")
+    rel = con.sql(f"select * from read_parquet('{path}', hive_partitioning = false)")
     return entry(rel.columns, [type_name(t) for t in rel.types], [list(r) for r in rel.fetchall()])
 
 
 def read_polars(path):
     import polars as pl
 
-    frame = pl.read_parquet(path)
+    frame = pl.read_parquet(path, hive_partitioning=False)
     return entry(frame.columns, [type_name(t) for t in frame.dtypes], [list(r) for r in frame.rows()])
 
 
