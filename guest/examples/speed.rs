@@ -18,7 +18,10 @@ fn main() {
     let rows: Vec<_> = (0..5.min(family.len())).map(|i| family.row(i)).collect();
     let mut encoder = summary_guest::encode::Encoder::default();
     let started = Instant::now();
-    let iterations: u32 = std::env::var("SMALL_OBJECTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let iterations: u32 = std::env::var("SMALL_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
     for _ in 0..iterations {
         std::hint::black_box(encoder.encode(family.table, &rows).unwrap());
     }

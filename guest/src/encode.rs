@@ -84,9 +84,28 @@ pub struct Encoder {
     doubles: Vec<f64>,
     bools: Vec<bool>,
     levels: Vec<i16>,
+    aids: LookupAids,
+}
+
+/// Lookup aids the lake does not write, for measuring what they would cost
+/// (`cargo run --release -p summary-guest --example lookup_aids`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LookupAids {
+    /// Offset and column indexes (page-level min/max statistics).
+    pub page_index: bool,
+    /// A split-block bloom filter on `sra`.
+    pub sra_bloom_filter: bool,
 }
 
 impl Encoder {
+    /// An encoder that also writes the given lookup aids.
+    pub fn with_lookup_aids(aids: LookupAids) -> Self {
+        Encoder {
+            aids,
+            ..Encoder::default()
+        }
+    }
+
     /// Encodes rows (sorted by run) as one Parquet file, row groups cut at
     /// run boundaries by size ([`ROW_GROUP_ROWS`], [`ROW_GROUP_BYTES`]): a
     /// run's rows are all in one group, and groups do not overlap in `sra`,
@@ -99,11 +118,13 @@ impl Encoder {
         let setup = writer_setup(table)?;
         let context = |e: parquet::errors::ParquetError| format!("{}: {e}", table.glue_name);
         let mut out = Vec::with_capacity(1024 + rows.len() * 64);
-        let properties = match rows.len() >= COMPACT_ROWS {
-            true => &setup.compact,
-            false => &setup.plain,
+        let compact = rows.len() >= COMPACT_ROWS;
+        let properties = match (self.aids == LookupAids::default(), compact) {
+            (true, true) => setup.compact.clone(),
+            (true, false) => setup.plain.clone(),
+            (false, _) => Arc::new(writer_properties(table, compact, self.aids)),
         };
-        let mut writer = SerializedFileWriter::new(&mut out, setup.schema.clone(), properties.clone())
+        let mut writer = SerializedFileWriter::new(&mut out, setup.schema.clone(), properties)
             .map_err(context)?;
         let mut start = 0;
         while start < rows.len() {
@@ -272,8 +293,8 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
             .map(|table| {
                 Ok(WriterSetup {
                     schema: parquet_schema(table)?,
-                    compact: Arc::new(writer_properties(table, true)),
-                    plain: Arc::new(writer_properties(table, false)),
+                    compact: Arc::new(writer_properties(table, true, LookupAids::default())),
+                    plain: Arc::new(writer_properties(table, false, LookupAids::default())),
                 })
             })
             .collect()
@@ -294,7 +315,7 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
 /// indexes say little the footer does not, and the `sra` statistics of row
 /// groups that never share a run already single out a run's group
 /// (bench/RESULTS.md gives the bytes each would cost).
-fn writer_properties(table: &Table, compact: bool) -> WriterProperties {
+fn writer_properties(table: &Table, compact: bool, aids: LookupAids) -> WriterProperties {
     let compression = match compact {
         true => Compression::SNAPPY,
         false => Compression::UNCOMPRESSED,
@@ -302,9 +323,15 @@ fn writer_properties(table: &Table, compact: bool) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(compression)
         .set_dictionary_enabled(false)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_statistics_enabled(match aids.page_index {
+            true => EnabledStatistics::Page,
+            false => EnabledStatistics::Chunk,
+        })
         .set_statistics_truncate_length(Some(STATISTICS_PREFIX))
-        .set_offset_index_disabled(true);
+        .set_offset_index_disabled(!aids.page_index);
+    if aids.sra_bloom_filter {
+        builder = builder.set_column_bloom_filter_enabled(ColumnPath::from("sra"), true);
+    }
     for column in table
         .columns
         .iter()

@@ -45,7 +45,10 @@ pub fn merge(
             let start = values.len();
             for ((_, field), column) in row.get_column_iter().zip(table.columns) {
                 values.push(value(field).ok_or_else(|| {
-                    context(&format!("column {}: unexpected value {field:?}", column.name))
+                    context(&format!(
+                        "column {}: unexpected value {field:?}",
+                        column.name
+                    ))
                 })?);
             }
             if values.len() - start != width {

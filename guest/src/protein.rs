@@ -4,8 +4,8 @@
 //! and `seqcvg=` (`seq=Fam.protein.accession`) lines.
 
 use crate::error::ParseResult;
-use crate::record::{CommaFields, Record};
 use crate::format::{Format, TableRows, HEADER_KEY};
+use crate::record::{CommaFields, Record};
 use crate::value::Value;
 use summary_layout::text::quoted;
 

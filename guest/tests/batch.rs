@@ -152,7 +152,10 @@ fn small_objects_are_plain_and_larger_ones_snappy_with_dictionaries_all_with_sta
             c.column_path()
         );
     }
-    assert!(columns[1].dictionary_page_offset().is_none(), "3 rows: plain");
+    assert!(
+        columns[1].dictionary_page_offset().is_none(),
+        "3 rows: plain"
+    );
     assert_eq!(
         column(&family.bytes, "fam"),
         ["Deltavirus", "Paramyxoviridae", "Hepadnaviridae"]
@@ -170,7 +173,10 @@ fn small_objects_are_plain_and_larger_ones_snappy_with_dictionaries_all_with_sta
         assert_eq!(c.compression(), parquet::basic::Compression::SNAPPY);
         assert!(c.statistics().is_some(), "{}", c.column_path());
     }
-    assert!(columns[1].dictionary_page_offset().is_some(), "text is dictionary encoded");
+    assert!(
+        columns[1].dictionary_page_offset().is_some(),
+        "text is dictionary encoded"
+    );
     assert_eq!(column(&encoded, "sra").len(), sequences.len());
 }
 

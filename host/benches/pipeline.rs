@@ -715,10 +715,13 @@ fn replay_sizes(report: &mut Report, corpus: &[GeneratedSummary], scratch: &Path
     let fixtures = common::fixtures();
     let small = scratch.join("corpus-300");
     write_corpus(&small, &corpus[..corpus.len().min(300)]);
-    let mut sizes = vec![("the 60 fixtures", fixtures, 3), ("300 generated summaries", small, 3)];
+    let mut sizes = vec![
+        ("the 60 fixtures".to_string(), fixtures, 3),
+        (format!("{} generated summaries", corpus.len().min(300)), small, 3),
+    ];
     if !quick {
         let all = scratch.join("corpus");
-        sizes.push(("1,000 generated summaries", all, 1));
+        sizes.push((format!("{} generated summaries", corpus.len()), all, 1));
     }
     for (label, dir, rounds) in sizes {
         let base: Vec<serde_json::Value> = (0..rounds)
