@@ -8,6 +8,28 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1000);
     let corpus: Vec<_> = (0..files).map(|i| summary_corpus::generate(1, i)).collect();
+    // One small object: five rows of a nucleotide family table.
+    let file = corpus
+        .iter()
+        .find(|f| f.kind == summary_guest::Kind::Nucleotide && f.bytes.len() > 5000)
+        .unwrap();
+    let parsed = summary_guest::parse_summary(file.kind, &file.bytes).unwrap();
+    let family = &parsed.tables[1];
+    let rows: Vec<_> = (0..5.min(family.len())).map(|i| family.row(i)).collect();
+    let mut encoder = summary_guest::encode::Encoder::default();
+    let started = Instant::now();
+    let iterations: u32 = std::env::var("SMALL_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    for _ in 0..iterations {
+        std::hint::black_box(encoder.encode(family.table, &rows).unwrap());
+    }
+    println!(
+        "small object ({} rows): {:.1} µs",
+        rows.len(),
+        started.elapsed().as_secs_f64() * 1e6 / iterations as f64
+    );
     for kind in summary_guest::Kind::ALL {
         let inputs: Vec<summary_guest::SummaryInput> = corpus
             .iter()

@@ -7,11 +7,14 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 use summary_lake::catalog::tables_of;
 use summary_lake::keys::{object_key, Partition};
-use summary_lake::text::quoted;
+use summary_lake::source::is_named_after;
+use summary_lake::text::{hex, quoted};
 use summary_lake::Kind;
 
+use crate::encode::Encoder;
 use crate::error::ParseError;
-use crate::summary::{parse_summary, ParsedSummary, HEADER_KEY};
+use crate::format::HEADER_KEY;
+use crate::summary::{parse_summary, ParsedSummary};
 use crate::value::Value;
 
 pub struct SummaryInput<'a> {
@@ -92,13 +95,6 @@ fn reject_repeated_runs(inputs: &[SummaryInput], parsed: &mut [Result<ParsedSumm
     }
 }
 
-/// Whether the source's file name is the run's (`SRR1.summary`,
-/// `SRR1.rsummary.psummary`).
-fn is_named_after(source: &str, run: &str) -> bool {
-    let name = source.rsplit(['/', '\\']).next().unwrap_or(source);
-    name.strip_prefix(run)
-        .is_some_and(|rest| rest.starts_with('.'))
-}
 
 /// Converts a batch. Each input fails alone; the error case is a Parquet
 /// encoding failure, which would be a bug.
@@ -139,6 +135,7 @@ pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
     };
 
     let mut objects = Vec::new();
+    let mut encoder = Encoder::default();
     for kind in Kind::ALL {
         let of_kind: Vec<&&ParsedSummary> = converted.iter().filter(|s| s.kind == kind).collect();
         if of_kind.is_empty() {
@@ -167,7 +164,7 @@ pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
                     partition,
                     rows: rows.len() as u64,
                     runs,
-                    bytes: crate::encode::encode(table, &rows)?,
+                    bytes: encoder.encode(table, &rows)?,
                 });
             }
         }
@@ -194,6 +191,5 @@ pub fn batch_name(inputs: &[SummaryInput]) -> String {
         hash.update(input.bytes);
     }
     let digest = hash.finalize();
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("batch-{hex}")
+    format!("batch-{}", hex(&digest[..8]))
 }

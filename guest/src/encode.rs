@@ -1,149 +1,288 @@
-//! Rows to Parquet: snappy, dictionary-encoded, with min/max statistics.
+//! Rows to Parquet with parquet-rs' low-level writer (`SerializedFileWriter`
+//! and typed column writers): values go straight from the parsed rows into
+//! column buffers, no Arrow arrays in between. Snappy, dictionaries for
+//! text columns, chunk min/max statistics (long strings cut to a prefix).
+//!
+//! The Parquet schema is what the Arrow writer wrote before (the lake's
+//! Athena/Glue tables depend on it): a root group `arrow_schema`, text as
+//! `BYTE_ARRAY` (String), `INT64`, `DOUBLE`, `BOOLEAN`, `required` unless
+//! the catalog says nullable, and no key-value metadata.
 
 use std::sync::{Arc, OnceLock};
 
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::arrow_writer::ArrowWriterOptions;
-use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
-use parquet::basic::Compression;
+use bytes::Bytes;
+use parquet::basic::{Compression, LogicalType, Repetition, Type as PhysicalType};
+use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int64Type};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::{ColumnPath, SchemaDescriptor};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::{ColumnPath, Type, TypePtr};
 use summary_lake::catalog::TABLES;
 use summary_lake::{ColumnType, Table};
 
 use crate::value::Value;
 
-/// Arrow schema of a table, as written to its Parquet files.
-pub fn arrow_schema(table: &Table) -> Schema {
-    Schema::new(
-        table
-            .columns
-            .iter()
-            .map(|c| {
-                let ty = match c.ty {
-                    ColumnType::Text => DataType::Utf8,
-                    ColumnType::BigInt => DataType::Int64,
-                    ColumnType::Double => DataType::Float64,
-                    ColumnType::Boolean => DataType::Boolean,
-                };
-                Field::new(c.name, ty, c.nullable)
-            })
-            .collect::<Vec<_>>(),
-    )
-}
+/// A row group closes at the first run boundary once it holds this many
+/// rows ...
+pub const ROW_GROUP_ROWS: usize = 10_000;
+/// ... or about this many bytes of values (text lengths, 8 bytes a number).
+pub const ROW_GROUP_BYTES: usize = 1 << 20;
+/// Objects of at least this many rows are snappy-compressed, their text
+/// columns dictionary encoded. Smaller ones (most objects of the score/pctid
+/// layout) are plain and uncompressed: on the fixtures snappy made their
+/// pages 2% larger, not smaller, and per file parquet-rs' snappy codec and
+/// dictionary (a 4,096-slot hash table per column) cost more than the rows.
+pub const COMPACT_ROWS: usize = 64;
+/// Min/max statistics of text columns keep at most this many bytes (names
+/// run to hundreds of characters; the prefix still orders them).
+pub const STATISTICS_PREFIX: usize = 64;
 
-/// Encodes rows (each a slice of values in column order) as one Parquet file.
-pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec<u8>, String> {
-    let schema = writer_setup(table)?.schema.clone();
-    let columns = table
+/// The Parquet schema of a table, as written to its files.
+pub fn parquet_schema(table: &Table) -> Result<TypePtr, String> {
+    let fields = table
         .columns
         .iter()
-        .enumerate()
-        .map(|(i, column)| {
-            let cells = rows.iter().map(|row| &row[i]);
-            let wrong = |v: &Value| {
-                format!(
-                    "{}.{}: value {v:?} does not fit the column",
-                    table.glue_name, column.name
-                )
+        .map(|c| {
+            let repetition = match c.nullable {
+                true => Repetition::OPTIONAL,
+                false => Repetition::REQUIRED,
             };
-            Ok(match column.ty {
-                ColumnType::Text => Arc::new(
-                    cells
-                        .map(|v| match v {
-                            Value::Text(s) => Ok(Some(s.as_ref())),
-                            Value::Null => Ok(None),
-                            other => Err(wrong(other)),
-                        })
-                        .collect::<Result<StringArray, _>>()?,
-                ) as ArrayRef,
-                ColumnType::BigInt => Arc::new(
-                    cells
-                        .map(|v| match v {
-                            Value::Int(n) => Ok(Some(*n)),
-                            Value::Null => Ok(None),
-                            other => Err(wrong(other)),
-                        })
-                        .collect::<Result<Int64Array, _>>()?,
-                ),
-                ColumnType::Double => Arc::new(
-                    cells
-                        .map(|v| match v {
-                            Value::Double(n) => Ok(Some(*n)),
-                            Value::Null => Ok(None),
-                            other => Err(wrong(other)),
-                        })
-                        .collect::<Result<Float64Array, _>>()?,
-                ),
-                ColumnType::Boolean => Arc::new(
-                    cells
-                        .map(|v| match v {
-                            Value::Bool(b) => Ok(Some(*b)),
-                            Value::Null => Ok(None),
-                            other => Err(wrong(other)),
-                        })
-                        .collect::<Result<BooleanArray, _>>()?,
-                ),
-            })
+            let builder = match c.ty {
+                ColumnType::Text => Type::primitive_type_builder(c.name, PhysicalType::BYTE_ARRAY)
+                    .with_logical_type(Some(LogicalType::String)),
+                ColumnType::BigInt => Type::primitive_type_builder(c.name, PhysicalType::INT64),
+                ColumnType::Double => Type::primitive_type_builder(c.name, PhysicalType::DOUBLE),
+                ColumnType::Boolean => Type::primitive_type_builder(c.name, PhysicalType::BOOLEAN),
+            };
+            builder
+                .with_repetition(repetition)
+                .build()
+                .map(Arc::new)
+                .map_err(|e| format!("{}.{}: {e}", table.glue_name, c.name))
         })
-        .collect::<Result<Vec<ArrayRef>, String>>()?;
-    let batch =
-        RecordBatch::try_new(schema, columns).map_err(|e| format!("{}: {e}", table.glue_name))?;
-    write(table, &batch)
+        .collect::<Result<Vec<_>, String>>()?;
+    Type::group_type_builder("arrow_schema")
+        .with_fields(fields)
+        .build()
+        .map(Arc::new)
+        .map_err(|e| format!("{}: {e}", table.glue_name))
 }
 
-/// Writes rows already sorted by run (`sra`, the first column of every
-/// table) as one Parquet file, a row group per run.
-pub fn write(table: &Table, batch: &RecordBatch) -> Result<Vec<u8>, String> {
-    let setup = writer_setup(table)?;
-    let context = |e: parquet::errors::ParquetError| format!("{}: {e}", table.glue_name);
-    let mut bytes = Vec::with_capacity(1024 + batch.num_rows() * 64);
-    // No embedded Arrow schema: the Parquet schema already says everything
-    // (UTF8 strings, INT64, DOUBLE, BOOLEAN), and it costs ~700 bytes per file.
-    let options = ArrowWriterOptions::new()
-        .with_properties(setup.properties.clone())
-        .with_parquet_schema(setup.parquet_schema.clone())
-        .with_skip_arrow_metadata(true);
-    let mut writer = ArrowWriter::try_new_with_options(&mut bytes, setup.schema.clone(), options)
-        .map_err(context)?;
-    for (start, len) in row_groups(batch) {
-        writer.write(&batch.slice(start, len)).map_err(context)?;
-        writer.flush().map_err(context)?;
-    }
-    writer.close().map_err(context)?;
-    Ok(bytes)
+/// Encodes rows (each a slice of values in column order, sorted by run, the
+/// first column) as one Parquet file.
+pub fn encode<'r, 'a: 'r>(table: &Table, rows: &[&'r [Value<'a>]]) -> Result<Vec<u8>, String> {
+    Encoder::default().encode(table, rows)
 }
 
-/// `(start, len)` of each row group: one per run, so a reader looking for
-/// one run skips every other group by the `sra` min/max statistics. It
-/// costs a footer entry per run and column (rdrp fixtures in one batch:
-/// 1.9 MB with groups of 256+ rows, 4.0 MB with a group per run), but a
-/// group shared by several runs spans the whole range between them, and in
-/// a batch object that range overlaps most lookups.
-fn row_groups(batch: &RecordBatch) -> Vec<(usize, usize)> {
-    let runs = batch
-        .columns()
-        .first()
-        .and_then(|c| c.as_any().downcast_ref::<StringArray>());
-    let rows = batch.num_rows();
-    let mut groups = Vec::new();
-    let mut start = 0;
-    for row in 1..=rows {
-        if row == rows || runs.is_none_or(|runs| runs.value(row) != runs.value(row - 1)) {
-            groups.push((start, row - start));
-            start = row;
+/// Column buffers kept across the objects of a batch: a batch writes
+/// thousands of small files, so per-file allocations are a real cost.
+#[derive(Default)]
+pub struct Encoder {
+    text: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+    strings: Vec<ByteArray>,
+    ints: Vec<i64>,
+    doubles: Vec<f64>,
+    bools: Vec<bool>,
+    levels: Vec<i16>,
+    aids: LookupAids,
+}
+
+/// Lookup aids the lake does not write, for measuring what they would cost
+/// (`cargo run --release -p summary-guest --example lookup_aids`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LookupAids {
+    /// Offset and column indexes (page-level min/max statistics).
+    pub page_index: bool,
+    /// A split-block bloom filter on `sra`.
+    pub sra_bloom_filter: bool,
+}
+
+impl Encoder {
+    /// An encoder that also writes the given lookup aids.
+    pub fn with_lookup_aids(aids: LookupAids) -> Self {
+        Encoder {
+            aids,
+            ..Encoder::default()
         }
     }
-    groups
+
+    /// Encodes rows (sorted by run) as one Parquet file, row groups cut at
+    /// run boundaries by size ([`ROW_GROUP_ROWS`], [`ROW_GROUP_BYTES`]): a
+    /// run's rows are all in one group, and groups do not overlap in `sra`,
+    /// so a reader looking for one run skips the others by statistics.
+    pub fn encode<'r, 'a: 'r>(
+        &mut self,
+        table: &Table,
+        rows: &[&'r [Value<'a>]],
+    ) -> Result<Vec<u8>, String> {
+        let setup = writer_setup(table)?;
+        let context = |e: parquet::errors::ParquetError| format!("{}: {e}", table.glue_name);
+        let mut out = Vec::with_capacity(1024 + rows.len() * 64);
+        let compact = rows.len() >= COMPACT_ROWS;
+        let properties = match (self.aids == LookupAids::default(), compact) {
+            (true, true) => setup.compact.clone(),
+            (true, false) => setup.plain.clone(),
+            (false, _) => Arc::new(writer_properties(table, compact, self.aids)),
+        };
+        let mut writer = SerializedFileWriter::new(&mut out, setup.schema.clone(), properties)
+            .map_err(context)?;
+        let mut start = 0;
+        while start < rows.len() {
+            let end = group_end(rows, start);
+            let group = &rows[start..end];
+            let mut row_group = writer.next_row_group().map_err(context)?;
+            for (index, column) in table.columns.iter().enumerate() {
+                let mut writer = row_group
+                    .next_column()
+                    .map_err(context)?
+                    .ok_or_else(|| format!("{}: too few columns", table.glue_name))?;
+                let wrong = |v: &Value| {
+                    format!(
+                        "{}.{}: value {v:?} does not fit the column",
+                        table.glue_name, column.name
+                    )
+                };
+                self.levels.clear();
+                let cells = group.iter().map(|row| &row[index]);
+                match column.ty {
+                    ColumnType::Text => {
+                        self.text.clear();
+                        self.spans.clear();
+                        for cell in cells {
+                            match cell {
+                                Value::Text(s) => {
+                                    let from = self.text.len() as u32;
+                                    self.text.extend_from_slice(s.as_bytes());
+                                    self.spans.push((from, self.text.len() as u32));
+                                    self.levels.push(1);
+                                }
+                                Value::Null => self.levels.push(0),
+                                other => return Err(wrong(other)),
+                            }
+                        }
+                        // One allocation for the column's text; each value
+                        // is a slice of it.
+                        let text = Bytes::copy_from_slice(&self.text);
+                        self.strings.clear();
+                        self.strings.extend(
+                            self.spans
+                                .iter()
+                                .map(|&(a, b)| ByteArray::from(text.slice(a as usize..b as usize))),
+                        );
+                        writer
+                            .typed::<ByteArrayType>()
+                            .write_batch(&self.strings, levels(column.nullable, &self.levels), None)
+                            .map_err(context)?;
+                        self.strings.clear();
+                    }
+                    ColumnType::BigInt => {
+                        self.ints.clear();
+                        for cell in cells {
+                            match cell {
+                                Value::Int(n) => {
+                                    self.ints.push(*n);
+                                    self.levels.push(1);
+                                }
+                                Value::Null => self.levels.push(0),
+                                other => return Err(wrong(other)),
+                            }
+                        }
+                        writer
+                            .typed::<Int64Type>()
+                            .write_batch(&self.ints, levels(column.nullable, &self.levels), None)
+                            .map_err(context)?;
+                    }
+                    ColumnType::Double => {
+                        self.doubles.clear();
+                        for cell in cells {
+                            match cell {
+                                Value::Double(n) => {
+                                    self.doubles.push(*n);
+                                    self.levels.push(1);
+                                }
+                                Value::Null => self.levels.push(0),
+                                other => return Err(wrong(other)),
+                            }
+                        }
+                        writer
+                            .typed::<DoubleType>()
+                            .write_batch(&self.doubles, levels(column.nullable, &self.levels), None)
+                            .map_err(context)?;
+                    }
+                    ColumnType::Boolean => {
+                        self.bools.clear();
+                        for cell in cells {
+                            match cell {
+                                Value::Bool(b) => {
+                                    self.bools.push(*b);
+                                    self.levels.push(1);
+                                }
+                                Value::Null => self.levels.push(0),
+                                other => return Err(wrong(other)),
+                            }
+                        }
+                        writer
+                            .typed::<BoolType>()
+                            .write_batch(&self.bools, levels(column.nullable, &self.levels), None)
+                            .map_err(context)?;
+                    }
+                }
+                if !column.nullable && self.levels.contains(&0) {
+                    return Err(format!(
+                        "{}.{}: null in a required column",
+                        table.glue_name, column.name
+                    ));
+                }
+                writer.close().map_err(context)?;
+            }
+            row_group.close().map_err(context)?;
+            start = end;
+        }
+        writer.close().map_err(context)?;
+        Ok(out)
+    }
 }
 
-/// What every file of a table shares, computed once per table: a batch
-/// writes thousands of small files, so per-file setup is a real cost.
+/// Definition levels are written for nullable columns only.
+fn levels(nullable: bool, levels: &[i16]) -> Option<&[i16]> {
+    nullable.then_some(levels)
+}
+
+/// Where the row group starting at `start` ends: at the first run boundary
+/// once it holds [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] bytes.
+fn group_end(rows: &[&[Value]], start: usize) -> usize {
+    // Rows of one summary share the run's text: compare pointers first.
+    let same_run = |a: &[Value], b: &[Value]| match (a.first(), b.first()) {
+        (Some(Value::Text(x)), Some(Value::Text(y))) => {
+            (x.as_ptr() == y.as_ptr() && x.len() == y.len()) || x == y
+        }
+        _ => true,
+    };
+    let mut bytes = 0;
+    for end in start + 1..=rows.len() {
+        bytes += rows[end - 1]
+            .iter()
+            .map(|v| match v {
+                Value::Text(s) => s.len(),
+                _ => 8,
+            })
+            .sum::<usize>();
+        if end == rows.len() {
+            return end;
+        }
+        let full = end - start >= ROW_GROUP_ROWS || bytes >= ROW_GROUP_BYTES;
+        if full && !same_run(rows[end - 1], rows[end]) {
+            return end;
+        }
+    }
+    rows.len()
+}
+
+/// What every file of a table shares, computed once per table.
 struct WriterSetup {
-    schema: SchemaRef,
-    parquet_schema: SchemaDescriptor,
-    properties: WriterProperties,
+    schema: TypePtr,
+    compact: Arc<WriterProperties>,
+    plain: Arc<WriterProperties>,
 }
 
 fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
@@ -152,14 +291,10 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
         TABLES
             .iter()
             .map(|table| {
-                let schema = Arc::new(arrow_schema(table));
-                let parquet_schema = ArrowSchemaConverter::new()
-                    .convert(&schema)
-                    .map_err(|e| format!("{}: {e}", table.glue_name))?;
                 Ok(WriterSetup {
-                    schema,
-                    parquet_schema,
-                    properties: writer_properties(table),
+                    schema: parquet_schema(table)?,
+                    compact: Arc::new(writer_properties(table, true, LookupAids::default())),
+                    plain: Arc::new(writer_properties(table, false, LookupAids::default())),
                 })
             })
             .collect()
@@ -172,18 +307,36 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
     }
 }
 
-/// Snappy, chunk min/max statistics, and dictionaries for text columns
-/// only: numbers gain little from them and each dictionary costs a hash
-/// table per column per file. No offset index: every column chunk of these
-/// small files is one page, so the index says nothing the footer does not,
-/// and skipping it saves 5% of the encoder's instructions (callgrind).
-fn writer_properties(table: &Table) -> WriterProperties {
+/// Chunk min/max statistics (text cut to [`STATISTICS_PREFIX`] bytes);
+/// for objects of [`COMPACT_ROWS`] rows or more (`compact`) snappy, and
+/// dictionaries for text columns only: numbers gain little from them.
+/// No page index and no bloom filter: a row group is about a page per
+/// column (1 MiB pages, groups of about 1 MiB), so the offset and column
+/// indexes say little the footer does not, and the `sra` statistics of row
+/// groups that never share a run already single out a run's group
+/// (bench/RESULTS.md gives the bytes each would cost).
+fn writer_properties(table: &Table, compact: bool, aids: LookupAids) -> WriterProperties {
+    let compression = match compact {
+        true => Compression::SNAPPY,
+        false => Compression::UNCOMPRESSED,
+    };
     let mut builder = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+        .set_compression(compression)
         .set_dictionary_enabled(false)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_offset_index_disabled(true);
-    for column in table.columns.iter().filter(|c| c.ty == ColumnType::Text) {
+        .set_statistics_enabled(match aids.page_index {
+            true => EnabledStatistics::Page,
+            false => EnabledStatistics::Chunk,
+        })
+        .set_statistics_truncate_length(Some(STATISTICS_PREFIX))
+        .set_offset_index_disabled(!aids.page_index);
+    if aids.sra_bloom_filter {
+        builder = builder.set_column_bloom_filter_enabled(ColumnPath::from("sra"), true);
+    }
+    for column in table
+        .columns
+        .iter()
+        .filter(|c| compact && c.ty == ColumnType::Text)
+    {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(column.name), true);
     }
     builder.build()

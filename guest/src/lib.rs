@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod encode;
 pub mod error;
+pub mod format;
 pub mod merge;
 pub mod nucleotide;
 pub mod protein;
@@ -35,7 +36,7 @@ fn run_id(line: u32, run: &str) -> ParseResult<&str> {
     } else {
         Err(Error::new(
             line,
-            summary::HEADER_KEY,
+            format::HEADER_KEY,
             format!(
                 "run {} is not an SRA run accession (SRR, ERR or DRR and digits)",
                 quoted(run)

@@ -3,16 +3,17 @@
 //! Compaction merges per-run objects; replacing a run that lives in a
 //! shared batch object rewrites that object without it.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array};
-use arrow_schema::Schema;
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use summary_lake::Table;
+use parquet::basic::{LogicalType, Repetition, Type as PhysicalType};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::record::Field;
+use summary_lake::{ColumnType, Table};
 
-use crate::encode::{arrow_schema, write};
+use crate::encode::Encoder;
+use crate::value::Value;
 
 /// A rewritten object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,77 +32,101 @@ pub fn merge(
     parts: &[Vec<u8>],
     drop_runs: &[String],
 ) -> Result<Option<Merged>, String> {
-    let schema = Arc::new(arrow_schema(table));
     let drop: BTreeSet<&str> = drop_runs.iter().map(String::as_str).collect();
-    let mut batches = Vec::new();
+    let width = table.columns.len();
+    let mut values: Vec<Value<'static>> = Vec::new();
     for (index, part) in parts.iter().enumerate() {
         let context = |e: &dyn std::fmt::Display| format!("{} part {index}: {e}", table.glue_name);
-        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(part.clone()))
-            .map_err(|e| context(&e))?
-            .build()
-            .map_err(|e| context(&e))?;
-        for batch in reader {
-            let batch = batch.map_err(|e| context(&e))?;
-            batches.push(conform(&schema, batch).map_err(|e| context(&e))?);
+        let reader =
+            SerializedFileReader::new(Bytes::from(part.clone())).map_err(|e| context(&e))?;
+        conform(table, &reader).map_err(|e| context(&e))?;
+        for row in reader.get_row_iter(None).map_err(|e| context(&e))? {
+            let row = row.map_err(|e| context(&e))?;
+            let start = values.len();
+            for ((_, field), column) in row.get_column_iter().zip(table.columns) {
+                values.push(value(field).ok_or_else(|| {
+                    context(&format!(
+                        "column {}: unexpected value {field:?}",
+                        column.name
+                    ))
+                })?);
+            }
+            if values.len() - start != width {
+                return Err(context(&"a row of the wrong width"));
+            }
         }
     }
-    let all = arrow_select::concat::concat_batches(&schema, &batches)
-        .map_err(|e| format!("{}: {e}", table.glue_name))?;
-    let runs = all
-        .column(0)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .ok_or_else(|| format!("{}: the sra column is not text", table.glue_name))?;
-    let mut keep: Vec<u32> = (0..all.num_rows() as u32)
-        .filter(|&row| runs.is_valid(row as usize) && !drop.contains(runs.value(row as usize)))
+    let rows: Vec<&[Value]> = values.chunks(width).collect();
+    let run = |row: &[Value]| match &row[0] {
+        Value::Text(s) => Some(s.to_string()),
+        _ => None,
+    };
+    let mut keep: Vec<(String, &[Value])> = rows
+        .iter()
+        .filter_map(|row| run(row).map(|r| (r, *row)))
+        .filter(|(r, _)| !drop.contains(r.as_str()))
         .collect();
     if keep.is_empty() {
         return Ok(None);
     }
     // Stable: rows of one run keep their order.
-    keep.sort_by_key(|&row| runs.value(row as usize));
-    let mut names: Vec<String> = keep
-        .iter()
-        .map(|&row| runs.value(row as usize).to_string())
-        .collect();
+    keep.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut names: Vec<String> = keep.iter().map(|(r, _)| r.clone()).collect();
     names.dedup();
-    let indices = UInt32Array::from(keep);
-    let columns = all
-        .columns()
-        .iter()
-        .map(|column| arrow_select::take::take(column.as_ref(), &indices, None))
-        .collect::<Result<Vec<ArrayRef>, _>>()
-        .map_err(|e| format!("{}: {e}", table.glue_name))?;
-    let sorted =
-        RecordBatch::try_new(schema, columns).map_err(|e| format!("{}: {e}", table.glue_name))?;
+    let sorted: Vec<&[Value]> = keep.iter().map(|(_, row)| *row).collect();
     Ok(Some(Merged {
-        rows: sorted.num_rows() as u64,
+        rows: sorted.len() as u64,
         runs: names,
-        bytes: write(table, &sorted)?,
+        bytes: Encoder::default().encode(table, &sorted)?,
     }))
 }
 
-/// The batch with the table's exact schema: same column names and types in
-/// the same order, or an error naming the first difference.
-fn conform(schema: &Arc<Schema>, batch: RecordBatch) -> Result<RecordBatch, String> {
-    let found = batch.schema();
-    if found.fields().len() != schema.fields().len() {
+fn value(field: &Field) -> Option<Value<'static>> {
+    Some(match field {
+        Field::Null => Value::Null,
+        Field::Str(s) => Value::Text(Cow::Owned(s.clone())),
+        Field::Long(n) => Value::Int(*n),
+        Field::Double(n) => Value::Double(*n),
+        Field::Bool(b) => Value::Bool(*b),
+        _ => return None,
+    })
+}
+
+/// The object has the table's exact columns: same names and types in the
+/// same order, or an error naming the first difference.
+fn conform(table: &Table, reader: &SerializedFileReader<Bytes>) -> Result<(), String> {
+    let schema = reader.metadata().file_metadata().schema_descr();
+    if schema.num_columns() != table.columns.len() {
         return Err(format!(
             "{} columns where the table has {}",
-            found.fields().len(),
-            schema.fields().len()
+            schema.num_columns(),
+            table.columns.len()
         ));
     }
-    for (ours, theirs) in schema.fields().iter().zip(found.fields()) {
-        if ours.name() != theirs.name() || ours.data_type() != theirs.data_type() {
+    for (ours, theirs) in table.columns.iter().zip(schema.columns()) {
+        let want = match ours.ty {
+            ColumnType::Text => PhysicalType::BYTE_ARRAY,
+            ColumnType::BigInt => PhysicalType::INT64,
+            ColumnType::Double => PhysicalType::DOUBLE,
+            ColumnType::Boolean => PhysicalType::BOOLEAN,
+        };
+        let text_ok = ours.ty != ColumnType::Text
+            || matches!(theirs.logical_type_ref(), Some(LogicalType::String));
+        let repetition = theirs.self_type().get_basic_info().repetition();
+        if theirs.name() != ours.name
+            || theirs.physical_type() != want
+            || !text_ok
+            || repetition == Repetition::REPEATED
+            || theirs.path().parts().len() != 1
+        {
             return Err(format!(
-                "column {} {:?} where the table has {} {:?}",
+                "column {} {} where the table has {} {:?}",
                 theirs.name(),
-                theirs.data_type(),
-                ours.name(),
-                ours.data_type()
+                theirs.physical_type(),
+                ours.name,
+                ours.ty
             ));
         }
     }
-    RecordBatch::try_new(schema.clone(), batch.columns().to_vec()).map_err(|e| e.to_string())
+    Ok(())
 }

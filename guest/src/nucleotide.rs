@@ -3,8 +3,8 @@
 //! `famcvg=` (family) and `seqcvg=` (sequence) lines.
 
 use crate::error::ParseResult;
+use crate::format::{Format, TableRows, HEADER_KEY};
 use crate::record::{CommaFields, Record};
-use crate::summary::{Format, TableRows, HEADER_KEY};
 use crate::value::Value;
 
 pub(crate) static FORMAT: Format = Format {

@@ -4,8 +4,8 @@
 //! and `seqcvg=` (`seq=Fam.protein.accession`) lines.
 
 use crate::error::ParseResult;
+use crate::format::{Format, TableRows, HEADER_KEY};
 use crate::record::{CommaFields, Record};
-use crate::summary::{Format, TableRows, HEADER_KEY};
 use crate::value::Value;
 use summary_lake::text::quoted;
 

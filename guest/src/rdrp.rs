@@ -6,8 +6,8 @@
 use std::borrow::Cow;
 
 use crate::error::ParseResult;
+use crate::format::{Format, TableRows, HEADER_KEY};
 use crate::record::Record;
-use crate::summary::{Format, TableRows, HEADER_KEY};
 use crate::value::Value;
 use summary_lake::text::quoted;
 

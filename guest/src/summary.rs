@@ -3,12 +3,12 @@
 //! rejects the file.
 
 use summary_lake::catalog::tables_of;
-use summary_lake::keys::Partition;
 use summary_lake::{Kind, Table};
 
 use crate::error::{ParseError, ParseResult};
+pub use crate::format::TableRows;
+use crate::format::{Format, HEADER_KEY};
 use crate::record::Record;
-use crate::value::Value;
 use crate::{nucleotide, protein, rdrp};
 use summary_lake::text::{excerpt, quoted};
 
@@ -20,63 +20,6 @@ pub struct ParsedSummary<'a> {
     /// One entry per table of the kind, in catalog order (run table first).
     pub tables: Vec<TableRows<'a>>,
 }
-
-/// Rows of one table, stored flat: `table.columns.len()` values per row.
-#[derive(Debug)]
-pub struct TableRows<'a> {
-    pub table: &'static Table,
-    pub partitions: Vec<Option<Partition>>,
-    pub values: Vec<Value<'a>>,
-}
-
-impl<'a> TableRows<'a> {
-    fn new(table: &'static Table) -> Self {
-        TableRows {
-            table,
-            partitions: Vec::new(),
-            values: Vec::new(),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.partitions.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.partitions.is_empty()
-    }
-
-    pub fn row(&self, index: usize) -> &[Value<'a>] {
-        let width = self.table.columns.len();
-        &self.values[index * width..(index + 1) * width]
-    }
-
-    /// Appends one row; `values` are in the table's column order.
-    pub fn push<const N: usize>(&mut self, partition: Option<Partition>, values: [Value<'a>; N]) {
-        debug_assert_eq!(
-            N,
-            self.table.columns.len(),
-            "row width of {}",
-            self.table.glue_name
-        );
-        self.partitions.push(partition);
-        self.values.extend(values);
-    }
-}
-
-/// How one kind's lines look.
-pub(crate) struct Format {
-    /// The key that marks each section, in the order of the kind's tables:
-    /// the header (run table) first.
-    pub section_keys: &'static [&'static str],
-    /// Keys whose value runs to the end of the line.
-    pub free_text_keys: &'static [&'static str],
-    /// Whether lines may start `sra=<run>;` (Serratus added that prefix to
-    /// protein-style summaries in late 2020; earlier files lack it).
-    pub run_prefix: bool,
-}
-
-pub(crate) const HEADER_KEY: &str = "SUMZER_COMMENT";
 
 fn format(kind: Kind) -> &'static Format {
     match kind {
@@ -90,15 +33,17 @@ fn format(kind: Kind) -> &'static Format {
 pub fn parse_summary(kind: Kind, bytes: &[u8]) -> ParseResult<ParsedSummary<'_>> {
     let format = format(kind);
     let mut summary: Option<ParsedSummary> = None;
+    // One vector of fields for every line: no allocation per line.
+    let mut fields = Vec::with_capacity(16);
     for (index, raw) in lines(bytes).enumerate() {
         let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let text = decode_line(line, raw)?;
-        let mut record = Record::parse(line, text, format.free_text_keys)?;
+        let mut record = Record::parse_in(line, text, format.free_text_keys, fields)?;
         let section = section_of(kind, format, &record)?;
         match (&mut summary, section) {
             (None, 0) => {
                 let (run, tables) = parse_header(kind, &mut record)?;
-                record.finish()?;
+                fields = record.finish_keep()?;
                 summary = Some(ParsedSummary { kind, run, tables });
             }
             (None, _) => {
@@ -120,7 +65,7 @@ pub fn parse_summary(kind: Kind, bytes: &[u8]) -> ParseResult<ParsedSummary<'_>>
                     Kind::Protein => protein::parse_row(section, &mut record, summary.run, rows)?,
                     Kind::Rdrp => rdrp::parse_row(section, &mut record, summary.run, rows)?,
                 }
-                record.finish()?;
+                fields = record.finish_keep()?;
             }
         }
     }

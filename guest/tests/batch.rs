@@ -115,7 +115,7 @@ fn batches_sort_by_run_and_isolate_bad_inputs() {
 }
 
 #[test]
-fn parquet_is_snappy_with_dictionaries_and_statistics() {
+fn small_objects_are_plain_and_larger_ones_snappy_with_dictionaries_all_with_statistics() {
     let (source, bytes) = fixture("nucleotide/DRR11074882.summary");
     let batch = convert_batch(&[SummaryInput {
         kind: Kind::Nucleotide,
@@ -144,20 +144,69 @@ fn parquet_is_snappy_with_dictionaries_and_statistics() {
         ]
     );
     for c in columns {
-        assert_eq!(c.compression(), parquet::basic::Compression::SNAPPY);
+        assert_eq!(c.compression(), parquet::basic::Compression::UNCOMPRESSED);
         assert!(
-            c.statistics().is_some(),
-            "{} has statistics",
+            c.statistics()
+                .is_some_and(|s| s.null_count_opt() == Some(3) || s.min_bytes_opt().is_some()),
+            "{} has min/max statistics (or holds nulls only)",
             c.column_path()
         );
     }
     assert!(
-        columns[1].dictionary_page_offset().is_some(),
-        "strings are dictionary encoded"
+        columns[1].dictionary_page_offset().is_none(),
+        "3 rows: plain"
     );
     assert_eq!(
         column(&family.bytes, "fam"),
         ["Deltavirus", "Paramyxoviridae", "Hepadnaviridae"]
+    );
+
+    // The run's 140 sequences in one object: snappy, dictionaries for text.
+    let parsed = summary_guest::parse_summary(Kind::Nucleotide, &bytes).unwrap();
+    let sequences = &parsed.tables[2];
+    assert!(sequences.len() >= summary_guest::encode::COMPACT_ROWS);
+    let rows: Vec<_> = (0..sequences.len()).map(|i| sequences.row(i)).collect();
+    let encoded = summary_guest::encode::encode(sequences.table, &rows).unwrap();
+    let reader = SerializedFileReader::new(bytes::Bytes::from(encoded.clone())).unwrap();
+    let columns = reader.metadata().row_group(0).columns();
+    for c in columns {
+        assert_eq!(c.compression(), parquet::basic::Compression::SNAPPY);
+        assert!(c.statistics().is_some(), "{}", c.column_path());
+    }
+    assert!(
+        columns[1].dictionary_page_offset().is_some(),
+        "text is dictionary encoded"
+    );
+    assert_eq!(column(&encoded, "sra").len(), sequences.len());
+}
+
+/// Long names: min/max statistics keep a prefix of them.
+#[test]
+fn long_string_statistics_are_cut_to_a_prefix() {
+    let (source, bytes) = fixture("nucleotide/DRR11074882.summary");
+    let batch = convert_batch(&[SummaryInput {
+        kind: Kind::Nucleotide,
+        source: &source,
+        bytes: &bytes,
+    }])
+    .unwrap();
+    let mut longest = 0;
+    for object in &batch.objects {
+        let reader =
+            SerializedFileReader::new(bytes::Bytes::copy_from_slice(&object.bytes)).unwrap();
+        for group in reader.metadata().row_groups() {
+            for c in group.columns() {
+                if let Some(s) = c.statistics() {
+                    for v in [s.min_bytes_opt(), s.max_bytes_opt()].into_iter().flatten() {
+                        longest = longest.max(v.len());
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        longest <= summary_guest::encode::STATISTICS_PREFIX,
+        "{longest} bytes"
     );
 }
 

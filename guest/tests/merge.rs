@@ -71,8 +71,8 @@ fn merging_per_run_objects_gives_the_batch_object_byte_for_byte() {
     let reader = SerializedFileReader::new(bytes::Bytes::from(merged.bytes.clone())).unwrap();
     assert_eq!(
         reader.metadata().num_row_groups(),
-        3,
-        "one row group per run"
+        1,
+        "small runs share a row group (groups are cut by size at run boundaries)"
     );
 }
 

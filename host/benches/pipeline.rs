@@ -22,6 +22,8 @@ use summary_uploader::converter::{Converter, GuestLimits};
 struct Options {
     quick: bool,
     results: Option<PathBuf>,
+    /// Another build of the component to measure beside this one (7.).
+    compare: Option<PathBuf>,
 }
 
 struct Report {
@@ -42,6 +44,31 @@ impl Report {
         );
         self.targets.push((what.into(), figure, met));
     }
+}
+
+/// The calling thread's CPU time. In-process measures (conversion through
+/// the component and natively, parsing, encoding) run on this thread; on a
+/// shared machine, time spent waiting for a core is not counted.
+struct CpuClock(Duration);
+
+impl CpuClock {
+    fn now() -> Self {
+        CpuClock(thread_cpu())
+    }
+
+    fn elapsed(&self) -> Duration {
+        thread_cpu().saturating_sub(self.0)
+    }
+}
+
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn mb(bytes: usize) -> f64 {
@@ -107,12 +134,12 @@ fn conversion(
     let mut wasm = Vec::new();
     let mut native = Vec::new();
     for _ in 0..rounds {
-        let started = Instant::now();
+        let started = CpuClock::now();
         for batch in &batches {
             converter.convert(batch).unwrap();
         }
         wasm.push(started.elapsed());
-        let started = Instant::now();
+        let started = CpuClock::now();
         for batch in &batches {
             let inputs: Vec<summary_guest::SummaryInput> = batch
                 .iter()
@@ -189,7 +216,7 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     for _ in 0..20 {
         converter.convert(&summary).unwrap();
     }
-    let started = Instant::now();
+    let started = CpuClock::now();
     for _ in 0..iterations {
         converter.convert(&[]).unwrap();
     }
@@ -199,7 +226,7 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
         format!("{} µs", empty.as_micros()),
         "fresh store + instantiate from the InstancePre + call: the fixed cost per call".into(),
     );
-    let started = Instant::now();
+    let started = CpuClock::now();
     for _ in 0..iterations {
         converter.convert(&summary).unwrap();
     }
@@ -209,7 +236,7 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
         source: "SRR1.psummary",
         bytes: &padded,
     };
-    let started = Instant::now();
+    let started = CpuClock::now();
     for _ in 0..iterations {
         summary_guest::convert_batch(std::slice::from_ref(&input)).unwrap();
     }
@@ -512,6 +539,325 @@ fn serve(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) {
     let _ = child.wait();
 }
 
+/// 6. Issue 14's guest figures: the component's size, parsing alone and
+/// encoding one small object, natively.
+fn guest_figures(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) {
+    let size = std::fs::metadata(common::component_path()).unwrap().len();
+    report.row(
+        "6. converter component size",
+        format!("{:.2} MB", size as f64 / 1e6),
+        format!("{size} bytes, {}", common::component_path().display()),
+    );
+    report.target(
+        "bin/summary_guest.wasm <= 1.5 MB",
+        format!("{:.2} MB", size as f64 / 1e6),
+        size <= 1_500_000,
+    );
+
+    let bytes: usize = corpus.iter().map(|s| s.bytes.len()).sum();
+    let rounds = if quick { 3 } else { 5 };
+    let parse = median(
+        (0..rounds)
+            .map(|_| {
+                let started = CpuClock::now();
+                for s in corpus {
+                    std::hint::black_box(summary_guest::parse_summary(s.kind, &s.bytes).unwrap());
+                }
+                started.elapsed()
+            })
+            .collect(),
+    );
+    let parse_mb_s = mb(bytes) / parse.as_secs_f64();
+    report.row(
+        "6. parsing alone, natively, one core",
+        format!("{parse_mb_s:.0} MB/s"),
+        format!("parse_summary over the {} files ({:.1} MB), median of {rounds}", corpus.len(), mb(bytes)),
+    );
+    report.target(
+        "parsing natively >= 200 MB/s per core",
+        format!("{parse_mb_s:.0} MB/s"),
+        parse_mb_s >= 200.0,
+    );
+
+    // A small object: the first five rows of a nucleotide family table.
+    let file = corpus
+        .iter()
+        .find(|s| s.kind == Kind::Nucleotide && s.bytes.len() > 5000)
+        .unwrap();
+    let parsed = summary_guest::parse_summary(file.kind, &file.bytes).unwrap();
+    let family = &parsed.tables[1];
+    let rows: Vec<&[summary_guest::value::Value]> = (0..family.len().min(5)).map(|i| family.row(i)).collect();
+    let mut encoder = summary_guest::encode::Encoder::default();
+    let iterations = if quick { 2_000 } else { 20_000 };
+    for _ in 0..200 {
+        encoder.encode(family.table, &rows).unwrap();
+    }
+    let started = CpuClock::now();
+    let mut out = 0;
+    for _ in 0..iterations {
+        out += encoder.encode(family.table, &rows).unwrap().len();
+    }
+    let per_object = started.elapsed() / iterations;
+    report.row(
+        "6. encoding one small object, natively",
+        format!("{:.1} µs", per_object.as_secs_f64() * 1e6),
+        format!(
+            "{} rows of {} ({} columns), {} bytes of Parquet",
+            rows.len(),
+            family.table.glue_name,
+            family.table.columns.len(),
+            out / iterations as usize
+        ),
+    );
+    report.target(
+        "small object encode <= 20 µs natively",
+        format!("{:.1} µs", per_object.as_secs_f64() * 1e6),
+        per_object <= Duration::from_micros(20),
+    );
+}
+
+/// 7. Conversion in the score/pctid layout, batches of 1,000 runs of one
+/// kind from `gen-corpus --profile serratus`: this component, natively, and
+/// (`--compare-component FILE`) another build of the component, e.g. main's.
+fn serratus_conversion(
+    report: &mut Report,
+    converter: &Converter,
+    compare: Option<&(PathBuf, Converter)>,
+    quick: bool,
+) {
+    let runs = if quick { 100 } else { 1000 };
+    let mut batches: Vec<Vec<Summary>> = vec![Vec::new(); 3];
+    let mut index = 0;
+    while batches.iter().any(|b| b.len() < runs) {
+        let s = summary_corpus::generate_with(summary_corpus::Profile::Serratus, 11, index);
+        index += 1;
+        let slot = Kind::ALL.iter().position(|k| *k == s.kind).unwrap();
+        if batches[slot].len() < runs {
+            batches[slot].push(Summary {
+                kind: s.kind.into(),
+                source: s.file_name.clone(),
+                bytes: s.bytes,
+            });
+        }
+    }
+    let bytes: usize = batches.iter().flatten().map(|s| s.bytes.len()).sum();
+    let objects: usize = batches
+        .iter()
+        .map(|b| converter.convert(b).unwrap().objects.len())
+        .sum();
+    let rounds = if quick { 1 } else { 3 };
+    let time = |convert: &dyn Fn(&[Summary])| {
+        median(
+            (0..rounds)
+                .map(|_| {
+                    let started = CpuClock::now();
+                    for batch in &batches {
+                        convert(batch);
+                    }
+                    started.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let wasm = time(&|b| {
+        converter.convert(b).unwrap();
+    });
+    let native = time(&|b| {
+        let inputs: Vec<summary_guest::SummaryInput> = b
+            .iter()
+            .map(|s| summary_guest::SummaryInput {
+                kind: s.kind.into(),
+                source: &s.source,
+                bytes: &s.bytes,
+            })
+            .collect();
+        summary_guest::convert_batch(&inputs).unwrap();
+    });
+    let wasm_mb_s = mb(bytes) / wasm.as_secs_f64();
+    let detail = format!(
+        "3 batches of {runs} runs ({} files of `--profile serratus`, {:.1} MB), {objects} objects ({:.2} per KB), median of {rounds}",
+        runs * 3,
+        mb(bytes),
+        objects as f64 / (bytes as f64 / 1e3)
+    );
+    report.row(
+        "7. score/pctid layout, batches of 1,000 runs: component, one core",
+        format!("{wasm_mb_s:.1} MB/s"),
+        format!(
+            "{detail}; {:.1} µs per object",
+            wasm.as_secs_f64() * 1e6 / objects as f64
+        ),
+    );
+    report.row(
+        "7. the same natively",
+        format!("{:.1} MB/s", mb(bytes) / native.as_secs_f64()),
+        format!("{:.1} µs per object", native.as_secs_f64() * 1e6 / objects as f64),
+    );
+    let ratio = wasm.as_secs_f64() / native.as_secs_f64();
+    report.row("7. component time / native time", format!("{ratio:.2}x"), String::new());
+    report.target("component within 1.3x of native (batches of 1,000 runs)", format!("{ratio:.2}x"), ratio <= 1.3);
+    if let Some((path, old)) = compare {
+        let old_time = time(&|b| {
+            old.convert(b).unwrap();
+        });
+        let old_mb_s = mb(bytes) / old_time.as_secs_f64();
+        report.row(
+            "7. the same through the compared component",
+            format!("{old_mb_s:.1} MB/s"),
+            format!("{} ({:.2} MB)", path.display(), std::fs::metadata(path).map_or(0, |m| m.len()) as f64 / 1e6),
+        );
+        report.target(
+            "component conversion >= 5x the compared (today's) component, score/pctid layout",
+            format!("{:.1}x ({wasm_mb_s:.1} against {old_mb_s:.1} MB/s)", wasm_mb_s / old_mb_s),
+            wasm_mb_s / old_mb_s >= 5.0,
+        );
+    }
+    report.row(
+        "7. run-bucket layout",
+        "-".into(),
+        "does not exist yet (one object per table per batch): not measured".into(),
+    );
+}
+
+/// Runs `replay` on a folder; returns the wall time and its last line.
+fn time_replay(corpus_dir: &Path, lake: &Path, extra: &[&str]) -> (Duration, String) {
+    let _ = std::fs::remove_dir_all(lake);
+    let started = Instant::now();
+    let out = Command::new(uploader())
+        .args(["replay", "--lake", lake.to_str().unwrap()])
+        .args(extra)
+        .arg(corpus_dir)
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let last = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
+    (elapsed, last)
+}
+
+/// 8. `replay` against bench/baseline.py on several corpus sizes, same run,
+/// best of `rounds` each.
+fn replay_sizes(
+    report: &mut Report,
+    corpus: &[GeneratedSummary],
+    scratch: &Path,
+    quick: bool,
+    full_base: &serde_json::Value,
+) {
+    let fixtures = common::fixtures();
+    let small = scratch.join("corpus-300");
+    write_corpus(&small, &corpus[..corpus.len().min(300)]);
+    let mut sizes = vec![
+        ("the 60 fixtures".to_string(), fixtures, 3),
+        (format!("{} generated summaries", corpus.len().min(300)), small, 3),
+    ];
+    if !quick {
+        let all = scratch.join("corpus");
+        sizes.push((format!("{} generated summaries", corpus.len()), all, 1));
+    }
+    for (label, dir, rounds) in sizes {
+        // The whole corpus's baseline already ran (0.): not again.
+        let reuse = dir == scratch.join("corpus");
+        let base: Vec<serde_json::Value> = (0..if reuse { 0 } else { rounds })
+            .map(|i| {
+                let out = scratch.join(format!("baseline-sizes-{i}"));
+                let _ = std::fs::remove_dir_all(&out);
+                let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/baseline.py");
+                let run = Command::new(servers::venv_python()).arg(script).arg(&dir).arg(&out).output().unwrap();
+                assert!(run.status.success(), "baseline: {}", String::from_utf8_lossy(&run.stderr));
+                serde_json::from_slice(&run.stdout).unwrap()
+            })
+            .collect();
+        let base = if reuse { vec![full_base.clone()] } else { base };
+        let base_s = base.iter().filter_map(|b| b["seconds"].as_f64()).fold(f64::INFINITY, f64::min);
+        let replays: Vec<(Duration, String)> = (0..rounds)
+            .map(|_| time_replay(&dir, &scratch.join("replay-sizes-lake"), &[]))
+            .collect();
+        let (best, last) = replays.iter().min_by_key(|(d, _)| *d).unwrap();
+        let ratio = base_s / best.as_secs_f64();
+        report.row(
+            &format!("8. replay vs baseline, {label}"),
+            format!("{ratio:.1}x"),
+            format!(
+                "baseline {base_s:.2} s ({} objects), replay {:.2} s, best of {rounds}: {}",
+                base[0]["objects"],
+                best.as_secs_f64(),
+                last.split(": ").skip(1).collect::<Vec<_>>().join(": ")
+            ),
+        );
+        report.target(
+            &format!("replay >= 4x the baseline, {label} (score/pctid layout)"),
+            format!("{ratio:.1}x"),
+            ratio >= 4.0,
+        );
+    }
+}
+
+/// 9. Per-object cost of storing, against the bare cost of a file on this
+/// machine: create + write + rename of a hidden temporary, as the store does.
+fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: bool) {
+    let files = if quick { 3_000 } else { 20_000 };
+    let root = scratch.join("bare");
+    let payload = vec![7u8; 1500];
+    let dirs: Vec<PathBuf> = (0..100).map(|i| root.join(format!("t/score={i}/pctid={i}"))).collect();
+    for d in &dirs {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let started = Instant::now();
+    for i in 0..files {
+        let dir = &dirs[i % dirs.len()];
+        let tmp = dir.join(format!(".o{i}.tmp"));
+        std::fs::write(&tmp, &payload).unwrap();
+        std::fs::rename(&tmp, dir.join(format!("o{i}.parquet"))).unwrap();
+    }
+    let bare = started.elapsed().as_secs_f64() * 1e6 / files as f64;
+    report.row(
+        "9. bare create + write + rename of a 1.5 KB file",
+        format!("{bare:.1} µs per file"),
+        format!("{files} files in 100 folders, one thread"),
+    );
+    // The host's store and the converter, per object, from replay's own
+    // timings (RUST_LOG=info), one batch at a time.
+    let lake = scratch.join("store-cost-lake");
+    let _ = std::fs::remove_dir_all(&lake);
+    let out = Command::new(uploader())
+        .args(["replay", "--jobs", "1", "--lake", lake.to_str().unwrap()])
+        .arg(corpus_dir)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (mut objects, mut convert_ms, mut ms) = (0u64, 0u64, 0u64);
+    for line in String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains("batch stored")) {
+        for token in line.split_whitespace() {
+            let number = |prefix: &str| token.strip_prefix(prefix).and_then(|v| v.parse::<u64>().ok());
+            if let Some(v) = number("objects=") {
+                objects += v;
+            } else if let Some(v) = number("convert_ms=") {
+                convert_ms += v;
+            } else if let Some(v) = number("ms=") {
+                ms += v;
+            }
+        }
+    }
+    if objects == 0 {
+        report.row("9. host store per object", "-".into(), "no `batch stored` lines in replay's log".into());
+        return;
+    }
+    let store = (ms - convert_ms) as f64 * 1e3 / objects as f64;
+    let convert = convert_ms as f64 * 1e3 / objects as f64;
+    report.row(
+        "9. host local store per object (replay --jobs 1)",
+        format!("{store:.1} µs per object"),
+        format!("{:.1}x the bare file cost; {objects} objects, {:.2} s storing", store / bare, (ms - convert_ms) as f64 / 1e3),
+    );
+    report.row(
+        "9. converter per object (the same replay)",
+        format!("{convert:.1} µs per object"),
+        format!("{:.2} s converting (component, one batch per kind)", convert_ms as f64 / 1e3),
+    );
+}
+
 fn baseline(corpus_dir: &Path, scratch: &Path) -> serde_json::Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/baseline.py");
     let out = Command::new(servers::venv_python())
@@ -548,6 +894,11 @@ fn main() {
         results: args
             .iter()
             .position(|a| a == "--results")
+            .and_then(|i| args.get(i + 1))
+            .map(PathBuf::from),
+        compare: args
+            .iter()
+            .position(|a| a == "--compare-component")
             .and_then(|i| args.get(i + 1))
             .map(PathBuf::from),
     };
@@ -594,9 +945,16 @@ fn main() {
     replay(&mut report, &corpus_dir, scratch.path(), bytes, &base);
     serve(&mut report, &corpus, options.quick);
     memory(&mut report, &converter, &corpus, scratch.path());
+    guest_figures(&mut report, &corpus, options.quick);
+    let compare = options.compare.as_ref().map(|path| {
+        (path.clone(), Converter::load(path, None, GuestLimits::default()).unwrap())
+    });
+    serratus_conversion(&mut report, &converter, compare.as_ref(), options.quick);
+    replay_sizes(&mut report, &corpus, scratch.path(), options.quick, &base);
+    store_cost(&mut report, &corpus_dir, scratch.path(), options.quick);
 
     let mut markdown = format!(
-        "Machine: {}. Corpus: `gen-corpus --seed 1 --files {files}` ({:.1} MB). {} run, {:.0} s in all.\n\n| measure | figure | detail |\n|---|---|---|\n",
+        "Machine: {}. Corpus: `gen-corpus --seed 1 --files {files}` ({:.1} MB). {} run, {:.0} s in all. In-process measures (1, 2, 6, 7) are CPU time of the converting thread; replay, baseline and events (0, 3, 4, 8, 9) are wall time.\n\n| measure | figure | detail |\n|---|---|---|\n",
         machine(),
         mb(bytes),
         if options.quick { "Quick" } else { "Full" },

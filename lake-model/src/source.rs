@@ -99,6 +99,14 @@ pub fn route(rules: &[RouteRule], key: &str) -> Option<Kind> {
         .map(|rule| rule.kind)
 }
 
+/// Whether the file at `path` (a key or a local path) is named after
+/// `run`: `SRR1.summary`, `SRR1.rsummary.psummary`, not `SRR10.summary`.
+pub fn is_named_after(path: &str, run: &str) -> bool {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    name.strip_prefix(run)
+        .is_some_and(|rest| rest.starts_with('.'))
+}
+
 /// The run a summary key names: its file name up to the first dot
 /// (`summary2/SRR1.summary` is `SRR1`); used before the summary is parsed,
 /// e.g. to name a dead-letter record.

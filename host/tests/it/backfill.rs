@@ -305,7 +305,8 @@ fn backfill_of_the_fixtures_equals_their_replay_row_for_row() {
         assert_manifests_match_objects(&lake, kind);
     }
 
-    // row groups: one per run, so min/max statistics single out a run's rows
+    // row groups hold whole runs and never share one (groups are cut by size
+    // at run boundaries), so min/max statistics single out a run's group
     let out = servers::python("row_groups.py")
         .arg(&lake)
         .output()
@@ -314,7 +315,7 @@ fn backfill_of_the_fixtures_equals_their_replay_row_for_row() {
     assert_eq!(
         text(&out.stdout).trim(),
         "[]",
-        "row groups holding several runs, or runs in several groups"
+        "runs in several row groups, or in none"
     );
 }
 

@@ -1,10 +1,10 @@
-"""Row groups that break "one row group per run": a group whose `sra`
-min and max statistics differ, or a run found in other than exactly one
-group of its object.
+"""Runs whose rows are not in exactly one row group of their object, by
+the groups' `sra` min and max statistics (groups hold whole runs and never
+share one).
 
 usage: row_groups.py LAKE_DIR
-prints [] when every object of the lake keeps one row group per run, else
-[[OBJECT, ROW_GROUP_OR_RUN], ...]
+prints [] when every run of every object is in exactly one group, else
+[[OBJECT, RUN], ...]
 """
 import duckdb, json, os, sys
 duckdb.sql('set enable_progress_bar = false')
@@ -17,7 +17,6 @@ for d, _, fs in os.walk(root):
         path = os.path.join(d, f)
         groups = duckdb.sql(f"select row_group_id, stats_min_value, stats_max_value from parquet_metadata('{path}') where path_in_schema = 'sra'").fetchall()
         runs = [r[0] for r in duckdb.sql(f"select distinct sra from read_parquet('{path}')").fetchall()]
-        bad += [[path, g[0]] for g in groups if g[1] != g[2]]
         for run in runs:
             if len([g for g in groups if g[1] <= run <= g[2]]) != 1:
                 bad.append([path, run])

@@ -1,0 +1,67 @@
+//! What `summary.rs` and the per-kind line parsers (`nucleotide.rs`,
+//! `protein.rs`, `rdrp.rs`) share: how a kind's lines look and where the
+//! rows of a table go. `summary.rs` dispatches to the kind modules; both
+//! import from here, so imports run one way.
+
+use summary_lake::keys::Partition;
+use summary_lake::Table;
+
+use crate::value::Value;
+
+/// How one kind's lines look.
+pub(crate) struct Format {
+    /// The key that marks each section, in the order of the kind's tables:
+    /// the header (run table) first.
+    pub section_keys: &'static [&'static str],
+    /// Keys whose value runs to the end of the line.
+    pub free_text_keys: &'static [&'static str],
+    /// Whether lines may start `sra=<run>;` (Serratus added that prefix to
+    /// protein-style summaries in late 2020; earlier files lack it).
+    pub run_prefix: bool,
+}
+
+/// The key of every summary's header line.
+pub(crate) const HEADER_KEY: &str = "SUMZER_COMMENT";
+
+/// Rows of one table, stored flat: `table.columns.len()` values per row.
+#[derive(Debug)]
+pub struct TableRows<'a> {
+    pub table: &'static Table,
+    pub partitions: Vec<Option<Partition>>,
+    pub values: Vec<Value<'a>>,
+}
+
+impl<'a> TableRows<'a> {
+    pub(crate) fn new(table: &'static Table) -> Self {
+        TableRows {
+            table,
+            partitions: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.partitions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.partitions.is_empty()
+    }
+
+    pub fn row(&self, index: usize) -> &[Value<'a>] {
+        let width = self.table.columns.len();
+        &self.values[index * width..(index + 1) * width]
+    }
+
+    /// Appends one row; `values` are in the table's column order.
+    pub fn push<const N: usize>(&mut self, partition: Option<Partition>, values: [Value<'a>; N]) {
+        debug_assert_eq!(
+            N,
+            self.table.columns.len(),
+            "row width of {}",
+            self.table.glue_name
+        );
+        self.partitions.push(partition);
+        self.values.extend(values);
+    }
+}
