@@ -6,7 +6,7 @@ use summary_lake::catalog::tables_of;
 use summary_lake::{prefixes, Kind};
 
 use crate::glue_catalog::GlueCatalog;
-use crate::store::ObjectStore;
+use summary_pipeline::store::ObjectStore;
 use std::process::ExitCode;
 
 use crate::cli::ClearArgs;

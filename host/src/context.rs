@@ -16,7 +16,8 @@ use summary_pipeline::s3_store::S3Store;
 use crate::aws_transport::{parse_s3_url, AwsClient};
 use crate::cli::{Cli, Destination, EdgeOptions};
 use crate::converter::{default_cache_dir, Converter, GuestLimits};
-use crate::store::{LocalStore, ObjectStore};
+use crate::local_store::LocalStore;
+use summary_pipeline::store::ObjectStore;
 
 /// The converter and the AWS client every command that converts uses.
 pub struct Context {

@@ -13,10 +13,10 @@ pub mod converter;
 pub mod gen_corpus;
 pub mod handle_event;
 pub mod lambda;
+pub mod local_store;
 pub mod replay;
 pub mod serve;
 pub mod serve_auth;
 pub mod sqs_consumer;
-pub mod store;
 
 pub use summary_pipeline::{events, glue_catalog, parallel, s3_store, shared};

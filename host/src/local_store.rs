@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use summary_pipeline::error::{Context, Result};
-pub use summary_pipeline::store::{check_key, ObjectStore, PutOutcome};
+use summary_pipeline::store::{check_key, ObjectStore, PutOutcome};
 
 /// A lake in a local directory; writes go to a temporary file beside the
 /// target and are renamed into place.
