@@ -95,7 +95,6 @@ fn reject_repeated_runs(inputs: &[SummaryInput], parsed: &mut [Result<ParsedSumm
     }
 }
 
-
 /// Converts a batch. Each input fails alone; the error case is a Parquet
 /// encoding failure, which would be a bug.
 pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {

@@ -571,7 +571,11 @@ fn guest_figures(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) 
     report.row(
         "6. parsing alone, natively, one core",
         format!("{parse_mb_s:.0} MB/s"),
-        format!("parse_summary over the {} files ({:.1} MB), median of {rounds}", corpus.len(), mb(bytes)),
+        format!(
+            "parse_summary over the {} files ({:.1} MB), median of {rounds}",
+            corpus.len(),
+            mb(bytes)
+        ),
     );
     report.target(
         "parsing natively >= 200 MB/s per core",
@@ -586,7 +590,8 @@ fn guest_figures(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) 
         .unwrap();
     let parsed = summary_guest::parse_summary(file.kind, &file.bytes).unwrap();
     let family = &parsed.tables[1];
-    let rows: Vec<&[summary_guest::value::Value]> = (0..family.len().min(5)).map(|i| family.row(i)).collect();
+    let rows: Vec<&[summary_guest::value::Value]> =
+        (0..family.len().min(5)).map(|i| family.row(i)).collect();
     let mut encoder = summary_guest::encode::Encoder::default();
     let iterations = if quick { 2_000 } else { 20_000 };
     for _ in 0..200 {
@@ -691,11 +696,22 @@ fn serratus_conversion(
     report.row(
         "7. the same natively",
         format!("{:.1} MB/s", mb(bytes) / native.as_secs_f64()),
-        format!("{:.1} µs per object", native.as_secs_f64() * 1e6 / objects as f64),
+        format!(
+            "{:.1} µs per object",
+            native.as_secs_f64() * 1e6 / objects as f64
+        ),
     );
     let ratio = wasm.as_secs_f64() / native.as_secs_f64();
-    report.row("7. component time / native time", format!("{ratio:.2}x"), String::new());
-    report.target("component within 1.3x of native (batches of 1,000 runs)", format!("{ratio:.2}x"), ratio <= 1.3);
+    report.row(
+        "7. component time / native time",
+        format!("{ratio:.2}x"),
+        String::new(),
+    );
+    report.target(
+        "component within 1.3x of native (batches of 1,000 runs)",
+        format!("{ratio:.2}x"),
+        ratio <= 1.3,
+    );
     if let Some((path, old)) = compare {
         let old_time = time(&|b| {
             old.convert(b).unwrap();
@@ -704,11 +720,18 @@ fn serratus_conversion(
         report.row(
             "7. the same through the compared component",
             format!("{old_mb_s:.1} MB/s"),
-            format!("{} ({:.2} MB)", path.display(), std::fs::metadata(path).map_or(0, |m| m.len()) as f64 / 1e6),
+            format!(
+                "{} ({:.2} MB)",
+                path.display(),
+                std::fs::metadata(path).map_or(0, |m| m.len()) as f64 / 1e6
+            ),
         );
         report.target(
             "component conversion >= 5x the compared (today's) component, score/pctid layout",
-            format!("{:.1}x ({wasm_mb_s:.1} against {old_mb_s:.1} MB/s)", wasm_mb_s / old_mb_s),
+            format!(
+                "{:.1}x ({wasm_mb_s:.1} against {old_mb_s:.1} MB/s)",
+                wasm_mb_s / old_mb_s
+            ),
             wasm_mb_s / old_mb_s >= 5.0,
         );
     }
@@ -730,8 +753,16 @@ fn time_replay(corpus_dir: &Path, lake: &Path, extra: &[&str]) -> (Duration, Str
         .output()
         .unwrap();
     let elapsed = started.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let last = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
     (elapsed, last)
 }
 
@@ -749,7 +780,11 @@ fn replay_sizes(
     write_corpus(&small, &corpus[..corpus.len().min(300)]);
     let mut sizes = vec![
         ("the 60 fixtures".to_string(), fixtures, 3),
-        (format!("{} generated summaries", corpus.len().min(300)), small, 3),
+        (
+            format!("{} generated summaries", corpus.len().min(300)),
+            small,
+            3,
+        ),
     ];
     if !quick {
         let all = scratch.join("corpus");
@@ -763,13 +798,25 @@ fn replay_sizes(
                 let out = scratch.join(format!("baseline-sizes-{i}"));
                 let _ = std::fs::remove_dir_all(&out);
                 let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/baseline.py");
-                let run = Command::new(servers::venv_python()).arg(script).arg(&dir).arg(&out).output().unwrap();
-                assert!(run.status.success(), "baseline: {}", String::from_utf8_lossy(&run.stderr));
+                let run = Command::new(servers::venv_python())
+                    .arg(script)
+                    .arg(&dir)
+                    .arg(&out)
+                    .output()
+                    .unwrap();
+                assert!(
+                    run.status.success(),
+                    "baseline: {}",
+                    String::from_utf8_lossy(&run.stderr)
+                );
                 serde_json::from_slice(&run.stdout).unwrap()
             })
             .collect();
         let base = if reuse { vec![full_base.clone()] } else { base };
-        let base_s = base.iter().filter_map(|b| b["seconds"].as_f64()).fold(f64::INFINITY, f64::min);
+        let base_s = base
+            .iter()
+            .filter_map(|b| b["seconds"].as_f64())
+            .fold(f64::INFINITY, f64::min);
         let replays: Vec<(Duration, String)> = (0..rounds)
             .map(|_| time_replay(&dir, &scratch.join("replay-sizes-lake"), &[]))
             .collect();
@@ -799,7 +846,9 @@ fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: boo
     let files = if quick { 3_000 } else { 20_000 };
     let root = scratch.join("bare");
     let payload = vec![7u8; 1500];
-    let dirs: Vec<PathBuf> = (0..100).map(|i| root.join(format!("t/score={i}/pctid={i}"))).collect();
+    let dirs: Vec<PathBuf> = (0..100)
+        .map(|i| root.join(format!("t/score={i}/pctid={i}")))
+        .collect();
     for d in &dirs {
         std::fs::create_dir_all(d).unwrap();
     }
@@ -826,11 +875,22 @@ fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: boo
         .env("RUST_LOG", "info")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (mut objects, mut convert_ms, mut ms) = (0u64, 0u64, 0u64);
-    for line in String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains("batch stored")) {
+    for line in String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("batch stored"))
+    {
         for token in line.split_whitespace() {
-            let number = |prefix: &str| token.strip_prefix(prefix).and_then(|v| v.parse::<u64>().ok());
+            let number = |prefix: &str| {
+                token
+                    .strip_prefix(prefix)
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
             if let Some(v) = number("objects=") {
                 objects += v;
             } else if let Some(v) = number("convert_ms=") {
@@ -841,7 +901,11 @@ fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: boo
         }
     }
     if objects == 0 {
-        report.row("9. host store per object", "-".into(), "no `batch stored` lines in replay's log".into());
+        report.row(
+            "9. host store per object",
+            "-".into(),
+            "no `batch stored` lines in replay's log".into(),
+        );
         return;
     }
     let store = (ms - convert_ms) as f64 * 1e3 / objects as f64;
@@ -849,12 +913,19 @@ fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: boo
     report.row(
         "9. host local store per object (replay --jobs 1)",
         format!("{store:.1} µs per object"),
-        format!("{:.1}x the bare file cost; {objects} objects, {:.2} s storing", store / bare, (ms - convert_ms) as f64 / 1e3),
+        format!(
+            "{:.1}x the bare file cost; {objects} objects, {:.2} s storing",
+            store / bare,
+            (ms - convert_ms) as f64 / 1e3
+        ),
     );
     report.row(
         "9. converter per object (the same replay)",
         format!("{convert:.1} µs per object"),
-        format!("{:.2} s converting (component, one batch per kind)", convert_ms as f64 / 1e3),
+        format!(
+            "{:.2} s converting (component, one batch per kind)",
+            convert_ms as f64 / 1e3
+        ),
     );
 }
 
@@ -947,7 +1018,10 @@ fn main() {
     memory(&mut report, &converter, &corpus, scratch.path());
     guest_figures(&mut report, &corpus, options.quick);
     let compare = options.compare.as_ref().map(|path| {
-        (path.clone(), Converter::load(path, None, GuestLimits::default()).unwrap())
+        (
+            path.clone(),
+            Converter::load(path, None, GuestLimits::default()).unwrap(),
+        )
     });
     serratus_conversion(&mut report, &converter, compare.as_ref(), options.quick);
     replay_sizes(&mut report, &corpus, scratch.path(), options.quick, &base);

@@ -6,8 +6,8 @@ use summary_lake::catalog::tables_of;
 use summary_lake::{prefixes, Kind};
 
 use crate::glue_catalog::GlueCatalog;
-use summary_pipeline::store::ObjectStore;
 use std::process::ExitCode;
+use summary_pipeline::store::ObjectStore;
 
 use crate::cli::ClearArgs;
 use crate::context::Context;

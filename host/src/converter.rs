@@ -201,7 +201,6 @@ impl Converter {
         }
     }
 
-
     /// One guest call in a fresh store whose memory and time grow with the
     /// input; also returns the guest's peak linear memory in bytes.
     fn call<T>(
@@ -400,4 +399,3 @@ impl From<summary_lake::Kind> for Kind {
         }
     }
 }
-

@@ -145,18 +145,8 @@ impl Plan {
         self
     }
 
-    /// This plan's stages, then `other`'s.
-    pub fn and(mut self, other: Plan) -> Self {
-        self.stages.extend(other.stages);
-        self
-    }
-
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.stages.iter().flatten()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.stages.is_empty()
     }
 }
 

@@ -76,3 +76,59 @@ pub fn registration(kind: Kind, objects: &[ParquetObject]) -> Option<Step> {
         partitions: partitions.into_iter().collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_lands_in_the_crash_safe_order() {
+        let source = SourceVersion {
+            bucket: "b".into(),
+            key: "summary2/SRR1.summary".into(),
+            etag: Some("e2".into()),
+            version_id: None,
+            sequencer: Some("02".into()),
+        };
+        let old = crate::manifest::change_version(
+            None,
+            "nucleotide",
+            "SRR1",
+            source.clone(),
+            &[
+                "nucleotide/sra/SRR1.parquet".into(),
+                "nucleotide/family/score=1/pctid=1/SRR1.parquet".into(),
+            ],
+        )
+        .final_manifest;
+        let object = ParquetObject {
+            key: "nucleotide/sra/SRR1.parquet".into(),
+            table: "sra".into(),
+            partition: None,
+            rows: 1,
+            runs: vec!["SRR1".into()],
+            bytes: b"PAR1".to_vec(),
+        };
+        let plan = land_version(Some(&old), Kind::Nucleotide, "SRR1", source, vec![object]);
+        let stages: Vec<Vec<&str>> = plan
+            .stages
+            .iter()
+            .map(|stage| stage.iter().map(Step::label).collect())
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                vec!["put pending manifest"],
+                vec!["put object"],
+                vec!["retire object"],
+                vec!["register partitions"],
+                vec!["put final manifest"],
+                vec!["delete dead letter"],
+            ]
+        );
+        assert_eq!(
+            plan.stages[2][0].target(),
+            "nucleotide/family/score=1/pctid=1/SRR1.parquet"
+        );
+    }
+}

@@ -73,7 +73,11 @@ fn replay(lake: &Path, cache: &Path, extra: &[&str]) {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("60 converted, 0 failed"), "{stdout}");
 }
 
@@ -161,7 +165,8 @@ fn fixture_summaries(kind: Kind) -> Vec<Summary> {
 
 #[test]
 fn the_same_batch_twice_gives_the_same_bytes_natively_and_through_the_component() {
-    let converter = Converter::load(&common::component_path(), None, GuestLimits::default()).unwrap();
+    let converter =
+        Converter::load(&common::component_path(), None, GuestLimits::default()).unwrap();
     for kind in Kind::ALL {
         let summaries = fixture_summaries(kind);
         let inputs: Vec<SummaryInput> = summaries
@@ -172,21 +177,36 @@ fn the_same_batch_twice_gives_the_same_bytes_natively_and_through_the_component(
                 bytes: &s.bytes,
             })
             .collect();
-        let native = [convert_batch(&inputs).unwrap(), convert_batch(&inputs).unwrap()];
+        let native = [
+            convert_batch(&inputs).unwrap(),
+            convert_batch(&inputs).unwrap(),
+        ];
         let wasm = [
             converter.convert(&summaries).unwrap(),
             converter.convert(&summaries).unwrap(),
         ];
         fn of_native(b: &summary_guest::Batch) -> Vec<(&str, &[u8])> {
-            b.objects.iter().map(|o| (o.key.as_str(), o.bytes.as_slice())).collect()
+            b.objects
+                .iter()
+                .map(|o| (o.key.as_str(), o.bytes.as_slice()))
+                .collect()
         }
         fn of_wasm(b: &Batch) -> Vec<(&str, &[u8])> {
-            b.objects.iter().map(|o| (o.key.as_str(), o.bytes.as_slice())).collect()
+            b.objects
+                .iter()
+                .map(|o| (o.key.as_str(), o.bytes.as_slice()))
+                .collect()
         }
         let first = of_native(&native[0]);
         assert!(first.len() > 20, "{kind}: {} objects", first.len());
         assert!(first == of_native(&native[1]), "{kind}: native runs differ");
-        assert!(first == of_wasm(&wasm[0]), "{kind}: component differs from native");
-        assert!(first == of_wasm(&wasm[1]), "{kind}: second component run differs");
+        assert!(
+            first == of_wasm(&wasm[0]),
+            "{kind}: component differs from native"
+        );
+        assert!(
+            first == of_wasm(&wasm[1]),
+            "{kind}: second component run differs"
+        );
     }
 }
