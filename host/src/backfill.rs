@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
@@ -27,11 +28,9 @@ use summary_plan::step::json_bytes;
 use summary_plan::{Plan, Step};
 
 use crate::aws_transport::{parse_s3_url, AwsClient};
-use crate::parallel::{run_jobs, try_map};
-use std::process::ExitCode;
-
 use crate::cli::BackfillArgs;
 use crate::context::Context;
+use crate::parallel::{run_jobs, try_map};
 
 /// Where the summaries are: `<folder or s3 prefix>/<run>.summary` for
 /// nucleotide, `<run>.psummary` for protein and RdRp.

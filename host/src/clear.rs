@@ -1,16 +1,16 @@
 //! `clear`: a kind's objects, manifests, dead letters, checkpoints,
 //! journals and Glue tables, gone.
 
+use std::process::ExitCode;
+
 use anyhow::Result;
 use summary_lake::catalog::tables_of;
 use summary_lake::{prefixes, Kind};
-
-use crate::glue_catalog::GlueCatalog;
-use std::process::ExitCode;
 use summary_pipeline::store::ObjectStore;
 
 use crate::cli::ClearArgs;
 use crate::context::Context;
+use crate::glue_catalog::GlueCatalog;
 
 #[derive(Debug, Default)]
 pub struct ClearReport {

@@ -5,11 +5,11 @@
 //! carries them out).
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::process::ExitCode;
 use summary_lake::Kind;
 use summary_pipeline::apply::{read_manifest, Lake};
 use summary_pipeline::compaction::{compact_chunk, finish_journal, ChunkDone};

@@ -12,12 +12,12 @@ use summary_pipeline::apply::{Catalog, Lake};
 use summary_pipeline::events::Pipeline;
 use summary_pipeline::glue_catalog::GlueCatalog;
 use summary_pipeline::s3_store::S3Store;
+use summary_pipeline::store::ObjectStore;
 
 use crate::aws_transport::{parse_s3_url, AwsClient};
 use crate::cli::{Cli, Destination, EdgeOptions};
 use crate::converter::{default_cache_dir, Converter, GuestLimits};
 use crate::local_store::LocalStore;
-use summary_pipeline::store::ObjectStore;
 
 /// The converter and the AWS client every command that converts uses.
 pub struct Context {

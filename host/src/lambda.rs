@@ -6,16 +6,16 @@
 //! good ones. Any other event fails the invocation when a record did not
 //! land, so Lambda's retries and on-failure destination take it.
 
+use std::process::ExitCode;
+
 use anyhow::{Context as _, Result};
 use serde_json::Value;
 use summary_aws::event::decode_event_value;
 use summary_aws::sqs;
 
-use crate::events::Pipeline;
-use std::process::ExitCode;
-
 use crate::cli::LambdaArgs;
 use crate::context::Context;
+use crate::events::Pipeline;
 
 /// The answer to one invocation, or the error that fails it.
 pub fn handle_invocation(pipeline: &Pipeline, payload: &Value) -> Result<Value, String> {

@@ -3,13 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use std::process::ExitCode;
-
-use crate::cli::ReplayArgs;
-use crate::context::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use summary_lake::diagnostic::render;
 use summary_lake::keys::parse_object_key;
@@ -22,6 +19,9 @@ use summary_pipeline::convert::{convert_isolating, Outcome, Summary};
 use summary_pipeline::parallel::run_jobs;
 use summary_plan::batch::{BatchRun, RunResult};
 use summary_plan::Plan;
+
+use crate::cli::ReplayArgs;
+use crate::context::Context;
 
 pub struct ReplayOptions {
     /// Summaries per converter call (and per batch object).

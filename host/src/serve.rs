@@ -3,17 +3,16 @@
 //! pipeline on `--workers` threads; health checks, 404s and refusals are
 //! answered without one.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use summary_http_server::{Config, Handler, Refusal, Request, Response};
 use summary_pipeline::endpoint::{self, answer as answer_request, Authenticator, MAX_EVENT_BYTES};
 
-use crate::events::Pipeline;
-use std::process::ExitCode;
-
 use crate::cli::ServeArgs;
 use crate::context::Context;
+use crate::events::Pipeline;
 
 /// The server's limits, as `serve` flags.
 #[derive(clap::Args, Clone, Debug)]

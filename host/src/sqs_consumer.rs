@@ -6,6 +6,7 @@
 //! is extended; on SIGTERM/SIGINT the consumer stops receiving, finishes the
 //! message in hand, hands the unstarted ones back to the queue and exits.
 
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
@@ -16,11 +17,9 @@ use summary_aws::request::SigningProfile;
 use summary_aws::sqs::{self, Message};
 
 use crate::aws_transport::{describe_failure, AwsClient, CallError, HttpResponse};
-use crate::events::Pipeline;
-use std::process::ExitCode;
-
 use crate::cli::ConsumeSqsArgs;
 use crate::context::{shutdown_flag, Context};
+use crate::events::Pipeline;
 
 const MAX_ANSWER: u64 = 16 << 20;
 
