@@ -325,27 +325,7 @@ fn replay(
     baseline: &serde_json::Value,
 ) {
     let lake = scratch.join("replay-lake");
-    let started = Instant::now();
-    let out = Command::new(uploader())
-        .args([
-            "replay",
-            "--lake",
-            lake.to_str().unwrap(),
-            corpus_dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let elapsed = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string();
+    let (elapsed, summary) = time_replay(corpus_dir, &lake, &[]);
     let files = baseline["files"].as_f64().unwrap_or(0.0);
     let mb_s = mb(bytes) / elapsed.as_secs_f64();
     report.row(

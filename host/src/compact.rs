@@ -11,11 +11,12 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use summary_lake::Kind;
-use summary_pipeline::apply::{read_manifest, Lake};
+use summary_pipeline::apply::Lake;
+use summary_pipeline::batch::read_manifests;
 use summary_pipeline::compaction::{compact_chunk, finish_journal, ChunkDone};
-use summary_pipeline::parallel::{run_jobs, try_map};
+use summary_pipeline::parallel::run_jobs;
 use summary_plan::compaction::{journal_prefix, plan_chunks, Chunk, Journal};
-use summary_plan::manifest::{manifest_key, SourceVersion};
+use summary_plan::manifest::SourceVersion;
 
 use crate::cli::CompactArgs;
 use crate::context::Context;
@@ -115,16 +116,17 @@ impl Compaction<'_> {
     /// when the chunks are planned. A run without a manifest has none: its
     /// rows leave the output, and its objects stay.
     fn sources(&self, kind: Kind, chunks: &[Chunk]) -> Result<BTreeMap<String, SourceVersion>> {
-        let runs: std::collections::BTreeSet<&str> = chunks
+        let runs: std::collections::BTreeSet<&String> = chunks
             .iter()
-            .flat_map(|c| c.inputs.iter().map(|(_, run)| run.as_str()))
+            .flat_map(|c| c.inputs.iter().map(|(_, run)| run))
             .collect();
-        let runs: Vec<&str> = runs.into_iter().collect();
-        let sources = try_map(&runs, self.lake.io_concurrency, |run| {
-            let manifest = read_manifest(self.lake.store, &manifest_key(kind.as_str(), run))?;
-            Ok::<_, summary_pipeline::error::Error>(manifest.map(|m| (run.to_string(), m.source)))
-        })?;
-        Ok(sources.into_iter().flatten().collect())
+        let runs: Vec<String> = runs.into_iter().cloned().collect();
+        let manifests = read_manifests(&self.lake, kind, &runs)?;
+        Ok(runs
+            .into_iter()
+            .zip(manifests)
+            .filter_map(|(run, manifest)| Some((run, manifest?.source)))
+            .collect())
     }
 }
 
