@@ -99,6 +99,25 @@ impl S3Endpoint {
         Ok(request)
     }
 
+    /// A PUT that S3 carries out only if `condition` holds, else answers
+    /// 412 Precondition Failed (or 409 while another conditional write to
+    /// the key is in flight).
+    pub fn put_object_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        condition: PutCondition<'_>,
+    ) -> Result<HttpRequest, InvalidName> {
+        let mut request = self.put_object(bucket, key, body, content_type)?;
+        request.headers.push(match condition {
+            PutCondition::Absent => ("if-none-match".into(), "*".into()),
+            PutCondition::Matches(etag) => ("if-match".into(), etag.into()),
+        });
+        Ok(request)
+    }
+
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<HttpRequest, InvalidName> {
         validate_object_key(key)?;
         self.request("DELETE", bucket, key, "")
@@ -118,6 +137,15 @@ impl S3Endpoint {
         }
         self.request("GET", bucket, "", &query)
     }
+}
+
+/// The precondition of a conditional PUT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutCondition<'a> {
+    /// `If-None-Match: *`: create only.
+    Absent,
+    /// `If-Match: <etag>`: replace only this version.
+    Matches(&'a str),
 }
 
 /// What an [`InvalidName`] names.

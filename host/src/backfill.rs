@@ -23,7 +23,7 @@ use summary_plan::backfill::{
     batch_of_checkpoint, checkpoint_key, checkpoint_prefix, BackfillBatch,
 };
 use summary_plan::batch::{BatchRun, RunResult};
-use summary_plan::manifest::{Manifest, SourceVersion};
+use summary_plan::manifest::{ReadManifest, SourceVersion};
 use summary_plan::step::json_bytes;
 use summary_plan::{Plan, Step};
 
@@ -301,11 +301,11 @@ impl Backfill<'_> {
         let kind = self.kind;
         let mut result = BatchResult::default();
         let manifests = read_manifests(&self.lake, kind, &batch.runs)?;
-        let mut work: Vec<(&String, Option<Manifest>)> = Vec::new();
+        let mut work: Vec<(&String, Option<ReadManifest>)> = Vec::new();
         for (run, manifest) in batch.runs.iter().zip(manifests) {
             if manifest
                 .as_ref()
-                .is_some_and(|m| m.source.sequencer.is_some())
+                .is_some_and(|m| m.manifest.source.sequencer.is_some())
             {
                 result.kept += 1;
             } else {
@@ -429,7 +429,7 @@ impl Backfill<'_> {
     fn convert(
         &self,
         summaries: &mut Vec<(usize, Summary)>,
-        work: &[(&String, Option<Manifest>)],
+        work: &[(&String, Option<ReadManifest>)],
         failed: &mut BTreeMap<usize, String>,
     ) -> Result<Vec<ParquetObject>> {
         loop {

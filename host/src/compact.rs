@@ -125,7 +125,7 @@ impl Compaction<'_> {
         Ok(runs
             .into_iter()
             .zip(manifests)
-            .filter_map(|(run, manifest)| Some((run, manifest?.source)))
+            .filter_map(|(run, manifest)| Some((run, manifest?.manifest.source)))
             .collect())
     }
 }

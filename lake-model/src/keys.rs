@@ -33,11 +33,34 @@ pub struct ObjectKey<'k> {
     pub name: &'k str,
 }
 
-impl ObjectKey<'_> {
+impl<'k> ObjectKey<'k> {
     /// Whether the object holds the rows of one run only (named after it).
     pub fn is_per_run(&self) -> bool {
-        is_run_accession(self.name)
+        self.run().is_some()
     }
+
+    /// The run of a per-run object: its name is the run accession, or the
+    /// accession and a version token (`SRR1-0a1b…`, see [`version_name`]).
+    pub fn run(&self) -> Option<&'k str> {
+        let run = match self.name.split_once('-') {
+            Some((run, token)) if is_version_token(token) => run,
+            Some(_) => return None,
+            None => self.name,
+        };
+        is_run_accession(run).then_some(run)
+    }
+}
+
+/// `<run>-<token>`: the name of the objects of one version of a run, the
+/// token a hash of the version's bytes. Two versions of a run never share
+/// a key, so a writer that lost the run's manifest to another can only
+/// ever have written keys the winner does not use.
+pub fn version_name(run: &str, token: &str) -> String {
+    format!("{run}-{token}")
+}
+
+fn is_version_token(token: &str) -> bool {
+    !token.is_empty() && token.len() <= 32 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Parses `<kind>/<table>/[score=<s>/pctid=<p>/]<name>.parquet`.
@@ -107,6 +130,18 @@ mod tests {
             })
         );
         assert!(parsed.is_per_run());
+        let versioned = parse_object_key("nucleotide/sra/SRR1-00ff.parquet").unwrap();
+        assert_eq!(versioned.run(), Some("SRR1"));
+        for not_per_run in [
+            "nucleotide/sra/SRR1-xyz.parquet",
+            "nucleotide/sra/batch-00ff.parquet",
+        ] {
+            assert_eq!(
+                parse_object_key(not_per_run).unwrap().run(),
+                None,
+                "{not_per_run}"
+            );
+        }
         let batch = parse_object_key("rdrp/sra/backfill-0123.parquet").unwrap();
         assert_eq!((batch.partition, batch.is_per_run()), (None, false));
         for bad in [

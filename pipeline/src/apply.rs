@@ -3,21 +3,29 @@
 //! at once, and stops at the first failure: the plan's order is what
 //! makes a re-run finish an interrupted write (see `summary-plan`).
 //! Retries of single requests happen below, in the AWS client.
+//!
+//! Writes another writer may race are compare-and-swaps: manifests and
+//! journals replace only the version their plan expects, and steps that
+//! read before they write (retire, claim) swap only the version they read,
+//! reading again when they lose. A plan whose manifest was swapped by
+//! another writer stops with [`Error::Conflict`]; its driver reads again
+//! and plans again.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use crate::error::{Context, Error, Result};
 use summary_lake::catalog::{table, Table};
 use summary_lake::keys::Partition;
 use summary_plan::compaction::{decide_claim, ClaimDecision};
-use summary_plan::manifest::Manifest;
+use summary_plan::manifest::{Manifest, ReadManifest};
+use summary_plan::step::Precondition;
 use summary_plan::{Plan, Step};
 
 use crate::convert::Convert;
 use crate::parallel::try_map;
 use crate::shared::{retire, Retired};
-use crate::store::{ObjectStore, PutOutcome};
+use crate::store::{Expected, ObjectStore, PutOutcome};
 
 /// Where tables and partitions are registered (Glue, or a test's record).
 pub trait Catalog: Sync {
@@ -64,9 +72,10 @@ impl Lake<'_> {
     /// Carries out `plan`: stage after stage; the first failure stops it.
     pub fn apply(&self, plan: &Plan) -> Result<Applied> {
         let mut applied = Applied::default();
+        let written = Written::default();
         for stage in &plan.stages {
             for done in try_map(stage, self.io_concurrency, |step| {
-                self.step(step)
+                self.step(step, &written)
                     .with_context(|| format!("{} {}", step.label(), step.target()))
             })? {
                 match done {
@@ -92,15 +101,19 @@ impl Lake<'_> {
         Ok(applied)
     }
 
-    fn step(&self, step: &Step) -> Result<Done> {
+    fn step(&self, step: &Step, written: &Written) -> Result<Done> {
         let store = self.store;
         match step {
-            Step::PutManifest { key, manifest } => {
-                store.put(key, &manifest.to_json())?;
-            }
-            Step::PutJournal { key, journal } => {
-                store.put(key, &journal.to_json())?;
-            }
+            Step::PutManifest {
+                key,
+                manifest,
+                expect,
+            } => written.swap(store, key, &manifest.to_json(), expect)?,
+            Step::PutJournal {
+                key,
+                journal,
+                expect,
+            } => written.swap(store, key, &journal.to_json(), expect)?,
             Step::PutObject { key, bytes } => {
                 let outcome = store.put(key, bytes)?;
                 return Ok(Done::Object(outcome, bytes.len() as u64));
@@ -128,22 +141,31 @@ impl Lake<'_> {
                 output,
                 source,
             } => {
-                // Chunks of other partitions update the same run's manifest.
-                let _guard = key_lock(key);
-                let manifest = read_manifest(store, key)?;
                 let input = summary_plan::compaction::JournalInput {
                     key: input.clone(),
                     run: run.clone(),
                     source: source.clone(),
                 };
-                let claimed = match decide_claim(manifest.as_ref(), &input, output) {
-                    ClaimDecision::Claimed => true,
-                    ClaimDecision::Claim(manifest) => {
-                        store.put(key, &manifest.to_json())?;
-                        true
-                    }
-                    ClaimDecision::Moved => false,
-                };
+                // Chunks of other partitions, and events, update the same
+                // run's manifest: swap only the version read.
+                let claimed = swap_until_settled(
+                    key,
+                    || {
+                        let read = read_manifest(store, key)?;
+                        Ok(
+                            match decide_claim(read.as_ref().map(|r| &r.manifest), &input, output) {
+                                ClaimDecision::Claimed => Swap::Done(true),
+                                ClaimDecision::Moved => Swap::Done(false),
+                                ClaimDecision::Claim(manifest) => Swap::Write {
+                                    bytes: manifest.to_json(),
+                                    expected: Expected::of_version(read.map(|r| r.version)),
+                                    then: true,
+                                },
+                            },
+                        )
+                    },
+                    store,
+                )?;
                 return Ok(Done::Claimed(run.clone(), claimed));
             }
             Step::Register { kind, partitions } => {
@@ -182,19 +204,108 @@ impl Lake<'_> {
     }
 }
 
-/// The manifest at `key`, if there is one; an unreadable one is an error
-/// saying how to get past it.
-pub fn read_manifest(lake: &dyn ObjectStore, key: &str) -> Result<Option<Manifest>> {
-    let Some(bytes) = lake.get(key)? else {
+/// The manifest at `key` with its version, if there is one; an unreadable
+/// one is an error saying how to get past it.
+pub fn read_manifest(lake: &dyn ObjectStore, key: &str) -> Result<Option<ReadManifest>> {
+    let Some(object) = lake.get_versioned(key)? else {
         return Ok(None);
     };
-    match Manifest::from_json(&bytes) {
-        Ok(manifest) => Ok(Some(manifest)),
+    match Manifest::from_json(&object.bytes) {
+        Ok(manifest) => Ok(Some(ReadManifest {
+            manifest,
+            version: object.etag,
+        })),
         Err(error) => Err(Error::Unreadable(format!(
             "{key}: {error}; fix or delete it to let the run be written again"
         ))),
     }
 }
+
+/// The versions this plan's conditional writes left, for later stages
+/// that expect [`Precondition::Earlier`].
+#[derive(Default)]
+struct Written(Mutex<HashMap<String, String>>);
+
+impl Written {
+    fn swap(
+        &self,
+        store: &dyn ObjectStore,
+        key: &str,
+        bytes: &[u8],
+        expect: &Precondition,
+    ) -> Result<()> {
+        let expected = match expect {
+            Precondition::Absent => Expected::Absent,
+            Precondition::Version(etag) => Expected::Version(etag.clone()),
+            Precondition::Earlier => {
+                let earlier = self.lock().get(key).cloned();
+                Expected::Version(earlier.ok_or_else(|| {
+                    Error::Permanent(format!(
+                        "{key}: the plan expects a version an earlier stage wrote, and none did"
+                    ))
+                })?)
+            }
+        };
+        let version = store.put_if(key, bytes, &expected)?;
+        self.lock().insert(key.to_string(), version);
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What one round of a read-modify-write does.
+pub(crate) enum Swap<T> {
+    /// Nothing to write: the result.
+    Done(T),
+    /// Write `bytes` over the version read, then the result is `then`.
+    Write {
+        bytes: Vec<u8>,
+        expected: Expected,
+        then: T,
+    },
+    /// Delete the object (unconditionally: S3 has no conditional delete
+    /// everywhere; callers only delete what no writer can add to).
+    Delete(T),
+}
+
+/// Rounds of read, decide, compare-and-swap on `key` until one swap holds
+/// (another writer's swap in between makes the round start again), at
+/// most [`MAX_SWAP_ROUNDS`] times.
+pub(crate) fn swap_until_settled<T>(
+    key: &str,
+    mut round: impl FnMut() -> Result<Swap<T>>,
+    store: &dyn ObjectStore,
+) -> Result<T> {
+    for attempt in 1..=MAX_SWAP_ROUNDS {
+        match round()? {
+            Swap::Done(result) => return Ok(result),
+            Swap::Delete(result) => {
+                store.delete(key)?;
+                return Ok(result);
+            }
+            Swap::Write {
+                bytes,
+                expected,
+                then,
+            } => match store.put_if(key, &bytes, &expected) {
+                Ok(_) => return Ok(then),
+                Err(Error::Conflict(_)) if attempt < MAX_SWAP_ROUNDS => {
+                    tracing::debug!(key, attempt, "lost a compare-and-swap; reading again");
+                    crate::backoff::pause(attempt);
+                }
+                Err(error) => return Err(error),
+            },
+        }
+    }
+    unreachable!("the last round returns")
+}
+
+/// Rounds of read and swap of one key before a writer gives up with a
+/// retryable conflict: only a key under constant contention gets there.
+pub const MAX_SWAP_ROUNDS: u32 = 8;
 
 /// Creates the kind's tables and registers their partitions.
 fn register(
@@ -219,17 +330,4 @@ fn register(
         }
     }
     Ok(())
-}
-
-/// One of a fixed set of locks, picked by the key's hash: read-modify-write
-/// steps on one key are serialised within this process.
-pub fn key_lock(key: &str) -> MutexGuard<'static, ()> {
-    const STRIPES: usize = 64;
-    static LOCKS: [Mutex<()>; STRIPES] = [const { Mutex::new(()) }; STRIPES];
-    let hash = key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    });
-    LOCKS[(hash % STRIPES as u64) as usize]
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
 }

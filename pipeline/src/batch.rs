@@ -2,17 +2,17 @@
 //! batches): its plan in two parts, with the runs an S3 event landed in
 //! between read again.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use summary_lake::text::hex;
 use summary_lake::Kind;
 use summary_plan::batch::{BatchPlan, BatchRun, RunResult};
-use summary_plan::manifest::{manifest_key, Manifest, SourceVersion};
+use summary_plan::manifest::{manifest_key, ReadManifest, SourceVersion};
 use summary_plan::{ParquetObject, Plan};
 
-use crate::apply::{read_manifest, Applied, Lake};
+use crate::apply::{read_manifest, Applied, Lake, MAX_SWAP_ROUNDS};
 use crate::parallel::try_map;
 
 /// What landing a batch did.
@@ -35,55 +35,77 @@ pub fn land_batch(
     lake: &Lake,
     kind: Kind,
     name: &str,
-    runs: Vec<BatchRun>,
+    mut runs: Vec<BatchRun>,
     objects: Vec<ParquetObject>,
     events_win: bool,
     last: impl FnOnce(&BatchLanded) -> Plan,
 ) -> Result<BatchLanded> {
-    let plan = BatchPlan::new(kind, name, runs, &objects);
+    let names: Vec<String> = runs.iter().map(|r| r.run.clone()).collect();
+    // Steps 1–4. Pending manifests replace only the versions read: when
+    // another writer swapped one, the manifests are read again and the
+    // batch planned again (its objects are the same bytes).
+    let mut attempt = 0;
+    let (plan, applied) = loop {
+        attempt += 1;
+        let plan = BatchPlan::new(kind, name, runs.clone(), &objects, events_win);
+        match lake.apply(&plan.write(objects.clone())) {
+            Ok(applied) => break (plan, applied),
+            Err(Error::Conflict(lost)) if attempt < MAX_SWAP_ROUNDS => {
+                tracing::info!(batch = name, attempt, %lost, "a manifest changed; planning the batch again");
+                crate::backoff::pause(attempt);
+                for (run, now) in runs.iter_mut().zip(read_manifests(lake, kind, &names)?) {
+                    run.manifest = now;
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    };
+    // Steps 5–6, on the manifests as they are now: a run an event landed
+    // since the batch began leaves the batch; the others' final manifests
+    // replace only the versions read here.
+    let mut attempt = 0;
+    let (now, finished) = loop {
+        attempt += 1;
+        let now: BTreeMap<String, Option<ReadManifest>> = names
+            .iter()
+            .cloned()
+            .zip(read_manifests(lake, kind, &names)?)
+            .collect();
+        match lake.apply(&plan.finish(&now)) {
+            Ok(finished) => break (now, finished),
+            Err(Error::Conflict(lost)) if attempt < MAX_SWAP_ROUNDS => {
+                tracing::info!(batch = name, attempt, %lost, "a manifest changed; finishing the batch again");
+                crate::backoff::pause(attempt);
+            }
+            Err(error) => return Err(error),
+        }
+    };
     let mut landed = BatchLanded {
-        applied: lake.apply(&plan.write(objects))?,
+        applied,
         ..Default::default()
     };
-    let converted: Vec<&str> = plan
-        .runs()
-        .iter()
-        .filter(|r| matches!(r.result, RunResult::Converted { .. }))
-        .map(|r| r.run.as_str())
-        .collect();
-    let overtaken: BTreeSet<String> = if events_win {
-        landed_by_events(lake, kind, &converted)?
-    } else {
-        BTreeSet::new()
-    };
-    let finished = lake.apply(&plan.finish(&overtaken))?;
     landed.applied.retired += finished.retired;
-    landed.landed = converted
-        .iter()
-        .filter(|run| !overtaken.contains(**run))
-        .map(|run| run.to_string())
-        .collect();
-    landed.overtaken = overtaken.into_iter().collect();
+    for run in plan.runs() {
+        if matches!(run.result, RunResult::Converted { .. }) {
+            let current = now.get(&run.run).and_then(Option::as_ref);
+            if plan.is_overtaken(current.map(|r| &r.manifest)) {
+                landed.overtaken.push(run.run.clone());
+            } else {
+                landed.landed.push(run.run.clone());
+            }
+        }
+    }
     lake.apply(&last(&landed))?;
     Ok(landed)
 }
 
-/// The runs whose manifest an S3 event wrote (one GET per run: it narrows
-/// the race with events to the moment between this read and the manifest
-/// write). A batch only works on runs whose manifest has no sequencer.
-fn landed_by_events(lake: &Lake, kind: Kind, runs: &[&str]) -> Result<BTreeSet<String>> {
-    let now = try_map(runs, lake.io_concurrency, |run| {
-        let Some(bytes) = lake.store.get(&manifest_key(kind.as_str(), run))? else {
-            return Ok::<_, crate::error::Error>(None);
-        };
-        let by_event = Manifest::from_json(&bytes).is_ok_and(|m| m.source.sequencer.is_some());
-        Ok(by_event.then(|| run.to_string()))
-    })?;
-    Ok(now.into_iter().flatten().collect())
-}
-
-/// The manifests of `runs` (`None` for a run without one).
-pub fn read_manifests(lake: &Lake, kind: Kind, runs: &[String]) -> Result<Vec<Option<Manifest>>> {
+/// The manifests of `runs` (`None` for a run without one), with their
+/// versions.
+pub fn read_manifests(
+    lake: &Lake,
+    kind: Kind,
+    runs: &[String],
+) -> Result<Vec<Option<ReadManifest>>> {
     try_map(runs, lake.io_concurrency, |run| {
         read_manifest(lake.store, &manifest_key(kind.as_str(), run))
     })

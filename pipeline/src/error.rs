@@ -25,6 +25,11 @@ pub enum Error {
     /// trapped): the same bytes fail again.
     #[error("{0}")]
     GaveUp(String),
+    /// A conditional write lost: another writer changed the object since
+    /// it was read (S3's 412 Precondition Failed, or 409 for a concurrent
+    /// conditional write). Re-reading and planning again may succeed.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -32,7 +37,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Whether a redelivery of the same work may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Transient(_) | Error::Unreadable(_))
+        matches!(
+            self,
+            Error::Transient(_) | Error::Unreadable(_) | Error::Conflict(_)
+        )
     }
 
     /// The same failure, its message prefixed with what was being done.
@@ -44,6 +52,7 @@ impl Error {
             Error::TooLarge(m) => Error::TooLarge(prefix(m)),
             Error::Unreadable(m) => Error::Unreadable(prefix(m)),
             Error::GaveUp(m) => Error::GaveUp(prefix(m)),
+            Error::Conflict(m) => Error::Conflict(prefix(m)),
         }
     }
 }

@@ -13,11 +13,11 @@ use summary_lake::source::{route, run_of_key, RouteRule};
 use summary_lake::text::{bounded_message, excerpt, name};
 use summary_lake::Kind;
 
-use summary_plan::manifest::{decide, manifest_key, Decision, Manifest, SourceVersion};
+use summary_plan::manifest::{decide, manifest_key, Decision, ReadManifest, SourceVersion};
 use summary_plan::version::{dead_letter, land_version};
-use summary_plan::ParquetObject;
+use summary_plan::{ParquetObject, Step};
 
-use crate::apply::{read_manifest, Catalog, Lake};
+use crate::apply::{read_manifest, Catalog, Lake, MAX_SWAP_ROUNDS};
 use crate::aws_client::AwsClient;
 use crate::convert::{Convert, Outcome, Summary};
 use crate::error::{Error, Result};
@@ -306,7 +306,7 @@ impl Pipeline<'_> {
         let source = SourceVersion::from(object);
         let manifest_key = manifest_key(kind.as_str(), key_run);
         let existing = read_manifest(self.lake, &manifest_key)?;
-        match decide(existing.as_ref(), &source) {
+        match decide(existing.as_ref().map(|read| &read.manifest), &source) {
             Decision::Process => {}
             Decision::AlreadyDone => {
                 return Ok(RecordOutcome::AlreadyDone {
@@ -370,14 +370,7 @@ impl Pipeline<'_> {
             );
             return self.dead_letter(kind, key_run, object, &error, None);
         }
-        land_converted(
-            &self.lake(),
-            existing.as_ref(),
-            kind,
-            &run,
-            source,
-            batch.objects,
-        )
+        land_converted(&self.lake(), existing, kind, &run, source, batch.objects)
     }
 
     fn lake(&self) -> Lake<'_> {
@@ -422,27 +415,103 @@ impl Pipeline<'_> {
 }
 
 /// Lands a converted version of `run`, given its manifest as read before
-/// (the event's decision was to process it).
+/// (the event's decision was to process it). The manifest is the run's
+/// point of order: the plan swaps it only over the version read, so when
+/// another writer swapped it in between, the version is decided again on
+/// what that writer left, and planned again or given up.
 pub fn land_converted(
     lake: &Lake,
-    existing: Option<&Manifest>,
+    existing: Option<ReadManifest>,
     kind: Kind,
     run: &str,
     source: SourceVersion,
     objects: Vec<ParquetObject>,
 ) -> Result<RecordOutcome> {
     let count = objects.len();
-    let plan = land_version(existing, kind, run, source, objects);
-    let stale = plan
-        .steps()
-        .filter(|step| matches!(step, summary_plan::Step::Retire { .. }))
-        .count();
-    lake.apply(&plan)?;
-    Ok(RecordOutcome::Landed {
-        run: run.to_string(),
-        objects: count,
-        deleted: stale,
-    })
+    let key = manifest_key(kind.as_str(), run);
+    let mut existing = existing;
+    let mut ours: Vec<(String, Vec<u8>)> = Vec::new();
+    for attempt in 1..=MAX_SWAP_ROUNDS {
+        let plan = land_version(
+            existing.as_ref(),
+            kind,
+            run,
+            source.clone(),
+            objects.clone(),
+        );
+        ours = plan
+            .steps()
+            .filter_map(|step| match step {
+                Step::PutObject { key, bytes } => Some((key.clone(), bytes.clone())),
+                _ => None,
+            })
+            .collect();
+        let stale = plan
+            .steps()
+            .filter(|step| matches!(step, Step::Retire { .. }))
+            .count();
+        match lake.apply(&plan) {
+            Ok(_) => {
+                return Ok(RecordOutcome::Landed {
+                    run: run.to_string(),
+                    objects: count,
+                    deleted: stale,
+                })
+            }
+            Err(Error::Conflict(lost)) => {
+                tracing::info!(run, attempt, %lost, "another writer swapped the run's manifest; deciding again");
+            }
+            Err(error) => return Err(error),
+        }
+        existing = read_manifest(lake.store, &key)?;
+        let settled = match decide(existing.as_ref().map(|read| &read.manifest), &source) {
+            Decision::Process => {
+                crate::backoff::pause(attempt);
+                continue;
+            }
+            Decision::AlreadyDone => RecordOutcome::AlreadyDone { run: run.into() },
+            Decision::Older { recorded } => RecordOutcome::Older {
+                run: run.into(),
+                recorded,
+            },
+        };
+        leave_to_the_winner(lake.store, &key, &ours)?;
+        return Ok(settled);
+    }
+    leave_to_the_winner(lake.store, &key, &ours)?;
+    Err(Error::Conflict(format!(
+        "run {run}: other writers swapped its manifest {MAX_SWAP_ROUNDS} times while this \
+         version was landed; a redelivery will try again"
+    )))
+}
+
+/// A writer that lost the run's manifest may have written objects of its
+/// version after the winner planned (so the winner does not retire them):
+/// it deletes those the run's manifest does not name. Keys hold a hash of
+/// the version's bytes, so only a writer of the very same version can use
+/// them; if one swapped the manifest in between, naming a key just
+/// deleted, the key is written back with the same bytes.
+fn leave_to_the_winner(
+    store: &dyn ObjectStore,
+    manifest_key: &str,
+    ours: &[(String, Vec<u8>)],
+) -> Result<()> {
+    let used = |read: Option<ReadManifest>| read.map(|r| r.manifest.objects).unwrap_or_default();
+    let before = used(read_manifest(store, manifest_key)?);
+    let deleted: Vec<&(String, Vec<u8>)> = ours
+        .iter()
+        .filter(|(key, _)| !before.contains(key))
+        .collect();
+    for (key, _) in &deleted {
+        store.delete(key)?;
+    }
+    let after = used(read_manifest(store, manifest_key)?);
+    for (key, bytes) in deleted {
+        if after.contains(key) {
+            store.put(key, bytes)?;
+        }
+    }
+    Ok(())
 }
 
 /// Errors in reports and logs are cut to this many characters.

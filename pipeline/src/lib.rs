@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod aws_client;
+pub mod backoff;
 pub mod batch;
 pub mod compaction;
 pub mod convert;

@@ -1,10 +1,10 @@
 //! The lake in S3: the object store over signed S3 requests.
 
 use crate::error::{Error, Result};
-use summary_aws::s3::{parse_list, PARQUET_CONTENT_TYPE};
+use summary_aws::s3::{parse_list, PutCondition, PARQUET_CONTENT_TYPE};
 
 use crate::aws_client::{describe_failure, object_url, AwsClient};
-use crate::store::{check_key, ObjectStore, PutOutcome};
+use crate::store::{check_key, conflict, Expected, ObjectStore, PutOutcome, Versioned};
 
 /// Answers of S3 other than a fetched object are small.
 const MAX_ANSWER: u64 = 16 << 20;
@@ -65,6 +65,10 @@ impl ObjectStore for S3Store<'_> {
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.get_versioned(key)?.map(|object| object.bytes))
+    }
+
+    fn get_versioned(&self, key: &str) -> Result<Option<Versioned>> {
         check_key(key)?;
         let full = self.full_key(key);
         let response = self.client.call_s3(
@@ -72,14 +76,49 @@ impl ObjectStore for S3Store<'_> {
             MAX_ANSWER,
         )?;
         match response.status {
-            200 => Ok(Some(response.body)),
+            200 => Ok(Some(Versioned {
+                etag: response.header("etag").unwrap_or_default().to_string(),
+                bytes: response.body,
+            })),
             404 => Ok(None),
-            _ => {
-                return Err(Error::Permanent(describe_failure(
-                    &format!("GET {}", object_url(&self.bucket, &full)),
-                    &response,
-                )))
-            }
+            _ => Err(Error::Permanent(describe_failure(
+                &format!("GET {}", object_url(&self.bucket, &full)),
+                &response,
+            ))),
+        }
+    }
+
+    fn put_if(&self, key: &str, bytes: &[u8], expected: &Expected) -> Result<String> {
+        check_key(key)?;
+        let full = self.full_key(key);
+        let condition = match expected {
+            Expected::Absent => PutCondition::Absent,
+            Expected::Version(etag) => PutCondition::Matches(etag),
+        };
+        let response = self.client.call_s3(
+            self.client.config.s3.put_object_if(
+                &self.bucket,
+                &full,
+                bytes.to_vec(),
+                Self::content_type(key),
+                condition,
+            ),
+            MAX_ANSWER,
+        )?;
+        let doing = || format!("conditional PUT {}", object_url(&self.bucket, &full));
+        match response.status {
+            200..=299 => Ok(response.header("etag").unwrap_or_default().to_string()),
+            // 409: another conditional write to the key is in flight.
+            412 | 409 => Err(conflict(key, expected)),
+            501 => Err(Error::Permanent(format!(
+                "{}: this store does not support conditional writes (If-Match, \
+                 If-None-Match), which keep concurrent writers from undoing each \
+                 other's work. Use a store that does (AWS S3 since 2024, MinIO, \
+                 s3s-fs), or run a single writer per kind and set \
+                 SUMMARY_UNCONDITIONAL_WRITES=1 to write without them",
+                describe_failure(&doing(), &response)
+            ))),
+            _ => Err(Error::Permanent(describe_failure(&doing(), &response))),
         }
     }
 

@@ -6,9 +6,9 @@
 use crate::error::{Context, Error, Result};
 use summary_lake::keys::parse_object_key;
 
-use crate::apply::key_lock;
+use crate::apply::{swap_until_settled, Swap};
 use crate::convert::Convert;
-use crate::store::ObjectStore;
+use crate::store::{Expected, ObjectStore};
 
 /// What leaving an object did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,36 +34,40 @@ pub fn retire(
 ) -> Result<Retired> {
     let parsed = parse_object_key(key)
         .ok_or_else(|| Error::Permanent(format!("{key}: not a lake object key")))?;
-    if parsed.is_per_run() {
-        if !runs.iter().any(|run| run == parsed.name) {
+    if let Some(owner) = parsed.run() {
+        if !runs.iter().any(|run| run == owner) {
             return Ok(Retired::Untouched);
         }
         lake.delete(key)?;
         return Ok(Retired::Deleted);
     }
-    // Two runs of one object leaving at once must not each write back the
-    // other's rows: rewrites of one key are serialised within this process.
-    let _guard = key_lock(key);
-    let Some(bytes) = lake.get(key)? else {
-        return Ok(Retired::Untouched);
-    };
-    let merged = converter
-        .merge(
-            parsed.kind,
-            parsed.table,
-            std::slice::from_ref(&bytes),
-            runs,
-        )
-        .with_context(|| format!("rewriting {key}"))?;
-    match merged {
-        None => {
-            lake.delete(key)?;
-            Ok(Retired::Emptied)
-        }
-        Some(merged) if merged.bytes == bytes => Ok(Retired::Untouched),
-        Some(merged) => {
-            lake.put(key, &merged.bytes)?;
-            Ok(Retired::Rewritten)
-        }
-    }
+    // Two runs of one object leaving at once, on any hosts, must not each
+    // write back the other's rows: the rewrite swaps only the version read.
+    // Shared objects only ever lose rows, so an emptied one can go.
+    swap_until_settled(
+        key,
+        || {
+            let Some(read) = lake.get_versioned(key)? else {
+                return Ok(Swap::Done(Retired::Untouched));
+            };
+            let merged = converter
+                .merge(
+                    parsed.kind,
+                    parsed.table,
+                    std::slice::from_ref(&read.bytes),
+                    runs,
+                )
+                .with_context(|| format!("rewriting {key}"))?;
+            Ok(match merged {
+                None => Swap::Delete(Retired::Emptied),
+                Some(merged) if merged.bytes == read.bytes => Swap::Done(Retired::Untouched),
+                Some(merged) => Swap::Write {
+                    bytes: merged.bytes,
+                    expected: Expected::of(Some(&read)),
+                    then: Retired::Rewritten,
+                },
+            })
+        },
+        lake,
+    )
 }

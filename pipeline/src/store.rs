@@ -11,12 +11,50 @@ pub enum PutOutcome {
     Unchanged,
 }
 
+/// Which version of an object a conditional write replaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// Create only: there is no object at the key (`If-None-Match: *`).
+    Absent,
+    /// Replace only this version, by its ETag (`If-Match`).
+    Version(String),
+}
+
+impl Expected {
+    /// What a write replacing the object as read must expect.
+    pub fn of(read: Option<&Versioned>) -> Self {
+        match read {
+            Some(object) => Expected::Version(object.etag.clone()),
+            None => Expected::Absent,
+        }
+    }
+
+    /// What a write replacing the version read (`None`: no object) expects.
+    pub fn of_version(version: Option<String>) -> Self {
+        version.map_or(Expected::Absent, Expected::Version)
+    }
+}
+
+/// An object as read, with the version a conditional write names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Versioned {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+}
+
 pub trait ObjectStore: Send + Sync {
     /// Stores `bytes` at `key` atomically: a reader sees the old object or the
     /// new one, never part of one.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome>;
     /// The object at `key`, or `None` if there is none.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// The object at `key` with its version, or `None` if there is none.
+    fn get_versioned(&self, key: &str) -> Result<Option<Versioned>>;
+    /// Compare-and-swap: stores `bytes` at `key` only if the object there
+    /// is still `expected`, atomically against every other writer (other
+    /// processes and hosts included). Returns the new version, or
+    /// [`Error::Conflict`] when another writer got there first.
+    fn put_if(&self, key: &str, bytes: &[u8], expected: &Expected) -> Result<String>;
     /// Deletes the object at `key`; a missing object is not an error.
     fn delete(&self, key: &str) -> Result<()>;
     /// Deletes every object under `prefix` (a `/`-terminated folder); returns
@@ -51,6 +89,21 @@ pub fn check_key(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// The version of a local object: a hash of its bytes (S3's ETag of a
+/// simple upload is one too), so equal bytes are the same version.
+pub fn content_etag(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    summary_lake::text::hex(&sha2::Sha256::digest(bytes)[..16])
+}
+
+/// The [`Error::Conflict`] of a conditional write to `key` that lost.
+pub fn conflict(key: &str, expected: &Expected) -> Error {
+    Error::Conflict(match expected {
+        Expected::Absent => format!("{key} was created by another writer"),
+        Expected::Version(_) => format!("{key} was changed by another writer"),
+    })
+}
+
 /// A lake in memory: for tests, and for plans that must not touch a real
 /// one.
 #[derive(Default)]
@@ -82,6 +135,28 @@ impl ObjectStore for MemoryStore {
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.lock().get(key).cloned())
+    }
+
+    fn get_versioned(&self, key: &str) -> Result<Option<Versioned>> {
+        Ok(self.lock().get(key).map(|bytes| Versioned {
+            etag: content_etag(bytes),
+            bytes: bytes.clone(),
+        }))
+    }
+
+    fn put_if(&self, key: &str, bytes: &[u8], expected: &Expected) -> Result<String> {
+        check_key(key)?;
+        let mut objects = self.lock();
+        let current = objects.get(key).map(|old| content_etag(old));
+        let matches = match expected {
+            Expected::Absent => current.is_none(),
+            Expected::Version(etag) => current.as_ref() == Some(etag),
+        };
+        if !matches {
+            return Err(conflict(key, expected));
+        }
+        objects.insert(key.to_string(), bytes.to_vec());
+        Ok(content_etag(bytes))
     }
 
     fn delete(&self, key: &str) -> Result<()> {
@@ -130,5 +205,27 @@ mod tests {
             assert!(check_key(bad).is_err(), "{bad:?}");
         }
         check_key("nucleotide/family/score=1/pctid=2/SRR1.parquet").unwrap();
+    }
+
+    #[test]
+    fn conditional_writes_swap_only_the_version_read() {
+        let store = MemoryStore::default();
+        let created = store.put_if("m/a.json", b"1", &Expected::Absent).unwrap();
+        assert!(matches!(
+            store.put_if("m/a.json", b"2", &Expected::Absent),
+            Err(Error::Conflict(_))
+        ));
+        let read = store.get_versioned("m/a.json").unwrap().unwrap();
+        assert_eq!((read.bytes.as_slice(), &read.etag), (&b"1"[..], &created));
+        let swapped = store
+            .put_if("m/a.json", b"2", &Expected::of(Some(&read)))
+            .unwrap();
+        // the version read is gone: a second swap from it loses
+        assert!(matches!(
+            store.put_if("m/a.json", b"3", &Expected::Version(created)),
+            Err(Error::Conflict(_))
+        ));
+        assert_eq!(store.get("m/a.json").unwrap().unwrap(), b"2");
+        assert_ne!(swapped, content_etag(b"1"));
     }
 }

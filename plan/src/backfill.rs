@@ -122,7 +122,7 @@ pub fn departures<'m>(
 ) -> BTreeMap<String, Vec<String>> {
     let mut leaving: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (manifest, new_keys) in runs {
-        for old in &manifest.objects {
+        for old in &manifest.all_objects() {
             if !new_keys.contains(old)
                 && !batch_keys.contains(old)
                 && parse_object_key(old).is_some()

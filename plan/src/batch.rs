@@ -10,7 +10,10 @@
 //! 2. the batch objects; 3. the runs leave their old objects; 4. Glue
 //!    ([`BatchPlan::write`]);
 //! 5. runs an S3 event landed meanwhile leave the batch's objects;
-//! 6. the final manifests and dead letters ([`BatchPlan::finish`]);
+//! 6. the final manifests and dead letters ([`BatchPlan::finish`]), each
+//!    manifest written only over the version read just before: one that
+//!    an event swapped in between is not replaced (the driver reads again
+//!    and plans the run as overtaken);
 //! 7. the checkpoint, for a backfill.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,9 +22,11 @@ use summary_lake::keys::parse_object_key;
 use summary_lake::Kind;
 
 use crate::backfill::departures;
-use crate::manifest::{error_key, manifest_key, Manifest, SourceVersion, MANIFEST_FORMAT};
+use crate::manifest::{
+    error_key, manifest_key, Manifest, ReadManifest, SourceVersion, MANIFEST_FORMAT,
+};
 use crate::object::ParquetObject;
-use crate::step::{json_bytes, Plan, Step};
+use crate::step::{json_bytes, Plan, Precondition, Step};
 use crate::version::registration;
 
 /// A run of the batch, and what the batch read about it.
@@ -29,7 +34,7 @@ use crate::version::registration;
 pub struct BatchRun {
     pub run: String,
     /// Its manifest when the batch began.
-    pub manifest: Option<Manifest>,
+    pub manifest: Option<ReadManifest>,
     pub result: RunResult,
     /// An earlier attempt left a dead letter.
     pub dead_lettered: bool,
@@ -56,12 +61,23 @@ pub struct BatchPlan {
     runs: Vec<BatchRun>,
     /// Each batch object's key and the runs it holds.
     objects: BTreeMap<String, Vec<String>>,
+    /// A run whose manifest an S3 event wrote keeps the event's version.
+    events_win: bool,
 }
 
 impl BatchPlan {
-    /// `objects` are the converter's, already under the batch's keys.
-    pub fn new(kind: Kind, name: &str, runs: Vec<BatchRun>, objects: &[ParquetObject]) -> Self {
+    /// `objects` are the converter's, already under the batch's keys. With
+    /// `events_win`, a run whose manifest an S3 event wrote (it has a
+    /// sequencer) keeps the event's version and leaves the batch.
+    pub fn new(
+        kind: Kind,
+        name: &str,
+        runs: Vec<BatchRun>,
+        objects: &[ParquetObject],
+        events_win: bool,
+    ) -> Self {
         BatchPlan {
+            events_win,
             kind,
             name: name.to_string(),
             runs,
@@ -74,6 +90,11 @@ impl BatchPlan {
 
     pub fn runs(&self) -> &[BatchRun] {
         &self.runs
+    }
+
+    /// Whether an S3 event wrote the run's manifest and the event wins.
+    pub fn is_overtaken(&self, manifest: Option<&Manifest>) -> bool {
+        self.events_win && manifest.is_some_and(|m| m.source.sequencer.is_some())
     }
 
     /// The batch objects holding a converted run's rows.
@@ -94,13 +115,12 @@ impl BatchPlan {
         if matches!(run.result, RunResult::Converted { .. }) {
             return None;
         }
-        let manifest = run.manifest.as_ref()?;
+        let manifest = &run.manifest.as_ref()?.manifest;
         Some(
             manifest
-                .objects
-                .iter()
+                .all_objects()
+                .into_iter()
                 .filter(|k| !parse_object_key(k).is_some_and(|k| k.name == self.name))
-                .cloned()
                 .collect(),
         )
     }
@@ -111,14 +131,17 @@ impl BatchPlan {
         let kept: Vec<(&BatchRun, Vec<String>)> = self
             .runs
             .iter()
+            // An event's version is not the batch's to change.
+            .filter(|run| !self.is_overtaken(run.manifest.as_ref().map(|r| &r.manifest)))
             .filter_map(|run| {
                 let keys = self.new_keys(run).or_else(|| self.outside_batch(run))?;
                 Some((run, keys))
             })
             .collect();
         let leaving = departures(
-            kept.iter()
-                .filter_map(|(run, keys)| Some((run.manifest.as_ref()?, keys.as_slice()))),
+            kept.iter().filter_map(|(run, keys)| {
+                Some((&run.manifest.as_ref()?.manifest, keys.as_slice()))
+            }),
             &batch_keys,
         );
         let leavers: BTreeSet<&str> = leaving.values().flatten().map(String::as_str).collect();
@@ -127,11 +150,17 @@ impl BatchPlan {
             .iter()
             .filter(|run| leavers.contains(run.run.as_str()))
             .filter_map(|run| {
-                let old = run.manifest.as_ref()?;
-                let mut listed = old.objects.clone();
-                listed.extend(self.new_keys(run).unwrap_or_default());
-                listed.sort();
-                listed.dedup();
+                let read = run.manifest.as_ref()?;
+                let old = &read.manifest;
+                let objects = self
+                    .new_keys(run)
+                    .or_else(|| self.outside_batch(run))
+                    .unwrap_or_default();
+                let retiring = old
+                    .all_objects()
+                    .into_iter()
+                    .filter(|k| !objects.contains(k))
+                    .collect();
                 let source = match &run.result {
                     RunResult::Converted { source } => source.clone(),
                     RunResult::Failed { .. } => old.source.clone(),
@@ -139,11 +168,13 @@ impl BatchPlan {
                 Some(Step::PutManifest {
                     key: manifest_key(self.kind.as_str(), &run.run),
                     manifest: Manifest {
-                        objects: listed,
+                        objects,
+                        retiring,
                         complete: false,
                         source,
                         ..old.clone()
                     },
+                    expect: Precondition::of(Some(read)),
                 })
             });
         let register = registration(self.kind, &objects);
@@ -161,17 +192,22 @@ impl BatchPlan {
             .then(register)
     }
 
-    /// Steps 5 and 6, given the converted runs whose manifest an S3 event
-    /// wrote since the batch read it (`overtaken`): those leave the batch's
-    /// objects and keep the event's manifest. Each manifest is written only
-    /// if it changed.
-    pub fn finish(&self, overtaken: &BTreeSet<String>) -> Plan {
+    /// Steps 5 and 6, given every run's manifest as read now (`now`). With
+    /// `events_win`, a converted run whose manifest an S3 event wrote (it
+    /// has a sequencer) leaves the batch's objects and keeps the event's
+    /// manifest. Each manifest is written only if it changed, and only
+    /// over the version in `now`.
+    pub fn finish(&self, now: &BTreeMap<String, Option<ReadManifest>>) -> Plan {
+        let is_overtaken = |manifest: Option<&Manifest>| self.is_overtaken(manifest);
         let mut leaving_batch: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut writes = Vec::new();
         for run in &self.runs {
             let key = manifest_key(self.kind.as_str(), &run.run);
+            let read = now.get(&run.run).and_then(Option::as_ref);
+            let current = read.map(|r| &r.manifest);
+            let expect = Precondition::of(read);
             match &run.result {
-                RunResult::Converted { .. } if overtaken.contains(&run.run) => {
+                RunResult::Converted { .. } if is_overtaken(current) => {
                     for object in self.new_keys(run).unwrap_or_default() {
                         leaving_batch
                             .entry(object)
@@ -186,10 +222,15 @@ impl BatchPlan {
                         run: run.run.clone(),
                         source: source.clone(),
                         objects: self.new_keys(run).unwrap_or_default(),
+                        retiring: Vec::new(),
                         complete: true,
                     };
-                    if run.manifest.as_ref() != Some(&manifest) {
-                        writes.push(Step::PutManifest { key, manifest });
+                    if current != Some(&manifest) {
+                        writes.push(Step::PutManifest {
+                            key,
+                            manifest,
+                            expect,
+                        });
                     }
                     if run.dead_lettered {
                         writes.push(Step::DeleteDeadLetter {
@@ -198,8 +239,11 @@ impl BatchPlan {
                     }
                 }
                 RunResult::Failed { dead_letter } => {
-                    if let (Some(old), Some(kept)) = (&run.manifest, self.outside_batch(run)) {
-                        if kept != old.objects {
+                    // An event's version is the run's: nothing of it to change.
+                    if let (Some(old), Some(kept), false) =
+                        (current, self.outside_batch(run), is_overtaken(current))
+                    {
+                        if kept != old.objects || !old.retiring.is_empty() {
                             writes.push(if kept.is_empty() {
                                 Step::DeleteManifest { key }
                             } else {
@@ -207,9 +251,11 @@ impl BatchPlan {
                                     key,
                                     manifest: Manifest {
                                         objects: kept,
+                                        retiring: Vec::new(),
                                         complete: true,
                                         ..old.clone()
                                     },
+                                    expect,
                                 }
                             });
                         }

@@ -24,7 +24,7 @@ use summary_lake::text::hex;
 use summary_lake::Kind;
 
 use crate::manifest::{manifest_key, Manifest, SourceVersion};
-use crate::step::{json_bytes, read_document, Plan, Step};
+use crate::step::{json_bytes, read_document, Plan, Precondition, Step};
 
 pub const JOURNAL_FORMAT: u32 = 1;
 
@@ -84,11 +84,11 @@ pub fn plan_chunks(keys: &[String], min_files: usize, max_files: usize) -> Vec<C
         let Some(parsed) = parse_object_key(key) else {
             continue;
         };
-        if parsed.is_per_run() {
+        if let Some(run) = parsed.run() {
             groups
                 .entry((parsed.kind, parsed.table, parsed.partition))
                 .or_default()
-                .push((key.clone(), parsed.name.to_string()));
+                .push((key.clone(), run.to_string()));
         }
     }
     let mut chunks = Vec::new();
@@ -161,9 +161,11 @@ pub fn decide_claim(
 pub fn start_chunk(kind: Kind, journal: Journal) -> Plan {
     let merge = merge_step(kind, &journal);
     Plan::new()
+        // Created only: a second compaction of the same chunk loses here.
         .then([Step::PutJournal {
             key: journal_key(&journal.output),
             journal,
+            expect: Precondition::Absent,
         }])
         .then([merge])
 }

@@ -54,13 +54,37 @@ pub struct Manifest {
     pub kind: String,
     pub run: String,
     pub source: SourceVersion,
-    /// Lake keys (relative to the lake prefix) holding the run's rows.
+    /// Lake keys (relative to the lake prefix) holding the rows of the
+    /// run's version `source`.
     pub objects: Vec<String>,
+    /// While a version is applied: the objects of earlier versions it is
+    /// taking the run's rows out of. Empty once complete. (Manifests written
+    /// before this field listed them in `objects`.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retiring: Vec<String>,
     /// False while a version is being applied.
     pub complete: bool,
 }
 
+/// A manifest as read, with the version (ETag) that a write replacing it
+/// names, so that it replaces only what was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadManifest {
+    pub manifest: Manifest,
+    pub version: String,
+}
+
 impl Manifest {
+    /// Every object that may hold the run's rows: the version's and those
+    /// it is retiring.
+    pub fn all_objects(&self) -> Vec<String> {
+        let mut all = self.objects.clone();
+        all.extend(self.retiring.iter().cloned());
+        all.sort();
+        all.dedup();
+        all
+    }
+
     pub fn to_json(&self) -> Vec<u8> {
         json_bytes(self)
     }
@@ -160,27 +184,25 @@ pub fn change_version(
     let mut objects: Vec<String> = objects.to_vec();
     objects.sort();
     objects.dedup();
-    let old: Vec<String> = existing.map(|m| m.objects.clone()).unwrap_or_default();
+    let old: Vec<String> = existing.map(Manifest::all_objects).unwrap_or_default();
     let deletes: Vec<String> = old
         .iter()
         .filter(|k| objects.binary_search(k).is_err())
         .cloned()
         .collect();
-    let mut union = objects.clone();
-    union.extend(deletes.iter().cloned());
-    union.sort();
-    let manifest = |objects: Vec<String>, complete| Manifest {
+    let manifest = |retiring: Vec<String>, complete| Manifest {
         format: MANIFEST_FORMAT,
         kind: kind.to_string(),
         run: run.to_string(),
         source: source.clone(),
-        objects,
+        objects: objects.clone(),
+        retiring,
         complete,
     };
     VersionChange {
-        pending_manifest: manifest(union, false),
+        pending_manifest: manifest(deletes.clone(), false),
         deletes,
-        final_manifest: manifest(objects, true),
+        final_manifest: manifest(Vec::new(), true),
     }
 }
 
@@ -360,7 +382,9 @@ mod tests {
             &["k/b".into(), "k/c".into(), "k/c".into()],
         );
         assert_eq!(p.deletes, ["k/a"]);
-        assert_eq!(p.pending_manifest.objects, ["k/a", "k/b", "k/c"]);
+        assert_eq!(p.pending_manifest.all_objects(), ["k/a", "k/b", "k/c"]);
+        assert_eq!(p.pending_manifest.objects, ["k/b", "k/c"]);
+        assert_eq!(p.pending_manifest.retiring, ["k/a"]);
         assert!(!p.pending_manifest.complete);
         assert_eq!(p.final_manifest.objects, ["k/b", "k/c"]);
         assert!(p.final_manifest.complete);

@@ -7,14 +7,40 @@ use summary_lake::Kind;
 use crate::compaction::Journal;
 use crate::manifest::{Manifest, SourceVersion};
 
+/// What a conditional write expects at its key: it replaces only that, so
+/// that no writer undoes another's work (S3's `If-Match` and
+/// `If-None-Match`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Precondition {
+    /// No object: the write creates it.
+    Absent,
+    /// The version (ETag) read when the plan was made.
+    Version(String),
+    /// The version an earlier stage of the same plan wrote there.
+    Earlier,
+}
+
+impl Precondition {
+    /// What a write replacing the manifest as read expects.
+    pub fn of(read: Option<&crate::manifest::ReadManifest>) -> Self {
+        match read {
+            Some(read) => Precondition::Version(read.version.clone()),
+            None => Precondition::Absent,
+        }
+    }
+}
+
 /// One write (or delete) of the lake.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     /// A run's manifest: incomplete while a version is applied (it lists
     /// old and new objects), complete once the version is whole.
+    /// Written only over the version it expects: the manifest is the run's
+    /// point of order, and whoever swaps it owns the run's next version.
     PutManifest {
         key: String,
         manifest: Manifest,
+        expect: Precondition,
     },
     /// A run that keeps no rows loses its manifest.
     DeleteManifest {
@@ -78,6 +104,7 @@ pub enum Step {
     PutJournal {
         key: String,
         journal: Journal,
+        expect: Precondition,
     },
     DeleteJournal {
         key: String,

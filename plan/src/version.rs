@@ -5,11 +5,16 @@ use std::collections::BTreeSet;
 
 use summary_lake::Kind;
 
-use crate::manifest::{change_version, error_key, manifest_key, Manifest, SourceVersion};
-use crate::object::ParquetObject;
-use crate::step::{json_bytes, Plan, Step};
+use sha2::{Digest, Sha256};
+use summary_lake::keys::{object_key, parse_object_key, version_name};
+use summary_lake::text::hex;
 
-/// Lands `objects` as run `run`'s version `source`, given its manifest:
+use crate::manifest::{change_version, error_key, manifest_key, ReadManifest, SourceVersion};
+use crate::object::ParquetObject;
+use crate::step::{json_bytes, Plan, Precondition, Step};
+
+/// Lands `objects` as run `run`'s version `source`, given its manifest as
+/// read (the plan replaces only that version of it):
 /// 1. the manifest listing old and new objects, incomplete;
 /// 2. the new objects;
 /// 3. the old objects the version no longer uses (shared ones lose the
@@ -19,20 +24,28 @@ use crate::step::{json_bytes, Plan, Step};
 ///    redelivery redoes the work;
 /// 6. the run's dead letter, if an earlier version left one.
 pub fn land_version(
-    existing: Option<&Manifest>,
+    existing: Option<&ReadManifest>,
     kind: Kind,
     run: &str,
     source: SourceVersion,
     objects: Vec<ParquetObject>,
 ) -> Plan {
+    let objects = name_version(run, objects);
     let keys: Vec<String> = objects.iter().map(|o| o.key.clone()).collect();
-    let change = change_version(existing, kind.as_str(), run, source, &keys);
+    let change = change_version(
+        existing.map(|read| &read.manifest),
+        kind.as_str(),
+        run,
+        source,
+        &keys,
+    );
     let manifest = manifest_key(kind.as_str(), run);
     let register = registration(kind, &objects);
     Plan::new()
         .then([Step::PutManifest {
             key: manifest.clone(),
             manifest: change.pending_manifest,
+            expect: Precondition::of(existing),
         }])
         .then(objects.into_iter().map(|o| Step::PutObject {
             key: o.key,
@@ -46,10 +59,36 @@ pub fn land_version(
         .then([Step::PutManifest {
             key: manifest,
             manifest: change.final_manifest,
+            expect: Precondition::Earlier,
         }])
         .then([Step::DeleteDeadLetter {
             key: error_key(kind.as_str(), run),
         }])
+}
+
+/// The run's objects renamed `<run>-<token>`, the token a hash of all their
+/// bytes: a pure function of the version's rows, so a redelivery writes
+/// the same keys, and two versions of a run never write the same key.
+fn name_version(run: &str, mut objects: Vec<ParquetObject>) -> Vec<ParquetObject> {
+    let mut hash = Sha256::new();
+    for object in &objects {
+        hash.update(object.key.as_bytes());
+        hash.update((object.bytes.len() as u64).to_le_bytes());
+        hash.update(&object.bytes);
+    }
+    let name = version_name(run, &hex(&hash.finalize()[..8]));
+    for object in &mut objects {
+        let Some(parsed) = parse_object_key(&object.key) else {
+            continue;
+        };
+        let Some(table) = summary_lake::catalog::table(parsed.kind, parsed.table) else {
+            continue;
+        };
+        if parsed.run() == Some(run) {
+            object.key = object_key(table, parsed.partition, &name);
+        }
+    }
+    objects
 }
 
 /// Stores why a summary could not be converted, under `name` (its run, or
@@ -109,7 +148,11 @@ mod tests {
             runs: vec!["SRR1".into()],
             bytes: b"PAR1".to_vec(),
         };
-        let plan = land_version(Some(&old), Kind::Nucleotide, "SRR1", source, vec![object]);
+        let read = ReadManifest {
+            manifest: old,
+            version: "\"v1\"".into(),
+        };
+        let plan = land_version(Some(&read), Kind::Nucleotide, "SRR1", source, vec![object]);
         let stages: Vec<Vec<&str>> = plan
             .stages
             .iter()
@@ -120,15 +163,41 @@ mod tests {
             [
                 vec!["put pending manifest"],
                 vec!["put object"],
-                vec!["retire object"],
+                // both old objects: the new version's keys carry its token
+                vec!["retire object", "retire object"],
                 vec!["register partitions"],
                 vec!["put final manifest"],
                 vec!["delete dead letter"],
             ]
         );
         assert_eq!(
-            plan.stages[2][0].target(),
-            "nucleotide/family/score=1/pctid=1/SRR1.parquet"
+            plan.stages[2].iter().map(Step::target).collect::<Vec<_>>(),
+            [
+                "nucleotide/family/score=1/pctid=1/SRR1.parquet",
+                "nucleotide/sra/SRR1.parquet"
+            ]
         );
+        // the manifest is swapped over the version read, then over its own
+        let expects: Vec<&Precondition> = plan
+            .steps()
+            .filter_map(|step| match step {
+                Step::PutManifest { expect, .. } => Some(expect),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            expects,
+            [
+                &Precondition::Version("\"v1\"".into()),
+                &Precondition::Earlier
+            ]
+        );
+        // the version's objects are named after the run and a hash of their bytes
+        let key = plan.stages[1][0].target();
+        let name = key
+            .strip_prefix("nucleotide/sra/SRR1-")
+            .and_then(|k| k.strip_suffix(".parquet"))
+            .unwrap_or_else(|| panic!("{key}"));
+        assert_eq!(name.len(), 16, "{key}");
     }
 }
