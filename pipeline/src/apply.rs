@@ -195,10 +195,13 @@ impl Lake<'_> {
             .flatten()
             .collect();
         match self.converter.merge(kind, table, &parts, &[])? {
-            Some(merged) => {
-                self.store.put(output, &merged.bytes)?;
-                Ok(Some(merged.bytes.len() as u64))
-            }
+            // Created only: another compaction of the chunk may have merged
+            // it, and deleted inputs this one then could not read.
+            Some(merged) => match self.store.put_if(output, &merged.bytes, &Expected::Absent) {
+                Ok(_) => Ok(Some(merged.bytes.len() as u64)),
+                Err(Error::Conflict(_)) => Ok(self.store.get(output)?.map(|b| b.len() as u64)),
+                Err(error) => Err(error),
+            },
             None => Ok(None),
         }
     }

@@ -198,10 +198,30 @@ pub fn shortened(bytes: &[u8], lines: usize) -> Vec<u8> {
 
 /// What an S3 event does with one converted summary, from its manifest on.
 pub fn event(lake: &Lake, run: &str, bytes: &[u8], etag: &str, sequencer: &str) -> Result<()> {
+    event_of(
+        lake,
+        run,
+        bytes,
+        &format!("summary2/{run}.summary"),
+        etag,
+        sequencer,
+    )
+}
+
+/// An event of the summary at `source_key`: sequencers order only events
+/// of one key.
+pub fn event_of(
+    lake: &Lake,
+    run: &str,
+    bytes: &[u8],
+    source_key: &str,
+    etag: &str,
+    sequencer: &str,
+) -> Result<()> {
     let kind = Kind::Nucleotide;
     let source = SourceVersion {
         bucket: "sources".into(),
-        key: format!("summary2/{run}.summary"),
+        key: source_key.into(),
         etag: Some(etag.into()),
         version_id: None,
         sequencer: Some(sequencer.into()),
