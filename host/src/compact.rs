@@ -15,8 +15,8 @@ use summary_pipeline::apply::Lake;
 use summary_pipeline::batch::read_manifests;
 use summary_pipeline::compaction::{compact_chunk, finish_journal, ChunkDone};
 use summary_pipeline::parallel::run_jobs;
-use summary_plan::compaction::{journal_prefix, plan_chunks, Chunk, Journal};
-use summary_plan::manifest::SourceVersion;
+use summary_plan::compaction::{journal_prefix, named_objects, plan_chunks, Chunk, Journal};
+use summary_plan::manifest::Manifest;
 
 use crate::cli::CompactArgs;
 use crate::context::Context;
@@ -51,18 +51,28 @@ impl Compaction<'_> {
         let mut report = CompactReport::default();
         let store = self.lake.store;
         for key in store.list(&journal_prefix(kind))? {
-            let bytes = store
-                .get(&key)?
-                .with_context(|| format!("{key} vanished"))?;
+            // Gone since the listing: another compaction finished it.
+            let Some(bytes) = store.get(&key)? else {
+                continue;
+            };
             let journal = Journal::from_json(&bytes).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
             tracing::info!(journal = %key, "finishing an interrupted compaction");
             report.add(finish_journal(&self.lake, &journal)?);
             report.resumed += 1;
         }
         let keys = store.list(&summary_lake::prefixes::objects(kind))?;
-        let chunks = plan_chunks(&keys, self.min_files, self.max_files);
+        let candidates = plan_chunks(&keys, self.min_files, self.max_files);
+        let manifests = self.manifests(kind, &candidates)?;
+        // Only objects their run's manifest names: an object of a version
+        // that lost its run's manifest must not be merged beside the
+        // winner's.
+        let named = named_objects(&keys, &manifests);
+        let chunks = plan_chunks(&named, self.min_files, self.max_files);
         report.chunks = chunks.len();
-        let sources = self.sources(kind, &chunks)?;
+        let sources = manifests
+            .into_iter()
+            .map(|(run, manifest)| (run, manifest.source))
+            .collect();
         let bar = if self.progress {
             let bar = ProgressBar::new(chunks.iter().map(|c| c.inputs.len() as u64).sum());
             bar.set_style(
@@ -112,10 +122,10 @@ impl Compaction<'_> {
         }
     }
 
-    /// The manifest source of every run with objects to merge, as it is
-    /// when the chunks are planned. A run without a manifest has none: its
-    /// rows leave the output, and its objects stay.
-    fn sources(&self, kind: Kind, chunks: &[Chunk]) -> Result<BTreeMap<String, SourceVersion>> {
+    /// The manifest of every run with objects to merge, as it is when the
+    /// chunks are planned. A run without a manifest has none: its rows
+    /// leave the output, and its objects stay.
+    fn manifests(&self, kind: Kind, chunks: &[Chunk]) -> Result<BTreeMap<String, Manifest>> {
         let runs: std::collections::BTreeSet<&String> = chunks
             .iter()
             .flat_map(|c| c.inputs.iter().map(|(_, run)| run))
@@ -125,7 +135,7 @@ impl Compaction<'_> {
         Ok(runs
             .into_iter()
             .zip(manifests)
-            .filter_map(|(run, manifest)| Some((run, manifest?.manifest.source)))
+            .filter_map(|(run, manifest)| Some((run, manifest?.manifest)))
             .collect())
     }
 }

@@ -106,13 +106,20 @@ impl OpenedLake<'_> {
 fn open_lake<'a>(destination: &Destination, client: &'a AwsClient) -> Result<OpenedLake<'a>> {
     let dest = destination.dest.clone().unwrap_or_else(|| "lake".into());
     if !dest.starts_with("s3://") {
+        let sync = env_switch("SUMMARY_LOCAL_SYNC")?;
         return Ok(OpenedLake {
-            store: Box::new(LocalStore::new(dest)),
+            store: Box::new(LocalStore::new(dest).with_sync(sync)),
             catalog: None,
         });
     }
     let (bucket, prefix) = parse_s3_url(&dest)?;
-    let store = S3Store::new(client, bucket, prefix);
+    let mut store = S3Store::new(client, bucket, prefix);
+    if env_switch("SUMMARY_UNCONDITIONAL_WRITES")? {
+        tracing::warn!(
+            "SUMMARY_UNCONDITIONAL_WRITES: writes are not conditional; run one writer per kind"
+        );
+        store = store.without_conditional_writes();
+    }
     let lake_url = store.lake_url().unwrap_or_default();
     let catalog = (!destination.no_glue)
         .then(|| GlueCatalog::new(client, destination.glue_database.clone(), lake_url));
@@ -120,6 +127,21 @@ fn open_lake<'a>(destination: &Destination, client: &'a AwsClient) -> Result<Ope
         store: Box::new(store),
         catalog,
     })
+}
+
+/// A yes/no environment variable: unset is no; `1`, `true`, `yes`, `on`
+/// and `0`, `false`, `no`, `off` (any case) are taken, anything else is an
+/// error naming the variable.
+fn env_switch(name: &str) -> Result<bool> {
+    let Some(value) = std::env::var_os(name) else {
+        return Ok(false);
+    };
+    let value = value.to_string_lossy().to_ascii_lowercase();
+    match value.trim() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        other => anyhow::bail!("{name}={other:?}: expected 1/0, true/false, yes/no or on/off"),
+    }
 }
 
 /// Set by the first SIGTERM or SIGINT; a second SIGINT ends the process at once.

@@ -57,6 +57,8 @@ pub struct Applied {
     pub merged_output: Option<u64>,
     /// Compaction: the runs whose manifest lists the output.
     pub claimed: BTreeSet<String>,
+    /// The version (ETag) each conditional write of the plan left, by key.
+    pub versions: BTreeMap<String, String>,
 }
 
 /// One step's result, folded into [`Applied`].
@@ -98,6 +100,7 @@ impl Lake<'_> {
                 }
             }
         }
+        applied.versions = written.lock().drain().collect();
         Ok(applied)
     }
 
@@ -269,8 +272,11 @@ pub(crate) enum Swap<T> {
         expected: Expected,
         then: T,
     },
-    /// Delete the object (unconditionally: S3 has no conditional delete
-    /// everywhere; callers only delete what no writer can add to).
+    /// Delete the object. Unconditionally: S3-compatible stores (and the
+    /// test servers) lack conditional deletes. Callers delete only shared
+    /// objects emptied of every run; one written again meanwhile under the
+    /// same key (a batch redone) holds runs whose manifests the batch then
+    /// checks again.
     Delete(T),
 }
 

@@ -60,9 +60,21 @@ pub fn land_batch(
             Err(error) => return Err(error),
         }
     };
-    // Steps 5–6, on the manifests as they are now: a run an event landed
-    // since the batch began leaves the batch; the others' final manifests
-    // replace only the versions read here.
+    // Steps 5–6, on the manifests as they are now: a run whose manifest
+    // another writer changed since the batch wrote or read it leaves the
+    // batch; the others' final manifests replace only the batch's version.
+    let ours: BTreeMap<String, Option<String>> = runs
+        .iter()
+        .map(|run| {
+            let key = manifest_key(kind.as_str(), &run.run);
+            let version = applied
+                .versions
+                .get(&key)
+                .cloned()
+                .or_else(|| run.manifest.as_ref().map(|read| read.version.clone()));
+            (run.run.clone(), version)
+        })
+        .collect();
     let mut attempt = 0;
     let (now, finished) = loop {
         attempt += 1;
@@ -71,7 +83,7 @@ pub fn land_batch(
             .cloned()
             .zip(read_manifests(lake, kind, &names)?)
             .collect();
-        match lake.apply(&plan.finish(&now)) {
+        match lake.apply(&plan.finish(&now, &ours)) {
             Ok(finished) => break (now, finished),
             Err(Error::Conflict(lost)) if attempt < MAX_SWAP_ROUNDS => {
                 tracing::info!(batch = name, attempt, %lost, "a manifest changed; finishing the batch again");
@@ -85,13 +97,12 @@ pub fn land_batch(
         ..Default::default()
     };
     landed.applied.retired += finished.retired;
+    let overtaken = plan.overtaken(&now, &ours);
     for run in plan.runs() {
         if matches!(run.result, RunResult::Converted { .. }) {
-            let current = now.get(&run.run).and_then(Option::as_ref);
-            if plan.is_overtaken(current.map(|r| &r.manifest)) {
-                landed.overtaken.push(run.run.clone());
-            } else {
-                landed.landed.push(run.run.clone());
+            match overtaken.contains(&run.run) {
+                true => landed.overtaken.push(run.run.clone()),
+                false => landed.landed.push(run.run.clone()),
             }
         }
     }

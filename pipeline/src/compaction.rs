@@ -49,9 +49,16 @@ pub fn compact_chunk(
             })
             .collect(),
     };
-    let output = lake
-        .apply(&start_chunk(kind, journal.clone()))?
-        .merged_output;
+    let output = match lake.apply(&start_chunk(kind, journal.clone())) {
+        Ok(applied) => applied.merged_output,
+        // The journal exists: another compaction has this chunk (and the
+        // next compaction finishes it if that one stops).
+        Err(Error::Conflict(taken)) => {
+            tracing::info!(output = %chunk.output, %taken, "another compaction has this chunk; skipped");
+            return Ok(ChunkDone::default());
+        }
+        Err(error) => return Err(error),
+    };
     settle_chunk(lake, &journal, output)
 }
 

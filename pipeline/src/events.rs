@@ -21,7 +21,7 @@ use crate::apply::{read_manifest, Catalog, Lake, MAX_SWAP_ROUNDS};
 use crate::aws_client::AwsClient;
 use crate::convert::{Convert, Outcome, Summary};
 use crate::error::{Error, Result};
-use crate::store::ObjectStore;
+use crate::store::{Expected, ObjectStore};
 
 /// What happened to one object of an event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -459,7 +459,7 @@ pub fn land_converted(
                 })
             }
             Err(Error::Conflict(lost)) => {
-                tracing::info!(run, attempt, %lost, "another writer swapped the run's manifest; deciding again");
+                tracing::info!(run, attempt, %lost, "lost a conditional write to another writer; reading the manifest and deciding again");
             }
             Err(error) => return Err(error),
         }
@@ -508,7 +508,11 @@ fn leave_to_the_winner(
     let after = used(read_manifest(store, manifest_key)?);
     for (key, bytes) in deleted {
         if after.contains(key) {
-            store.put(key, bytes)?;
+            // Created only: that writer may have written it again already.
+            match store.put_if(key, bytes, &Expected::Absent) {
+                Ok(_) | Err(Error::Conflict(_)) => {}
+                Err(error) => return Err(error),
+            }
         }
     }
     Ok(())

@@ -14,6 +14,8 @@ pub struct S3Store<'a> {
     bucket: String,
     /// Without slashes at the ends; may be empty.
     prefix: String,
+    /// Send conditional writes with their `If-Match` / `If-None-Match`.
+    conditional: bool,
 }
 
 impl<'a> S3Store<'a> {
@@ -22,7 +24,15 @@ impl<'a> S3Store<'a> {
             client,
             bucket,
             prefix,
+            conditional: true,
         }
+    }
+
+    /// For a store that refuses conditional writes (501): they become plain
+    /// writes, safe only with a single writer per kind.
+    pub fn without_conditional_writes(mut self) -> Self {
+        self.conditional = false;
+        self
     }
 
     fn full_key(&self, key: &str) -> String {
@@ -76,10 +86,16 @@ impl ObjectStore for S3Store<'_> {
             MAX_ANSWER,
         )?;
         match response.status {
-            200 => Ok(Some(Versioned {
-                etag: response.header("etag").unwrap_or_default().to_string(),
-                bytes: response.body,
-            })),
+            200 => match response.header("etag") {
+                Some(etag) if !etag.is_empty() => Ok(Some(Versioned {
+                    etag: etag.to_string(),
+                    bytes: response.body,
+                })),
+                _ => Err(Error::Permanent(format!(
+                    "GET {}: the store answered without an ETag, which conditional writes need",
+                    object_url(&self.bucket, &full)
+                ))),
+            },
             404 => Ok(None),
             _ => Err(Error::Permanent(describe_failure(
                 &format!("GET {}", object_url(&self.bucket, &full)),
@@ -95,22 +111,28 @@ impl ObjectStore for S3Store<'_> {
             Expected::Absent => PutCondition::Absent,
             Expected::Version(etag) => PutCondition::Matches(etag),
         };
-        let response = self.client.call_s3(
-            self.client.config.s3.put_object_if(
-                &self.bucket,
-                &full,
-                bytes.to_vec(),
-                Self::content_type(key),
-                condition,
-            ),
-            MAX_ANSWER,
-        )?;
+        let s3 = &self.client.config.s3;
+        let (body, content_type) = (bytes.to_vec(), Self::content_type(key));
+        let request = if self.conditional {
+            s3.put_object_if(&self.bucket, &full, body, content_type, condition)
+        } else {
+            s3.put_object(&self.bucket, &full, body, content_type)
+        };
+        let response = self.client.call_s3(request, MAX_ANSWER)?;
         let doing = || format!("conditional PUT {}", object_url(&self.bucket, &full));
         match response.status {
-            200..=299 => Ok(response.header("etag").unwrap_or_default().to_string()),
+            200..=299 => match response.header("etag") {
+                Some(etag) if !etag.is_empty() => Ok(etag.to_string()),
+                _ => Err(Error::Permanent(format!(
+                    "{}: the store answered without an ETag, which conditional writes need",
+                    doing()
+                ))),
+            },
             // 409: another conditional write to the key is in flight.
             412 | 409 => Err(conflict(key, expected)),
-            501 => Err(Error::Permanent(format!(
+            // Not Permanent: the summary is fine, the store is not; the
+            // event stays with its sender until the operator decides.
+            501 => Err(Error::Transient(format!(
                 "{}: this store does not support conditional writes (If-Match, \
                  If-None-Match), which keep concurrent writers from undoing each \
                  other's work. Use a store that does (AWS S3 since 2024, MinIO, \

@@ -367,3 +367,25 @@ fn two_compactions_of_one_kind_at_once() {
     });
     assert!(tried > 8, "{tried} interleavings");
 }
+
+#[test]
+fn two_backfill_batches_sharing_a_run_at_once() {
+    let all = nucleotide_runs();
+    let (first, second) = (all[..3].to_vec(), all[2..5].to_vec());
+    let one = |lake: &Lake| backfill_batch(lake, &first, &[]);
+    let two = |lake: &Lake| backfill_batch(lake, &second, &[]);
+    // Whichever batch keeps the shared run, its rows are the same summary's.
+    let expected = lake_after(|lake| {
+        one(lake)?;
+        two(lake)
+    });
+    let tried = interleave_at_every_step(
+        |_| Ok(()),
+        one,
+        two,
+        |lake, when| {
+            assert_exact(lake, &expected, when);
+        },
+    );
+    assert!(tried > 8, "{tried} interleavings");
+}

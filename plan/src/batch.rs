@@ -92,6 +92,19 @@ impl BatchPlan {
         &self.runs
     }
 
+    /// A converted run's manifest once the batch is whole.
+    fn final_manifest(&self, run: &BatchRun, source: &SourceVersion) -> Manifest {
+        Manifest {
+            format: MANIFEST_FORMAT,
+            kind: self.kind.to_string(),
+            run: run.run.clone(),
+            source: source.clone(),
+            objects: self.new_keys(run).unwrap_or_default(),
+            retiring: Vec::new(),
+            complete: true,
+        }
+    }
+
     /// Whether an S3 event wrote the run's manifest and the event wins.
     pub fn is_overtaken(&self, manifest: Option<&Manifest>) -> bool {
         self.events_win && manifest.is_some_and(|m| m.source.sequencer.is_some())
@@ -192,13 +205,46 @@ impl BatchPlan {
             .then(register)
     }
 
-    /// Steps 5 and 6, given every run's manifest as read now (`now`). With
-    /// `events_win`, a converted run whose manifest an S3 event wrote (it
-    /// has a sequencer) leaves the batch's objects and keeps the event's
-    /// manifest. Each manifest is written only if it changed, and only
-    /// over the version in `now`.
-    pub fn finish(&self, now: &BTreeMap<String, Option<ReadManifest>>) -> Plan {
-        let is_overtaken = |manifest: Option<&Manifest>| self.is_overtaken(manifest);
+    /// The runs whose manifest another writer changed since the batch
+    /// wrote or read it (its version in `now` is not the one in `ours`),
+    /// or, with `events_win`, that an S3 event wrote (it has a sequencer);
+    /// a converted run whose manifest already is the batch's final one is
+    /// not among them.
+    pub fn overtaken(
+        &self,
+        now: &BTreeMap<String, Option<ReadManifest>>,
+        ours: &BTreeMap<String, Option<String>>,
+    ) -> BTreeSet<String> {
+        self.runs
+            .iter()
+            .filter(|run| {
+                let read = now.get(&run.run).and_then(Option::as_ref);
+                let current = read.map(|r| &r.manifest);
+                let changed =
+                    read.map(|r| &r.version) != ours.get(&run.run).and_then(Option::as_ref);
+                let done = match &run.result {
+                    RunResult::Converted { source } => {
+                        current == Some(&self.final_manifest(run, source))
+                    }
+                    RunResult::Failed { .. } => false,
+                };
+                current.is_some() && !done && (changed || self.is_overtaken(current))
+            })
+            .map(|run| run.run.clone())
+            .collect()
+    }
+
+    /// Steps 5 and 6, given every run's manifest as read now (`now`) and
+    /// the version of it the batch last wrote or read (`ours`, `None` for
+    /// none): the [`BatchPlan::overtaken`] runs keep the manifest they have
+    /// (converted ones leave the batch's objects); the others' manifests
+    /// are written if they changed, only over the version in `now`.
+    pub fn finish(
+        &self,
+        now: &BTreeMap<String, Option<ReadManifest>>,
+        ours: &BTreeMap<String, Option<String>>,
+    ) -> Plan {
+        let overtaken = self.overtaken(now, ours);
         let mut leaving_batch: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut writes = Vec::new();
         for run in &self.runs {
@@ -206,8 +252,9 @@ impl BatchPlan {
             let read = now.get(&run.run).and_then(Option::as_ref);
             let current = read.map(|r| &r.manifest);
             let expect = Precondition::of(read);
+            let lost = overtaken.contains(&run.run);
             match &run.result {
-                RunResult::Converted { .. } if is_overtaken(current) => {
+                RunResult::Converted { .. } if lost => {
                     for object in self.new_keys(run).unwrap_or_default() {
                         leaving_batch
                             .entry(object)
@@ -216,15 +263,7 @@ impl BatchPlan {
                     }
                 }
                 RunResult::Converted { source } => {
-                    let manifest = Manifest {
-                        format: MANIFEST_FORMAT,
-                        kind: self.kind.to_string(),
-                        run: run.run.clone(),
-                        source: source.clone(),
-                        objects: self.new_keys(run).unwrap_or_default(),
-                        retiring: Vec::new(),
-                        complete: true,
-                    };
+                    let manifest = self.final_manifest(run, source);
                     if current != Some(&manifest) {
                         writes.push(Step::PutManifest {
                             key,
@@ -240,10 +279,9 @@ impl BatchPlan {
                 }
                 RunResult::Failed { dead_letter } => {
                     // An event's version is the run's: nothing of it to change.
-                    if let (Some(old), Some(kept), false) =
-                        (current, self.outside_batch(run), is_overtaken(current))
+                    if let (Some(old), Some(kept), false) = (current, self.outside_batch(run), lost)
                     {
-                        if kept != old.objects || !old.retiring.is_empty() {
+                        if kept != old.objects || !old.retiring.is_empty() || !old.complete {
                             writes.push(if kept.is_empty() {
                                 Step::DeleteManifest { key }
                             } else {

@@ -52,7 +52,12 @@ impl Journal {
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        read_document(bytes, "journal", |j: &Journal| j.format, JOURNAL_FORMAT)
+        read_document(
+            bytes,
+            "journal",
+            |j: &Journal| j.format,
+            JOURNAL_FORMAT..=JOURNAL_FORMAT,
+        )
     }
 }
 
@@ -63,6 +68,20 @@ pub fn journal_key(output: &str) -> String {
 
 pub fn journal_prefix(kind: Kind) -> String {
     summary_lake::prefixes::journals(kind)
+}
+
+/// The keys among `keys` that are not per-run objects, or that their run's
+/// manifest (in `manifests`, by run) names as its version's.
+pub fn named_objects(keys: &[String], manifests: &BTreeMap<String, Manifest>) -> Vec<String> {
+    keys.iter()
+        .filter(|key| match parse_object_key(key).and_then(|k| k.run()) {
+            Some(run) => manifests
+                .get(run)
+                .is_some_and(|m| m.objects.iter().any(|o| o == *key)),
+            None => true,
+        })
+        .cloned()
+        .collect()
 }
 
 /// Per-run objects of one partition to merge into one output.

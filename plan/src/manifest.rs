@@ -21,7 +21,12 @@ use summary_lake::prefixes;
 
 use crate::step::{json_bytes, read_document};
 
-pub const MANIFEST_FORMAT: u32 = 1;
+/// 2 since manifests list the objects a version retires apart from its
+/// own (`retiring`): a release that knows only format 1 would take a
+/// pending manifest's `objects` for all the run's objects and leave the
+/// retiring ones behind, so it refuses format 2 (a retryable error) instead.
+/// Format 1 manifests are read as before.
+pub const MANIFEST_FORMAT: u32 = 2;
 
 /// Which source object version a manifest's rows came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,7 +95,14 @@ impl Manifest {
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        read_document(bytes, "manifest", |m: &Manifest| m.format, MANIFEST_FORMAT)
+        // Format 1 listed old and new objects of a pending version in
+        // `objects`, which `all_objects` still covers.
+        read_document(
+            bytes,
+            "manifest",
+            |m: &Manifest| m.format,
+            1..=MANIFEST_FORMAT,
+        )
     }
 }
 

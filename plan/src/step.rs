@@ -184,18 +184,25 @@ pub fn json_bytes(value: &impl serde::Serialize) -> Vec<u8> {
     bytes
 }
 
-/// A lake document (manifest, journal) read back: `format` must be the
-/// one this code writes.
+/// A lake document (manifest, journal) read back: its `format` must be
+/// one this code reads (`accepted`).
 pub fn read_document<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
     what: &str,
     format: impl Fn(&T) -> u32,
-    expected: u32,
+    accepted: std::ops::RangeInclusive<u32>,
 ) -> Result<T, String> {
     let document: T =
         serde_json::from_slice(bytes).map_err(|e| format!("unreadable {what}: {e}"))?;
     match format(&document) {
-        found if found == expected => Ok(document),
-        found => Err(format!("{what} format {found} is not {expected}")),
+        found if accepted.contains(&found) => Ok(document),
+        found if accepted.start() == accepted.end() => {
+            Err(format!("{what} format {found} is not {}", accepted.end()))
+        }
+        found => Err(format!(
+            "{what} format {found} is not one of {} to {} (a newer release wrote it?)",
+            accepted.start(),
+            accepted.end()
+        )),
     }
 }

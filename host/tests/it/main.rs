@@ -13,6 +13,7 @@ mod support;
 
 mod backfill;
 mod component;
+mod concurrency;
 mod credentials;
 mod events;
 mod faults;

@@ -22,7 +22,7 @@ use summary_pipeline::events::{land_converted, RecordOutcome};
 use summary_pipeline::store::ObjectStore;
 use summary_plan::backfill::{batch_name, checkpoint_key};
 use summary_plan::batch::{BatchRun, RunResult};
-use summary_plan::compaction::{journal_prefix, plan_chunks, Journal};
+use summary_plan::compaction::{journal_prefix, named_objects, plan_chunks, Journal};
 use summary_plan::manifest::{decide, manifest_key, Decision, SourceVersion};
 use summary_plan::step::json_bytes;
 use summary_plan::{ParquetObject, Plan, Step};
@@ -308,23 +308,27 @@ pub fn backfill_batch(lake: &Lake, runs: &[String], missing: &[&str]) -> Result<
 pub fn compact(lake: &Lake) -> Result<()> {
     let kind = Kind::Nucleotide;
     for key in lake.store.list(&journal_prefix(kind))? {
-        let journal =
-            Journal::from_json(&lake.store.get(&key)?.unwrap()).map_err(Error::Unreadable)?;
+        // Gone since the listing: another compaction finished it.
+        let Some(bytes) = lake.store.get(&key)? else {
+            continue;
+        };
+        let journal = Journal::from_json(&bytes).map_err(Error::Unreadable)?;
         finish_journal(lake, &journal)?;
     }
-    let chunks = plan_chunks(
-        &lake.store.list(&summary_lake::prefixes::objects(kind))?,
-        2,
-        100,
-    );
-    let mut sources = BTreeMap::new();
-    for chunk in &chunks {
+    let keys = lake.store.list(&summary_lake::prefixes::objects(kind))?;
+    let mut manifests = BTreeMap::new();
+    for chunk in &plan_chunks(&keys, 2, 100) {
         for (_, run) in &chunk.inputs {
             if let Some(m) = read_manifest(lake.store, &manifest_key(kind.as_str(), run))? {
-                sources.insert(run.clone(), m.manifest.source);
+                manifests.insert(run.clone(), m.manifest);
             }
         }
     }
+    let chunks = plan_chunks(&named_objects(&keys, &manifests), 2, 100);
+    let sources: BTreeMap<String, SourceVersion> = manifests
+        .into_iter()
+        .map(|(run, m)| (run, m.source))
+        .collect();
     for chunk in &chunks {
         compact_chunk(lake, kind, chunk, &sources)?;
     }

@@ -412,6 +412,8 @@ pub fn duckdb_count(dir: &Path, table: &str) -> u64 {
 pub struct FaultProxy {
     pub port: u16,
     pub faults_served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Answers of 412 Precondition Failed or 409 Conflict forwarded back.
+    pub conflicts_answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// What the proxy does instead of forwarding a request.
@@ -431,12 +433,28 @@ pub enum Fault {
     Hang(Duration),
 }
 
+/// Which requests a proxy forwards one at a time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Serialize {
+    Nothing,
+    Everything,
+    ConditionalWrites,
+}
+
 impl FaultProxy {
     pub fn start(
         upstream: u16,
         fault: impl Fn(&str, &str, usize) -> Option<Fault> + Send + Sync + 'static,
     ) -> FaultProxy {
-        Self::start_with(upstream, fault, false)
+        Self::start_with(upstream, fault, Serialize::Nothing)
+    }
+
+    /// Forwards conditional PUTs (`If-Match`, `If-None-Match`) one at a
+    /// time. s3s-fs checks a condition and then writes, without a lock, so
+    /// two conditional PUTs at once could both pass; S3 decides them
+    /// atomically, and so does s3s-fs behind this.
+    pub fn atomic_conditional_writes(upstream: u16) -> FaultProxy {
+        Self::start_with(upstream, |_, _, _| None, Serialize::ConditionalWrites)
     }
 
     /// Forwards requests one at a time, long polls in a queue of their own.
@@ -446,13 +464,13 @@ impl FaultProxy {
     /// several loops reach moto through this. Long polls wait apart so that a
     /// poll on an empty queue does not stall deletes for its whole wait.
     pub fn serializing(upstream: u16) -> FaultProxy {
-        Self::start_with(upstream, |_, _, _| None, true)
+        Self::start_with(upstream, |_, _, _| None, Serialize::Everything)
     }
 
     fn start_with(
         upstream: u16,
         fault: impl Fn(&str, &str, usize) -> Option<Fault> + Send + Sync + 'static,
-        serialize: bool,
+        serialize: Serialize,
     ) -> FaultProxy {
         use std::collections::HashMap;
         use std::sync::atomic::{AtomicUsize, Ordering};
@@ -462,6 +480,8 @@ impl FaultProxy {
         let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let faults_served = Arc::new(AtomicUsize::new(0));
         let served = faults_served.clone();
+        let conflicts_answered = Arc::new(AtomicUsize::new(0));
+        let conflicts = conflicts_answered.clone();
         let fault = Arc::new(fault);
         let one_at_a_time = Arc::new(Mutex::new(()));
         let one_receive_at_a_time = Arc::new(Mutex::new(()));
@@ -469,6 +489,7 @@ impl FaultProxy {
             for client in listener.incoming() {
                 let Ok(mut client) = client else { continue };
                 let (counts, served, fault) = (counts.clone(), served.clone(), fault.clone());
+                let conflicts = conflicts.clone();
                 let one_at_a_time = one_at_a_time.clone();
                 let one_receive_at_a_time = one_receive_at_a_time.clone();
                 std::thread::spawn(move || {
@@ -514,7 +535,15 @@ impl FaultProxy {
                     } else {
                         &one_at_a_time
                     };
-                    let _turn = serialize.then(|| turns.lock().unwrap());
+                    let lower = head.to_ascii_lowercase();
+                    let one_at_a_time = match serialize {
+                        Serialize::Nothing => false,
+                        Serialize::Everything => true,
+                        Serialize::ConditionalWrites => {
+                            lower.contains("\r\nif-match:") || lower.contains("\r\nif-none-match:")
+                        }
+                    };
+                    let _turn = one_at_a_time.then(|| turns.lock().unwrap());
                     let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", upstream)) else {
                         return;
                     };
@@ -523,6 +552,9 @@ impl FaultProxy {
                     let _ = upstream.write_all(&body);
                     let mut answer = Vec::new();
                     let _ = upstream.read_to_end(&mut answer);
+                    if answer.starts_with(b"HTTP/1.1 412") || answer.starts_with(b"HTTP/1.1 409") {
+                        conflicts.fetch_add(1, Ordering::SeqCst);
+                    }
                     let _ = client.write_all(&answer);
                 });
             }
@@ -530,6 +562,7 @@ impl FaultProxy {
         FaultProxy {
             port,
             faults_served,
+            conflicts_answered,
         }
     }
 

@@ -1,0 +1,318 @@
+//! Many writers at once, across processes: three `serve` processes with
+//! eight workers each receive 2,000 events for 500 runs, in random order,
+//! each run delivered four times across one to three versions (a version's
+//! source is uploaded just before its first delivery, as S3 would). Writes
+//! that may race are conditional, so afterwards every run holds exactly
+//! its newest version's rows, once, and no object is left that no
+//! manifest names. Figures are printed, never asserted.
+
+use crate::support::{common, servers};
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use servers::{http, Aws, FaultProxy};
+use summary_corpus::generate;
+use summary_lake::Kind;
+
+const RUNS: usize = 500;
+const DELIVERIES_PER_RUN: usize = 4;
+const PROCESSES: usize = 3;
+
+/// One run's versions, oldest first: the generated summary cut to fewer
+/// lines each time, so versions differ in rows.
+struct Run {
+    kind: Kind,
+    run: String,
+    source_key: String,
+    versions: Vec<Vec<u8>>,
+}
+
+fn lines(bytes: &[u8], keep: usize) -> Vec<u8> {
+    let text = String::from_utf8_lossy(bytes);
+    let kept: Vec<&str> = text.lines().take(keep).collect();
+    (kept.join("\n") + "\n").into_bytes()
+}
+
+fn corpus() -> Vec<Run> {
+    (0..)
+        .map(|i| generate(15, i))
+        .filter(|s| s.bytes.len() < 60_000)
+        .take(RUNS)
+        .enumerate()
+        .map(|(i, s)| {
+            let total = String::from_utf8_lossy(&s.bytes).lines().count();
+            let versions = (0..1 + i % 3)
+                .map(|v| lines(&s.bytes, total.saturating_sub(v * total / 4).max(4)))
+                .collect();
+            let source_key = match s.kind {
+                Kind::Nucleotide => format!("summary2/{}.summary", s.run),
+                Kind::Protein => format!("psummary/{}.psummary", s.run),
+                Kind::Rdrp => format!("rsummary/{}.psummary", s.run),
+            };
+            Run {
+                kind: s.kind,
+                run: s.run,
+                source_key,
+                versions,
+            }
+        })
+        .collect()
+}
+
+/// Every version at least once, the rest of the deliveries of random
+/// versions; all runs' deliveries shuffled together.
+fn deliveries(runs: &[Run]) -> Vec<(usize, usize)> {
+    let mut rng = fastrand::Rng::with_seed(2026);
+    let mut all = Vec::new();
+    for (index, run) in runs.iter().enumerate() {
+        for delivery in 0..DELIVERIES_PER_RUN {
+            let version = if delivery < run.versions.len() {
+                delivery
+            } else {
+                rng.usize(..run.versions.len())
+            };
+            all.push((index, version));
+        }
+    }
+    rng.shuffle(&mut all);
+    all
+}
+
+fn event(run: &Run, version: usize) -> serde_json::Value {
+    json!({"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"src"},
+        "object":{"key": run.source_key, "sequencer": format!("{:018X}", version + 1),
+                  "eTag": format!("v{version}")}}}]})
+}
+
+#[test]
+fn three_processes_of_eight_workers_land_every_run_exactly_once() {
+    let aws = Aws::start();
+    let proxy = FaultProxy::atomic_conditional_writes(aws.s3.port);
+    let proxy_url = proxy.url();
+    let runs = corpus();
+    let deliveries = deliveries(&runs);
+    assert_eq!(deliveries.len(), RUNS * DELIVERIES_PER_RUN);
+    let servers: Vec<servers::Server> = (0..PROCESSES)
+        .map(|_| {
+            servers::serve(
+                &aws,
+                &[
+                    "--workers",
+                    "8",
+                    "--io-concurrency",
+                    "4",
+                    "--dest",
+                    "s3://lake/race",
+                    "--no-glue",
+                ],
+                "race",
+                &[("AWS_ENDPOINT_URL_S3", proxy_url.as_str())],
+            )
+        })
+        .collect();
+
+    // A version's source is in place before its first event; a delivery of
+    // an older version after it fetches the newer bytes, as on S3.
+    let uploaded: Vec<Mutex<Option<usize>>> = runs.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let redeliveries = AtomicUsize::new(0);
+    let latencies = Mutex::new(Vec::new());
+    let outcomes = Mutex::new(BTreeMap::<String, usize>::new());
+    let errors = Mutex::new(Vec::new());
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for client in 0..24 {
+            let (servers, runs, deliveries) = (&servers, &runs, &deliveries);
+            let (uploaded, next, redeliveries) = (&uploaded, &next, &redeliveries);
+            let (latencies, outcomes, errors) = (&latencies, &outcomes, &errors);
+            let aws = &aws;
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&(index, version)) = deliveries.get(i) else {
+                    break;
+                };
+                let run = &runs[index];
+                {
+                    let mut newest = uploaded[index].lock().unwrap();
+                    if newest.is_none_or(|newest| newest < version) {
+                        aws.put_source(&run.source_key, &run.versions[version]);
+                        *newest = Some(version);
+                    }
+                }
+                let url = format!("{}/", servers[(i + client) % PROCESSES].url());
+                let body = event(run, version).to_string();
+                // A retryable answer (503) is what a queue redelivers.
+                for attempt in 0.. {
+                    let sent = Instant::now();
+                    let (status, answer) =
+                        http("POST", &url, &[("x-api-key", "race")], body.as_bytes());
+                    latencies.lock().unwrap().push(sent.elapsed());
+                    let answer: serde_json::Value =
+                        serde_json::from_slice(&answer).unwrap_or(json!(null));
+                    let outcome = answer["records"][0]["outcome"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    if status == 503 && attempt < 20 {
+                        redeliveries.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                    if status != 200
+                        || !["landed", "already-done", "older"].contains(&outcome.as_str())
+                    {
+                        errors
+                            .lock()
+                            .unwrap()
+                            .push(format!("{}: {status} {answer}", run.run));
+                    }
+                    *outcomes.lock().unwrap().entry(outcome).or_default() += 1;
+                    break;
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    let errors = errors.into_inner().unwrap();
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {:?}",
+        errors.len(),
+        errors.first()
+    );
+    let mut latencies = latencies.into_inner().unwrap();
+    latencies.sort();
+    eprintln!(
+        "{} events from 24 clients to {PROCESSES} processes x 8 workers in {:.1} s ({:.0} events/s): \
+         p50 {:?}, p99 {:?}; outcomes {:?}; {} conflicts (412/409) answered by S3; {} redeliveries of a 503",
+        deliveries.len(),
+        elapsed.as_secs_f64(),
+        deliveries.len() as f64 / elapsed.as_secs_f64(),
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() * 99 / 100],
+        outcomes.into_inner().unwrap(),
+        proxy.conflicts_answered.load(Ordering::SeqCst),
+        redeliveries.load(Ordering::SeqCst),
+    );
+    drop(servers);
+
+    // The expected lake: each run's newest version alone, replayed locally.
+    let scratch = tempfile::tempdir().unwrap();
+    let newest = scratch.path().join("newest");
+    for run in &runs {
+        let dir = newest.join(run.kind.as_str());
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = run.source_key.rsplit('/').next().unwrap();
+        std::fs::write(dir.join(file), run.versions.last().unwrap()).unwrap();
+    }
+    let expected_lake = scratch.path().join("expected");
+    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .args([
+            "replay",
+            newest.to_str().unwrap(),
+            "--lake",
+            expected_lake.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+
+    let lake = aws.lake_dir().join("race");
+    let (got, want) = (lake_rows(&lake), lake_rows(&expected_lake));
+    for (table, rows) in &want {
+        assert!(
+            !rows.is_empty() || table.ends_with("/sra"),
+            "{table}: the corpus has rows"
+        );
+        assert!(
+            got[table] == *rows,
+            "{table}: {} rows in the lake, {} expected (newest versions, once each)",
+            got[table].len(),
+            rows.len()
+        );
+    }
+    assert_every_object_named(&lake);
+}
+
+/// Every row of every table, as DuckDB reads them (see `lake_rows.py`).
+fn lake_rows(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let tables: Vec<String> = Kind::ALL
+        .iter()
+        .flat_map(|kind| {
+            summary_lake::catalog::tables_of(*kind).map(move |t| format!("{kind}/{}", t.name))
+        })
+        .collect();
+    let out = servers::python("lake_rows.py")
+        .arg(dir)
+        .args(&tables)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "duckdb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every manifest is complete and every Parquet object is named by one.
+fn assert_every_object_named(lake: &Path) {
+    let mut named = BTreeSet::new();
+    let mut objects = BTreeSet::new();
+    for entry in walk(lake) {
+        let key = entry
+            .strip_prefix(lake)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        if key.starts_with("_manifests/") {
+            let manifest: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
+            assert_eq!(manifest["complete"], json!(true), "{key}");
+            for object in manifest["objects"].as_array().unwrap() {
+                named.insert(object.as_str().unwrap().to_string());
+            }
+        } else if key.ends_with(".parquet") {
+            objects.insert(key);
+        }
+    }
+    let orphans: Vec<&String> = objects.difference(&named).collect();
+    assert!(
+        orphans.is_empty(),
+        "{} objects no manifest names, e.g. {:?}",
+        orphans.len(),
+        orphans.first()
+    );
+    let missing: Vec<&String> = named.difference(&objects).collect();
+    assert!(
+        missing.is_empty(),
+        "{} named objects missing, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let hidden = path.file_name().unwrap().to_string_lossy().starts_with('.');
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else if !hidden {
+            files.push(path);
+        }
+    }
+    files
+}
