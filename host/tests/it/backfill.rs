@@ -733,6 +733,7 @@ fn compaction_interrupted_at_each_step_then_rerun_loses_and_doubles_nothing() {
         }),
     ];
     for (step, matches) in steps {
+        eprintln!("compaction failing at: {step}");
         let proxy = FaultProxy::start(aws.s3.port, move |method, path, _| {
             matches(method, path).then_some(Fault::Status(500))
         });

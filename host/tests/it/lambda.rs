@@ -33,7 +33,7 @@ fn client(aws: &Aws) -> AwsClient {
             session_token: None,
         })),
         s3: S3Endpoint {
-            endpoint: Endpoint::parse(&aws.s3.url()).unwrap(),
+            endpoint: Endpoint::parse(&aws.s3_url()).unwrap(),
             path_style: true,
         },
         glue: moto.clone(),

@@ -14,6 +14,7 @@ mod support;
 mod backfill;
 mod component;
 mod concurrency;
+mod conditional;
 mod credentials;
 mod events;
 mod faults;

@@ -122,7 +122,7 @@ fn start_spin(aws: &Aws, prefix: &str, database: &str) -> SpinHost {
     let variables = component_variables(&[
         ("aws_access_key_id", aws.access_key.clone()),
         ("aws_secret_access_key", aws.secret_key.clone()),
-        ("aws_endpoint_url_s3", aws.s3.url()),
+        ("aws_endpoint_url_s3", aws.s3_url()),
         ("aws_endpoint_url_glue", aws.glue.url()),
         ("lake_bucket", "lake".into()),
         ("lake_prefix", prefix.into()),

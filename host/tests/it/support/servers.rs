@@ -168,7 +168,9 @@ fn xml_value(xml: &str, tag: &str) -> String {
 
 /// Both servers, with one IAM user's credentials that both accept.
 pub struct Aws {
+    /// s3s-fs itself; clients go through `s3_proxy` (see [`Aws::s3_url`]).
     pub s3: Server,
+    s3_proxy: FaultProxy,
     pub glue: Server,
     pub s3_root: TempDir,
     pub access_key: String,
@@ -240,6 +242,7 @@ impl Aws {
             .expect("starting s3s-fs");
         wait_for_port(port, "s3s-fs", &mut child);
         Aws {
+            s3_proxy: FaultProxy::atomic_conditional_writes(port),
             s3: Server { child, port },
             glue,
             s3_root,
@@ -248,13 +251,20 @@ impl Aws {
         }
     }
 
+    /// Where clients reach S3: s3s-fs behind a proxy that makes its
+    /// conditional writes atomic, as S3's are (see
+    /// [`FaultProxy::atomic_conditional_writes`]).
+    pub fn s3_url(&self) -> String {
+        self.s3_proxy.url()
+    }
+
     /// Environment for `summary-uploader` to use these servers.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("AWS_ACCESS_KEY_ID".into(), self.access_key.clone()),
             ("AWS_SECRET_ACCESS_KEY".into(), self.secret_key.clone()),
             ("AWS_REGION".into(), "us-east-1".into()),
-            ("AWS_ENDPOINT_URL_S3".into(), self.s3.url()),
+            ("AWS_ENDPOINT_URL_S3".into(), self.s3_url()),
             ("AWS_ENDPOINT_URL_GLUE".into(), self.glue.url()),
             ("AWS_ENDPOINT_URL_SQS".into(), self.glue.url()),
         ]
@@ -408,7 +418,8 @@ pub fn duckdb_count(dir: &Path, table: &str) -> u64 {
 /// of forwarding them: `fault(method, path, nth)` sees each request (`nth`
 /// counts requests with that method, from 1) and returns a status to
 /// answer with, or `None` to forward. Connections are closed after each
-/// answer so every request is seen.
+/// answer so every request is seen. Conditional writes are forwarded one at
+/// a time (see [`FaultProxy::atomic_conditional_writes`]).
 pub struct FaultProxy {
     pub port: u16,
     pub faults_served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
@@ -436,9 +447,10 @@ pub enum Fault {
 /// Which requests a proxy forwards one at a time.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Serialize {
-    Nothing,
     Everything,
     ConditionalWrites,
+    /// Not even forwarded: answered 501.
+    RefuseConditionalWrites,
 }
 
 impl FaultProxy {
@@ -446,7 +458,14 @@ impl FaultProxy {
         upstream: u16,
         fault: impl Fn(&str, &str, usize) -> Option<Fault> + Send + Sync + 'static,
     ) -> FaultProxy {
-        Self::start_with(upstream, fault, Serialize::Nothing)
+        // s3s-fs behind it still needs its conditional writes made atomic.
+        Self::start_with(upstream, fault, Serialize::ConditionalWrites)
+    }
+
+    /// Answers every conditional PUT with 501 NotImplemented, as S3-compatible
+    /// stores without conditional writes do; forwards the rest.
+    pub fn refusing_conditional_writes(upstream: u16) -> FaultProxy {
+        Self::start_with(upstream, |_, _, _| None, Serialize::RefuseConditionalWrites)
     }
 
     /// Forwards conditional PUTs (`If-Match`, `If-None-Match`) one at a
@@ -507,7 +526,13 @@ impl FaultProxy {
                         *n += 1;
                         *n
                     };
-                    if let Some(fault) = fault(&method, &path, nth) {
+                    let conditional = {
+                        let lower = head.to_ascii_lowercase();
+                        lower.contains("\r\nif-match:") || lower.contains("\r\nif-none-match:")
+                    };
+                    let refused = (serialize == Serialize::RefuseConditionalWrites && conditional)
+                        .then_some(Fault::Error(501, "NotImplemented"));
+                    if let Some(fault) = refused.or_else(|| fault(&method, &path, nth)) {
                         served.fetch_add(1, Ordering::SeqCst);
                         let (status, code) = match fault {
                             Fault::Status(status) => (status, "InternalError"),
@@ -535,12 +560,10 @@ impl FaultProxy {
                     } else {
                         &one_at_a_time
                     };
-                    let lower = head.to_ascii_lowercase();
                     let one_at_a_time = match serialize {
-                        Serialize::Nothing => false,
                         Serialize::Everything => true,
-                        Serialize::ConditionalWrites => {
-                            lower.contains("\r\nif-match:") || lower.contains("\r\nif-none-match:")
+                        Serialize::ConditionalWrites | Serialize::RefuseConditionalWrites => {
+                            conditional
                         }
                     };
                     let _turn = one_at_a_time.then(|| turns.lock().unwrap());
