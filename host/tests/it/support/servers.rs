@@ -468,10 +468,12 @@ impl FaultProxy {
         Self::start_with(upstream, |_, _, _| None, Serialize::RefuseConditionalWrites)
     }
 
-    /// Forwards conditional PUTs (`If-Match`, `If-None-Match`) one at a
-    /// time. s3s-fs checks a condition and then writes, without a lock, so
-    /// two conditional PUTs at once could both pass; S3 decides them
-    /// atomically, and so does s3s-fs behind this.
+    /// Gives s3s-fs S3's atomicity for compare-and-swap: conditional PUTs
+    /// (`If-Match`, `If-None-Match`) are forwarded one at a time and never
+    /// beside a GET. s3s-fs checks a condition, then writes the object, then
+    /// its ETag, without a lock: two conditional PUTs at once could both
+    /// pass, and a GET beside a PUT could answer the old bytes with the new
+    /// ETag. S3 does neither.
     pub fn atomic_conditional_writes(upstream: u16) -> FaultProxy {
         Self::start_with(upstream, |_, _, _| None, Serialize::ConditionalWrites)
     }
@@ -504,6 +506,8 @@ impl FaultProxy {
         let fault = Arc::new(fault);
         let one_at_a_time = Arc::new(Mutex::new(()));
         let one_receive_at_a_time = Arc::new(Mutex::new(()));
+        // Conditional PUTs exclusive, GETs shared.
+        let swaps = Arc::new(std::sync::RwLock::new(()));
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(mut client) = client else { continue };
@@ -511,6 +515,7 @@ impl FaultProxy {
                 let conflicts = conflicts.clone();
                 let one_at_a_time = one_at_a_time.clone();
                 let one_receive_at_a_time = one_receive_at_a_time.clone();
+                let swaps = swaps.clone();
                 std::thread::spawn(move || {
                     let Some((head, body)) = read_request(&mut client) else {
                         return;
@@ -567,6 +572,9 @@ impl FaultProxy {
                         }
                     };
                     let _turn = one_at_a_time.then(|| turns.lock().unwrap());
+                    let atomic = serialize != Serialize::Everything;
+                    let _swap = (atomic && conditional).then(|| swaps.write().unwrap());
+                    let _read = (atomic && method == "GET").then(|| swaps.read().unwrap());
                     let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", upstream)) else {
                         return;
                     };
