@@ -54,6 +54,9 @@ pub struct App {
     /// A PEM certificate SNS messages must verify against, instead of the
     /// one their SigningCertURL names.
     sns_cert: Option<Vec<u8>>,
+    /// A store without conditional writes (501): plain writes, one writer
+    /// per kind.
+    unconditional_writes: bool,
 }
 
 impl App {
@@ -120,13 +123,17 @@ impl App {
             sns_topics,
             sns_max_age,
             sns_cert: variable("sns_signing_cert").map(String::into_bytes),
+            unconditional_writes: flag("unconditional_writes", variable("unconditional_writes"))?,
         })
     }
 
     /// Wires the shared pipeline to this component's I/O for one request.
     pub fn with_pipeline<R>(self, work: impl FnOnce(&Pipeline, &Authenticator) -> R) -> R {
         let client = AwsClient::new(self.aws, Box::new(WasiHttp));
-        let store = S3Store::new(&client, self.bucket, self.prefix);
+        let mut store = S3Store::new(&client, self.bucket, self.prefix);
+        if self.unconditional_writes {
+            store = store.without_conditional_writes();
+        }
         let lake_url = store.lake_url().unwrap_or_default();
         let catalog = self
             .glue_database
