@@ -316,3 +316,123 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// Two `handle-event` processes, versions A (older) and B (newer by
+/// sequencer) of one run: A is held by a proxy at its `nth` conditional
+/// write of the run's manifest (1: its pending manifest, 2: its complete
+/// one) while B runs whole, then A goes on. The run ends with exactly B's
+/// rows, and A reports `older`.
+fn older_version_held_at_its_manifest_write(nth: usize) {
+    let aws = Aws::start();
+    let run = "SRR612821";
+    let key = format!("summary2/{run}.summary");
+    let original =
+        std::fs::read(common::fixtures().join(format!("nucleotide/{run}.summary"))).unwrap();
+    let newer = lines(&original, 14);
+    let scratch = tempfile::tempdir().unwrap();
+    let event_file = |name: &str, sequencer: &str| {
+        let path = scratch.path().join(name);
+        let event = json!({"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"src"},
+            "object":{"key": key, "eTag": format!("e{sequencer}"), "sequencer": sequencer}}}]});
+        std::fs::write(&path, event.to_string()).unwrap();
+        path
+    };
+    let (older_event, newer_event) = (event_file("a.json", "01"), event_file("b.json", "02"));
+    let release: &'static std::sync::atomic::AtomicBool = Box::leak(Box::default());
+    let manifest_writes = AtomicUsize::new(0);
+    let manifest = format!("/_manifests/nucleotide/{run}.json");
+    let holding = FaultProxy::start(aws.s3.port, move |method, path, _| {
+        let is_manifest_write = method == "PUT" && path.ends_with(&manifest);
+        (is_manifest_write && manifest_writes.fetch_add(1, Ordering::SeqCst) + 1 == nth)
+            .then_some(servers::Fault::HoldUntil(release))
+    });
+    let handle = |event: &Path| {
+        let mut command = servers::uploader(&aws);
+        command
+            .args([
+                "handle-event",
+                event.to_str().unwrap(),
+                "--dest",
+                "s3://lake/serratus",
+                "--no-glue",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+
+    aws.put_source(&key, &original);
+    let older = handle(&older_event)
+        .env("AWS_ENDPOINT_URL_S3", holding.url())
+        .spawn()
+        .unwrap();
+    let waiting = Instant::now();
+    while holding.faults_served.load(Ordering::SeqCst) == 0 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(60),
+            "the older version never reached its manifest write {nth}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    aws.put_source(&key, &newer);
+    let out = handle(&newer_event).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["records"][0]["outcome"], "landed", "{report}");
+    release.store(true, Ordering::SeqCst);
+    let out = older.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["records"][0]["outcome"], "older",
+        "held at manifest write {nth}: {report}"
+    );
+
+    let newest = scratch.path().join("newest/nucleotide");
+    std::fs::create_dir_all(&newest).unwrap();
+    std::fs::write(newest.join(format!("{run}.summary")), &newer).unwrap();
+    let expected_lake = scratch.path().join("expected");
+    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .args([
+            "replay",
+            newest.parent().unwrap().to_str().unwrap(),
+            "--lake",
+            expected_lake.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let lake = aws.lake_dir().join("serratus");
+    assert_eq!(
+        lake_rows(&lake),
+        lake_rows(&expected_lake),
+        "held at manifest write {nth}: exactly the newer version's rows"
+    );
+    assert_every_object_named(&lake);
+}
+
+#[test]
+fn an_older_version_held_before_its_pending_manifest_loses_to_the_newer_one() {
+    older_version_held_at_its_manifest_write(1);
+}
+
+#[test]
+fn an_older_version_held_before_its_complete_manifest_loses_and_leaves_nothing() {
+    older_version_held_at_its_manifest_write(2);
+}

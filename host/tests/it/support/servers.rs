@@ -442,6 +442,9 @@ pub enum Fault {
     /// Hold the connection this long, then close it without answering (the
     /// request never reaches the server).
     Hang(Duration),
+    /// Hold the request until the flag is set, then forward it: forces one
+    /// interleaving of two writers.
+    HoldUntil(&'static std::sync::atomic::AtomicBool),
 }
 
 /// Which requests a proxy forwards one at a time.
@@ -537,7 +540,17 @@ impl FaultProxy {
                     };
                     let refused = (serialize == Serialize::RefuseConditionalWrites && conditional)
                         .then_some(Fault::Error(501, "NotImplemented"));
-                    if let Some(fault) = refused.or_else(|| fault(&method, &path, nth)) {
+                    let fault = match refused.or_else(|| fault(&method, &path, nth)) {
+                        Some(Fault::HoldUntil(gate)) => {
+                            served.fetch_add(1, Ordering::SeqCst);
+                            while !gate.load(Ordering::SeqCst) {
+                                std::thread::sleep(Duration::from_millis(10));
+                            }
+                            None
+                        }
+                        other => other,
+                    };
+                    if let Some(fault) = fault {
                         served.fetch_add(1, Ordering::SeqCst);
                         let (status, code) = match fault {
                             Fault::Status(status) => (status, "InternalError"),
@@ -548,6 +561,7 @@ impl FaultProxy {
                                 std::thread::sleep(time);
                                 return;
                             }
+                            Fault::HoldUntil(_) => unreachable!("forwarded above"),
                         };
                         let body = format!(
                             "<Error><Code>{code}</Code><Message>injected fault</Message></Error>"
