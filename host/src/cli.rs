@@ -423,3 +423,69 @@ pub struct GenCorpusArgs {
     #[arg(long, value_enum, default_value_t = ProfileName::Uniform)]
     pub profile: ProfileName,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every flag and argument of every command says what it is for.
+    #[test]
+    fn every_flag_has_help_text() {
+        fn check(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.get_help().is_none() && !matches!(id, "help" | "version") {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        check(&Cli::command(), "summary-uploader", &mut missing);
+        assert!(missing.is_empty(), "flags without help: {missing:?}");
+    }
+
+    #[test]
+    fn kinds_are_listed_and_parsed() {
+        let cli = Cli::try_parse_from(["x", "clear", "--kind", "rdrp", "--dry-run"]).unwrap();
+        match cli.command {
+            Command::Clear(args) => assert_eq!(args.kind, Kind::Rdrp),
+            _ => unreachable!(),
+        }
+        let error = Cli::try_parse_from(["x", "clear", "--kind", "dna"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("[possible values: nucleotide, protein, rdrp]"),
+            "{error}"
+        );
+        let names: Vec<String> = KindName::value_variants()
+            .iter()
+            .map(|v| v.to_possible_value().unwrap().get_name().to_string())
+            .collect();
+        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names, kinds, "every kind, named as the lake names it");
+    }
+
+    #[test]
+    fn quiet_and_verbose_set_the_level() {
+        let level = |args: &[&str]| {
+            let mut argv = vec!["x"];
+            argv.extend(args);
+            argv.push("precompile");
+            Cli::try_parse_from(argv).unwrap().log_level()
+        };
+        assert_eq!(level(&[]), "warn");
+        assert_eq!(level(&["-q"]), "error");
+        assert_eq!(level(&["-qq"]), "off");
+        assert_eq!(level(&["-v"]), "info");
+        assert_eq!(level(&["-vv"]), "debug");
+        assert_eq!(level(&["-vvvv"]), "trace");
+        assert!(Cli::try_parse_from(["x", "-q", "-v", "precompile"]).is_err());
+    }
+}

@@ -250,8 +250,8 @@ mod tests {
             dry.changes.lines(),
             [
                 "put _manifests/rdrp/SRR1.json 7",
-                "delete rdrp/t/old.parquet",
                 "put rdrp/t/new.parquet 4",
+                "delete rdrp/t/old.parquet",
             ]
         );
         assert_eq!(
