@@ -489,8 +489,10 @@ pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
         shard,
         redo,
         max_summary_bytes,
+        dry_run,
+        json: as_json,
     } = args;
-    let lake = ctx.open_lake(&destination)?;
+    let lake = ctx.open_lake_for(&destination, dry_run.dry_run)?;
     let text = read_index(&ctx.client, &index)?;
     let (runs, problems) = summary_plan::backfill::parse_index(&text);
     for problem in &problems {
@@ -516,7 +518,11 @@ pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
     let report = backfill.run(batches)?;
     let seconds = ctx.started.elapsed().as_secs_f64();
     let worked = report.runs_landed + report.runs_kept + report.failures.len();
-    println!(
+    let runs_in_failed_batches: usize = report.batches_failed.len();
+    summary_pipeline::metrics::records("landed", report.runs_landed as u64);
+    summary_pipeline::metrics::records("unchanged", report.runs_kept as u64);
+    summary_pipeline::metrics::records("dead_lettered", report.failures.len() as u64);
+    let summary = format!(
         "backfilled {} batches ({} already done) in {seconds:.2}s, {:.0} runs/s: {} runs landed, {} kept (an S3 event landed them), {} failed, {} in failed batches; {} rows; {} objects, {:.1} MB in, {:.1} MB out",
         report.batches,
         report.batches_skipped,
@@ -524,16 +530,32 @@ pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
         report.runs_landed,
         report.runs_kept,
         report.failures.len(),
-        report.batches_failed.len(),
+        runs_in_failed_batches,
         report.rows,
         report.objects,
         report.bytes_in as f64 / 1e6,
         report.bytes_out as f64 / 1e6,
     );
+    let details = json!({
+        "seconds": seconds,
+        "batches": report.batches,
+        "batches_skipped": report.batches_skipped,
+        "batches_failed": report.batches_failed.iter().map(|(batch, error)| json!({"batch": batch, "error": error})).collect::<Vec<_>>(),
+        "runs_landed": report.runs_landed,
+        "runs_kept": report.runs_kept,
+        "runs_failed": report.failures.len(),
+        "rows": report.rows,
+        "objects": report.objects,
+        "bytes_in": report.bytes_in,
+        "bytes_out": report.bytes_out,
+        "index_problems": problems.len(),
+    });
+    crate::report::finish("backfill", &lake, as_json, &summary, details);
     let failed =
         !(report.failures.is_empty() && report.batches_failed.is_empty() && problems.is_empty());
-    Ok(if failed {
-        ExitCode::from(1)
+    // A dry run that finished did what it was asked: say what would happen.
+    Ok(if failed && !dry_run.dry_run {
+        ExitCode::from(crate::cli::exit::SOME_FAILED)
     } else {
         ExitCode::SUCCESS
     })

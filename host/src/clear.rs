@@ -48,31 +48,52 @@ pub fn clear(
     Ok(report)
 }
 
-/// `clear`: what would go, or with `--yes` deletes it.
+/// `clear`: with `--yes` deletes the kind; with `--dry-run` lists every
+/// object that would go; with neither, says how many would go and exits 3.
 pub fn command(args: ClearArgs, ctx: &Context) -> Result<ExitCode> {
     let ClearArgs {
         destination,
         kind,
         yes,
+        dry_run,
     } = args;
-    let lake = ctx.open_lake(&destination)?;
-    if !yes {
+    let lake = ctx.open_lake_for(&destination, dry_run.dry_run)?;
+    let drops_tables = !destination.no_glue
+        && destination
+            .dest
+            .as_deref()
+            .is_some_and(|d| d.starts_with("s3://"));
+    if !yes && !dry_run.dry_run {
         for (prefix, count) in survey(lake.store.as_ref(), kind)? {
             println!(
                 "would delete {count} objects under {}/{prefix}",
                 lake.store.describe()
             );
         }
-        if lake.catalog.is_some() {
+        if drops_tables {
             println!(
                 "would drop the Glue tables of {kind} in database {}",
                 destination.glue_database
             );
         }
-        eprintln!("nothing deleted: add --yes to delete");
-        return Ok(ExitCode::from(2));
+        eprintln!("nothing deleted: add --yes to delete (or --dry-run to list every object)");
+        return Ok(ExitCode::from(crate::cli::exit::REFUSED));
     }
     let report = clear(lake.store.as_ref(), lake.catalog.as_ref(), kind)?;
+    if let Some(changes) = &lake.dry_run {
+        for line in changes.lines() {
+            println!("{line}");
+        }
+        if drops_tables {
+            println!(
+                "would drop the Glue tables of {kind} in database {}",
+                destination.glue_database
+            );
+        }
+        let (_, deletes) = changes.counts();
+        println!("dry run: {deletes} objects would be deleted; nothing was");
+        return Ok(ExitCode::SUCCESS);
+    }
     for (prefix, count) in &report.deleted {
         println!(
             "deleted {count} objects under {}/{prefix}",

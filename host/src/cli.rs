@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::builder::TypedValueParser as _;
+use clap::{Parser, Subcommand, ValueEnum};
 use summary_lake::source::RouteRule;
 use summary_lake::Kind;
 
@@ -39,8 +40,48 @@ pub struct Cli {
     /// Extra guest run time allowed per MiB of input, in seconds.
     #[arg(long, global = true, default_value_t = 1.0, value_name = "SECONDS")]
     pub guest_seconds_per_mib: f64,
+    /// Log lines as text for people, or as JSON, one object per line, for
+    /// CloudWatch and log shippers (default: text; json in Lambda when its
+    /// log format is JSON).
+    #[arg(
+        long,
+        global = true,
+        env = "SUMMARY_LOG_FORMAT",
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    pub log_format: Option<LogFormat>,
+    /// Fewer log lines: -q errors only, -qq none (RUST_LOG, when set, decides instead).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+    /// More log lines: -v info, -vv debug, -vvv trace (RUST_LOG, when set, decides instead).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written to standard error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One line per event, for people (colour only at a terminal, never with NO_COLOR).
+    Text,
+    /// One JSON object per line: timestamp, level, target, message and fields.
+    Json,
+}
+
+impl Cli {
+    /// The log filter the -q/-v flags ask for (RUST_LOG, when set, wins).
+    pub fn log_level(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (0, 0) => "warn",
+            (1, _) => "error",
+            (_, 0) => "off",
+            (_, 1) => "info",
+            (_, 2) => "debug",
+            _ => "trace",
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -68,6 +109,83 @@ pub enum Command {
     Precompile,
     /// Write a deterministic synthetic corpus of summaries (for benchmarks and tests).
     GenCorpus(GenCorpusArgs),
+    /// Print a shell completion script, e.g. `summary-uploader completions bash > /etc/bash_completion.d/summary-uploader`.
+    Completions(CompletionsArgs),
+}
+
+/// The process's exit codes (documented in the README, "Operating it").
+pub mod exit {
+    /// Done: every input landed (or needed nothing).
+    pub const DONE: u8 = 0;
+    /// Done, but some inputs failed (they are listed on standard error).
+    pub const SOME_FAILED: u8 = 1;
+    /// The command could not run as asked: a usage error (clap's own), or
+    /// an error that stopped it (the message on standard error says which).
+    pub const USAGE_OR_ERROR: u8 = 2;
+    /// A destructive command refused to run without --yes; nothing changed.
+    pub const REFUSED: u8 = 3;
+}
+
+/// The summary kinds, as the command line names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KindName {
+    /// Nucleotide summaries (`*.summary`, summary2/).
+    Nucleotide,
+    /// Protein summaries (`*.psummary`, psummary/).
+    Protein,
+    /// RdRp summaries (`*.psummary`, rsummary/).
+    Rdrp,
+}
+
+impl From<KindName> for Kind {
+    fn from(name: KindName) -> Kind {
+        match name {
+            KindName::Nucleotide => Kind::Nucleotide,
+            KindName::Protein => Kind::Protein,
+            KindName::Rdrp => Kind::Rdrp,
+        }
+    }
+}
+
+/// `--kind`: one of the kinds, listed in --help and completions.
+fn kind_parser() -> impl clap::builder::TypedValueParser<Value = Kind> {
+    clap::builder::EnumValueParser::<KindName>::new().map(Kind::from)
+}
+
+/// How `gen-corpus` spreads rows over partitions, as the command line names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProfileName {
+    /// Scores and identities uniform over wide ranges: the widest spread.
+    Uniform,
+    /// As in the real summaries: far fewer partitions per run.
+    Serratus,
+}
+
+impl From<ProfileName> for summary_corpus::Profile {
+    fn from(name: ProfileName) -> Self {
+        match name {
+            ProfileName::Uniform => summary_corpus::Profile::Uniform,
+            ProfileName::Serratus => summary_corpus::Profile::Serratus,
+        }
+    }
+}
+
+/// What a dry run of a command that writes does instead.
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub struct DryRun {
+    /// Do everything but write: read the lake and the sources, convert, and
+    /// print each object that would be written (`put KEY BYTES`) or deleted
+    /// (`delete KEY`) instead; exit 0.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+// `completions`
+#[derive(clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the lake is and whether to register it in Glue.
@@ -114,11 +232,6 @@ pub struct EdgeOptions {
     pub io_concurrency: u64,
 }
 
-pub fn parse_kind(s: &str) -> Result<Kind, String> {
-    s.parse()
-        .map_err(|e: summary_lake::kind::UnknownKind| e.to_string())
-}
-
 // `replay`
 #[derive(clap::Args)]
 pub struct ReplayArgs {
@@ -131,17 +244,20 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub batch: u64,
     /// Batches converted in parallel (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Delete the replayed kinds from the lake first.
     #[arg(long)]
     pub clear: bool,
     /// Convert every file as this kind (default: from the folder name, else from the file's keys).
-    #[arg(long, value_parser = parse_kind)]
+    #[arg(long, value_parser = kind_parser())]
     pub kind: Option<Kind>,
     /// A line per file even for many files (default: lines up to 100 files, then a progress bar).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub lines: bool,
+    /// Print a JSON summary on standard output instead of the text lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 // `backfill`
@@ -154,7 +270,8 @@ pub struct BackfillArgs {
     /// (nucleotide) or <run>.psummary (protein, rdrp).
     #[arg(long, value_name = "DIR|S3URL")]
     pub source: String,
-    #[arg(long, value_parser = parse_kind)]
+    /// The kind of the runs' summaries.
+    #[arg(long, value_parser = kind_parser())]
     pub kind: Kind,
     #[command(flatten)]
     pub destination: Destination,
@@ -176,6 +293,11 @@ pub struct BackfillArgs {
     /// Summaries larger than this are dead-lettered.
     #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
     pub max_summary_bytes: u64,
+    #[command(flatten)]
+    pub dry_run: DryRun,
+    /// Print a JSON summary on standard output instead of the text lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 // `compact`
@@ -184,7 +306,7 @@ pub struct CompactArgs {
     #[command(flatten)]
     pub destination: Destination,
     /// Only this kind (default: every kind).
-    #[arg(long, value_parser = parse_kind)]
+    #[arg(long, value_parser = kind_parser())]
     pub kind: Option<Kind>,
     /// Compact a partition once it holds at least this many per-run objects.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
@@ -195,6 +317,11 @@ pub struct CompactArgs {
     /// Partitions compacted at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub jobs: u64,
+    #[command(flatten)]
+    pub dry_run: DryRun,
+    /// Print a JSON summary on standard output instead of the text lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 // `clear`
@@ -202,11 +329,14 @@ pub struct CompactArgs {
 pub struct ClearArgs {
     #[command(flatten)]
     pub destination: Destination,
-    #[arg(long, value_parser = parse_kind)]
+    /// The kind to delete.
+    #[arg(long, value_parser = kind_parser())]
     pub kind: Kind,
-    /// Really delete (without it, only say what would go).
-    #[arg(long)]
+    /// Really delete (without it, say what would go and exit 3).
+    #[arg(long, conflicts_with = "dry_run")]
     pub yes: bool,
+    #[command(flatten)]
+    pub dry_run: DryRun,
 }
 
 // `handle-event`
@@ -263,6 +393,9 @@ pub struct ConsumeSqsArgs {
     /// Exit once a receive comes back empty (drain the queue, then stop).
     #[arg(long)]
     pub until_empty: bool,
+    /// Serve the metrics (Prometheus text format) at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 // `lambda`
@@ -277,14 +410,82 @@ pub struct LambdaArgs {
 // `gen-corpus`
 #[derive(clap::Args)]
 pub struct GenCorpusArgs {
+    /// Seed of the generator: the same seed writes the same files.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Summary files to write, over all kinds.
     #[arg(long, default_value_t = 1000)]
     pub files: u64,
     /// Output folder; files go to <out>/<kind>/.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// How rows spread over partitions: uniform (the widest) or serratus (as in the real summaries).
-    #[arg(long, default_value = "uniform")]
-    pub profile: summary_corpus::Profile,
+    /// How rows spread over partitions.
+    #[arg(long, value_enum, default_value_t = ProfileName::Uniform)]
+    pub profile: ProfileName,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every flag and argument of every command says what it is for.
+    #[test]
+    fn every_flag_has_help_text() {
+        fn check(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.get_help().is_none() && !matches!(id, "help" | "version") {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        check(&Cli::command(), "summary-uploader", &mut missing);
+        assert!(missing.is_empty(), "flags without help: {missing:?}");
+    }
+
+    #[test]
+    fn kinds_are_listed_and_parsed() {
+        let cli = Cli::try_parse_from(["x", "clear", "--kind", "rdrp", "--dry-run"]).unwrap();
+        match cli.command {
+            Command::Clear(args) => assert_eq!(args.kind, Kind::Rdrp),
+            _ => unreachable!(),
+        }
+        let error = Cli::try_parse_from(["x", "clear", "--kind", "dna"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("[possible values: nucleotide, protein, rdrp]"),
+            "{error}"
+        );
+        let names: Vec<String> = KindName::value_variants()
+            .iter()
+            .map(|v| v.to_possible_value().unwrap().get_name().to_string())
+            .collect();
+        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names, kinds, "every kind, named as the lake names it");
+    }
+
+    #[test]
+    fn quiet_and_verbose_set_the_level() {
+        let level = |args: &[&str]| {
+            let mut argv = vec!["x"];
+            argv.extend(args);
+            argv.push("precompile");
+            Cli::try_parse_from(argv).unwrap().log_level()
+        };
+        assert_eq!(level(&[]), "warn");
+        assert_eq!(level(&["-q"]), "error");
+        assert_eq!(level(&["-qq"]), "off");
+        assert_eq!(level(&["-v"]), "info");
+        assert_eq!(level(&["-vv"]), "debug");
+        assert_eq!(level(&["-vvvv"]), "trace");
+        assert!(Cli::try_parse_from(["x", "-q", "-v", "precompile"]).is_err());
+    }
 }

@@ -157,18 +157,22 @@ pub fn command(args: CompactArgs, ctx: &Context) -> Result<ExitCode> {
         min_files,
         max_files,
         jobs,
+        dry_run,
+        json: as_json,
     } = args;
-    let lake = ctx.open_lake(&destination)?;
+    let lake = ctx.open_lake_for(&destination, dry_run.dry_run)?;
     let compaction = Compaction {
         lake: lake.writer(&ctx.converter, 8),
         min_files: min_files as usize,
         max_files: max_files as usize,
         jobs: jobs as usize,
-        progress: true,
+        progress: !as_json,
     };
+    let mut lines = Vec::new();
+    let mut details = serde_json::Map::new();
     for kind in kind.map_or(Kind::ALL.to_vec(), |k| vec![k]) {
         let report = compaction.run(kind)?;
-        println!(
+        lines.push(format!(
             "compacted {kind} in {}: {} per-run objects merged into {} objects ({:.1} MB) in {} chunks; {} interrupted chunks finished; {} runs changed meanwhile and kept their objects",
             lake.store.describe(),
             report.merged,
@@ -177,7 +181,25 @@ pub fn command(args: CompactArgs, ctx: &Context) -> Result<ExitCode> {
             report.chunks,
             report.resumed,
             report.moved,
+        ));
+        details.insert(
+            kind.to_string(),
+            serde_json::json!({
+                "merged": report.merged,
+                "outputs": report.outputs,
+                "bytes_out": report.bytes_out,
+                "chunks": report.chunks,
+                "resumed": report.resumed,
+                "moved": report.moved,
+            }),
         );
     }
+    crate::report::finish(
+        "compact",
+        &lake,
+        as_json,
+        &lines.join("\n"),
+        serde_json::Value::Object(details),
+    );
     Ok(ExitCode::SUCCESS)
 }

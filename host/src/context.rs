@@ -17,6 +17,7 @@ use summary_pipeline::store::ObjectStore;
 use crate::aws_transport::{parse_s3_url, AwsClient};
 use crate::cli::{Cli, Destination, EdgeOptions};
 use crate::converter::{default_cache_dir, Converter, GuestLimits};
+use crate::lake_views::{Changes, DryRun, Metered};
 use crate::local_store::LocalStore;
 
 /// The converter and the AWS client every command that converts uses.
@@ -43,8 +44,20 @@ impl Context {
         })
     }
 
+    /// The lake a destination names, its writes counted (`summary_pipeline::metrics`).
     pub fn open_lake(&self, destination: &Destination) -> Result<OpenedLake<'_>> {
-        open_lake(destination, &self.client)
+        open_lake(destination, &self.client, false)
+    }
+
+    /// The lake as [`Context::open_lake`] opens it or, for `--dry-run`, a
+    /// view of it that writes nothing and records what would be written
+    /// (`OpenedLake::dry_run`); a dry run leaves Glue alone.
+    pub fn open_lake_for(
+        &self,
+        destination: &Destination,
+        dry_run: bool,
+    ) -> Result<OpenedLake<'_>> {
+        open_lake(destination, &self.client, dry_run)
     }
 
     /// The pipeline S3 events go through, into `lake`.
@@ -89,6 +102,8 @@ fn limits(cli: &Cli) -> GuestLimits {
 pub struct OpenedLake<'a> {
     pub store: Box<dyn ObjectStore + 'a>,
     pub catalog: Option<GlueCatalog<'a>>,
+    /// For a dry run, what the run would have changed.
+    pub dry_run: Option<Changes>,
 }
 
 impl OpenedLake<'_> {
@@ -103,29 +118,43 @@ impl OpenedLake<'_> {
     }
 }
 
-fn open_lake<'a>(destination: &Destination, client: &'a AwsClient) -> Result<OpenedLake<'a>> {
+fn open_lake<'a>(
+    destination: &Destination,
+    client: &'a AwsClient,
+    dry_run: bool,
+) -> Result<OpenedLake<'a>> {
     let dest = destination.dest.clone().unwrap_or_else(|| "lake".into());
-    if !dest.starts_with("s3://") {
+    let (real, catalog): (Box<dyn ObjectStore + 'a>, _) = if dest.starts_with("s3://") {
+        let (bucket, prefix) = parse_s3_url(&dest)?;
+        let mut store = S3Store::new(client, bucket, prefix);
+        if env_switch("SUMMARY_UNCONDITIONAL_WRITES")? {
+            tracing::warn!(
+                "SUMMARY_UNCONDITIONAL_WRITES: writes are not conditional; run one writer per kind"
+            );
+            store = store.without_conditional_writes();
+        }
+        let lake_url = store.lake_url().unwrap_or_default();
+        let catalog = (!destination.no_glue && !dry_run)
+            .then(|| GlueCatalog::new(client, destination.glue_database.clone(), lake_url));
+        (Box::new(store), catalog)
+    } else {
         let sync = env_switch("SUMMARY_LOCAL_SYNC")?;
-        return Ok(OpenedLake {
-            store: Box::new(LocalStore::new(dest).with_sync(sync)),
-            catalog: None,
-        });
-    }
-    let (bucket, prefix) = parse_s3_url(&dest)?;
-    let mut store = S3Store::new(client, bucket, prefix);
-    if env_switch("SUMMARY_UNCONDITIONAL_WRITES")? {
-        tracing::warn!(
-            "SUMMARY_UNCONDITIONAL_WRITES: writes are not conditional; run one writer per kind"
-        );
-        store = store.without_conditional_writes();
-    }
-    let lake_url = store.lake_url().unwrap_or_default();
-    let catalog = (!destination.no_glue)
-        .then(|| GlueCatalog::new(client, destination.glue_database.clone(), lake_url));
+        (Box::new(LocalStore::new(dest).with_sync(sync)), None)
+    };
+    let (inner, dry_run): (Box<dyn ObjectStore + 'a>, _) = if dry_run {
+        let changes = Changes::default();
+        let view = DryRun {
+            real,
+            changes: changes.clone(),
+        };
+        (Box::new(view), Some(changes))
+    } else {
+        (real, None)
+    };
     Ok(OpenedLake {
-        store: Box::new(store),
+        store: Box::new(Metered { inner }),
         catalog,
+        dry_run,
     })
 }
 

@@ -190,9 +190,12 @@ impl Converter {
             .iter()
             .map(|s| s.bytes.len() + s.source.len())
             .sum();
-        let (result, peak) = self.call(input_bytes, |converter, store| {
+        let started = std::time::Instant::now();
+        let called = self.call(input_bytes, |converter, store| {
             converter.call_convert(store, &summaries)
-        })?;
+        });
+        summary_pipeline::metrics::conversion(started.elapsed());
+        let (result, peak) = called?;
         match result {
             Ok(batch) => Ok((summary_pipeline::batch_from_wit!(batch, wit), peak)),
             Err(message) => Err(ConvertError::Failed(format!(

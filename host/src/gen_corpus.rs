@@ -16,7 +16,7 @@ pub fn command(args: GenCorpusArgs) -> Result<ExitCode> {
         out,
         profile,
     } = args;
-    let written = gen_corpus(profile, seed, files, &out)?;
+    let written = gen_corpus(profile.into(), seed, files, &out)?;
     println!(
         "wrote {files} summaries ({:.1} MB) to {}",
         written as f64 / 1e6,

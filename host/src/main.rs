@@ -1,35 +1,28 @@
 //! `summary-uploader`: Serratus summaries to a Parquet lake. Wiring only:
 //! the command line is `cli.rs`, each command its own module.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use clap::Parser;
-use summary_uploader::cli::{Cli, Command};
+use clap::{CommandFactory, Parser};
+use summary_uploader::cli::{exit, Cli, Command};
 use summary_uploader::context::{cache_dir, component_path, Context};
 use summary_uploader::converter::precompile_into;
 use summary_uploader::{
-    backfill, clear, compact, gen_corpus, handle_event, lambda, replay, serve, sqs_consumer,
+    backfill, clear, compact, gen_corpus, handle_event, lambda, logging, replay, serve,
+    sqs_consumer,
 };
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        // Escape sequences only for a person at a terminal: never in log
-        // files or CloudWatch, nor with NO_COLOR set.
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .init();
+    // Usage errors exit 2 (clap's own code, exit::USAGE_OR_ERROR).
     let cli = Cli::parse_from(arguments());
+    logging::init(&cli);
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(2)
+            ExitCode::from(exit::USAGE_OR_ERROR)
         }
     }
 }
@@ -47,6 +40,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let started = Instant::now();
     match cli.command {
         Command::GenCorpus(args) => return gen_corpus::command(args),
+        Command::Completions(args) => {
+            let mut command = Cli::command();
+            let name = command.get_name().to_string();
+            clap_complete::generate(args.shell, &mut command, name, &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Precompile => {
             let component = component_path(cli.component.clone())?;
             let dir = cache_dir(&cli).context("--no-cache leaves nowhere to precompile into")?;
@@ -66,6 +65,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::command(args, &ctx),
         Command::ConsumeSqs(args) => sqs_consumer::command(args, &ctx),
         Command::Lambda(args) => lambda::command(args, &ctx),
-        Command::GenCorpus(_) | Command::Precompile => unreachable!("handled above"),
+        Command::GenCorpus(_) | Command::Precompile | Command::Completions(_) => {
+            unreachable!("handled above")
+        }
     }
 }

@@ -392,6 +392,7 @@ pub fn command(args: ReplayArgs, ctx: &Context) -> Result<ExitCode> {
         clear,
         kind,
         lines,
+        json: as_json,
     } = args;
     let lake = ctx.open_lake(&destination)?;
     let files = collect_files(&paths)?;
@@ -404,14 +405,17 @@ pub fn command(args: ReplayArgs, ctx: &Context) -> Result<ExitCode> {
         jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         clear,
         kind,
-        per_file_lines: lines || sources.len() <= 100,
+        // Standard output holds the JSON document alone.
+        per_file_lines: !as_json && (lines || sources.len() <= 100),
     };
     let mut report = replay(&lake.writer(&ctx.converter, 8), sources, &options)?;
     report.files += failures.len();
     failures.append(&mut report.failures);
+    summary_pipeline::metrics::records("landed", report.converted as u64);
+    summary_pipeline::metrics::records("failed", failures.len() as u64);
     let seconds = ctx.started.elapsed().as_secs_f64();
     let rows: u64 = report.rows.values().sum();
-    println!(
+    let summary = format!(
         "replayed {} files into {} in {seconds:.2}s: {} converted, {} failed; {rows} rows; {} objects written, {} unchanged; {:.1} MB in, {:.1} MB out",
         report.files,
         lake.store.describe(),
@@ -422,6 +426,19 @@ pub fn command(args: ReplayArgs, ctx: &Context) -> Result<ExitCode> {
         report.bytes_in as f64 / 1e6,
         report.bytes_out as f64 / 1e6,
     );
+    let details = serde_json::json!({
+        "seconds": seconds,
+        "files": report.files,
+        "converted": report.converted,
+        "failed": failures.len(),
+        "failures": failures.iter().map(|f| f.message.as_str()).collect::<Vec<_>>(),
+        "rows": report.rows,
+        "objects_written": report.objects_written,
+        "objects_unchanged": report.objects_unchanged,
+        "bytes_in": report.bytes_in,
+        "bytes_out": report.bytes_out,
+    });
+    crate::report::finish("replay", &lake, as_json, &summary, details);
     if failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -429,5 +446,5 @@ pub fn command(args: ReplayArgs, ctx: &Context) -> Result<ExitCode> {
     for failure in &failures {
         eprintln!("  {}", failure.message);
     }
-    Ok(ExitCode::from(1))
+    Ok(ExitCode::from(crate::cli::exit::SOME_FAILED))
 }

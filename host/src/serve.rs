@@ -100,7 +100,7 @@ pub fn serve(
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| listen.to_string());
-    eprintln!("serving on http://{address} (POST event documents, GET /healthz)");
+    eprintln!("serving on http://{address} (POST event documents, GET /healthz, GET /metrics)");
     tracing::info!(%address, ?config, "serving");
     let endpoint = Endpoint { pipeline, auth };
     let drain = summary_http_server::serve(
@@ -121,6 +121,10 @@ struct Endpoint<'a> {
 
 impl Endpoint<'_> {
     fn endpoint_answer(&self, request: &Request, body: Result<Vec<u8>, String>) -> Response {
+        // Scrapes need no API key, as /healthz: the figures hold no data.
+        if request.method == "GET" && request.path == "/metrics" {
+            return crate::metrics_server::scrape();
+        }
         let answer = answer_request(
             &request.method,
             &request.path,
@@ -149,6 +153,7 @@ impl Handler for Endpoint<'_> {
     }
 
     fn answer(&self, mut request: Request) -> Response {
+        let _in_flight = summary_pipeline::metrics::request_started();
         let body = std::mem::take(&mut request.body);
         self.endpoint_answer(&request, Ok(body))
     }

@@ -307,8 +307,13 @@ pub fn command(args: ConsumeSqsArgs, ctx: &Context) -> Result<ExitCode> {
         visibility_timeout,
         concurrency,
         until_empty,
+        metrics_listen,
     } = args;
     let stop = shutdown_flag()?;
+    if let Some(listen) = metrics_listen {
+        let address = crate::metrics_server::start(&listen)?;
+        eprintln!("metrics on http://{address}/metrics");
+    }
     let lake = ctx.open_lake(&destination)?;
     let pipeline = ctx.pipeline(&lake, &edge);
     let consumer = Consumer {

@@ -78,6 +78,11 @@ impl Lake<'_> {
         for stage in &plan.stages {
             for done in try_map(stage, self.io_concurrency, |step| {
                 self.step(step, &written)
+                    .inspect_err(|error| {
+                        if matches!(error, Error::Conflict(_)) {
+                            crate::metrics::precondition_failed(step.label());
+                        }
+                    })
                     .with_context(|| format!("{} {}", step.label(), step.target()))
             })? {
                 match done {
@@ -302,6 +307,7 @@ pub(crate) fn swap_until_settled<T>(
             } => match store.put_if(key, &bytes, &expected) {
                 Ok(_) => return Ok(then),
                 Err(Error::Conflict(_)) if attempt < MAX_SWAP_ROUNDS => {
+                    crate::metrics::precondition_failed("read again and swap");
                     tracing::debug!(key, attempt, "lost a compare-and-swap; reading again");
                     crate::backoff::pause(attempt);
                 }

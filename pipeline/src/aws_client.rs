@@ -208,6 +208,7 @@ impl AwsClient {
             match self.fetch_credentials(source) {
                 Ok(answer) => break answer,
                 Err(message) if retry.should_retry(attempt) => {
+                    crate::metrics::retried("credentials");
                     tracing::warn!(attempt, %message, "fetching credentials failed");
                     std::thread::sleep(retry.delay(attempt, fastrand::f64()));
                 }
@@ -294,7 +295,7 @@ impl AwsClient {
                 too_large: false,
             })?;
             let started = std::time::Instant::now();
-            let message = match self.send(&request, max_body) {
+            let (cause, message) = match self.send(&request, max_body) {
                 Ok(response) => {
                     let code = error_code(&response);
                     let throttled = code.as_deref().is_some_and(is_throttling_code);
@@ -302,14 +303,20 @@ impl AwsClient {
                     {
                         return Ok(response);
                     }
-                    format!(
+                    let cause = if throttled || response.status == 429 {
+                        "throttled"
+                    } else {
+                        "server_error"
+                    };
+                    let message = format!(
                         "{request:?}: HTTP {} {}",
                         response.status,
                         code.unwrap_or_default()
-                    )
+                    );
+                    (cause, message)
                 }
                 Err(e) if !e.retryable => return Err(e),
-                Err(e) => format!("{request:?}: {}", e.message),
+                Err(e) => ("transport", format!("{request:?}: {}", e.message)),
             };
             tracing::warn!(attempt, ms = started.elapsed().as_millis() as u64, %message, "AWS call failed");
             if !self.retry.should_retry(attempt) {
@@ -319,6 +326,7 @@ impl AwsClient {
                     too_large: false,
                 });
             }
+            crate::metrics::retried(cause);
             std::thread::sleep(self.retry.delay(attempt, fastrand::f64()));
         }
     }

@@ -77,6 +77,19 @@ impl RecordOutcome {
         )
     }
 
+    /// The `outcome` label of `summary_records_total`.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            RecordOutcome::Landed { .. } => "landed",
+            RecordOutcome::AlreadyDone { .. } => "unchanged",
+            RecordOutcome::Older { .. } => "older",
+            RecordOutcome::NotASummary => "not_a_summary",
+            RecordOutcome::SourceGone => "source_gone",
+            RecordOutcome::DeadLettered { .. } => "dead_lettered",
+            RecordOutcome::Failed { .. } => "failed",
+        }
+    }
+
     fn label(&self) -> &'static str {
         match self {
             RecordOutcome::Landed { .. } => "landed",
@@ -183,6 +196,7 @@ impl Pipeline<'_> {
 
     /// Processes each object of a decoded event; reports notices.
     pub fn handle_decoded(&self, decoded: DecodedEvent) -> EventReport {
+        let _in_flight = crate::metrics::event_started();
         for notice in &decoded.notices {
             match notice {
                 Notice::SubscriptionConfirmation {
@@ -238,6 +252,7 @@ impl Pipeline<'_> {
                 Err(error) => self.settle_failure(kind, object, error),
             },
         };
+        crate::metrics::records(outcome.metric_label(), 1);
         let ms = started.elapsed().as_millis() as u64;
         let (bucket, key) = (name(&object.bucket), name(&object.key));
         match &outcome {

@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod error;
 pub mod events;
 pub mod glue_catalog;
+pub mod metrics;
 pub mod parallel;
 pub mod s3_store;
 pub mod shared;

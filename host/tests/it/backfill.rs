@@ -651,7 +651,7 @@ fn a_run_replaced_after_backfill_leaves_its_batch_objects_and_an_earlier_event_w
         &["clear", "--dest", dest, "--kind", "nucleotide"],
         &[],
     );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout)
             .contains("would delete 20 objects under s3://lake/serratus/_manifests/nucleotide/"),

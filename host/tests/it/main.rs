@@ -22,6 +22,7 @@ mod hostile;
 mod lambda;
 mod load;
 mod misbehaving_guest;
+mod ops;
 mod reader_matrix;
 mod replay_cli;
 mod serve;
