@@ -15,15 +15,21 @@ use summary_uploader::{
 };
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            // aws-config warns when IMDS has no region: off EC2, always.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,aws_config::imds::region=error".into()),
         )
         .with_writer(std::io::stderr)
         // Escape sequences only for a person at a terminal: never in log
         // files or CloudWatch, nor with NO_COLOR set.
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .init();
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+    if lambda::json_logs_wanted() {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
     let cli = Cli::parse_from(arguments());
     match run(cli) {
         Ok(code) => code,

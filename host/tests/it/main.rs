@@ -22,6 +22,7 @@ mod load;
 mod misbehaving_guest;
 mod reader_matrix;
 mod replay_cli;
+mod s3_keys;
 mod serve;
 mod spin;
 mod sqs;
