@@ -6,7 +6,6 @@
 //! the environment, the profile or IMDS. The credentials feed the
 //! project's own SigV4 signing (`summary_aws::request`).
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
@@ -55,9 +54,10 @@ pub fn resolve(profile: Option<&str>, region: Option<&str>) -> Result<Resolved> 
         None => loader.region(region_chain(profile, http)),
     };
     let config = on_own_runtime(loader.load()).context("loading the AWS configuration")?;
-    let provider = config.credentials_provider().context(
-        "aws-config gave no credentials chain", // only with no_credentials(), never asked for
-    )?;
+    // Only absent with `no_credentials()`, which is never asked for.
+    let provider = config
+        .credentials_provider()
+        .context("aws-config gave no credentials chain")?;
     Ok(Resolved {
         region: config.region().map(|r| r.as_ref().to_string()),
         credentials: SdkCredentials { provider },
@@ -136,18 +136,14 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// Runs `work` to completion on a runtime of its own, on a thread of its
 /// own: callers may be inside another runtime (the Lambda loop's), where
 /// blocking on a second one is not allowed.
-fn on_own_runtime<T: Send + 'static>(
-    work: impl std::future::Future<Output = T> + Send + 'static,
-) -> Result<T> {
-    let work = Arc::new(std::sync::Mutex::new(Some(work)));
+fn on_own_runtime<T: Send>(work: impl std::future::Future<Output = T> + Send) -> Result<T> {
     std::thread::scope(|scope| {
         scope
-            .spawn(|| {
+            .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .context("starting a runtime for aws-config")?;
-                let work = work.lock().unwrap().take().expect("run once");
                 Ok(runtime.block_on(work))
             })
             .join()

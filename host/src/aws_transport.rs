@@ -140,3 +140,45 @@ impl Transport for UreqTransport {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use crate::cli::Cli;
+
+    #[test]
+    fn the_aws_flags_fit_the_command_line() {
+        // Clashing names (a global flag and a command's own) panic here.
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "summary-uploader",
+            "--profile",
+            "lake-writer",
+            "--region",
+            "eu-west-3",
+            "replay",
+            "x",
+            "--endpoint-url",
+            "http://127.0.0.1:9000",
+            "--no-sign-request",
+        ])
+        .unwrap();
+        let flags = cli.aws_flags();
+        assert_eq!(flags.profile.as_deref(), Some("lake-writer"));
+        assert_eq!(flags.region.as_deref(), Some("eu-west-3"));
+        assert_eq!(flags.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(flags.no_sign_request);
+        // gen-corpus keeps its own --profile.
+        let cli = Cli::try_parse_from([
+            "summary-uploader",
+            "gen-corpus",
+            "--profile",
+            "serratus",
+            "--out",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(cli.aws_flags().profile, None);
+    }
+}

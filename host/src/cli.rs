@@ -39,8 +39,9 @@ pub struct Cli {
     /// Extra guest run time allowed per MiB of input, in seconds.
     #[arg(long, global = true, default_value_t = 1.0, value_name = "SECONDS")]
     pub guest_seconds_per_mib: f64,
-    /// The AWS profile (in ~/.aws/config and ~/.aws/credentials) to take credentials and region from (default: $AWS_PROFILE, else default).
-    #[arg(long, global = true, value_name = "NAME")]
+    /// The AWS profile (in ~/.aws/config and ~/.aws/credentials) to take credentials and region from
+    /// (default: $AWS_PROFILE, else default). Before the command: gen-corpus has a --profile of its own.
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// The AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's region, IMDS, else us-east-1).
     #[arg(long, global = true, value_name = "REGION")]
