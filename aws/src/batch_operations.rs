@@ -201,17 +201,30 @@ mod tests {
 
     #[test]
     fn malformed_invocations_are_refused_with_the_reason() {
-        let base = |tasks: Value| {
-            json!({"invocationSchemaVersion": "1.0", "invocationId": "i", "tasks": tasks})
-        };
+        let base = |tasks: Value| json!({"invocationSchemaVersion": "1.0", "invocationId": "i", "tasks": tasks});
         for (payload, message) in [
             (base(json!("x")), "tasks is not a list"),
-            (base(json!([{"s3Key": "k", "s3Bucket": "b"}])), "task 0: no taskId"),
-            (base(json!([{"taskId": "t", "s3Key": "k"}])), "neither s3Bucket nor s3BucketArn"),
-            (base(json!([{"taskId": "t", "s3Key": "k", "s3BucketArn": "b"}])), "is not an ARN"),
+            (
+                base(json!([{"s3Key": "k", "s3Bucket": "b"}])),
+                "task 0: no taskId",
+            ),
+            (
+                base(json!([{"taskId": "t", "s3Key": "k"}])),
+                "neither s3Bucket nor s3BucketArn",
+            ),
+            (
+                base(json!([{"taskId": "t", "s3Key": "k", "s3BucketArn": "b"}])),
+                "is not an ARN",
+            ),
             (base(json!([{"taskId": "t", "s3Bucket": "b"}])), "no s3Key"),
-            (json!({"invocationSchemaVersion": "3.0", "invocationId": "i", "tasks": []}), "only 1.0 and 2.0"),
-            (json!({"invocationSchemaVersion": "1.0", "tasks": []}), "no invocationId"),
+            (
+                json!({"invocationSchemaVersion": "3.0", "invocationId": "i", "tasks": []}),
+                "only 1.0 and 2.0",
+            ),
+            (
+                json!({"invocationSchemaVersion": "1.0", "tasks": []}),
+                "no invocationId",
+            ),
         ] {
             let error = decode(&payload).unwrap_err();
             assert!(error.contains(message), "{error} / {message}");

@@ -20,9 +20,8 @@ pub fn parse(text: &str) -> Option<bool> {
 pub fn setting(name: &str, value: Option<&str>) -> Result<bool, String> {
     match value.map(str::trim) {
         None | Some("") => Ok(false),
-        Some(text) => {
-            parse(text).ok_or_else(|| format!("{name}={text:?} is not a yes/no value: use {ACCEPTED}"))
-        }
+        Some(text) => parse(text)
+            .ok_or_else(|| format!("{name}={text:?} is not a yes/no value: use {ACCEPTED}")),
     }
 }
 

@@ -99,19 +99,30 @@ mod tests {
 
     #[test]
     fn fixed_keys_from_the_variables() {
-        let keys = [("AWS_ACCESS_KEY_ID", "AKID"), ("AWS_SECRET_ACCESS_KEY", "S"), ("AWS_SESSION_TOKEN", "T")];
+        const KEYS: &[(&str, &str)] = &[
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "S"),
+            ("AWS_SESSION_TOKEN", "T"),
+        ];
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         assert_eq!(
-            source(env(&keys)).unwrap(),
+            source(env(KEYS)).unwrap(),
             Source::Environment(Credentials {
                 access_key_id: "AKID".into(),
                 secret_access_key: "S".into(),
                 session_token: Some("T".into()),
             })
         );
-        assert!(source(env(&keys[..1])).unwrap_err().starts_with("no AWS credentials"));
+        assert!(source(env(&KEYS[..1]))
+            .unwrap_err()
+            .starts_with("no AWS credentials"));
     }
 
     #[test]

@@ -54,11 +54,7 @@ impl RetryPolicy {
             policy.mode = match text.trim().to_ascii_lowercase().as_str() {
                 "standard" | "legacy" => RetryMode::Standard,
                 "adaptive" => RetryMode::Adaptive,
-                _ => {
-                    return Err(format!(
-                        "AWS_RETRY_MODE={text:?}: use standard or adaptive"
-                    ))
-                }
+                _ => return Err(format!("AWS_RETRY_MODE={text:?}: use standard or adaptive")),
             };
         }
         Ok(policy)
@@ -129,7 +125,10 @@ pub enum Verdict {
 pub fn classify(status: u16, code: Option<&str>) -> Verdict {
     // Conditional writes (If-Match, If-None-Match) lost to another writer:
     // the caller decides, a retry would only lose again.
-    if status == 412 || code == Some("PreconditionFailed") || code == Some("ConditionalRequestConflict") {
+    if status == 412
+        || code == Some("PreconditionFailed")
+        || code == Some("ConditionalRequestConflict")
+    {
         return Verdict::Final;
     }
     match code {
@@ -158,7 +157,10 @@ pub fn is_expired_credentials_code(code: &str) -> bool {
 pub fn is_clock_skew_code(code: &str) -> bool {
     matches!(
         code,
-        "RequestTimeTooSkewed" | "RequestExpired" | "RequestInTheFuture" | "InvalidSignatureException"
+        "RequestTimeTooSkewed"
+            | "RequestExpired"
+            | "RequestInTheFuture"
+            | "InvalidSignatureException"
     )
 }
 
@@ -213,15 +215,27 @@ mod tests {
     #[test]
     fn variables_set_the_tries_and_the_mode() {
         let vars = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            }
         };
-        assert_eq!(RetryPolicy::from_vars(vars(&[])).unwrap(), RetryPolicy::default());
-        let policy =
-            RetryPolicy::from_vars(vars(&[("AWS_MAX_ATTEMPTS", "3"), ("AWS_RETRY_MODE", "Adaptive")]))
-                .unwrap();
+        assert_eq!(
+            RetryPolicy::from_vars(vars(&[])).unwrap(),
+            RetryPolicy::default()
+        );
+        let policy = RetryPolicy::from_vars(vars(&[
+            ("AWS_MAX_ATTEMPTS", "3"),
+            ("AWS_RETRY_MODE", "Adaptive"),
+        ]))
+        .unwrap();
         assert_eq!((policy.max_attempts, policy.mode), (3, RetryMode::Adaptive));
         assert_eq!(
-            RetryPolicy::from_vars(vars(&[("AWS_RETRY_MODE", "legacy")])).unwrap().mode,
+            RetryPolicy::from_vars(vars(&[("AWS_RETRY_MODE", "legacy")]))
+                .unwrap()
+                .mode,
             RetryMode::Standard
         );
         assert!(RetryPolicy::from_vars(vars(&[("AWS_MAX_ATTEMPTS", "0")]))
@@ -235,8 +249,14 @@ mod tests {
     #[test]
     fn answers_are_classified_as_the_sdks_do() {
         assert_eq!(classify(400, Some("RequestTimeout")), Verdict::Retry);
-        assert_eq!(classify(403, Some("RequestTimeTooSkewed")), Verdict::CorrectClock);
-        assert_eq!(classify(400, Some("ExpiredToken")), Verdict::RefreshCredentials);
+        assert_eq!(
+            classify(403, Some("RequestTimeTooSkewed")),
+            Verdict::CorrectClock
+        );
+        assert_eq!(
+            classify(400, Some("ExpiredToken")),
+            Verdict::RefreshCredentials
+        );
         assert_eq!(classify(503, Some("SlowDown")), Verdict::Throttled);
         assert_eq!(classify(429, None), Verdict::Throttled);
         assert_eq!(classify(500, None), Verdict::Retry);
@@ -245,7 +265,10 @@ mod tests {
         // Conditional writes are never retried here.
         assert_eq!(classify(412, Some("PreconditionFailed")), Verdict::Final);
         assert_eq!(classify(412, None), Verdict::Final);
-        assert_eq!(classify(409, Some("ConditionalRequestConflict")), Verdict::Final);
+        assert_eq!(
+            classify(409, Some("ConditionalRequestConflict")),
+            Verdict::Final
+        );
     }
 
     #[test]
@@ -260,7 +283,10 @@ mod tests {
         for _ in 0..8 {
             rate.succeeded();
         }
-        assert_eq!(rate.gap, Duration::from_micros(7812) + Duration::from_nanos(500));
+        assert_eq!(
+            rate.gap,
+            Duration::from_micros(7812) + Duration::from_nanos(500)
+        );
         rate.succeeded();
         assert_eq!(rate.gap, Duration::ZERO);
     }

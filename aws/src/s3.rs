@@ -565,9 +565,17 @@ mod tests {
             }
         );
         let last = b"<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>";
-        assert_eq!(parse_list(last).unwrap(), ListPage { keys: vec![], next: None });
+        assert_eq!(
+            parse_list(last).unwrap(),
+            ListPage {
+                keys: vec![],
+                next: None
+            }
+        );
         let cut = b"<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>";
-        assert!(parse_list(cut).unwrap_err().contains("NextContinuationToken"));
+        assert!(parse_list(cut)
+            .unwrap_err()
+            .contains("NextContinuationToken"));
         assert!(parse_list(b"<ListBucketResult><Contents>").is_err());
         assert_eq!(parse_error(b"not xml at all"), (None, None));
     }

@@ -17,7 +17,10 @@ pub fn texts_at(xml: &[u8], paths: &[&[&str]]) -> Result<Vec<(usize, String)>, S
     let mut current: Option<(usize, String)> = None;
     let mut found = Vec::new();
     let fail = |e: &dyn std::fmt::Display, reader: &Reader<&[u8]>| {
-        format!("XML answer unreadable at byte {}: {e}", reader.buffer_position())
+        format!(
+            "XML answer unreadable at byte {}: {e}",
+            reader.buffer_position()
+        )
     };
     loop {
         let event = reader.read_event().map_err(|e| fail(&e, &reader))?;
@@ -57,12 +60,17 @@ pub fn texts_at(xml: &[u8], paths: &[&[&str]]) -> Result<Vec<(usize, String)>, S
             }
             Event::GeneralRef(reference) => {
                 if let Some((_, value)) = current.as_mut() {
-                    match reference.resolve_char_ref().map_err(|e| fail(&e, &reader))? {
+                    match reference
+                        .resolve_char_ref()
+                        .map_err(|e| fail(&e, &reader))?
+                    {
                         Some(character) => value.push(character),
                         None => {
                             let name = reference.decode().map_err(|e| fail(&e, &reader))?;
                             let resolved = quick_xml::escape::resolve_xml_entity(&name)
-                                .ok_or_else(|| fail(&format!("unknown entity &{name};"), &reader))?;
+                                .ok_or_else(|| {
+                                    fail(&format!("unknown entity &{name};"), &reader)
+                                })?;
                             value.push_str(resolved);
                         }
                     }
@@ -97,7 +105,11 @@ mod tests {
   <Contents><Key/></Contents>
   <NextContinuationToken>tok</NextContinuationToken>
 </ListBucketResult>"#;
-        let found = texts_at(xml.as_bytes(), &[&["Contents", "Key"], &["NextContinuationToken"]]).unwrap();
+        let found = texts_at(
+            xml.as_bytes(),
+            &[&["Contents", "Key"], &["NextContinuationToken"]],
+        )
+        .unwrap();
         assert_eq!(
             found,
             vec![
@@ -112,7 +124,11 @@ mod tests {
     #[test]
     fn broken_documents_are_errors() {
         assert!(texts_at(b"<A><B>x</C></A>", &[&["B"]]).is_err());
-        assert!(texts_at(b"<A><B>&bogus;</B></A>", &[&["B"]]).unwrap_err().contains("&bogus;"));
-        assert!(texts_at(b"<A><B>x", &[&["B"]]).unwrap_err().contains("cut short"));
+        assert!(texts_at(b"<A><B>&bogus;</B></A>", &[&["B"]])
+            .unwrap_err()
+            .contains("&bogus;"));
+        assert!(texts_at(b"<A><B>x", &[&["B"]])
+            .unwrap_err()
+            .contains("cut short"));
     }
 }

@@ -15,9 +15,9 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_config::{BehaviorVersion, Region};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use summary_aws::request::Credentials;
 use summary_pipeline::aws_client::CredentialsProvider;
 
@@ -81,7 +81,12 @@ fn region_chain(profile: Option<&str>, http: SharedHttpClient) -> RegionProvider
         .build();
     RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
         .or_else(from_profile.build())
-        .or_else(ImdsRegionProvider::builder().configure(&config).imds_client(imds).build())
+        .or_else(
+            ImdsRegionProvider::builder()
+                .configure(&config)
+                .imds_client(imds)
+                .build(),
+        )
 }
 
 /// The default chain's credentials, fetched when a call needs them (and

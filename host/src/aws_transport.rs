@@ -46,7 +46,9 @@ pub fn native_aws(flags: &AwsFlags, request_timeout: Duration) -> Result<AwsClie
     let endpoint_url = flags.endpoint_url.clone();
     let mut config = AwsConfig::from_vars(|name| match name {
         "AWS_REGION" => Some(region.clone()),
-        "AWS_ENDPOINT_URL" | "AWS_ENDPOINT_URL_S3" | "AWS_ENDPOINT_URL_GLUE"
+        "AWS_ENDPOINT_URL"
+        | "AWS_ENDPOINT_URL_S3"
+        | "AWS_ENDPOINT_URL_GLUE"
         | "AWS_ENDPOINT_URL_SQS"
             if endpoint_url.is_some() =>
         {

@@ -207,21 +207,37 @@ mod tests {
     fn outcomes_become_batch_operations_results() {
         let code = |outcome: RecordOutcome| task_result(&outcome).0;
         assert_eq!(
-            code(RecordOutcome::Landed { run: "SRR1".into(), objects: 3, deleted: 0 }),
+            code(RecordOutcome::Landed {
+                run: "SRR1".into(),
+                objects: 3,
+                deleted: 0
+            }),
             ResultCode::Succeeded
         );
         assert_eq!(code(RecordOutcome::NotASummary), ResultCode::Succeeded);
-        assert_eq!(code(RecordOutcome::SourceGone), ResultCode::PermanentFailure);
         assert_eq!(
-            code(RecordOutcome::DeadLettered { run: "SRR1".into(), error: "bad".into() }),
+            code(RecordOutcome::SourceGone),
             ResultCode::PermanentFailure
         );
         assert_eq!(
-            code(RecordOutcome::Failed { error: "503".into(), retryable: true }),
+            code(RecordOutcome::DeadLettered {
+                run: "SRR1".into(),
+                error: "bad".into()
+            }),
+            ResultCode::PermanentFailure
+        );
+        assert_eq!(
+            code(RecordOutcome::Failed {
+                error: "503".into(),
+                retryable: true
+            }),
             ResultCode::TemporaryFailure
         );
         assert_eq!(
-            code(RecordOutcome::Failed { error: "403".into(), retryable: false }),
+            code(RecordOutcome::Failed {
+                error: "403".into(),
+                retryable: false
+            }),
             ResultCode::PermanentFailure
         );
         let error: lambda_runtime::Diagnostic = InvocationError {

@@ -29,17 +29,17 @@ impl TypedValueParser for YesNo {
         let flag = arg.map(|a| a.get_id().as_str().replace('_', "-"));
         let setting = match (arg.and_then(clap::Arg::get_env), flag) {
             (Some(variable), Some(flag)) => {
-                format!("{} (the environment variable of --{flag})", variable.to_string_lossy())
+                format!(
+                    "{} (the environment variable of --{flag})",
+                    variable.to_string_lossy()
+                )
             }
             (None, Some(flag)) => format!("--{flag}"),
             _ => "a yes/no flag".into(),
         };
         Err(clap::Error::raw(
             ErrorKind::ValueValidation,
-            format!(
-                "{setting} is {text:?}: use {}\n",
-                boolean::ACCEPTED
-            ),
+            format!("{setting} is {text:?}: use {}\n", boolean::ACCEPTED),
         )
         .with_cmd(cmd))
     }
@@ -56,7 +56,13 @@ mod tests {
             .long("no-glue")
             .env("SUMMARY_NO_GLUE");
         let parse = |text: &str| YesNo.parse_ref(&command, Some(&arg), OsStr::new(text));
-        for (text, want) in [("1", true), ("true", true), ("on", true), ("0", false), ("No", false)] {
+        for (text, want) in [
+            ("1", true),
+            ("true", true),
+            ("on", true),
+            ("0", false),
+            ("No", false),
+        ] {
             assert_eq!(parse(text).unwrap(), want, "{text}");
         }
         let error = parse("maybe").unwrap_err().to_string();

@@ -54,8 +54,10 @@ impl AwsConfig {
                     .context("AWS_ENDPOINT_URL_S3")?,
                 path_style: match var("AWS_S3_FORCE_PATH_STYLE") {
                     None => true,
-                    value => summary_aws::boolean::setting("AWS_S3_FORCE_PATH_STYLE", value.as_deref())
-                        .map_err(Error::Permanent)?,
+                    value => {
+                        summary_aws::boolean::setting("AWS_S3_FORCE_PATH_STYLE", value.as_deref())
+                            .map_err(Error::Permanent)?
+                    }
                 },
             },
             None => S3Endpoint::aws(&region),
@@ -378,7 +380,10 @@ impl AwsClient {
             Ok(ahead) => ahead.as_millis() as i64,
             Err(behind) => -(behind.duration().as_millis() as i64),
         };
-        tracing::warn!(skew_ms, "this machine's clock is off AWS's: signing with AWS's time");
+        tracing::warn!(
+            skew_ms,
+            "this machine's clock is off AWS's: signing with AWS's time"
+        );
         *self.clock_skew_ms.lock().unwrap_or_else(|e| e.into_inner()) = skew_ms;
     }
 

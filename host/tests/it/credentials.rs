@@ -41,8 +41,9 @@ fn fake_server(answer: impl Fn(&str, &str) -> (u16, String) + Send + 'static) ->
                 .push((method.clone(), path.clone(), headers));
             let (status, body) = answer(&method, &path);
             // What IMDS sends with a session token (and harmless elsewhere).
-            let ttl = tiny_http::Header::from_bytes("x-aws-ec2-metadata-token-ttl-seconds", "21600")
-                .unwrap();
+            let ttl =
+                tiny_http::Header::from_bytes("x-aws-ec2-metadata-token-ttl-seconds", "21600")
+                    .unwrap();
             let _ = request.respond(
                 tiny_http::Response::from_string(body)
                     .with_status_code(status)
@@ -243,7 +244,12 @@ fn no_credentials_anywhere_is_a_clear_error() {
         error.contains("no AWS credentials (looked in the environment, the profile in ~/.aws, web identity, the container endpoint and the instance metadata service): "),
         "{error}"
     );
-    assert!(error.contains("Ec2InstanceMetadata: the credential provider was not enabled: received 404 from IMDS"), "{error}");
+    assert!(
+        error.contains(
+            "Ec2InstanceMetadata: the credential provider was not enabled: received 404 from IMDS"
+        ),
+        "{error}"
+    );
     assert!(error.contains("(after 3 tries)"), "{error}");
     assert!(aws.lake_files().is_empty());
 }
@@ -263,7 +269,13 @@ fn region_used(out: &std::process::Output) -> String {
         .lines()
         .find(|line| line.contains("AWS configuration"))
         .unwrap_or_else(|| panic!("no 'AWS configuration' line in {stderr}"));
-    line.split("region=").nth(1).unwrap().split(' ').next().unwrap().to_string()
+    line.split("region=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -287,10 +299,7 @@ fn a_profile_in_home_gives_the_keys_and_the_region_and_flags_come_first() {
     assert_eq!(duckdb_count(&lake, "protein/sra"), 1);
 
     // --profile over AWS_PROFILE, --region over the profile's.
-    let out = handle_without_keys(
-        &aws,
-        &[("AWS_PROFILE", "default"), ("AWS_REGION", "")],
-    );
+    let out = handle_without_keys(&aws, &[("AWS_PROFILE", "default"), ("AWS_REGION", "")]);
     assert_eq!(region_used(&out), "ap-south-1");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("InvalidAccessKeyId")
@@ -305,7 +314,16 @@ fn a_profile_in_home_gives_the_keys_and_the_region_and_flags_come_first() {
         .env_remove("AWS_REGION")
         .env("HOME", &home)
         .env("RUST_LOG", "info")
-        .args(["--profile", "lake-writer", "--region", "us-west-2", "handle-event", "-", "--dest", "s3://lake/serratus"])
+        .args([
+            "--profile",
+            "lake-writer",
+            "--region",
+            "us-west-2",
+            "handle-event",
+            "-",
+            "--dest",
+            "s3://lake/serratus",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -313,7 +331,11 @@ fn a_profile_in_home_gives_the_keys_and_the_region_and_flags_come_first() {
         .and_then(|mut child| {
             use std::io::Write;
             let event = json!({"Records": [record("summary2/SRR612821.summary")]});
-            child.stdin.take().unwrap().write_all(event.to_string().as_bytes())?;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(event.to_string().as_bytes())?;
             child.wait_with_output()
         })
         .unwrap();
@@ -337,7 +359,10 @@ fn credential_process_in_a_profile_gives_the_keys() {
     aws_files(
         &home,
         "",
-        &format!("[profile by-process]\ncredential_process = /bin/sh {}\nregion = us-east-1\n", script.display()),
+        &format!(
+            "[profile by-process]\ncredential_process = /bin/sh {}\nregion = us-east-1\n",
+            script.display()
+        ),
     );
     let out = handle_without_keys(&aws, &[("AWS_PROFILE", "by-process")]);
     common::assert_success(&out);
@@ -373,11 +398,10 @@ fn a_web_identity_token_is_exchanged_for_role_credentials() {
                  </AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r1</RequestId>\
                  </ResponseMetadata></AssumeRoleWithWebIdentityResponse>"
             );
-            let _ = request.respond(
-                tiny_http::Response::from_string(answer).with_header(
+            let _ =
+                request.respond(tiny_http::Response::from_string(answer).with_header(
                     tiny_http::Header::from_bytes("Content-Type", "text/xml").unwrap(),
-                ),
-            );
+                ));
         }
     });
     let token = aws.s3_root.path().join("web-identity-token");
@@ -413,8 +437,12 @@ fn no_sign_request_reads_a_public_bucket_and_says_so_when_a_bucket_is_not() {
     let public = servers::moto_without_auth();
     // Public as a bucket on AWS is made public: readable and listable by anyone.
     let public_read = [("x-amz-acl", "public-read")];
-    let (status, body) =
-        servers::http("PUT", &format!("{}/lovelywater", public.url()), &public_read, b"");
+    let (status, body) = servers::http(
+        "PUT",
+        &format!("{}/lovelywater", public.url()),
+        &public_read,
+        b"",
+    );
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let fixture = std::fs::read(common::fixtures().join("nucleotide/SRR612821.summary")).unwrap();
     let (status, _) = servers::http(
@@ -436,8 +464,20 @@ fn no_sign_request_reads_a_public_bucket_and_says_so_when_a_bucket_is_not() {
             .env_remove("AWS_PROFILE")
             .env("HOME", work.path())
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .args(["--no-sign-request", "--endpoint-url", endpoint, "--region", "us-east-1"])
-            .args(["backfill", "--index", index.to_str().unwrap(), "--kind", "nucleotide"])
+            .args([
+                "--no-sign-request",
+                "--endpoint-url",
+                endpoint,
+                "--region",
+                "us-east-1",
+            ])
+            .args([
+                "backfill",
+                "--index",
+                index.to_str().unwrap(),
+                "--kind",
+                "nucleotide",
+            ])
             .args(["--source", &format!("s3://{bucket}/summary2")])
             .args(["--dest", work.path().join(lake).to_str().unwrap()])
             .output()
@@ -460,16 +500,25 @@ fn no_sign_request_reads_a_public_bucket_and_says_so_when_a_bucket_is_not() {
     .unwrap();
     let store = summary_uploader::s3_store::S3Store::new(&client, "lovelywater".into(), "".into());
     use summary_pipeline::store::ObjectStore;
-    assert_eq!(store.list("summary2/").unwrap(), ["summary2/SRR612821.summary"]);
+    assert_eq!(
+        store.list("summary2/").unwrap(),
+        ["summary2/SRR612821.summary"]
+    );
 
     // s3s-fs takes signed requests only.
     let aws = Aws::start();
     aws.put_source("summary2/SRR612821.summary", &fixture);
     let out = backfill(&aws.s3.url(), "src", "refused");
     assert_ne!(out.status.code(), Some(0));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
-        text.contains("sent unsigned (--no-sign-request): the bucket does not allow anonymous access"),
+        text.contains(
+            "sent unsigned (--no-sign-request): the bucket does not allow anonymous access"
+        ),
         "{text}"
     );
 }

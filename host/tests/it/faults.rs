@@ -311,7 +311,13 @@ fn every_kind_of_fault_on_s3_and_glue_is_retried_and_the_lake_is_exact() {
 }
 
 /// `handle-event` of `key`'s event into `s3://lake/{prefix}` through `proxy`, with `env`.
-fn run_through(aws: &Aws, key: &str, prefix: &str, proxy: &FaultProxy, env: &[(&str, &str)]) -> std::process::Output {
+fn run_through(
+    aws: &Aws,
+    key: &str,
+    prefix: &str,
+    proxy: &FaultProxy,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let path = aws.s3_root.path().join(format!("{prefix}.json"));
     std::fs::write(&path, event(key)).unwrap();
     servers::uploader(aws)
@@ -346,7 +352,11 @@ fn request_timeout_skew_and_expired_token_are_retried_and_the_lake_is_exact() {
         let out = run_through(&aws, key, prefix, &proxy, &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{prefix}: {stderr}");
-        assert_eq!(proxy.faults_served.load(Ordering::SeqCst), 3, "{prefix}: {stderr}");
+        assert_eq!(
+            proxy.faults_served.load(Ordering::SeqCst),
+            3,
+            "{prefix}: {stderr}"
+        );
         assert!(
             objects(&aws, prefix) == objects(&aws, "clean"),
             "{prefix}: exactly the clean run's objects and manifest"
@@ -366,7 +376,13 @@ fn aws_max_attempts_bounds_the_tries_and_a_failed_precondition_is_not_retried() 
         })
     };
     let proxy = twice();
-    let out = run_through(&aws, key, "two", &proxy, &[("AWS_MAX_ATTEMPTS", "2"), ("AWS_RETRY_MODE", "adaptive")]);
+    let out = run_through(
+        &aws,
+        key,
+        "two",
+        &proxy,
+        &[("AWS_MAX_ATTEMPTS", "2"), ("AWS_RETRY_MODE", "adaptive")],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("(after 2 tries)"), "{stderr}");
@@ -374,7 +390,12 @@ fn aws_max_attempts_bounds_the_tries_and_a_failed_precondition_is_not_retried() 
     // ...three are.
     let proxy = twice();
     let out = run_through(&aws, key, "three", &proxy, &[("AWS_MAX_ATTEMPTS", "3")]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(proxy.faults_served.load(Ordering::SeqCst), 2);
 
     // A 412 (a conditional write that lost) is the caller's to read, never retried.
@@ -394,5 +415,8 @@ fn aws_max_attempts_bounds_the_tries_and_a_failed_precondition_is_not_retried() 
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("AWS_RETRY_MODE=\"eager\": use standard or adaptive"), "{stderr}");
+    assert!(
+        stderr.contains("AWS_RETRY_MODE=\"eager\": use standard or adaptive"),
+        "{stderr}"
+    );
 }

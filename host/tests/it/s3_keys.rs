@@ -8,9 +8,9 @@ use std::time::Duration;
 use summary_aws::credentials::Source;
 use summary_aws::request::{Credentials, Endpoint};
 use summary_aws::s3::S3Endpoint;
+use summary_pipeline::store::ObjectStore;
 use summary_uploader::aws_transport::{native_client, AwsConfig};
 use summary_uploader::s3_store::S3Store;
-use summary_pipeline::store::ObjectStore;
 
 #[test]
 fn keys_with_xml_special_characters_survive_a_list_and_a_delete() {
@@ -48,7 +48,11 @@ fn keys_with_xml_special_characters_survive_a_list_and_a_delete() {
     want.sort();
     assert_eq!(store.list("odd/").unwrap(), want);
     for key in keys {
-        assert_eq!(store.get(key).unwrap().as_deref(), Some(key.as_bytes()), "{key}");
+        assert_eq!(
+            store.get(key).unwrap().as_deref(),
+            Some(key.as_bytes()),
+            "{key}"
+        );
     }
     assert_eq!(store.delete_prefix("odd/").unwrap(), keys.len() as u64);
     assert_eq!(store.list("odd/").unwrap(), Vec::<String>::new());
