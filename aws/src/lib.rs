@@ -3,6 +3,8 @@
 //! the requests and feed the answers back; both the native host and the
 //! Spin app use this crate.
 
+pub mod batch_operations;
+pub mod boolean;
 pub mod credentials;
 pub mod event;
 pub mod glue;
@@ -12,3 +14,4 @@ pub mod s3;
 pub mod sequencer;
 pub mod sns;
 pub mod sqs;
+pub mod xml;

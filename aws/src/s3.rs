@@ -311,51 +311,61 @@ fn encode_query(value: &str) -> String {
         .collect()
 }
 
-/// `<Code>` and `<Message>` of an S3 error document.
+/// `<Code>` and `<Message>` of an S3 error document (neither when the
+/// answer is no XML error document).
 pub fn parse_error(xml: &[u8]) -> (Option<String>, Option<String>) {
-    let text = String::from_utf8_lossy(xml);
-    (
-        xml_values(&text, "Code").into_iter().next(),
-        xml_values(&text, "Message").into_iter().next(),
-    )
-}
-
-/// Keys and the continuation token of a ListObjectsV2 page.
-pub fn parse_list(xml: &[u8]) -> (Vec<String>, Option<String>) {
-    let text = String::from_utf8_lossy(xml);
-    let truncated = xml_values(&text, "IsTruncated")
-        .first()
-        .is_some_and(|v| v == "true");
-    let token = if truncated {
-        xml_values(&text, "NextContinuationToken")
-            .into_iter()
-            .next()
-    } else {
-        None
+    let found = crate::xml::texts_at(xml, &[&["Code"], &["Message"]]).unwrap_or_default();
+    let first = |wanted: usize| {
+        found
+            .iter()
+            .find(|(index, _)| *index == wanted)
+            .map(|(_, text)| text.clone())
     };
-    (xml_values(&text, "Key"), token)
+    (first(0), first(1))
 }
 
-/// Text of every `<tag>…</tag>`, entities decoded (S3's answers are flat
-/// enough that this is all the XML the host needs).
-fn xml_values(text: &str, tag: &str) -> Vec<String> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let mut values = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(&open) {
-        let after = &rest[start + open.len()..];
-        let Some(end) = after.find(&close) else { break };
-        values.push(
-            after[..end]
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&quot;", "\"")
-                .replace("&apos;", "'")
-                .replace("&amp;", "&"),
-        );
-        rest = &after[end + close.len()..];
+/// One ListObjectsV2 page: its keys, and the token of the next page if
+/// the listing goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListPage {
+    pub keys: Vec<String>,
+    pub next: Option<String>,
+}
+
+/// Reads a ListObjectsV2 page (keys decoded from XML, character
+/// references included).
+pub fn parse_list(xml: &[u8]) -> Result<ListPage, String> {
+    const KEY: usize = 0;
+    const TRUNCATED: usize = 1;
+    const TOKEN: usize = 2;
+    let found = crate::xml::texts_at(
+        xml,
+        &[
+            &["Contents", "Key"],
+            &["IsTruncated"],
+            &["NextContinuationToken"],
+        ],
+    )
+    .map_err(|e| format!("ListObjectsV2 answer: {e}"))?;
+    let mut page = ListPage {
+        keys: Vec::new(),
+        next: None,
+    };
+    let mut truncated = false;
+    for (index, text) in found {
+        match index {
+            KEY => page.keys.push(text),
+            TRUNCATED => truncated = text.trim() == "true",
+            TOKEN => page.next = Some(text),
+            _ => unreachable!("three paths asked for"),
+        }
     }
-    values
+    if !truncated {
+        page.next = None;
+    } else if page.next.is_none() {
+        return Err("ListObjectsV2 answer is truncated but names no NextContinuationToken".into());
+    }
+    Ok(page)
 }
 
 #[cfg(test)]
@@ -574,12 +584,27 @@ mod tests {
             (Some("SlowDown".into()), Some("Please & reduce".into()))
         );
         let page = b"<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a/1</Key></Contents>\
-                     <Contents><Key>a/&lt;2</Key></Contents><NextContinuationToken>tok</NextContinuationToken></ListBucketResult>";
+                     <Contents><Key>a/&lt;2&#38;&#x20;\xc3\xa9</Key></Contents><NextContinuationToken>tok</NextContinuationToken></ListBucketResult>";
         assert_eq!(
-            parse_list(page),
-            (vec!["a/1".into(), "a/<2".into()], Some("tok".into()))
+            parse_list(page).unwrap(),
+            ListPage {
+                keys: vec!["a/1".into(), "a/<2& \u{e9}".into()],
+                next: Some("tok".into())
+            }
         );
         let last = b"<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>";
-        assert_eq!(parse_list(last), (vec![], None));
+        assert_eq!(
+            parse_list(last).unwrap(),
+            ListPage {
+                keys: vec![],
+                next: None
+            }
+        );
+        let cut = b"<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>";
+        assert!(parse_list(cut)
+            .unwrap_err()
+            .contains("NextContinuationToken"));
+        assert!(parse_list(b"<ListBucketResult><Contents>").is_err());
+        assert_eq!(parse_error(b"not xml at all"), (None, None));
     }
 }

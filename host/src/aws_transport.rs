@@ -1,11 +1,13 @@
-//! The native host's side of AWS calls: configuration from the process
-//! environment and HTTP over `ureq`. Signing, retries and credentials are
-//! shared with the Spin app (`summary_pipeline::aws`).
+//! The native host's side of AWS calls: configuration the AWS CLI's way
+//! (flags, environment, `~/.aws` profiles, through `aws-config`) and HTTP
+//! over `ureq`. Signing and retries are shared with the Spin app
+//! (`summary_pipeline::aws_client`).
 
 use std::io::Read;
 use std::time::Duration;
 
 use anyhow::Result;
+use summary_aws::credentials::Source;
 use summary_aws::request::HttpRequest;
 use summary_pipeline::aws_client::{check_declared_length, check_read_length};
 pub use summary_pipeline::aws_client::{
@@ -13,15 +15,63 @@ pub use summary_pipeline::aws_client::{
     Transport,
 };
 
-/// `AwsConfig` from the process environment (see `AwsConfig::from_vars`).
-pub fn config_from_env() -> Result<AwsConfig> {
-    Ok(AwsConfig::from_vars(
-        |name| std::env::var(name).ok(),
-        |path| std::fs::read_to_string(path).map_err(|e| e.to_string()),
-    )?)
+use crate::aws_sdk_config::{self, FALLBACK_REGION};
+
+/// The global flags that choose where and as whom AWS is called, as the
+/// AWS CLI names them.
+#[derive(Clone, Debug, Default)]
+pub struct AwsFlags {
+    /// `--profile`: else `AWS_PROFILE`, else `default`.
+    pub profile: Option<String>,
+    /// `--region`: else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's
+    /// `region`, IMDS, else us-east-1.
+    pub region: Option<String>,
+    /// `--endpoint-url`: every service's endpoint, over `AWS_ENDPOINT_URL_S3`
+    /// (and `_GLUE`, `_SQS`) and `AWS_ENDPOINT_URL`.
+    pub endpoint_url: Option<String>,
+    /// `--no-sign-request`: send every request unsigned (public buckets).
+    pub no_sign_request: bool,
 }
 
-/// A client sending over `ureq`, each exchange bounded by the config's timeout.
+/// The native host's AWS client: region and credentials from `aws-config`'s
+/// default chain (credentials fetched at the first call that signs),
+/// endpoints, path style and retries from the environment
+/// (`AwsConfig::from_vars`), flags over both.
+pub fn native_aws(flags: &AwsFlags, request_timeout: Duration) -> Result<AwsClient> {
+    let resolved = aws_sdk_config::resolve(flags.profile.as_deref(), flags.region.as_deref())?;
+    let region = resolved.region.unwrap_or_else(|| {
+        tracing::info!("no region in the environment, the profile or IMDS: {FALLBACK_REGION}");
+        FALLBACK_REGION.into()
+    });
+    let endpoint_url = flags.endpoint_url.clone();
+    let mut config = AwsConfig::from_vars(|name| match name {
+        "AWS_REGION" => Some(region.clone()),
+        "AWS_ENDPOINT_URL"
+        | "AWS_ENDPOINT_URL_S3"
+        | "AWS_ENDPOINT_URL_GLUE"
+        | "AWS_ENDPOINT_URL_SQS"
+            if endpoint_url.is_some() =>
+        {
+            endpoint_url.clone()
+        }
+        _ => std::env::var(name).ok(),
+    })?;
+    config.request_timeout = request_timeout;
+    tracing::info!(
+        region = %config.region,
+        profile = flags.profile.as_deref().unwrap_or(""),
+        signed = !flags.no_sign_request,
+        "AWS configuration"
+    );
+    if flags.no_sign_request {
+        config.credentials = Ok(Source::Anonymous);
+        return Ok(native_client(config));
+    }
+    Ok(native_client(config).with_credentials_provider(Box::new(resolved.credentials)))
+}
+
+/// A client sending over `ureq`, each exchange bounded by the config's
+/// timeout, signing with the config's credentials.
 pub fn native_client(config: AwsConfig) -> AwsClient {
     let transport = UreqTransport::new(config.request_timeout);
     AwsClient::new(config, Box::new(transport))
@@ -90,5 +140,47 @@ impl Transport for UreqTransport {
             headers,
             body,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use crate::cli::Cli;
+
+    #[test]
+    fn the_aws_flags_fit_the_command_line() {
+        // Clashing names (a global flag and a command's own) panic here.
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "summary-uploader",
+            "--profile",
+            "lake-writer",
+            "--region",
+            "eu-west-3",
+            "replay",
+            "x",
+            "--endpoint-url",
+            "http://127.0.0.1:9000",
+            "--no-sign-request",
+        ])
+        .unwrap();
+        let flags = cli.aws_flags();
+        assert_eq!(flags.profile.as_deref(), Some("lake-writer"));
+        assert_eq!(flags.region.as_deref(), Some("eu-west-3"));
+        assert_eq!(flags.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(flags.no_sign_request);
+        // gen-corpus keeps its own --profile.
+        let cli = Cli::try_parse_from([
+            "summary-uploader",
+            "gen-corpus",
+            "--profile",
+            "serratus",
+            "--out",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(cli.aws_flags().profile, None);
     }
 }

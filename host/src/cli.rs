@@ -57,6 +57,19 @@ pub struct Cli {
     /// More log lines: -v info, -vv debug, -vvv trace (RUST_LOG, when set, decides instead).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The AWS profile (in ~/.aws/config and ~/.aws/credentials) to take credentials and region from
+    /// (default: $AWS_PROFILE, else default). Before the command: gen-corpus has a --profile of its own.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's region, IMDS, else us-east-1).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send S3, Glue and SQS requests to this URL (an S3-compatible store, a local stand-in).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Do not sign requests: read public buckets without credentials (e.g. backfill --source s3://PUBLIC-BUCKET/...).
+    #[arg(long, global = true)]
+    pub no_sign_request: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -80,6 +93,16 @@ impl Cli {
             (_, 1) => "info",
             (_, 2) => "debug",
             _ => "trace",
+        }
+    }
+
+    /// The global AWS flags.
+    pub fn aws_flags(&self) -> crate::aws_transport::AwsFlags {
+        crate::aws_transport::AwsFlags {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            no_sign_request: self.no_sign_request,
         }
     }
 }
@@ -207,8 +230,8 @@ pub struct Destination {
         value_name = "NAME"
     )]
     pub glue_database: String,
-    /// Do not touch the Glue catalog.
-    #[arg(long, env = "SUMMARY_NO_GLUE")]
+    /// Do not touch the Glue catalog (SUMMARY_NO_GLUE takes 1/0, true/false, yes/no, on/off).
+    #[arg(long, env = "SUMMARY_NO_GLUE", value_parser = crate::yes_no::YesNo)]
     pub no_glue: bool,
 }
 

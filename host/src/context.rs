@@ -29,17 +29,17 @@ pub struct Context {
 }
 
 impl Context {
-    /// Loads the converter as the global flags say and reads the AWS
-    /// configuration from the environment.
+    /// Loads the converter as the global flags say and finds the AWS
+    /// configuration the AWS CLI's way (flags, environment, profiles).
     pub fn load(cli: &Cli, started: Instant) -> Result<Self> {
         let component = component_path(cli.component.clone())?;
         let converter = Converter::load(&component, cache_dir(cli).as_deref(), limits(cli))?;
         tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
-        let mut aws = crate::aws_transport::config_from_env()?;
-        aws.request_timeout = std::time::Duration::from_secs_f64(cli.request_timeout.max(0.1));
+        let request_timeout = std::time::Duration::from_secs_f64(cli.request_timeout.max(0.1));
+        let client = crate::aws_transport::native_aws(&cli.aws_flags(), request_timeout)?;
         Ok(Context {
             converter,
-            client: crate::aws_transport::native_client(aws),
+            client,
             started,
         })
     }

@@ -3,6 +3,7 @@
 //! the pipeline itself is `summary-pipeline` (shared with the Spin app),
 //! the lake `summary-lake`, the conversion the guest.
 
+pub mod aws_sdk_config;
 pub mod aws_transport;
 pub mod backfill;
 pub mod clear;
@@ -22,5 +23,6 @@ pub mod report;
 pub mod serve;
 pub mod serve_auth;
 pub mod sqs_consumer;
+pub mod yes_no;
 
 pub use summary_pipeline::{events, glue_catalog, parallel, s3_store, shared};

@@ -26,7 +26,9 @@ pub fn colour() -> bool {
 
 /// Installs the process's subscriber, as `cli` asks.
 pub fn init(cli: &Cli) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| cli.log_level().into());
+    // aws-config warns when IMDS has no region: off EC2, always.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| format!("{},aws_config::imds::region=error", cli.log_level()).into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use crate::error::{Context, Error, Result};
 use summary_aws::credentials;
 use summary_aws::request::{sign_request, Credentials, Endpoint, HttpRequest, SigningProfile};
-use summary_aws::retry::{is_retryable_status, is_throttling_code, RetryPolicy};
+use summary_aws::retry::{classify, AdaptiveRate, RetryMode, RetryPolicy, Verdict};
 use summary_aws::s3::{validate_bucket_name, validate_key_prefix, InvalidName, S3Endpoint};
 use summary_lake::text::{excerpt, quoted};
 
@@ -16,39 +16,49 @@ use summary_lake::text::{excerpt, quoted};
 #[derive(Clone, Debug)]
 pub struct AwsConfig {
     pub region: String,
-    /// Where credentials come from; an error only matters once a call
-    /// needs them (replay into a local lake needs none).
+    /// How requests are signed (fixed keys, or none); an error only
+    /// matters once a call needs them (replay into a local lake needs
+    /// none). A client with a `CredentialsProvider` (the native host's
+    /// aws-config chain) uses that instead, unless this is `Anonymous`.
     pub credentials: Result<credentials::Source, String>,
     pub s3: S3Endpoint,
     pub glue: Endpoint,
     pub sqs: Endpoint,
     /// Longest one HTTP exchange may take before it counts as failed (and is retried).
     pub request_timeout: Duration,
+    /// `AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`.
+    pub retry: RetryPolicy,
 }
 
 impl AwsConfig {
     /// Read the AWS way from variables named as in the environment:
     /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`,
     /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ENDPOINT_URL_S3`,
-    /// `AWS_ENDPOINT_URL_GLUE`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL`. A custom S3 endpoint is
-    /// addressed path-style unless `AWS_S3_FORCE_PATH_STYLE=false`. The
-    /// native host passes the environment; the Spin app its variables.
-    pub fn from_vars(
-        var: impl Fn(&str) -> Option<String>,
-        read_file: impl Fn(&str) -> Result<String, String>,
-    ) -> Result<Self> {
+    /// `AWS_ENDPOINT_URL_GLUE`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL`,
+    /// `AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`. A custom S3 endpoint is
+    /// addressed path-style unless `AWS_S3_FORCE_PATH_STYLE` is a "no"
+    /// (`false`, `0`, `no`, `off`). The native host passes the environment
+    /// with aws-config's region and the flags over it; the Spin app its
+    /// variables.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let var = |name: &str| var(name).filter(|v| !v.is_empty());
         let region = var("AWS_REGION")
             .or_else(|| var("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|| "us-east-1".into());
-        let credentials = credentials::source(var, read_file);
+        let credentials = credentials::source(var);
         let shared = var("AWS_ENDPOINT_URL");
         let s3 = match var("AWS_ENDPOINT_URL_S3").or_else(|| shared.clone()) {
             Some(url) => S3Endpoint {
                 endpoint: Endpoint::parse(&url)
                     .map_err(Error::Permanent)
                     .context("AWS_ENDPOINT_URL_S3")?,
-                path_style: var("AWS_S3_FORCE_PATH_STYLE").as_deref() != Some("false"),
+                path_style: match var("AWS_S3_FORCE_PATH_STYLE") {
+                    None => true,
+                    value => {
+                        summary_aws::boolean::setting("AWS_S3_FORCE_PATH_STYLE", value.as_deref())
+                            .map_err(Error::Permanent)?
+                    }
+                },
             },
             None => S3Endpoint::aws(&region),
         };
@@ -62,6 +72,7 @@ impl AwsConfig {
         };
         let glue = service_endpoint("AWS_ENDPOINT_URL_GLUE", summary_aws::glue::aws_endpoint)?;
         let sqs = service_endpoint("AWS_ENDPOINT_URL_SQS", summary_aws::sqs::aws_endpoint)?;
+        let retry = RetryPolicy::from_vars(var).map_err(Error::Permanent)?;
         Ok(AwsConfig {
             region,
             credentials,
@@ -69,6 +80,7 @@ impl AwsConfig {
             glue,
             sqs,
             request_timeout: Duration::from_secs(60),
+            retry,
         })
     }
 }
@@ -135,14 +147,31 @@ pub fn check_read_length(
     Ok(())
 }
 
+/// Where credentials come from when the host knows better than the
+/// variables (the native host: `aws-config`'s default chain).
+pub trait CredentialsProvider: Send + Sync {
+    /// Credentials fetched now, and when they expire (`None`: never).
+    fn provide(&self) -> Result<(Credentials, Option<SystemTime>), String>;
+}
+
 /// Signs, sends and retries AWS calls.
 pub struct AwsClient {
     pub config: AwsConfig,
     transport: Box<dyn Transport>,
     pub retry: RetryPolicy,
-    /// Credentials fetched from a container endpoint or IMDS, and when they
-    /// expire; fetched again shortly before.
+    /// The host's credentials provider, if it has one: it then takes the
+    /// place of `config.credentials`.
+    provider: Option<Box<dyn CredentialsProvider>>,
+    /// Credentials from `provider`, and when they expire; fetched again
+    /// shortly before, or when AWS says they expired.
     fetched: Mutex<Option<(Credentials, Option<SystemTime>)>>,
+    /// How far the servers' clock is ahead of ours, in milliseconds (learnt
+    /// from a `RequestTimeTooSkewed` answer's `Date`); requests are signed
+    /// with the servers' time.
+    clock_skew_ms: Mutex<i64>,
+    /// Adaptive retry mode's least gap between requests, and when the
+    /// next request may go.
+    rate: Mutex<(AdaptiveRate, Option<std::time::Instant>)>,
 }
 
 /// A request failed: how, and whether trying again later could help.
@@ -170,31 +199,41 @@ impl From<InvalidName> for CallError {
 impl AwsClient {
     pub fn new(config: AwsConfig, transport: Box<dyn Transport>) -> Self {
         AwsClient {
+            retry: config.retry,
             config,
             transport,
-            retry: RetryPolicy::default(),
+            provider: None,
             fetched: Mutex::new(None),
+            clock_skew_ms: Mutex::new(0),
+            rate: Mutex::new((AdaptiveRate::default(), None)),
         }
     }
 
-    /// The credentials to sign with now: fixed ones from the environment,
-    /// or the role's, fetched (with retries) and cached until shortly
-    /// before they expire.
-    pub fn credentials(&self) -> Result<Credentials, CallError> {
+    /// Takes credentials from `provider` instead of `config.credentials`.
+    pub fn with_credentials_provider(mut self, provider: Box<dyn CredentialsProvider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// The credentials to sign with now (`None`: send unsigned): fixed ones
+    /// from the variables, or the provider's, fetched (with retries) and
+    /// cached until shortly before they expire.
+    pub fn credentials(&self) -> Result<Option<Credentials>, CallError> {
         let fail = |message: String, retryable| CallError {
             message,
             retryable,
             too_large: false,
         };
-        let source = match &self.config.credentials {
-            Ok(credentials::Source::Environment(fixed)) => return Ok(fixed.clone()),
-            Ok(source) => source,
-            Err(message) => return Err(fail(message.clone(), false)),
+        let provider = match (&self.provider, &self.config.credentials) {
+            (_, Ok(credentials::Source::Anonymous)) => return Ok(None),
+            (Some(provider), _) => provider,
+            (None, Ok(credentials::Source::Environment(fixed))) => return Ok(Some(fixed.clone())),
+            (None, Err(message)) => return Err(fail(message.clone(), false)),
         };
         let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((credentials, expiration)) = fetched.as_ref() {
             if !credentials::needs_refresh(*expiration, SystemTime::now()) {
-                return Ok(credentials.clone());
+                return Ok(Some(credentials.clone()));
             }
         }
         // Fewer tries than a service call: off EC2 there is no IMDS to wait for.
@@ -205,7 +244,7 @@ impl AwsClient {
         let mut attempt = 0;
         let (credentials, expiration) = loop {
             attempt += 1;
-            match self.fetch_credentials(source) {
+            match provider.provide() {
                 Ok(answer) => break answer,
                 Err(message) if retry.should_retry(attempt) => {
                     crate::metrics::retried("credentials");
@@ -213,62 +252,22 @@ impl AwsClient {
                     std::thread::sleep(retry.delay(attempt, fastrand::f64()));
                 }
                 Err(message) => {
-                    let from = match source {
-                        credentials::Source::InstanceMetadata { .. } => "no AWS credentials: none in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the instance metadata service gave none",
-                        _ => "no AWS credentials from the container credentials endpoint",
-                    };
-                    return Err(fail(
-                        format!("{from}: {message} (after {attempt} tries)"),
-                        true,
-                    ));
+                    return Err(fail(format!("{message} (after {attempt} tries)"), true));
                 }
             }
         };
         tracing::info!(access_key_id = %credentials.access_key_id, ?expiration, "credentials fetched");
         *fetched = Some((credentials.clone(), expiration));
-        Ok(credentials)
-    }
-
-    fn fetch_credentials(
-        &self,
-        source: &credentials::Source,
-    ) -> Result<(Credentials, Option<SystemTime>), String> {
-        let answer = |request: &HttpRequest| -> Result<Vec<u8>, String> {
-            let response = self.send(request, 64 * 1024).map_err(|e| e.message)?;
-            if !response.is_success() {
-                return Err(format!("{request:?}: HTTP {}", response.status));
-            }
-            Ok(response.body)
-        };
-        let body = match source {
-            credentials::Source::Environment(fixed) => return Ok((fixed.clone(), None)),
-            credentials::Source::Container { url, authorization } => answer(
-                &credentials::container_request(url, authorization.as_deref()),
-            )?,
-            credentials::Source::InstanceMetadata { endpoint } => {
-                let token = answer(&credentials::imds_token_request(endpoint))?;
-                let token = String::from_utf8_lossy(&token).trim().to_string();
-                let roles = answer(&credentials::imds_role_request(endpoint, &token, None))?;
-                let roles = String::from_utf8_lossy(&roles);
-                let role = roles
-                    .lines()
-                    .next()
-                    .filter(|role| !role.is_empty())
-                    .ok_or("the instance has no IAM role")?;
-                answer(&credentials::imds_role_request(
-                    endpoint,
-                    &token,
-                    Some(role),
-                ))?
-            }
-        };
-        credentials::parse_credentials(&body)
+        Ok(Some(credentials))
     }
 
     /// Sends a request built by `build` (rebuilt and re-signed each try),
-    /// retrying transport errors, throttling and 5xx answers. Any other
-    /// answer is returned for the caller to read. Bodies longer than
-    /// `max_body` bytes are refused.
+    /// retrying what the AWS SDKs retry (`summary_aws::retry::classify`):
+    /// transport errors, throttling, 5xx answers, S3's `RequestTimeout`;
+    /// after `ExpiredToken` the credentials are fetched again, after
+    /// `RequestTimeTooSkewed` requests are signed with the server's clock.
+    /// Any other answer is returned for the caller to read. Bodies longer
+    /// than `max_body` bytes are refused.
     pub fn call(
         &self,
         profile: SigningProfile,
@@ -276,37 +275,69 @@ impl AwsClient {
         max_body: u64,
         build: impl Fn() -> HttpRequest,
     ) -> Result<HttpResponse, CallError> {
-        let credentials = self.credentials()?;
+        let mut credentials = self.credentials()?;
         let mut attempt = 0;
         loop {
             attempt += 1;
+            self.wait_for_rate_limit();
             let mut request = build();
-            sign_request(
-                &mut request,
-                profile,
-                service,
-                &self.config.region,
-                &credentials,
-                SystemTime::now(),
-            )
-            .map_err(|e| CallError {
-                message: e.to_string(),
-                retryable: false,
-                too_large: false,
-            })?;
+            if let Some(credentials) = &credentials {
+                sign_request(
+                    &mut request,
+                    profile,
+                    service,
+                    &self.config.region,
+                    credentials,
+                    self.signing_time(),
+                )
+                .map_err(|e| CallError {
+                    message: e.to_string(),
+                    retryable: false,
+                    too_large: false,
+                })?;
+            }
             let started = std::time::Instant::now();
+            let mut refresh_credentials = false;
             let (cause, message) = match self.send(&request, max_body) {
+                Ok(response) if response.is_success() => {
+                    self.adjust_rate(AdaptiveRate::succeeded);
+                    return Ok(response);
+                }
                 Ok(response) => {
                     let code = error_code(&response);
-                    let throttled = code.as_deref().is_some_and(is_throttling_code);
-                    if response.is_success() || !(is_retryable_status(response.status) || throttled)
+                    let verdict = classify(response.status, code.as_deref());
+                    if verdict == Verdict::Final && credentials.is_none() && response.status == 403
                     {
-                        return Ok(response);
+                        {
+                            return Err(CallError {
+                                message: describe_failure(
+                                    &format!(
+                                        "{request:?} sent unsigned (--no-sign-request): the bucket \
+                                         does not allow anonymous access; drop --no-sign-request \
+                                         to sign with your credentials"
+                                    ),
+                                    &response,
+                                ),
+                                retryable: false,
+                                too_large: false,
+                            });
+                        }
                     }
-                    let cause = if throttled || response.status == 429 {
-                        "throttled"
-                    } else {
-                        "server_error"
+                    let cause = match verdict {
+                        Verdict::Final => return Ok(response),
+                        Verdict::Retry => "server_error",
+                        Verdict::Throttled => {
+                            self.adjust_rate(AdaptiveRate::throttled);
+                            "throttled"
+                        }
+                        Verdict::RefreshCredentials => {
+                            refresh_credentials = true;
+                            "expired_credentials"
+                        }
+                        Verdict::CorrectClock => {
+                            self.correct_clock(&response);
+                            "clock_skew"
+                        }
                     };
                     let message = format!(
                         "{request:?}: HTTP {} {}",
@@ -328,6 +359,71 @@ impl AwsClient {
             }
             crate::metrics::retried(cause);
             std::thread::sleep(self.retry.delay(attempt, fastrand::f64()));
+            if refresh_credentials {
+                credentials = self.refresh_credentials()?;
+            }
+        }
+    }
+
+    /// Drops cached credentials and gets them again (after AWS said they
+    /// expired, whatever their stated expiry).
+    fn refresh_credentials(&self) -> Result<Option<Credentials>, CallError> {
+        *self.fetched.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        tracing::info!("credentials expired in use: fetching them again");
+        self.credentials()
+    }
+
+    /// Now by the servers' clock, as far as it is known.
+    fn signing_time(&self) -> SystemTime {
+        let skew = *self.clock_skew_ms.lock().unwrap_or_else(|e| e.into_inner());
+        let now = SystemTime::now();
+        if skew >= 0 {
+            now + Duration::from_millis(skew as u64)
+        } else {
+            now - Duration::from_millis(skew.unsigned_abs())
+        }
+    }
+
+    /// Learns the servers' clock from a skew error's `Date` header.
+    fn correct_clock(&self, response: &HttpResponse) {
+        let Some(server) = response
+            .header("date")
+            .and_then(credentials::parse_http_date)
+        else {
+            return;
+        };
+        let skew_ms = match server.duration_since(SystemTime::now()) {
+            Ok(ahead) => ahead.as_millis() as i64,
+            Err(behind) => -(behind.duration().as_millis() as i64),
+        };
+        tracing::warn!(
+            skew_ms,
+            "this machine's clock is off AWS's: signing with AWS's time"
+        );
+        *self.clock_skew_ms.lock().unwrap_or_else(|e| e.into_inner()) = skew_ms;
+    }
+
+    /// In adaptive mode, waits until the least gap since the last request
+    /// has passed (and claims the next slot).
+    fn wait_for_rate_limit(&self) {
+        if self.retry.mode != RetryMode::Adaptive {
+            return;
+        }
+        let wait = {
+            let mut rate = self.rate.lock().unwrap_or_else(|e| e.into_inner());
+            let now = std::time::Instant::now();
+            let slot = rate.1.map_or(now, |next| next.max(now));
+            rate.1 = Some(slot + rate.0.gap);
+            slot - now
+        };
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
+    }
+
+    fn adjust_rate(&self, change: fn(&mut AdaptiveRate)) {
+        if self.retry.mode == RetryMode::Adaptive {
+            change(&mut self.rate.lock().unwrap_or_else(|e| e.into_inner()).0);
         }
     }
 

@@ -185,13 +185,14 @@ impl ObjectStore for S3Store<'_> {
                     &response,
                 )));
             }
-            let (page, next) = parse_list(&response.body);
+            let page = parse_list(&response.body).map_err(Error::Permanent)?;
             let strip = full.len() - prefix.len();
             keys.extend(
-                page.into_iter()
+                page.keys
+                    .into_iter()
                     .filter_map(|key| key.get(strip..).map(str::to_string)),
             );
-            match next {
+            match page.next {
                 Some(next) => token = Some(next),
                 None => break,
             }

@@ -25,14 +25,11 @@ fn variable(name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
-/// A yes/no Spin variable's value: `true` or `false`; unset or empty is
-/// `false`.
+/// A yes/no Spin variable's value (`1`/`0`, `true`/`false`, `yes`/`no`,
+/// `on`/`off`); unset or empty is `false`.
 fn flag(name: &str, value: Option<String>) -> Result<bool> {
-    match value.as_deref() {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => bail!("the Spin variable {name}: {other:?} is neither true nor false"),
-    }
+    summary_aws::boolean::setting(&format!("the Spin variable {name}"), value.as_deref())
+        .map_err(anyhow::Error::msg)
 }
 
 /// How a Spin operator accepts SNS topics (quoted when none is).
@@ -63,10 +60,7 @@ impl App {
     pub fn from_variables() -> Result<Self> {
         // The AWS names of the native host's environment, lower-cased as
         // Spin variable names must be.
-        let aws = AwsConfig::from_vars(
-            |name| variable(&name.to_ascii_lowercase()),
-            |path| Err(format!("{path}: a Spin component reads no files")),
-        )?;
+        let aws = AwsConfig::from_vars(|name| variable(&name.to_ascii_lowercase()))?;
         if !matches!(aws.credentials, Ok(Source::Environment(_))) {
             bail!("set the Spin variables aws_access_key_id and aws_secret_access_key (secrets)");
         }

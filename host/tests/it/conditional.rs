@@ -29,7 +29,7 @@ fn conditional_writes_hold(aws: &Aws, endpoint: &str, bucket: &str) {
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.clone())
     };
-    let config = AwsConfig::from_vars(var, |path| Err(format!("no file {path}"))).unwrap();
+    let config = AwsConfig::from_vars(var).unwrap();
     let client = native_client(config);
     let host = endpoint.trim_start_matches("http://").to_string();
     let created = client

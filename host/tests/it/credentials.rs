@@ -1,6 +1,9 @@
-//! Role credentials the AWS way, against s3s-fs and moto: from a container
-//! credentials endpoint (ECS, EKS Pod Identity) and from IMDSv2, both
-//! served on loopback by the test, fetched once and again before expiry.
+//! Credentials and region the AWS way (through `aws-config`), against
+//! s3s-fs and moto: from a container credentials endpoint (ECS, EKS Pod
+//! Identity) and from IMDSv2, both served on loopback by the test, fetched
+//! once and again before expiry; from profiles in `~/.aws` (keys,
+//! `credential_process`), from a web identity token; and none at all
+//! (`--no-sign-request`) for public buckets.
 
 use crate::support::common;
 use crate::support::servers;
@@ -37,8 +40,15 @@ fn fake_server(answer: impl Fn(&str, &str) -> (u16, String) + Send + 'static) ->
                 .unwrap()
                 .push((method.clone(), path.clone(), headers));
             let (status, body) = answer(&method, &path);
-            let _ =
-                request.respond(tiny_http::Response::from_string(body).with_status_code(status));
+            // What IMDS sends with a session token (and harmless elsewhere).
+            let ttl =
+                tiny_http::Header::from_bytes("x-aws-ec2-metadata-token-ttl-seconds", "21600")
+                    .unwrap();
+            let _ = request.respond(
+                tiny_http::Response::from_string(body)
+                    .with_status_code(status)
+                    .with_header(ttl),
+            );
         }
     });
     (url, seen)
@@ -65,7 +75,8 @@ fn record(key: &str) -> Value {
         "s3":{"bucket":{"name":"src"},"object":{"key": key, "sequencer": "01"}}})
 }
 
-/// `handle-event` on two summaries with no keys in the environment.
+/// `handle-event` on two summaries with no keys in the environment, `env`
+/// over the servers' (an empty value unsets).
 fn handle_without_keys(aws: &Aws, env: &[(&str, &str)]) -> std::process::Output {
     for (key, fixture) in [
         ("summary2/SRR612821.summary", "nucleotide/SRR612821.summary"),
@@ -85,10 +96,23 @@ fn handle_without_keys(aws: &Aws, env: &[(&str, &str)]) -> std::process::Output 
         record("psummary/DRR1017695.psummary"),
     ];
     std::fs::write(&path, json!({ "Records": records }).to_string()).unwrap();
-    servers::uploader(aws)
+    // A HOME of its own: no profile of the machine's may answer.
+    let home = aws.s3_root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut command = servers::uploader(aws);
+    command
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
-        .envs(env.iter().copied())
+        .env_remove("AWS_PROFILE")
+        .env("HOME", &home);
+    // An empty value unsets the variable.
+    for (name, value) in env {
+        match value {
+            &"" => command.env_remove(name),
+            _ => command.env(name, value),
+        };
+    }
+    command
         .env("RUST_LOG", "info")
         .args([
             "handle-event",
@@ -106,7 +130,8 @@ fn container_credentials_are_fetched_once_with_the_pod_identity_token() {
     let answer = role_credentials(&aws, Duration::from_secs(3600));
     let (url, seen) = fake_server(move |_, _| (200, answer.clone()));
     let token_file = aws.s3_root.path().join("token");
-    std::fs::write(&token_file, "pod-identity-token\n").unwrap();
+    // No newline at the end: aws-config refuses a token ending in whitespace.
+    std::fs::write(&token_file, "pod-identity-token").unwrap();
     let out = handle_without_keys(
         &aws,
         &[
@@ -216,9 +241,284 @@ fn no_credentials_anywhere_is_a_clear_error() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let error = report["records"][0]["error"].as_str().unwrap();
     assert!(
-        error.contains("no AWS credentials: none in the environment"),
+        error.contains("no AWS credentials (looked in the environment, the profile in ~/.aws, web identity, the container endpoint and the instance metadata service): "),
         "{error}"
     );
-    assert!(error.contains("HTTP 404 (after 3 tries)"), "{error}");
+    assert!(
+        error.contains(
+            "Ec2InstanceMetadata: the credential provider was not enabled: received 404 from IMDS"
+        ),
+        "{error}"
+    );
+    assert!(error.contains("(after 3 tries)"), "{error}");
     assert!(aws.lake_files().is_empty());
+}
+
+/// Writes `~/.aws/credentials` and `~/.aws/config` under `home`.
+fn aws_files(home: &std::path::Path, credentials: &str, config: &str) {
+    let dir = home.join(".aws");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("credentials"), credentials).unwrap();
+    std::fs::write(dir.join("config"), config).unwrap();
+}
+
+/// The region the run said it uses (its `AWS configuration` log line).
+fn region_used(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("AWS configuration"))
+        .unwrap_or_else(|| panic!("no 'AWS configuration' line in {stderr}"));
+    line.split("region=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_profile_in_home_gives_the_keys_and_the_region_and_flags_come_first() {
+    let aws = Aws::start();
+    let home = aws.s3_root.path().join("home");
+    aws_files(
+        &home,
+        &format!(
+            "[default]\naws_access_key_id = AKIAWRONGWRONGWRONG\naws_secret_access_key = wrong\n\n\
+             [lake-writer]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            aws.access_key, aws.secret_key
+        ),
+        "[default]\nregion = ap-south-1\n\n[profile lake-writer]\nregion = eu-west-3\n",
+    );
+    let out = handle_without_keys(&aws, &[("AWS_PROFILE", "lake-writer"), ("AWS_REGION", "")]);
+    common::assert_success(&out);
+    assert_eq!(region_used(&out), "eu-west-3", "the profile's region");
+    let lake = aws.lake_dir().join("serratus");
+    assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 1);
+    assert_eq!(duckdb_count(&lake, "protein/sra"), 1);
+
+    // --profile over AWS_PROFILE, --region over the profile's.
+    let out = handle_without_keys(&aws, &[("AWS_PROFILE", "default"), ("AWS_REGION", "")]);
+    assert_eq!(region_used(&out), "ap-south-1");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("InvalidAccessKeyId")
+            || String::from_utf8_lossy(&out.stdout).contains("403"),
+        "the default profile's wrong keys were used: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = servers::uploader(&aws)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_PROFILE", "default")
+        .env_remove("AWS_REGION")
+        .env("HOME", &home)
+        .env("RUST_LOG", "info")
+        .args([
+            "--profile",
+            "lake-writer",
+            "--region",
+            "us-west-2",
+            "handle-event",
+            "-",
+            "--dest",
+            "s3://lake/serratus",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            let event = json!({"Records": [record("summary2/SRR612821.summary")]});
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(event.to_string().as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    common::assert_success(&out);
+    assert_eq!(region_used(&out), "us-west-2");
+}
+
+#[test]
+fn credential_process_in_a_profile_gives_the_keys() {
+    let aws = Aws::start();
+    let home = aws.s3_root.path().join("home");
+    let script = aws.s3_root.path().join("credentials.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho '{}'\n",
+            json!({"Version": 1, "AccessKeyId": aws.access_key, "SecretAccessKey": aws.secret_key})
+        ),
+    )
+    .unwrap();
+    aws_files(
+        &home,
+        "",
+        &format!(
+            "[profile by-process]\ncredential_process = /bin/sh {}\nregion = us-east-1\n",
+            script.display()
+        ),
+    );
+    let out = handle_without_keys(&aws, &[("AWS_PROFILE", "by-process")]);
+    common::assert_success(&out);
+    let lake = aws.lake_dir().join("serratus");
+    assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 1);
+    assert_eq!(duckdb_count(&lake, "protein/sra"), 1);
+}
+
+#[test]
+fn a_web_identity_token_is_exchanged_for_role_credentials() {
+    let aws = Aws::start();
+    // An STS stand-in: moto's STS hands out random keys, which s3s-fs (one
+    // fixed key pair) would refuse; this one answers with the keys s3s-fs
+    // takes, and records what it was asked.
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let sts_url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = asked.clone();
+    let (access_key, secret_key) = (aws.access_key.clone(), aws.secret_key.clone());
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let mut body = String::new();
+            let _ = request.as_reader().read_to_string(&mut body);
+            log.lock().unwrap().push(body);
+            let answer = format!(
+                "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                 <AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>{access_key}</AccessKeyId>\
+                 <SecretAccessKey>{secret_key}</SecretAccessKey><SessionToken>web-session</SessionToken>\
+                 <Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>\
+                 <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/uploader/ci</Arn>\
+                 <AssumedRoleId>AROAEXAMPLE:ci</AssumedRoleId></AssumedRoleUser>\
+                 <SubjectFromWebIdentityToken>ci</SubjectFromWebIdentityToken>\
+                 </AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r1</RequestId>\
+                 </ResponseMetadata></AssumeRoleWithWebIdentityResponse>"
+            );
+            let _ =
+                request.respond(tiny_http::Response::from_string(answer).with_header(
+                    tiny_http::Header::from_bytes("Content-Type", "text/xml").unwrap(),
+                ));
+        }
+    });
+    let token = aws.s3_root.path().join("web-identity-token");
+    std::fs::write(&token, "oidc-token-from-the-ci").unwrap();
+    let out = handle_without_keys(
+        &aws,
+        &[
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", token.to_str().unwrap()),
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/uploader"),
+            ("AWS_ROLE_SESSION_NAME", "ci"),
+            ("AWS_ENDPOINT_URL_STS", &sts_url),
+            // moto's Glue knows no session token "web-session".
+            ("SUMMARY_NO_GLUE", "1"),
+        ],
+    );
+    common::assert_success(&out);
+    let lake = aws.lake_dir().join("serratus");
+    assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 1);
+    let asked = asked.lock().unwrap();
+    assert_eq!(asked.len(), 1, "exchanged once: {asked:?}");
+    for part in [
+        "Action=AssumeRoleWithWebIdentity",
+        "RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fuploader",
+        "RoleSessionName=ci",
+        "WebIdentityToken=oidc-token-from-the-ci",
+    ] {
+        assert!(asked[0].contains(part), "{part} in {}", asked[0]);
+    }
+}
+
+#[test]
+fn no_sign_request_reads_a_public_bucket_and_says_so_when_a_bucket_is_not() {
+    let public = servers::moto_without_auth();
+    // Public as a bucket on AWS is made public: readable and listable by anyone.
+    let public_read = [("x-amz-acl", "public-read")];
+    let (status, body) = servers::http(
+        "PUT",
+        &format!("{}/lovelywater", public.url()),
+        &public_read,
+        b"",
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let fixture = std::fs::read(common::fixtures().join("nucleotide/SRR612821.summary")).unwrap();
+    let (status, _) = servers::http(
+        "PUT",
+        &format!("{}/lovelywater/summary2/SRR612821.summary", public.url()),
+        &public_read,
+        &fixture,
+    );
+    assert_eq!(status, 200);
+    let work = tempfile::tempdir().unwrap();
+    let index = work.path().join("runs.txt");
+    std::fs::write(&index, "SRR612821\n").unwrap();
+    let backfill = |endpoint: &str, bucket: &str, lake: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+            .arg("--component")
+            .arg(common::component_path())
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .env("HOME", work.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args([
+                "--no-sign-request",
+                "--endpoint-url",
+                endpoint,
+                "--region",
+                "us-east-1",
+            ])
+            .args([
+                "backfill",
+                "--index",
+                index.to_str().unwrap(),
+                "--kind",
+                "nucleotide",
+            ])
+            .args(["--source", &format!("s3://{bucket}/summary2")])
+            .args(["--dest", work.path().join(lake).to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let out = backfill(&public.url(), "lovelywater", "lake");
+    common::assert_success(&out);
+    assert_eq!(duckdb_count(&work.path().join("lake"), "nucleotide/sra"), 1);
+
+    // A list, unsigned.
+    let client = summary_uploader::aws_transport::native_aws(
+        &summary_uploader::aws_transport::AwsFlags {
+            endpoint_url: Some(public.url()),
+            region: Some("us-east-1".into()),
+            no_sign_request: true,
+            ..Default::default()
+        },
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let store = summary_uploader::s3_store::S3Store::new(&client, "lovelywater".into(), "".into());
+    use summary_pipeline::store::ObjectStore;
+    assert_eq!(
+        store.list("summary2/").unwrap(),
+        ["summary2/SRR612821.summary"]
+    );
+
+    // s3s-fs takes signed requests only.
+    let aws = Aws::start();
+    aws.put_source("summary2/SRR612821.summary", &fixture);
+    let out = backfill(&aws.s3.url(), "src", "refused");
+    assert_ne!(out.status.code(), Some(0));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(
+            "sent unsigned (--no-sign-request): the bucket does not allow anonymous access"
+        ),
+        "{text}"
+    );
 }

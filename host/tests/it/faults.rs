@@ -309,3 +309,114 @@ fn every_kind_of_fault_on_s3_and_glue_is_retried_and_the_lake_is_exact() {
     assert_eq!(status, 200);
     assert_eq!(tables["TableList"].as_array().unwrap().len(), 3);
 }
+
+/// `handle-event` of `key`'s event into `s3://lake/{prefix}` through `proxy`, with `env`.
+fn run_through(
+    aws: &Aws,
+    key: &str,
+    prefix: &str,
+    proxy: &FaultProxy,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let path = aws.s3_root.path().join(format!("{prefix}.json"));
+    std::fs::write(&path, event(key)).unwrap();
+    servers::uploader(aws)
+        .args([
+            "handle-event",
+            path.to_str().unwrap(),
+            "--dest",
+            &format!("s3://lake/{prefix}"),
+            "--no-glue",
+        ])
+        .env("AWS_ENDPOINT_URL_S3", proxy.url())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn request_timeout_skew_and_expired_token_are_retried_and_the_lake_is_exact() {
+    let aws = Aws::start();
+    let key = "summary2/DRR11074882.summary";
+    aws.put_source(key, &fixture("nucleotide", "DRR11074882.summary"));
+    clean_run(&aws, key, "clean");
+    for (prefix, fault) in [
+        ("timeout", Fault::Error(400, "RequestTimeout")),
+        ("skewed", Fault::Error(403, "RequestTimeTooSkewed")),
+        ("expired", Fault::Error(400, "ExpiredToken")),
+    ] {
+        // The source GET's first try and two PUTs of objects.
+        let proxy = FaultProxy::start(aws.s3.port, move |method, _, nth| {
+            matches!((method, nth), ("GET", 2) | ("PUT", 3) | ("PUT", 5)).then_some(fault)
+        });
+        let out = run_through(&aws, key, prefix, &proxy, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{prefix}: {stderr}");
+        assert_eq!(
+            proxy.faults_served.load(Ordering::SeqCst),
+            3,
+            "{prefix}: {stderr}"
+        );
+        assert!(
+            objects(&aws, prefix) == objects(&aws, "clean"),
+            "{prefix}: exactly the clean run's objects and manifest"
+        );
+    }
+}
+
+#[test]
+fn aws_max_attempts_bounds_the_tries_and_a_failed_precondition_is_not_retried() {
+    let aws = Aws::start();
+    let key = "summary2/DRR11074882.summary";
+    aws.put_source(key, &fixture("nucleotide", "DRR11074882.summary"));
+    // The manifest read fails twice: two tries in all are not enough...
+    let twice = || {
+        FaultProxy::start(aws.s3.port, |method, _, nth| {
+            (method == "GET" && nth <= 2).then_some(Fault::Status(503))
+        })
+    };
+    let proxy = twice();
+    let out = run_through(
+        &aws,
+        key,
+        "two",
+        &proxy,
+        &[("AWS_MAX_ATTEMPTS", "2"), ("AWS_RETRY_MODE", "adaptive")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("(after 2 tries)"), "{stderr}");
+    assert_eq!(proxy.faults_served.load(Ordering::SeqCst), 2);
+    // ...three are.
+    let proxy = twice();
+    let out = run_through(&aws, key, "three", &proxy, &[("AWS_MAX_ATTEMPTS", "3")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(proxy.faults_served.load(Ordering::SeqCst), 2);
+
+    // A 412 (a conditional write that lost) is the caller's to read, never retried.
+    let proxy = FaultProxy::start(aws.s3.port, |method, _, nth| {
+        (method == "GET" && nth == 1).then_some(Fault::Error(412, "PreconditionFailed"))
+    });
+    let out = run_through(&aws, key, "precondition", &proxy, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(proxy.faults_served.load(Ordering::SeqCst), 1, "{stderr}");
+    assert!(stderr.contains("412"), "{stderr}");
+    assert!(!stderr.contains("AWS call failed"), "not retried: {stderr}");
+
+    let out = servers::uploader(&aws)
+        .args(["handle-event", "-", "--no-glue"])
+        .env("AWS_RETRY_MODE", "eager")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("AWS_RETRY_MODE=\"eager\": use standard or adaptive"),
+        "{stderr}"
+    );
+}

@@ -20,7 +20,7 @@ use summary_uploader::aws_transport::{native_client, AwsClient, AwsConfig};
 use summary_uploader::converter::{Converter, GuestLimits};
 use summary_uploader::events::Pipeline;
 use summary_uploader::glue_catalog::GlueCatalog;
-use summary_uploader::lambda::handle_invocation;
+use summary_uploader::lambda::{handle_invocation, ErrorType};
 use summary_uploader::s3_store::S3Store;
 
 fn client(aws: &Aws) -> AwsClient {
@@ -39,6 +39,7 @@ fn client(aws: &Aws) -> AwsClient {
         glue: moto.clone(),
         sqs: moto,
         request_timeout: Duration::from_secs(30),
+        retry: Default::default(),
     })
 }
 
@@ -141,14 +142,23 @@ fn the_handler_lands_s3_events_and_reports_only_the_bad_sqs_record() {
         &json!({"Records": [s3_record("summary2/SRR9999999.summary")]}),
     )
     .unwrap_err();
-    assert!(error.starts_with("not every record landed"), "{error}");
+    assert_eq!(error.error_type, ErrorType::RecordsNotLanded);
     assert!(
-        error.contains("field 'readlength': invalid integer"),
+        error.message.starts_with("not every record landed"),
+        "{error}"
+    );
+    assert!(
+        error
+            .message
+            .contains("field 'readlength': invalid integer"),
         "{error}"
     );
     let error = handle_invocation(&pipeline, &json!({"hello": "world"})).unwrap_err();
+    assert_eq!(error.error_type, ErrorType::MalformedEvent);
     assert!(
-        error.starts_with("malformed event: event has an unknown shape"),
+        error
+            .message
+            .starts_with("malformed event: event has an unknown shape"),
         "{error}"
     );
 }
@@ -292,6 +302,7 @@ fn the_binary_runs_as_bootstrap_under_a_lambda_runtime_api() {
     let (path, body) = next("the failed invocation's error");
     assert_eq!(path, "/2018-06-01/runtime/invocation/request-1/error");
     let message = body["errorMessage"].as_str().unwrap_or_default();
+    assert_eq!(body["errorType"], "RecordsNotLanded", "{body}");
     assert!(message.starts_with("not every record landed"), "{body}");
     assert!(message.contains("SRR9999999"), "{body}");
     assert_eq!(
@@ -307,4 +318,225 @@ fn the_binary_runs_as_bootstrap_under_a_lambda_runtime_api() {
     let lake = aws.lake_dir().join("serratus");
     assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 1);
     assert!(lake.join("_errors/nucleotide/SRR9999999.json").exists());
+}
+
+/// The binary started as Lambda starts `bootstrap` (no arguments) against
+/// the local Runtime API on `port`, its log in `log`.
+fn start_function(
+    aws: &Aws,
+    port: u16,
+    env: &[(&str, &str)],
+    log: &std::path::Path,
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .envs(aws.env())
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "summary-uploader")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("SUMMARY_DEST", "s3://lake/serratus")
+        .env("SUMMARY_COMPONENT", common::component_path())
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// The answer the function posted for invocation `index`, skipping `/next`
+/// calls (its log, `log`, shown if it never answers).
+fn answer_of(seen: &mpsc::Receiver<Seen>, index: usize, log: &std::path::Path) -> (String, Value) {
+    loop {
+        let (path, body) = seen
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the function never answered invocation {index}: {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                )
+            });
+        if path != "/2018-06-01/runtime/invocation/next" {
+            assert!(path.contains(&format!("/request-{index}/")), "{path}");
+            return (path, body);
+        }
+    }
+}
+
+#[test]
+fn summary_no_glue_takes_1_and_true_and_names_itself_when_it_is_neither() {
+    let aws = Aws::start();
+    let logs = tempfile::tempdir().unwrap();
+    for (index, (value, run)) in [("1", "SRR612821"), ("true", "SRR1234567")]
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("summary2/{run}.summary");
+        let fixture =
+            std::fs::read_to_string(common::fixtures().join("nucleotide/SRR612821.summary"))
+                .unwrap();
+        aws.put_source(&key, fixture.replace("SRR612821", run).as_bytes());
+        let (port, seen) = runtime_api(vec![json!({"Records": [s3_record(&key)]})]);
+        let log = logs.path().join(format!("{index}.log"));
+        // JSON logs as Lambda asks for them, at the level RUST_LOG sets.
+        let mut child = start_function(
+            &aws,
+            port,
+            &[
+                ("SUMMARY_NO_GLUE", value),
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+                ("RUST_LOG", "info"),
+            ],
+            &log,
+        );
+        let (path, body) = answer_of(&seen, 0, &log);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            path.ends_with("/response"),
+            "SUMMARY_NO_GLUE={value}: {path} {body}"
+        );
+        assert_eq!(body["records"][0]["outcome"], "landed", "{body}");
+        assert_eq!(body["records"][0]["run"], run);
+        let log = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<Value> = log
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"))
+            })
+            .collect();
+        let done = lines
+            .iter()
+            .find(|line| line["message"] == "record done")
+            .unwrap_or_else(|| panic!("no 'record done' line in {log}"));
+        assert_eq!(done["level"], "INFO");
+        assert_eq!(done["outcome"], "landed");
+    }
+    let lake = aws.lake_dir().join("serratus");
+    assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 2);
+    let (status, answer) = aws.glue_call("GetDatabase", json!({"Name": "summary"}));
+    assert_eq!(status, 400, "Glue was left alone: {answer}");
+    assert_eq!(answer["__type"], "EntityNotFoundException", "{answer}");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .envs(aws.env())
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:1")
+        .env("SUMMARY_DEST", "s3://lake/serratus")
+        .env("SUMMARY_NO_GLUE", "maybe")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SUMMARY_NO_GLUE (the environment variable of --no-glue) is \"maybe\": use 1/0, true/false, yes/no or on/off"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn s3_batch_operations_tasks_are_answered_one_by_one() {
+    let aws = Aws::start();
+    put_fixture(
+        &aws,
+        "summary2/SRR612821.summary",
+        "nucleotide/SRR612821.summary",
+    );
+    put_fixture(
+        &aws,
+        "psummary/DRR1017695.psummary",
+        "protein/DRR1017695.psummary",
+    );
+    aws.put_source("summary2/SRR9999999.summary", CORRUPT);
+    let schema_1 = json!({"invocationSchemaVersion": "1.0", "invocationId": "inv-1",
+    "job": {"id": "job-1"},
+    "tasks": [
+        {"taskId": "t-good", "s3Key": "summary2/SRR612821.summary", "s3VersionId": null, "s3BucketArn": "arn:aws:s3:::src"},
+        {"taskId": "t-missing", "s3Key": "summary2/SRR0000001.summary", "s3VersionId": null, "s3BucketArn": "arn:aws:s3:::src"},
+        {"taskId": "t-malformed", "s3Key": "summary2/SRR9999999.summary", "s3VersionId": null, "s3BucketArn": "arn:aws:s3:::src"},
+    ]});
+    let schema_2 = json!({"invocationSchemaVersion": "2.0", "invocationId": "inv-2",
+    "job": {"id": "job-2", "userArguments": {"note": "backfill"}},
+    "tasks": [
+        {"taskId": "u-good", "s3Bucket": "src", "s3Key": "psummary/DRR1017695.psummary", "s3VersionId": null},
+        {"taskId": "u-missing", "s3Bucket": "src", "s3Key": "psummary/DRR0000001.psummary", "s3VersionId": null},
+        {"taskId": "u-malformed", "s3Bucket": "src", "s3Key": "summary2/SRR9999999.summary", "s3VersionId": null},
+    ]});
+    let (port, seen) = runtime_api(vec![schema_1, schema_2]);
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("log");
+    let mut child = start_function(&aws, port, &[], &log);
+    let answers = [answer_of(&seen, 0, &log), answer_of(&seen, 1, &log)];
+    let _ = child.kill();
+    let _ = child.wait();
+    for ((path, answer), (version, id, prefix)) in answers
+        .iter()
+        .zip([("1.0", "inv-1", "t"), ("2.0", "inv-2", "u")])
+    {
+        assert!(path.ends_with("/response"), "{path} {answer}");
+        assert_eq!(answer["invocationSchemaVersion"], version);
+        assert_eq!(answer["invocationId"], id);
+        assert_eq!(answer["treatMissingKeysAs"], "PermanentFailure");
+        let results = answer["results"].as_array().unwrap();
+        let codes: Vec<(&str, &str)> = results
+            .iter()
+            .map(|r| {
+                (
+                    r["taskId"].as_str().unwrap(),
+                    r["resultCode"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                (format!("{prefix}-good").as_str(), "Succeeded"),
+                (format!("{prefix}-missing").as_str(), "PermanentFailure"),
+                (format!("{prefix}-malformed").as_str(), "PermanentFailure"),
+            ],
+            "{answer}"
+        );
+        assert_eq!(results[1]["resultString"], "no such key");
+        let malformed = results[2]["resultString"].as_str().unwrap();
+        assert!(
+            malformed.starts_with("dead-lettered SRR9999999: "),
+            "{malformed}"
+        );
+        assert!(
+            malformed.contains("field 'readlength': invalid integer"),
+            "{malformed}"
+        );
+        assert!(malformed.chars().count() <= 400);
+    }
+    for (answer, run) in [(&answers[0].1, "SRR612821"), (&answers[1].1, "DRR1017695")] {
+        let landed = answer["results"][0]["resultString"].as_str().unwrap();
+        let objects: usize = landed
+            .strip_prefix(&format!("landed {run}: "))
+            .and_then(|rest| rest.strip_suffix(" objects"))
+            .unwrap_or_else(|| panic!("{landed}"))
+            .parse()
+            .unwrap();
+        assert!(objects > 0, "{landed}");
+    }
+    let lake = aws.lake_dir().join("serratus");
+    assert_eq!(duckdb_count(&lake, "nucleotide/sra"), 1);
+    assert_eq!(duckdb_count(&lake, "protein/sra"), 1);
+    // Nothing else written: the two runs' objects and manifests, one dead letter.
+    let files: Vec<String> = aws.lake_files().into_keys().collect();
+    let other: Vec<&String> = files
+        .iter()
+        .filter(|f| {
+            !(f.contains("SRR612821")
+                || f.contains("DRR1017695")
+                || f.as_str() == "serratus/_errors/nucleotide/SRR9999999.json")
+        })
+        .collect();
+    assert!(
+        other.is_empty(),
+        "unexpected objects {other:?} in {files:?}"
+    );
+    assert!(
+        files.contains(&"serratus/_errors/nucleotide/SRR9999999.json".to_string()),
+        "{files:?}"
+    );
+    assert!(!files.iter().any(|f| f.contains("0000001")), "{files:?}");
 }

@@ -25,6 +25,7 @@ mod misbehaving_guest;
 mod ops;
 mod reader_matrix;
 mod replay_cli;
+mod s3_keys;
 mod serve;
 mod spin;
 mod sqs;

@@ -105,6 +105,20 @@ impl Server {
     }
 }
 
+/// moto with no authentication at all: an S3 whose buckets anyone may read
+/// (what `--no-sign-request` is for), and an STS.
+pub fn moto_without_auth() -> Server {
+    let port = free_port();
+    let mut child = Command::new(moto_server())
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting moto_server");
+    wait_for_port(port, "moto_server", &mut child);
+    Server { child, port }
+}
+
 /// One plain HTTP exchange (no signing), for harness set-up calls.
 pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
     let rest = url.strip_prefix("http://").unwrap();
