@@ -188,11 +188,7 @@ impl ObjectStore for DryRun<'_> {
             }
             None => self.real.get_versioned(key)?.map(|object| object.etag),
         };
-        let holds = match expected {
-            Expected::Absent => current.is_none(),
-            Expected::Version(etag) => current.as_ref() == Some(etag),
-        };
-        if !holds {
+        if !expected.holds_for(current.as_deref()) {
             return Err(conflict(key, expected));
         }
         self.put(key, bytes)?;

@@ -130,11 +130,7 @@ impl ObjectStore for LocalStore {
         check_key(key)?;
         let _lock = self.lock(key)?;
         let current = self.get(key)?.map(|old| content_etag(&old));
-        let holds = match expected {
-            Expected::Absent => current.is_none(),
-            Expected::Version(etag) => current.as_ref() == Some(etag),
-        };
-        if !holds {
+        if !expected.holds_for(current.as_deref()) {
             return Err(conflict(key, expected));
         }
         self.write_atomically(&self.root.join(key), bytes)?;

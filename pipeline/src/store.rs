@@ -29,6 +29,15 @@ impl Expected {
         }
     }
 
+    /// Whether an object whose version is `current` (`None`: none) is
+    /// what is expected.
+    pub fn holds_for(&self, current: Option<&str>) -> bool {
+        match self {
+            Expected::Absent => current.is_none(),
+            Expected::Version(etag) => current == Some(etag.as_str()),
+        }
+    }
+
     /// What a write replacing the version read (`None`: no object) expects.
     pub fn of_version(version: Option<String>) -> Self {
         version.map_or(Expected::Absent, Expected::Version)
@@ -148,11 +157,7 @@ impl ObjectStore for MemoryStore {
         check_key(key)?;
         let mut objects = self.lock();
         let current = objects.get(key).map(|old| content_etag(old));
-        let matches = match expected {
-            Expected::Absent => current.is_none(),
-            Expected::Version(etag) => current.as_ref() == Some(etag),
-        };
-        if !matches {
+        if !expected.holds_for(current.as_deref()) {
             return Err(conflict(key, expected));
         }
         objects.insert(key.to_string(), bytes.to_vec());

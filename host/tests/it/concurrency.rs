@@ -210,23 +210,7 @@ fn three_processes_of_eight_workers_land_every_run_exactly_once() {
         let file = run.source_key.rsplit('/').next().unwrap();
         std::fs::write(dir.join(file), run.versions.last().unwrap()).unwrap();
     }
-    let expected_lake = scratch.path().join("expected");
-    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-        .arg("--component")
-        .arg(common::component_path())
-        .args([
-            "replay",
-            newest.to_str().unwrap(),
-            "--lake",
-            expected_lake.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
+    let expected_lake = replayed(&newest, &scratch.path().join("expected"));
 
     let lake = aws.lake_dir().join("race");
     let (got, want) = (lake_rows(&lake), lake_rows(&expected_lake));
@@ -243,6 +227,28 @@ fn three_processes_of_eight_workers_land_every_run_exactly_once() {
         );
     }
     assert_every_object_named(&lake);
+}
+
+/// The lake `replay` makes of the summaries under `summaries`, at `lake`:
+/// what a run's version alone leaves.
+fn replayed(summaries: &Path, lake: &Path) -> std::path::PathBuf {
+    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        .arg("--component")
+        .arg(common::component_path())
+        .args([
+            "replay",
+            summaries.to_str().unwrap(),
+            "--lake",
+            lake.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    lake.to_path_buf()
 }
 
 /// Every row of every table, as DuckDB reads them (see `lake_rows.py`).
@@ -401,23 +407,7 @@ fn older_version_held_at_its_manifest_write(nth: usize) {
     let newest = scratch.path().join("newest/nucleotide");
     std::fs::create_dir_all(&newest).unwrap();
     std::fs::write(newest.join(format!("{run}.summary")), &newer).unwrap();
-    let expected_lake = scratch.path().join("expected");
-    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
-        .arg("--component")
-        .arg(common::component_path())
-        .args([
-            "replay",
-            newest.parent().unwrap().to_str().unwrap(),
-            "--lake",
-            expected_lake.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
+    let expected_lake = replayed(newest.parent().unwrap(), &scratch.path().join("expected"));
     let lake = aws.lake_dir().join("serratus");
     assert_eq!(
         lake_rows(&lake),
