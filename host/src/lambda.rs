@@ -166,12 +166,6 @@ fn task_result(outcome: &RecordOutcome) -> (ResultCode, String) {
     }
 }
 
-/// Whether Lambda asks for JSON log lines (the function's log format set
-/// to JSON: `AWS_LAMBDA_LOG_FORMAT=JSON`).
-pub fn json_logs_wanted() -> bool {
-    std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"))
-}
-
 /// Serves invocations from the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`)
 /// until the environment stops the process. One invocation at a time, as
 /// Lambda sends them; the converter was loaded once, before the first.
