@@ -116,7 +116,7 @@ def main():
     os.makedirs(work)
     corpus = os.path.join(work, "corpus")
     say(f"generating {args.runs} summaries (seed {args.seed})")
-    run(["gen-corpus", "--seed", str(args.seed), "--files", str(args.runs), "--out", corpus, "--profile", "serratus"])
+    run(["gen-corpus", "--seed", str(args.seed), "--files", str(args.runs), "--out", corpus, "--distribution", "serratus"])
     corpus_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(corpus) for f in fs)
     indexes = {}
     for kind in KINDS:
@@ -126,7 +126,7 @@ def main():
     lines = [
         "## Backfill, compaction and lookups",
         "",
-        f"{args.runs:,} generated summaries (`gen-corpus --seed {args.seed} --profile serratus`: scores and identities "
+        f"{args.runs:,} generated summaries (`gen-corpus --seed {args.seed} --distribution serratus`: scores and identities "
         f"spread over partitions as in the real summaries; {corpus_bytes / 1e6:.0f} MB; "
         + ", ".join(f"{len(runs_of(corpus, k)):,} {k}" for k in KINDS)
         + f"), measured {time.strftime('%Y-%m-%d')} with `scripts/bench-backfill` on {os.cpu_count()} cores.",

@@ -1,5 +1,5 @@
 //! What the lookup aids the lake does not write would cost: the bytes of
-//! the batch objects of `gen-corpus --profile serratus` (batches of RUNS
+//! the batch objects of `gen-corpus --distribution serratus` (batches of RUNS
 //! runs per kind) as written, with a page index, with a bloom filter on sra.
 //! `cargo run --release -p summary-guest --example lookup_aids [RUNS]`
 use summary_guest::encode::{Encoder, LookupAids};

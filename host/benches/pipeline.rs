@@ -602,7 +602,7 @@ fn guest_figures(report: &mut Report, corpus: &[GeneratedSummary], quick: bool) 
 }
 
 /// 7. Conversion in the score/pctid layout, batches of 1,000 runs of one
-/// kind from `gen-corpus --profile serratus`: this component, natively, and
+/// kind from `gen-corpus --distribution serratus`: this component, natively, and
 /// (`--compare-component FILE`) another build of the component, e.g. main's.
 fn serratus_conversion(
     report: &mut Report,
@@ -660,7 +660,7 @@ fn serratus_conversion(
     });
     let wasm_mb_s = mb(bytes) / wasm.as_secs_f64();
     let detail = format!(
-        "3 batches of {runs} runs ({} files of `--profile serratus`, {:.1} MB), {objects} objects ({:.2} per KB), median of {rounds}",
+        "3 batches of {runs} runs ({} files of `--distribution serratus`, {:.1} MB), {objects} objects ({:.2} per KB), median of {rounds}",
         runs * 3,
         mb(bytes),
         objects as f64 / (bytes as f64 / 1e3)

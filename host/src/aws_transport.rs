@@ -171,11 +171,28 @@ mod tests {
         assert_eq!(flags.region.as_deref(), Some("eu-west-3"));
         assert_eq!(flags.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
         assert!(flags.no_sign_request);
-        // gen-corpus keeps its own --profile.
+        // --profile is global, as in the AWS CLI: after the command too;
+        // gen-corpus's row spread is --distribution.
+        let cli = Cli::try_parse_from([
+            "summary-uploader",
+            "backfill",
+            "--index",
+            "i",
+            "--source",
+            "s3://src/summary2",
+            "--kind",
+            "nucleotide",
+            "--dest",
+            "lake",
+            "--profile",
+            "lake-writer",
+        ])
+        .unwrap();
+        assert_eq!(cli.aws_flags().profile.as_deref(), Some("lake-writer"));
         let cli = Cli::try_parse_from([
             "summary-uploader",
             "gen-corpus",
-            "--profile",
+            "--distribution",
             "serratus",
             "--out",
             "x",

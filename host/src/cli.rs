@@ -58,8 +58,8 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// The AWS profile (in ~/.aws/config and ~/.aws/credentials) to take credentials and region from
-    /// (default: $AWS_PROFILE, else default). Before the command: gen-corpus has a --profile of its own.
-    #[arg(long, value_name = "NAME")]
+    /// (default: $AWS_PROFILE, else default).
+    #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// The AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's region, IMDS, else us-east-1).
     #[arg(long, global = true, value_name = "REGION")]
@@ -442,9 +442,9 @@ pub struct GenCorpusArgs {
     /// Output folder; files go to <out>/<kind>/.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// How rows spread over partitions.
+    /// How rows spread over partitions (`serratus`: as in the real summaries).
     #[arg(long, value_enum, default_value_t = ProfileName::Uniform)]
-    pub profile: ProfileName,
+    pub distribution: ProfileName,
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ pub fn command(args: GenCorpusArgs) -> Result<ExitCode> {
         seed,
         files,
         out,
-        profile,
+        distribution,
     } = args;
-    let written = gen_corpus(profile.into(), seed, files, &out)?;
+    let written = gen_corpus(distribution.into(), seed, files, &out)?;
     println!(
         "wrote {files} summaries ({:.1} MB) to {}",
         written as f64 / 1e6,
