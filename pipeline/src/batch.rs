@@ -27,10 +27,11 @@ pub struct BatchLanded {
 }
 
 /// Writes a batch: `objects` under the batch's keys (named `name`) and the
-/// manifests and dead letters of `runs`. With `events_win`, a run whose
-/// manifest an S3 event wrote since `runs` were read leaves the batch's
-/// objects (events are the live path and carry the newest version).
-/// `last` (a checkpoint) is applied once everything else is.
+/// manifests and dead letters of `runs`. A run whose manifest another
+/// writer changed while the batch was written leaves the batch's objects,
+/// and so does, with `events_win`, a run whose manifest an S3 event wrote
+/// (events are the live path and carry the newest version). `last` (a
+/// checkpoint) is applied once everything else is.
 pub fn land_batch(
     lake: &Lake,
     kind: Kind,
