@@ -5,8 +5,6 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use sha2::{Digest, Sha256};
-use summary_lake::text::hex;
 use summary_lake::Kind;
 use summary_plan::batch::{BatchPlan, BatchRun, RunResult};
 use summary_plan::manifest::{manifest_key, ReadManifest, SourceVersion};
@@ -14,6 +12,7 @@ use summary_plan::{ParquetObject, Plan};
 
 use crate::apply::{read_manifest, Applied, Lake, MAX_SWAP_ROUNDS};
 use crate::parallel::try_map;
+use crate::store::content_etag;
 
 /// What landing a batch did.
 #[derive(Debug, Default)]
@@ -124,12 +123,12 @@ pub fn read_manifests(
 }
 
 /// The version of a local file: it has no ETag, so its content hash
-/// stands in.
+/// stands in (the one a local lake's objects carry).
 pub fn local_file_version(path: &str, bytes: &[u8]) -> SourceVersion {
     SourceVersion {
         bucket: String::new(),
         key: path.to_string(),
-        etag: Some(hex(&Sha256::digest(bytes)[..16])),
+        etag: Some(content_etag(bytes)),
         version_id: None,
         sequencer: None,
     }
