@@ -1,15 +1,16 @@
 //! A batch of summaries to the lake's Parquet objects: one object per
-//! (table, partition) holding the rows of every summary that converted,
-//! sorted by run and then file order.
+//! (table, partition) in the `score-pctid` layout, per (table, bucket) in
+//! the `run-bucket` layout, holding the rows of every summary that
+//! converted, sorted by run and then file order.
 
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
-use summary_lake::catalog::tables_of;
-use summary_lake::keys::{object_key, Partition};
+use summary_lake::catalog::{file_table, tables_of};
+use summary_lake::keys::{bucket_object_key, object_key, Partition};
 use summary_lake::source::is_named_after;
 use summary_lake::text::{hex, quoted};
-use summary_lake::Kind;
+use summary_lake::{Bucket, Kind, Layout};
 
 use crate::encode::Encoder;
 use crate::error::ParseError;
@@ -95,14 +96,43 @@ fn reject_repeated_runs(inputs: &[SummaryInput], parsed: &mut [Result<ParsedSumm
     }
 }
 
-/// Converts a batch. Each input fails alone; the error case is a Parquet
-/// encoding failure, which would be a bug.
-pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
+/// In the `run-bucket` layout a run is filed under its last two digits:
+/// an accession with fewer (no real one) has no bucket.
+fn reject_runs_without_bucket(parsed: &mut [Result<ParsedSummary, ParseError>]) {
+    for result in parsed.iter_mut() {
+        if let Ok(summary) = result {
+            if Bucket::of_run(summary.run).is_none() {
+                *result = Err(ParseError::new(
+                    1,
+                    HEADER_KEY,
+                    format!(
+                        "run {} has fewer than two digits: the run-bucket layout files a run under its last two",
+                        quoted(summary.run)
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// Where a row goes inside a table: its partition or its bucket.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Place {
+    Partition(Option<Partition>),
+    Bucket(Bucket),
+}
+
+/// Converts a batch into the objects of `layout`. Each input fails alone;
+/// the error case is a Parquet encoding failure, which would be a bug.
+pub fn convert_batch(inputs: &[SummaryInput], layout: Layout) -> Result<Batch, String> {
     let mut parsed: Vec<Result<ParsedSummary, ParseError>> = inputs
         .iter()
         .map(|input| parse_summary(input.kind, input.bytes))
         .collect();
     reject_repeated_runs(inputs, &mut parsed);
+    if layout == Layout::RunBucket {
+        reject_runs_without_bucket(&mut parsed);
+    }
     let outcomes = parsed
         .iter()
         .map(|result| match result {
@@ -141,35 +171,76 @@ pub fn convert_batch(inputs: &[SummaryInput]) -> Result<Batch, String> {
             continue;
         }
         for (index, table) in tables_of(kind).enumerate() {
-            let mut partitions: BTreeMap<Option<Partition>, (Vec<&[Value]>, Vec<String>)> =
-                BTreeMap::new();
-            for summary in &of_kind {
+            let file_table = file_table(table, layout);
+            // In `run-bucket` the rows of partitioned tables carry their
+            // partition as two more columns: built here, kept per table.
+            let widened: Vec<Vec<Value>> = match file_table.columns.len() > table.columns.len() {
+                false => Vec::new(),
+                true => of_kind
+                    .iter()
+                    .map(|summary| widen(&summary.tables[index]))
+                    .collect(),
+            };
+            let mut places: BTreeMap<Place, (Vec<&[Value]>, Vec<String>)> = BTreeMap::new();
+            for (position, summary) in of_kind.iter().enumerate() {
                 let rows = &summary.tables[index];
+                let bucket = Bucket::of_run(summary.run);
                 for (row, partition) in rows.partitions.iter().enumerate() {
-                    let (rows_of_partition, runs) = partitions.entry(*partition).or_default();
-                    rows_of_partition.push(rows.row(row));
+                    let (place, values) = match (layout, bucket) {
+                        (Layout::RunBucket, Some(bucket)) if widened.is_empty() => {
+                            (Place::Bucket(bucket), rows.row(row))
+                        }
+                        (Layout::RunBucket, Some(bucket)) => {
+                            let width = file_table.columns.len();
+                            let values = &widened[position][row * width..(row + 1) * width];
+                            (Place::Bucket(bucket), values)
+                        }
+                        _ => (Place::Partition(*partition), rows.row(row)),
+                    };
+                    let (rows_of_place, runs) = places.entry(place).or_default();
+                    rows_of_place.push(values);
                     // Summaries are sorted by run, so a run repeats only in a row.
                     if runs.last().map(String::as_str) != Some(summary.run) {
                         runs.push(summary.run.to_string());
                     }
                 }
             }
-            for (partition, (rows, mut runs)) in partitions {
+            for (place, (rows, mut runs)) in places {
                 runs.dedup();
+                let (key, partition) = match place {
+                    Place::Partition(partition) => (object_key(table, partition, &name), partition),
+                    Place::Bucket(bucket) => (bucket_object_key(table, bucket, &name), None),
+                };
                 objects.push(ParquetObject {
-                    key: object_key(table, partition, &name),
+                    key,
                     kind,
                     table: table.name,
                     partition,
                     rows: rows.len() as u64,
                     runs,
-                    bytes: encoder.encode(table, &rows)?,
+                    bytes: encoder.encode(file_table, &rows)?,
                 });
             }
         }
     }
     objects.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(Batch { outcomes, objects })
+}
+
+/// The rows of a partitioned table with their partition as two `int`
+/// columns at the end (`score`, `pctid`): the `run-bucket` layout's files.
+fn widen<'a>(rows: &crate::summary::TableRows<'a>) -> Vec<Value<'a>> {
+    let width = rows.table.columns.len();
+    let mut values = Vec::with_capacity(rows.len() * (width + 2));
+    for (row, partition) in rows.partitions.iter().enumerate() {
+        values.extend_from_slice(rows.row(row));
+        let (score, pctid) = partition.map_or((Value::Null, Value::Null), |p| {
+            (Value::Int(i64::from(p.score)), Value::Int(i64::from(p.pctid)))
+        });
+        values.push(score);
+        values.push(pctid);
+    }
+    values
 }
 
 /// `batch-<16 hex>`: a hash of each input's kind, file name and bytes, so the

@@ -1,7 +1,7 @@
 //! The WASI component export: maps `wit/summary.wit` onto the library.
 
 use exports::serratus::summary::converter as wit;
-use summary_lake::Kind;
+use summary_lake::{Kind, Layout};
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -26,8 +26,15 @@ fn kind_to_wit(kind: Kind) -> wit::Kind {
     }
 }
 
+fn layout_from_wit(layout: wit::Layout) -> Layout {
+    match layout {
+        wit::Layout::ScorePctid => Layout::ScorePctid,
+        wit::Layout::RunBucket => Layout::RunBucket,
+    }
+}
+
 impl wit::Guest for Converter {
-    fn convert(summaries: Vec<wit::Summary>) -> Result<wit::Batch, String> {
+    fn convert(layout: wit::Layout, summaries: Vec<wit::Summary>) -> Result<wit::Batch, String> {
         let inputs: Vec<crate::SummaryInput> = summaries
             .iter()
             .map(|s| crate::SummaryInput {
@@ -36,7 +43,7 @@ impl wit::Guest for Converter {
                 bytes: &s.bytes,
             })
             .collect();
-        let batch = crate::convert_batch(&inputs)?;
+        let batch = crate::convert_batch(&inputs, layout_from_wit(layout))?;
         Ok(wit::Batch {
             outcomes: batch
                 .outcomes
@@ -81,6 +88,7 @@ impl wit::Guest for Converter {
     }
 
     fn merge(
+        layout: wit::Layout,
         kind: wit::Kind,
         table: String,
         parts: Vec<Vec<u8>>,
@@ -89,6 +97,7 @@ impl wit::Guest for Converter {
         let kind = kind_from_wit(kind);
         let table = summary_lake::catalog::table(kind, &table)
             .ok_or_else(|| format!("{kind}/{table} is not a lake table"))?;
+        let table = summary_lake::catalog::file_table(table, layout_from_wit(layout));
         Ok(
             crate::merge(table, &parts, &drop_runs)?.map(|m| wit::Merged {
                 rows: m.rows,

@@ -12,12 +12,12 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use parquet::basic::{Compression, LogicalType, Repetition, Type as PhysicalType};
-use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int64Type};
+use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type, TypePtr};
-use summary_lake::catalog::TABLES;
-use summary_lake::{ColumnType, Table};
+use summary_lake::catalog::{file_table, TABLES};
+use summary_lake::{ColumnType, Layout, Table};
 
 use crate::value::Value;
 
@@ -50,6 +50,7 @@ pub fn parquet_schema(table: &Table) -> Result<TypePtr, String> {
                 ColumnType::Text => Type::primitive_type_builder(c.name, PhysicalType::BYTE_ARRAY)
                     .with_logical_type(Some(LogicalType::String)),
                 ColumnType::BigInt => Type::primitive_type_builder(c.name, PhysicalType::INT64),
+                ColumnType::Int => Type::primitive_type_builder(c.name, PhysicalType::INT32),
                 ColumnType::Double => Type::primitive_type_builder(c.name, PhysicalType::DOUBLE),
                 ColumnType::Boolean => Type::primitive_type_builder(c.name, PhysicalType::BOOLEAN),
             };
@@ -81,6 +82,7 @@ pub struct Encoder {
     spans: Vec<(u32, u32)>,
     strings: Vec<ByteArray>,
     ints: Vec<i64>,
+    int32s: Vec<i32>,
     doubles: Vec<f64>,
     bools: Vec<bool>,
     levels: Vec<i16>,
@@ -192,6 +194,23 @@ impl Encoder {
                             .write_batch(&self.ints, levels(column.nullable, &self.levels), None)
                             .map_err(context)?;
                     }
+                    ColumnType::Int => {
+                        self.int32s.clear();
+                        for cell in cells {
+                            match cell {
+                                Value::Int(n) => {
+                                    self.int32s.push(i32::try_from(*n).map_err(|_| wrong(cell))?);
+                                    self.levels.push(1);
+                                }
+                                Value::Null => self.levels.push(0),
+                                other => return Err(wrong(other)),
+                            }
+                        }
+                        writer
+                            .typed::<Int32Type>()
+                            .write_batch(&self.int32s, levels(column.nullable, &self.levels), None)
+                            .map_err(context)?;
+                    }
                     ColumnType::Double => {
                         self.doubles.clear();
                         for cell in cells {
@@ -286,21 +305,26 @@ struct WriterSetup {
 }
 
 fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
-    static SETUPS: OnceLock<Vec<Result<WriterSetup, String>>> = OnceLock::new();
+    static SETUPS: OnceLock<Vec<(&'static Table, Result<WriterSetup, String>)>> = OnceLock::new();
     let setups = SETUPS.get_or_init(|| {
-        TABLES
+        Layout::ALL
             .iter()
+            .flat_map(|layout| TABLES.iter().map(|table| file_table(table, *layout)))
             .map(|table| {
-                Ok(WriterSetup {
-                    schema: parquet_schema(table)?,
+                let setup = parquet_schema(table).map(|schema| WriterSetup {
+                    schema,
                     compact: Arc::new(writer_properties(table, true, LookupAids::default())),
                     plain: Arc::new(writer_properties(table, false, LookupAids::default())),
-                })
+                });
+                (table, setup)
             })
             .collect()
     });
-    let index = TABLES.iter().position(|t| t.glue_name == table.glue_name);
-    match index.map(|i| &setups[i]) {
+    // A table's files in one layout or the other: told apart by their width.
+    let found = setups.iter().find(|(t, _)| {
+        t.glue_name == table.glue_name && t.columns.len() == table.columns.len()
+    });
+    match found.map(|(_, setup)| setup) {
         Some(Ok(setup)) => Ok(setup),
         Some(Err(e)) => Err(e.clone()),
         None => Err(format!("{} is not a lake table", table.glue_name)),

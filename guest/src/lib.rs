@@ -23,7 +23,7 @@ pub use batch::{convert_batch, Batch, Outcome, ParquetObject, SummaryInput, Tabl
 pub use error::ParseError;
 pub use merge::{merge, Merged};
 pub use summary::{parse_line, parse_summary, ParsedSummary};
-pub use summary_lake::Kind;
+pub use summary_lake::{Kind, Layout};
 
 use error::{ParseError as Error, ParseResult};
 use summary_lake::text::quoted;

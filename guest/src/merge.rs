@@ -86,6 +86,7 @@ fn value(field: &Field) -> Option<Value<'static>> {
         Field::Null => Value::Null,
         Field::Str(s) => Value::Text(Cow::Owned(s.clone())),
         Field::Long(n) => Value::Int(*n),
+        Field::Int(n) => Value::Int(i64::from(*n)),
         Field::Double(n) => Value::Double(*n),
         Field::Bool(b) => Value::Bool(*b),
         _ => return None,
@@ -107,6 +108,7 @@ fn conform(table: &Table, reader: &SerializedFileReader<Bytes>) -> Result<(), St
         let want = match ours.ty {
             ColumnType::Text => PhysicalType::BYTE_ARRAY,
             ColumnType::BigInt => PhysicalType::INT64,
+            ColumnType::Int => PhysicalType::INT32,
             ColumnType::Double => PhysicalType::DOUBLE,
             ColumnType::Boolean => PhysicalType::BOOLEAN,
         };

@@ -23,7 +23,7 @@ fn batch_of_one_writes_run_named_objects() {
         kind: Kind::Protein,
         source: &source,
         bytes: &bytes,
-    }])
+    }], summary_guest::Layout::ScorePctid)
     .unwrap();
     let keys: Vec<&str> = batch.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(
@@ -74,7 +74,7 @@ fn batches_sort_by_run_and_isolate_bad_inputs() {
             bytes: &corrupt,
         },
     );
-    let batch = convert_batch(&inputs).unwrap();
+    let batch = convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
 
     assert_eq!(batch.outcomes.len(), 4);
     let Outcome::Failed(e) = &batch.outcomes[1] else {
@@ -108,9 +108,9 @@ fn batches_sort_by_run_and_isolate_bad_inputs() {
     assert_eq!(keys, sorted);
 
     // the same inputs give the same bytes; a changed input changes the name
-    assert_eq!(convert_batch(&inputs).unwrap(), batch);
+    assert_eq!(convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap(), batch);
     inputs.remove(1);
-    let other = convert_batch(&inputs).unwrap();
+    let other = convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
     assert_ne!(other.objects[0].key, batch.objects[0].key);
 }
 
@@ -121,7 +121,7 @@ fn small_objects_are_plain_and_larger_ones_snappy_with_dictionaries_all_with_sta
         kind: Kind::Nucleotide,
         source: &source,
         bytes: &bytes,
-    }])
+    }], summary_guest::Layout::ScorePctid)
     .unwrap();
     let family = batch
         .objects
@@ -188,7 +188,7 @@ fn long_string_statistics_are_cut_to_a_prefix() {
         kind: Kind::Nucleotide,
         source: &source,
         bytes: &bytes,
-    }])
+    }], summary_guest::Layout::ScorePctid)
     .unwrap();
     let mut longest = 0;
     for object in &batch.objects {
@@ -218,7 +218,7 @@ fn a_second_summary_of_a_run_in_the_batch_fails_naming_both_files() {
         kind: Kind::Nucleotide,
         source: &first,
         bytes: &bytes,
-    }])
+    }], summary_guest::Layout::ScorePctid)
     .unwrap();
     let copy = "in/SRR1000008.summary";
     let inputs = [
@@ -234,7 +234,7 @@ fn a_second_summary_of_a_run_in_the_batch_fails_naming_both_files() {
         },
     ];
     // The file named after the run is kept, though it comes second.
-    let batch = convert_batch(&inputs).unwrap();
+    let batch = convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
     assert!(
         matches!(&batch.outcomes[1], Outcome::Converted { run, .. } if run == "SRR612821"),
         "{:?}",
@@ -258,4 +258,80 @@ fn a_second_summary_of_a_run_in_the_batch_fails_naming_both_files() {
             .sum::<u64>()
     };
     assert_eq!((sequences(&alone), sequences(&batch)), (140, 140));
+}
+
+#[test]
+fn run_bucket_batches_write_one_object_per_table_and_bucket_with_score_and_pctid_inside() {
+    let files = [
+        "protein/DRR1017695.psummary",
+        "protein/SRR902120.psummary",
+        "protein/ERR10937401.psummary",
+    ];
+    let loaded: Vec<(String, Vec<u8>)> = files.iter().map(|f| fixture(f)).collect();
+    let inputs: Vec<SummaryInput> = loaded
+        .iter()
+        .map(|(source, bytes)| SummaryInput {
+            kind: Kind::Protein,
+            source,
+            bytes,
+        })
+        .collect();
+    let bucketed = convert_batch(&inputs[..1], summary_guest::Layout::RunBucket).unwrap();
+    let keys: Vec<&str> = bucketed.objects.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "protein/family/bucket=95/DRR1017695.parquet",
+            "protein/protein/bucket=95/DRR1017695.parquet",
+            "protein/sequence/bucket=95/DRR1017695.parquet",
+            "protein/sra/bucket=95/DRR1017695.parquet",
+        ]
+    );
+    assert!(bucketed.objects.iter().all(|o| o.partition.is_none()));
+    let sequence = &bucketed.objects[2];
+    assert_eq!(sequence.rows, 2);
+    assert_eq!(column(&sequence.bytes, "score"), ["2", "2"]);
+    assert_eq!(column(&sequence.bytes, "pctid"), ["61", "63"]);
+    let reader = SerializedFileReader::new(bytes::Bytes::from(sequence.bytes.clone())).unwrap();
+    let schema = reader.metadata().file_metadata().schema_descr();
+    let score = schema.columns().iter().find(|c| c.name() == "score").unwrap();
+    assert_eq!(score.physical_type(), parquet::basic::Type::INT32);
+
+    // A batch of three runs in three buckets: an object per table and bucket,
+    // the same rows as the score/pctid layout's objects.
+    let batch = convert_batch(&inputs, summary_guest::Layout::RunBucket).unwrap();
+    let old = convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
+    let rows = |b: &summary_guest::Batch| b.objects.iter().map(|o| o.rows).sum::<u64>();
+    assert_eq!(rows(&batch), rows(&old));
+    let buckets: std::collections::BTreeSet<&str> = batch
+        .objects
+        .iter()
+        .map(|o| o.key.split('/').nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        buckets.into_iter().collect::<Vec<_>>(),
+        ["bucket=01", "bucket=20", "bucket=95"]
+    );
+    assert!(batch.objects.iter().all(|o| o.runs.len() == 1));
+}
+
+#[test]
+fn the_run_bucket_layout_refuses_a_run_without_two_digits() {
+    let summary = b"sra=SRR7;SUMZER_COMMENT=sra=SRR7,genome=g,date=d,type=protein;totalalns=1;readlength=1;truncated=no;\n";
+    let input = SummaryInput {
+        kind: Kind::Protein,
+        source: "protein/SRR7.psummary",
+        bytes: summary,
+    };
+    let old = convert_batch(std::slice::from_ref(&input), summary_guest::Layout::ScorePctid).unwrap();
+    assert!(matches!(old.outcomes[0], Outcome::Converted { .. }), "{:?}", old.outcomes[0]);
+    let batch = convert_batch(&[input], summary_guest::Layout::RunBucket).unwrap();
+    let Outcome::Failed(error) = &batch.outcomes[0] else {
+        panic!("{:?}", batch.outcomes[0])
+    };
+    assert_eq!(
+        error.to_string(),
+        "1: field 'SUMZER_COMMENT': run \"SRR7\" has fewer than two digits: the run-bucket layout files a run under its last two"
+    );
+    assert!(batch.objects.is_empty());
 }

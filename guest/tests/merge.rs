@@ -30,6 +30,7 @@ fn objects(files: &[&str]) -> (Vec<Vec<u8>>, Vec<u8>) {
                     bytes,
                 })
                 .collect::<Vec<_>>(),
+            summary_guest::Layout::ScorePctid,
         )
         .unwrap();
         batch

@@ -149,7 +149,7 @@ fn conversion(
                     bytes: &s.bytes,
                 })
                 .collect();
-            summary_guest::convert_batch(&inputs).unwrap();
+            summary_guest::convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
         }
         native.push(started.elapsed());
     }
@@ -238,7 +238,7 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     };
     let started = CpuClock::now();
     for _ in 0..iterations {
-        summary_guest::convert_batch(std::slice::from_ref(&input)).unwrap();
+        summary_guest::convert_batch(std::slice::from_ref(&input), summary_guest::Layout::ScorePctid).unwrap();
     }
     let native = started.elapsed() / iterations;
     report.row(
@@ -656,7 +656,7 @@ fn serratus_conversion(
                 bytes: &s.bytes,
             })
             .collect();
-        summary_guest::convert_batch(&inputs).unwrap();
+        summary_guest::convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
     });
     let wasm_mb_s = mb(bytes) / wasm.as_secs_f64();
     let detail = format!(

@@ -1,7 +1,9 @@
 //! Every table of the lake: its columns and types, exactly as the Parquet
 //! files hold them (the Glue catalog is derived from the same list).
 
-use crate::Kind;
+use std::sync::OnceLock;
+
+use crate::{Kind, Layout};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColumnType {
@@ -9,6 +11,9 @@ pub enum ColumnType {
     Text,
     /// 64-bit signed integer (Athena `bigint`).
     BigInt,
+    /// 32-bit signed integer (Athena `int`): `score` and `pctid` inside the
+    /// files of the `run-bucket` layout, typed as the partition keys were.
+    Int,
     /// IEEE double (Athena `double`).
     Double,
     /// Athena `boolean`.
@@ -29,7 +34,9 @@ pub struct Table {
     pub name: &'static str,
     /// Name in the Glue catalog (the Athena-era name), e.g. `nfamily`.
     pub glue_name: &'static str,
-    /// Whether rows are partitioned by `score` and `pctid` (in the path, not in the file).
+    /// Whether rows are partitioned by `score` and `pctid` in the
+    /// `score-pctid` layout (in the path, not in the file). In the
+    /// `run-bucket` layout they are columns: see [`file_table`].
     pub partitioned: bool,
     pub columns: &'static [Column],
 }
@@ -92,6 +99,51 @@ const fn boolean(name: &'static str) -> Column {
 
 /// The partition columns of every partitioned table, in path order.
 pub const PARTITION_COLUMNS: [&str; 2] = ["score", "pctid"];
+
+/// The partition key of every table in the `run-bucket` layout.
+pub const BUCKET_COLUMN: &str = "bucket";
+
+const fn int32(name: &'static str) -> Column {
+    Column {
+        name,
+        ty: ColumnType::Int,
+        nullable: false,
+    }
+}
+
+/// The table as its files hold it in `layout`. In `run-bucket`, the files
+/// of a partitioned table end with `score` and `pctid` columns (`int`, as
+/// the partition keys were); the run tables are the same in both layouts.
+pub fn file_table(table: &'static Table, layout: Layout) -> &'static Table {
+    static BUCKETED: OnceLock<Vec<Table>> = OnceLock::new();
+    if layout == Layout::ScorePctid || !table.partitioned {
+        return table;
+    }
+    let bucketed = BUCKETED.get_or_init(|| {
+        TABLES
+            .iter()
+            .map(|t| {
+                let mut columns = t.columns.to_vec();
+                if t.partitioned {
+                    columns.extend(PARTITION_COLUMNS.map(int32));
+                }
+                Table {
+                    kind: t.kind,
+                    name: t.name,
+                    glue_name: t.glue_name,
+                    partitioned: false,
+                    // Built once per process, for the process' lifetime.
+                    columns: Vec::leak(columns),
+                }
+            })
+            .collect()
+    });
+    let index = TABLES
+        .iter()
+        .position(|t| std::ptr::eq(*t, table) || t.glue_name == table.glue_name)
+        .expect("every table is in TABLES");
+    &bucketed[index]
+}
 
 pub static NUCLEOTIDE_SRA: Table = Table {
     kind: Kind::Nucleotide,
@@ -321,6 +373,19 @@ mod tests {
             }
             assert_eq!(t.partitioned, t.name != "sra");
         }
+    }
+
+    #[test]
+    fn run_bucket_files_hold_score_and_pctid_as_int_columns() {
+        let family = file_table(&NUCLEOTIDE_FAMILY, Layout::RunBucket);
+        let names: Vec<_> = family.columns.iter().map(|c| c.name).collect();
+        assert_eq!(names[..2], ["sra", "fam"]);
+        assert_eq!(names[names.len() - 2..], ["score", "pctid"]);
+        assert_eq!(family.columns.last().unwrap().ty, ColumnType::Int);
+        assert_eq!(family.columns.len(), NUCLEOTIDE_FAMILY.columns.len() + 2);
+        assert!(std::ptr::eq(file_table(&NUCLEOTIDE_FAMILY, Layout::ScorePctid), &NUCLEOTIDE_FAMILY));
+        assert!(std::ptr::eq(file_table(&RDRP_SRA, Layout::RunBucket), &RDRP_SRA));
+        assert!(std::ptr::eq(file_table(family, Layout::RunBucket), family));
     }
 
     #[test]

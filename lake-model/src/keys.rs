@@ -1,6 +1,8 @@
-//! Object keys of the lake: a pure function of kind, table, partition and
-//! object name, so a repeated conversion always lands on the same keys.
+//! Object keys of the lake: a pure function of kind, table, partition (or
+//! bucket) and object name, so a repeated conversion always lands on the
+//! same keys.
 
+use crate::layout::Bucket;
 use crate::{Kind, Table};
 
 /// Hive partition of a partitioned table: `score=<score>/pctid=<pctid>`.
@@ -22,12 +24,24 @@ pub fn object_key(table: &Table, partition: Option<Partition>, name: &str) -> St
     }
 }
 
-/// The parts of a lake object key, as [`object_key`] builds it.
+/// `<kind>/<table>/bucket=<NN>/<name>.parquet`: the `run-bucket` layout.
+pub fn bucket_object_key(table: &Table, bucket: Bucket, name: &str) -> String {
+    format!(
+        "{}/{}/bucket={bucket}/{name}.parquet",
+        table.kind, table.name
+    )
+}
+
+/// The parts of a lake object key, as [`object_key`] or
+/// [`bucket_object_key`] builds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectKey<'k> {
     pub kind: Kind,
     pub table: &'k str,
+    /// `score-pctid` layout, partitioned tables.
     pub partition: Option<Partition>,
+    /// `run-bucket` layout, every table.
+    pub bucket: Option<Bucket>,
     /// The file name without `.parquet`: a run accession for a per-run
     /// object, else the name of a batch shared by many runs.
     pub name: &'k str,
@@ -63,16 +77,17 @@ fn is_version_token(token: &str) -> bool {
     !token.is_empty() && token.len() <= 32 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Parses `<kind>/<table>/[score=<s>/pctid=<p>/]<name>.parquet`.
+/// Parses `<kind>/<table>/[score=<s>/pctid=<p>/|bucket=<NN>/]<name>.parquet`.
 pub fn parse_object_key(key: &str) -> Option<ObjectKey<'_>> {
     let parts: Vec<&str> = key.split('/').collect();
-    let (kind, table, partition, file) = match parts.as_slice() {
+    let (kind, table, partition, bucket, file) = match parts.as_slice() {
         [kind, table, score, pctid, file] => {
             let score = score.strip_prefix("score=")?.parse().ok()?;
             let pctid = pctid.strip_prefix("pctid=")?.parse().ok()?;
-            (kind, table, Some(Partition { score, pctid }), file)
+            (kind, table, Some(Partition { score, pctid }), None, file)
         }
-        [kind, table, file] => (kind, table, None, file),
+        [kind, table, bucket, file] => (kind, table, None, Some(Bucket::parse_segment(bucket)?), file),
+        [kind, table, file] => (kind, table, None, None, file),
         _ => return None,
     };
     let name = file.strip_suffix(".parquet").filter(|n| !n.is_empty())?;
@@ -80,6 +95,7 @@ pub fn parse_object_key(key: &str) -> Option<ObjectKey<'_>> {
         kind: kind.parse().ok()?,
         table,
         partition,
+        bucket,
         name,
     })
 }
@@ -144,7 +160,20 @@ mod tests {
         }
         let batch = parse_object_key("rdrp/sra/backfill-0123.parquet").unwrap();
         assert_eq!((batch.partition, batch.is_per_run()), (None, false));
+        let bucketed = "rdrp/family/bucket=21/SRR612821-00ff.parquet";
+        assert_eq!(
+            bucket_object_key(&crate::catalog::RDRP_FAMILY, Bucket::of_run("SRR612821").unwrap(), "SRR612821-00ff"),
+            bucketed
+        );
+        let parsed = parse_object_key(bucketed).unwrap();
+        assert_eq!(
+            (parsed.partition, parsed.bucket, parsed.run()),
+            (None, Bucket::new(21), Some("SRR612821"))
+        );
         for bad in [
+            "nucleotide/family/bucket=1/a.parquet",
+            "nucleotide/family/bucket=100/a.parquet",
+            "nucleotide/family/other=10/a.parquet",
             "nucleotide/family/SRR1.json",
             "nucleotide/family/score=x/pctid=1/a.parquet",
             "virus/sra/a.parquet",

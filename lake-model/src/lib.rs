@@ -6,9 +6,11 @@ pub mod catalog;
 pub mod diagnostic;
 pub mod keys;
 pub mod kind;
+pub mod layout;
 pub mod prefixes;
 pub mod source;
 pub mod text;
 
 pub use catalog::{Column, ColumnType, Table};
 pub use kind::Kind;
+pub use layout::{Bucket, Layout};

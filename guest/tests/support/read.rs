@@ -2,7 +2,8 @@
 
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-/// A text column of a Parquet object, row by row.
+/// A column of a Parquet object, row by row: text as it is, numbers in
+/// decimal.
 pub fn column(bytes: &[u8], name: &str) -> Vec<String> {
     let reader = SerializedFileReader::new(bytes::Bytes::copy_from_slice(bytes)).unwrap();
     reader
@@ -16,7 +17,9 @@ pub fn column(bytes: &[u8], name: &str) -> Vec<String> {
                 .unwrap();
             match field {
                 parquet::record::Field::Str(s) => s.clone(),
-                other => panic!("{name} is not text: {other:?}"),
+                parquet::record::Field::Int(n) => n.to_string(),
+                parquet::record::Field::Long(n) => n.to_string(),
+                other => panic!("{name} is neither text nor an integer: {other:?}"),
             }
         })
         .collect()

@@ -31,7 +31,7 @@ fn native(summaries: &[Summary]) -> summary_guest::Batch {
             bytes: &s.bytes,
         })
         .collect();
-    convert_batch(&inputs).unwrap()
+    convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap()
 }
 
 #[test]

@@ -10,7 +10,7 @@ use summary_lake::Kind;
 use summary_pipeline::convert::{Convert, Summary};
 use summary_uploader::converter::{Converter, GuestLimits};
 
-/// A component exporting `serratus:summary/converter@0.1.0` whose core
+/// A component exporting `serratus:summary/converter@0.2.0` whose core
 /// `convert` runs `body`.
 fn component(body: &str) -> Vec<u8> {
     let text = format!(
@@ -60,7 +60,7 @@ fn component(body: &str) -> Vec<u8> {
     (export "convert" (func $convert))
     (export "merged" (type $merged))
     (export "merge" (func $merge)))
-  (export "serratus:summary/converter@0.1.0" (instance $converter))
+  (export "serratus:summary/converter@0.2.0" (instance $converter))
 )"#
     );
     wat::parse_str(text).expect("valid component text")

@@ -178,8 +178,8 @@ fn the_same_batch_twice_gives_the_same_bytes_natively_and_through_the_component(
             })
             .collect();
         let native = [
-            convert_batch(&inputs).unwrap(),
-            convert_batch(&inputs).unwrap(),
+            convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap(),
+            convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap(),
         ];
         let wasm = [
             converter.convert(&summaries).unwrap(),

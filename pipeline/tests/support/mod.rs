@@ -40,7 +40,7 @@ impl Convert for NativeConverter {
                 bytes: &s.bytes,
             })
             .collect();
-        let batch = summary_guest::convert_batch(&inputs).map_err(ConvertError::Failed)?;
+        let batch = summary_guest::convert_batch(&inputs, summary_guest::Layout::ScorePctid).map_err(ConvertError::Failed)?;
         Ok(Batch {
             outcomes: batch
                 .outcomes
