@@ -3,9 +3,9 @@
 //! partitions, and the reading of Glue's answers.
 
 use serde_json::{json, Value};
-use summary_lake::catalog::PARTITION_COLUMNS;
+use summary_lake::catalog::{file_table, BUCKET_COLUMN, PARTITION_COLUMNS};
 use summary_lake::keys::Partition;
-use summary_lake::{ColumnType, Table};
+use summary_lake::{Bucket, ColumnType, Layout, Table};
 
 use crate::request::{json_api_request, Endpoint, HttpRequest};
 
@@ -39,6 +39,7 @@ pub fn glue_type(ty: ColumnType) -> &'static str {
     match ty {
         ColumnType::Text => "string",
         ColumnType::BigInt => "bigint",
+        ColumnType::Int => "int",
         ColumnType::Double => "double",
         ColumnType::Boolean => "boolean",
     }
@@ -88,14 +89,39 @@ pub fn delete_table(database: &str, table: &Table) -> Value {
     get_table(database, table)
 }
 
-/// An external Parquet table; partitioned tables get integer partition
-/// projection over 0..100 for `score` and `pctid`.
-pub fn create_table(database: &str, table: &Table, lake_url: &str) -> Value {
+/// An external Parquet table of `table`'s files in `layout`. In
+/// `score-pctid`, partitioned tables get integer partition projection over
+/// 0..100 for `score` and `pctid`; in `run-bucket`, every table gets the
+/// string partition key `bucket` projected over `00`..`99`, so nothing is
+/// ever registered per partition.
+pub fn create_table(
+    database: &str,
+    table: &'static Table,
+    layout: Layout,
+    lake_url: &str,
+) -> Value {
     let location = table_location(lake_url, table);
     let mut parameters =
         json!({"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "SNAPPY"});
     let mut partition_keys = json!([]);
-    if table.partitioned {
+    if layout == Layout::RunBucket {
+        let buckets: Vec<String> = (0..Bucket::COUNT)
+            .filter_map(Bucket::new)
+            .map(|b| b.to_string())
+            .collect();
+        let projection = parameters.as_object_mut().expect("object");
+        projection.insert("projection.enabled".into(), "true".into());
+        projection.insert(format!("projection.{BUCKET_COLUMN}.type"), "enum".into());
+        projection.insert(
+            format!("projection.{BUCKET_COLUMN}.values"),
+            buckets.join(",").into(),
+        );
+        projection.insert(
+            "storage.location.template".into(),
+            format!("{location}{BUCKET_COLUMN}=${{{BUCKET_COLUMN}}}/").into(),
+        );
+        partition_keys = json!([{"Name": BUCKET_COLUMN, "Type": "string"}]);
+    } else if table.partitioned {
         let projection = parameters.as_object_mut().expect("object");
         projection.insert("projection.enabled".into(), "true".into());
         for column in PARTITION_COLUMNS {
@@ -121,7 +147,7 @@ pub fn create_table(database: &str, table: &Table, lake_url: &str) -> Value {
             "TableType": "EXTERNAL_TABLE",
             "Parameters": parameters,
             "PartitionKeys": partition_keys,
-            "StorageDescriptor": storage(table, &location),
+            "StorageDescriptor": storage(file_table(table, layout), &location),
         }
     })
 }
@@ -255,7 +281,12 @@ mod tests {
 
     #[test]
     fn tables_have_projection_and_exact_types() {
-        let body = create_table("summary", &NUCLEOTIDE_FAMILY, "s3://lake/prefix/");
+        let body = create_table(
+            "summary",
+            &NUCLEOTIDE_FAMILY,
+            Layout::ScorePctid,
+            "s3://lake/prefix/",
+        );
         let input = &body["TableInput"];
         assert_eq!(input["Name"], "nfamily");
         assert_eq!(input["TableType"], "EXTERNAL_TABLE");
@@ -282,7 +313,7 @@ mod tests {
             input["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"],
             SERDE
         );
-        let sra = create_table("summary", &PROTEIN_SRA, "s3://lake");
+        let sra = create_table("summary", &PROTEIN_SRA, Layout::ScorePctid, "s3://lake");
         assert_eq!(sra["TableInput"]["PartitionKeys"], json!([]));
         assert!(sra["TableInput"]["Parameters"]
             .get("projection.enabled")
@@ -290,6 +321,45 @@ mod tests {
         assert_eq!(
             sra["TableInput"]["StorageDescriptor"]["Columns"][5],
             json!({"Name":"truncated","Type":"boolean"})
+        );
+    }
+
+    #[test]
+    fn run_bucket_tables_project_their_bucket_and_hold_score_and_pctid() {
+        let body = create_table(
+            "summary",
+            &NUCLEOTIDE_FAMILY,
+            Layout::RunBucket,
+            "s3://lake/p",
+        );
+        let input = &body["TableInput"];
+        assert_eq!(
+            input["PartitionKeys"],
+            json!([{"Name":"bucket","Type":"string"}])
+        );
+        let parameters = &input["Parameters"];
+        assert_eq!(parameters["projection.enabled"], "true");
+        assert_eq!(parameters["projection.bucket.type"], "enum");
+        let values = parameters["projection.bucket.values"].as_str().unwrap();
+        assert_eq!(values.split(',').count(), 100);
+        assert!(values.starts_with("00,01,02,") && values.ends_with(",98,99"));
+        assert_eq!(
+            parameters["storage.location.template"],
+            "s3://lake/p/nucleotide/family/bucket=${bucket}/"
+        );
+        assert!(parameters.get("projection.score.type").is_none());
+        let columns = input["StorageDescriptor"]["Columns"].as_array().unwrap();
+        assert_eq!(
+            columns[columns.len() - 2..],
+            [
+                json!({"Name":"score","Type":"int"}),
+                json!({"Name":"pctid","Type":"int"})
+            ]
+        );
+        let sra = create_table("summary", &PROTEIN_SRA, Layout::RunBucket, "s3://lake");
+        assert_eq!(
+            sra["TableInput"]["PartitionKeys"],
+            json!([{"Name":"bucket","Type":"string"}])
         );
     }
 
@@ -360,7 +430,7 @@ mod tests {
 
     #[test]
     fn column_differences_are_named() {
-        let ours = create_table("summary", &PROTEIN_SRA, "s3://l");
+        let ours = create_table("summary", &PROTEIN_SRA, Layout::ScorePctid, "s3://l");
         let stored = json!({"Table": {"StorageDescriptor": ours["TableInput"]["StorageDescriptor"].clone()}});
         assert_eq!(
             column_difference(&PROTEIN_SRA, stored.to_string().as_bytes()).unwrap(),

@@ -137,6 +137,17 @@ impl S3Endpoint {
         }
         self.request("GET", bucket, "", &query)
     }
+
+    /// ListObjectsV2 of at most one key under `prefix`: whether there is any.
+    pub fn list_first_object(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<HttpRequest, InvalidName> {
+        validate_key_prefix(prefix)?;
+        let query = format!("list-type=2&max-keys=1&prefix={}", encode_query(prefix));
+        self.request("GET", bucket, "", &query)
+    }
 }
 
 /// The precondition of a conditional PUT.
@@ -329,6 +340,8 @@ pub fn parse_error(xml: &[u8]) -> (Option<String>, Option<String>) {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListPage {
     pub keys: Vec<String>,
+    /// The size in bytes of each object of `keys`, in the same order.
+    pub sizes: Vec<u64>,
     pub next: Option<String>,
 }
 
@@ -338,17 +351,20 @@ pub fn parse_list(xml: &[u8]) -> Result<ListPage, String> {
     const KEY: usize = 0;
     const TRUNCATED: usize = 1;
     const TOKEN: usize = 2;
+    const SIZE: usize = 3;
     let found = crate::xml::texts_at(
         xml,
         &[
             &["Contents", "Key"],
             &["IsTruncated"],
             &["NextContinuationToken"],
+            &["Contents", "Size"],
         ],
     )
     .map_err(|e| format!("ListObjectsV2 answer: {e}"))?;
     let mut page = ListPage {
         keys: Vec::new(),
+        sizes: Vec::new(),
         next: None,
     };
     let mut truncated = false;
@@ -357,8 +373,20 @@ pub fn parse_list(xml: &[u8]) -> Result<ListPage, String> {
             KEY => page.keys.push(text),
             TRUNCATED => truncated = text.trim() == "true",
             TOKEN => page.next = Some(text),
-            _ => unreachable!("three paths asked for"),
+            SIZE => page.sizes.push(
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("ListObjectsV2 answer: object size {text:?}"))?,
+            ),
+            _ => unreachable!("four paths asked for"),
         }
+    }
+    if page.sizes.len() != page.keys.len() {
+        return Err(format!(
+            "ListObjectsV2 answer: {} keys but {} sizes",
+            page.keys.len(),
+            page.sizes.len()
+        ));
     }
     if !truncated {
         page.next = None;
@@ -583,12 +611,13 @@ mod tests {
             parse_error(error),
             (Some("SlowDown".into()), Some("Please & reduce".into()))
         );
-        let page = b"<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a/1</Key></Contents>\
-                     <Contents><Key>a/&lt;2&#38;&#x20;\xc3\xa9</Key></Contents><NextContinuationToken>tok</NextContinuationToken></ListBucketResult>";
+        let page = b"<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a/1</Key><Size>10</Size></Contents>\
+                     <Contents><Key>a/&lt;2&#38;&#x20;\xc3\xa9</Key><Size>0</Size></Contents><NextContinuationToken>tok</NextContinuationToken></ListBucketResult>";
         assert_eq!(
             parse_list(page).unwrap(),
             ListPage {
                 keys: vec!["a/1".into(), "a/<2& \u{e9}".into()],
+                sizes: vec![10, 0],
                 next: Some("tok".into())
             }
         );
@@ -597,6 +626,7 @@ mod tests {
             parse_list(last).unwrap(),
             ListPage {
                 keys: vec![],
+                sizes: vec![],
                 next: None
             }
         );
@@ -605,6 +635,10 @@ mod tests {
             .unwrap_err()
             .contains("NextContinuationToken"));
         assert!(parse_list(b"<ListBucketResult><Contents>").is_err());
+        let sizeless = b"<ListBucketResult><Contents><Key>a</Key></Contents></ListBucketResult>";
+        assert!(parse_list(sizeless)
+            .unwrap_err()
+            .contains("1 keys but 0 sizes"));
         assert_eq!(parse_error(b"not xml at all"), (None, None));
     }
 }

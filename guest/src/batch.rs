@@ -235,7 +235,10 @@ fn widen<'a>(rows: &crate::summary::TableRows<'a>) -> Vec<Value<'a>> {
     for (row, partition) in rows.partitions.iter().enumerate() {
         values.extend_from_slice(rows.row(row));
         let (score, pctid) = partition.map_or((Value::Null, Value::Null), |p| {
-            (Value::Int(i64::from(p.score)), Value::Int(i64::from(p.pctid)))
+            (
+                Value::Int(i64::from(p.score)),
+                Value::Int(i64::from(p.pctid)),
+            )
         });
         values.push(score);
         values.push(pctid);

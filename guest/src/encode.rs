@@ -199,7 +199,8 @@ impl Encoder {
                         for cell in cells {
                             match cell {
                                 Value::Int(n) => {
-                                    self.int32s.push(i32::try_from(*n).map_err(|_| wrong(cell))?);
+                                    self.int32s
+                                        .push(i32::try_from(*n).map_err(|_| wrong(cell))?);
                                     self.levels.push(1);
                                 }
                                 Value::Null => self.levels.push(0),
@@ -321,9 +322,9 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
             .collect()
     });
     // A table's files in one layout or the other: told apart by their width.
-    let found = setups.iter().find(|(t, _)| {
-        t.glue_name == table.glue_name && t.columns.len() == table.columns.len()
-    });
+    let found = setups
+        .iter()
+        .find(|(t, _)| t.glue_name == table.glue_name && t.columns.len() == table.columns.len());
     match found.map(|(_, setup)| setup) {
         Some(Ok(setup)) => Ok(setup),
         Some(Err(e)) => Err(e.clone()),

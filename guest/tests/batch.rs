@@ -19,11 +19,14 @@ fn fixture(rel: &str) -> (String, Vec<u8>) {
 #[test]
 fn batch_of_one_writes_run_named_objects() {
     let (source, bytes) = fixture("protein/DRR1017695.psummary");
-    let batch = convert_batch(&[SummaryInput {
-        kind: Kind::Protein,
-        source: &source,
-        bytes: &bytes,
-    }], summary_guest::Layout::ScorePctid)
+    let batch = convert_batch(
+        &[SummaryInput {
+            kind: Kind::Protein,
+            source: &source,
+            bytes: &bytes,
+        }],
+        summary_guest::Layout::ScorePctid,
+    )
     .unwrap();
     let keys: Vec<&str> = batch.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(
@@ -108,7 +111,10 @@ fn batches_sort_by_run_and_isolate_bad_inputs() {
     assert_eq!(keys, sorted);
 
     // the same inputs give the same bytes; a changed input changes the name
-    assert_eq!(convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap(), batch);
+    assert_eq!(
+        convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap(),
+        batch
+    );
     inputs.remove(1);
     let other = convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
     assert_ne!(other.objects[0].key, batch.objects[0].key);
@@ -117,11 +123,14 @@ fn batches_sort_by_run_and_isolate_bad_inputs() {
 #[test]
 fn small_objects_are_plain_and_larger_ones_snappy_with_dictionaries_all_with_statistics() {
     let (source, bytes) = fixture("nucleotide/DRR11074882.summary");
-    let batch = convert_batch(&[SummaryInput {
-        kind: Kind::Nucleotide,
-        source: &source,
-        bytes: &bytes,
-    }], summary_guest::Layout::ScorePctid)
+    let batch = convert_batch(
+        &[SummaryInput {
+            kind: Kind::Nucleotide,
+            source: &source,
+            bytes: &bytes,
+        }],
+        summary_guest::Layout::ScorePctid,
+    )
     .unwrap();
     let family = batch
         .objects
@@ -184,11 +193,14 @@ fn small_objects_are_plain_and_larger_ones_snappy_with_dictionaries_all_with_sta
 #[test]
 fn long_string_statistics_are_cut_to_a_prefix() {
     let (source, bytes) = fixture("nucleotide/DRR11074882.summary");
-    let batch = convert_batch(&[SummaryInput {
-        kind: Kind::Nucleotide,
-        source: &source,
-        bytes: &bytes,
-    }], summary_guest::Layout::ScorePctid)
+    let batch = convert_batch(
+        &[SummaryInput {
+            kind: Kind::Nucleotide,
+            source: &source,
+            bytes: &bytes,
+        }],
+        summary_guest::Layout::ScorePctid,
+    )
     .unwrap();
     let mut longest = 0;
     for object in &batch.objects {
@@ -214,11 +226,14 @@ fn long_string_statistics_are_cut_to_a_prefix() {
 fn a_second_summary_of_a_run_in_the_batch_fails_naming_both_files() {
     // SRR1000008.summary whose header names SRR612821, beside SRR612821.summary
     let (first, bytes) = fixture("nucleotide/SRR612821.summary");
-    let alone = convert_batch(&[SummaryInput {
-        kind: Kind::Nucleotide,
-        source: &first,
-        bytes: &bytes,
-    }], summary_guest::Layout::ScorePctid)
+    let alone = convert_batch(
+        &[SummaryInput {
+            kind: Kind::Nucleotide,
+            source: &first,
+            bytes: &bytes,
+        }],
+        summary_guest::Layout::ScorePctid,
+    )
     .unwrap();
     let copy = "in/SRR1000008.summary";
     let inputs = [
@@ -294,7 +309,11 @@ fn run_bucket_batches_write_one_object_per_table_and_bucket_with_score_and_pctid
     assert_eq!(column(&sequence.bytes, "pctid"), ["61", "63"]);
     let reader = SerializedFileReader::new(bytes::Bytes::from(sequence.bytes.clone())).unwrap();
     let schema = reader.metadata().file_metadata().schema_descr();
-    let score = schema.columns().iter().find(|c| c.name() == "score").unwrap();
+    let score = schema
+        .columns()
+        .iter()
+        .find(|c| c.name() == "score")
+        .unwrap();
     assert_eq!(score.physical_type(), parquet::basic::Type::INT32);
 
     // A batch of three runs in three buckets: an object per table and bucket,
@@ -323,8 +342,16 @@ fn the_run_bucket_layout_refuses_a_run_without_two_digits() {
         source: "protein/SRR7.psummary",
         bytes: summary,
     };
-    let old = convert_batch(std::slice::from_ref(&input), summary_guest::Layout::ScorePctid).unwrap();
-    assert!(matches!(old.outcomes[0], Outcome::Converted { .. }), "{:?}", old.outcomes[0]);
+    let old = convert_batch(
+        std::slice::from_ref(&input),
+        summary_guest::Layout::ScorePctid,
+    )
+    .unwrap();
+    assert!(
+        matches!(old.outcomes[0], Outcome::Converted { .. }),
+        "{:?}",
+        old.outcomes[0]
+    );
     let batch = convert_batch(&[input], summary_guest::Layout::RunBucket).unwrap();
     let Outcome::Failed(error) = &batch.outcomes[0] else {
         panic!("{:?}", batch.outcomes[0])

@@ -217,7 +217,8 @@ fn at_least_forty_malformed_summaries_each_leave_nothing_in_the_lake() {
                 bytes: &text,
             },
         ];
-        let batch = summary_guest::convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
+        let batch =
+            summary_guest::convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
         assert!(
             matches!(batch.outcomes[1], summary_guest::Outcome::Failed(_)),
             "case {name}"

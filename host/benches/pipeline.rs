@@ -136,7 +136,7 @@ fn conversion(
     for _ in 0..rounds {
         let started = CpuClock::now();
         for batch in &batches {
-            converter.convert(batch).unwrap();
+            converter.convert(summary_lake::Layout::ScorePctid, batch).unwrap();
         }
         wasm.push(started.elapsed());
         let started = CpuClock::now();
@@ -214,11 +214,11 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     }];
     let iterations = if quick { 300 } else { 2000 };
     for _ in 0..20 {
-        converter.convert(&summary).unwrap();
+        converter.convert(summary_lake::Layout::ScorePctid, &summary).unwrap();
     }
     let started = CpuClock::now();
     for _ in 0..iterations {
-        converter.convert(&[]).unwrap();
+        converter.convert(summary_lake::Layout::ScorePctid, &[]).unwrap();
     }
     let empty = started.elapsed() / iterations;
     report.row(
@@ -228,7 +228,7 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     );
     let started = CpuClock::now();
     for _ in 0..iterations {
-        converter.convert(&summary).unwrap();
+        converter.convert(summary_lake::Layout::ScorePctid, &summary).unwrap();
     }
     let per_call = started.elapsed() / iterations;
     let input = summary_guest::SummaryInput {
@@ -238,7 +238,11 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     };
     let started = CpuClock::now();
     for _ in 0..iterations {
-        summary_guest::convert_batch(std::slice::from_ref(&input), summary_guest::Layout::ScorePctid).unwrap();
+        summary_guest::convert_batch(
+            std::slice::from_ref(&input),
+            summary_guest::Layout::ScorePctid,
+        )
+        .unwrap();
     }
     let native = started.elapsed() / iterations;
     report.row(
@@ -356,7 +360,7 @@ fn memory(report: &mut Report, converter: &Converter, corpus: &[GeneratedSummary
         source: largest.file_name.clone(),
         bytes: largest.bytes.clone(),
     }];
-    let (_, peak) = converter.convert_measured(&summary).unwrap();
+    let (_, peak) = converter.convert_measured(summary_lake::Layout::ScorePctid, &summary).unwrap();
     let size = largest.bytes.len();
     let bound = 8 * size + (16 << 20);
     report.row(
@@ -628,7 +632,7 @@ fn serratus_conversion(
     let bytes: usize = batches.iter().flatten().map(|s| s.bytes.len()).sum();
     let objects: usize = batches
         .iter()
-        .map(|b| converter.convert(b).unwrap().objects.len())
+        .map(|b| converter.convert(summary_lake::Layout::ScorePctid, b).unwrap().objects.len())
         .sum();
     let rounds = if quick { 1 } else { 3 };
     let time = |convert: &dyn Fn(&[Summary])| {
@@ -645,7 +649,7 @@ fn serratus_conversion(
         )
     };
     let wasm = time(&|b| {
-        converter.convert(b).unwrap();
+        converter.convert(summary_lake::Layout::ScorePctid, b).unwrap();
     });
     let native = time(&|b| {
         let inputs: Vec<summary_guest::SummaryInput> = b
@@ -694,7 +698,7 @@ fn serratus_conversion(
     );
     if let Some((path, old)) = compare {
         let old_time = time(&|b| {
-            old.convert(b).unwrap();
+            old.convert(summary_lake::Layout::ScorePctid, b).unwrap();
         });
         let old_mb_s = mb(bytes) / old_time.as_secs_f64();
         report.row(

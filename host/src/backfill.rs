@@ -11,9 +11,8 @@ use std::time::Instant;
 use anyhow::{bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use summary_lake::catalog::table;
 use summary_lake::diagnostic::render;
-use summary_lake::keys::object_key;
+use summary_lake::keys::parse_object_key;
 use summary_lake::source::summary_file_names;
 use summary_lake::Kind;
 use summary_pipeline::apply::Lake;
@@ -351,12 +350,10 @@ impl Backfill<'_> {
         let objects: Vec<ParquetObject> = objects
             .into_iter()
             .map(|o| {
-                let table = table(kind, &o.table)
-                    .with_context(|| format!("unknown table {kind}/{}", o.table))?;
-                Ok(ParquetObject {
-                    key: object_key(table, o.partition, &batch.name),
-                    ..o
-                })
+                let key = parse_object_key(&o.key)
+                    .with_context(|| format!("the converter wrote key {}", o.key))?
+                    .renamed(&batch.name);
+                Ok(ParquetObject { key, ..o })
             })
             .collect::<Result<_>>()?;
         result.objects = objects.len();
@@ -434,7 +431,7 @@ impl Backfill<'_> {
     ) -> Result<Vec<ParquetObject>> {
         loop {
             let inputs: Vec<Summary> = summaries.iter().map(|(_, s)| s.clone()).collect();
-            let isolated = convert_isolating(self.lake.converter, &inputs)?;
+            let isolated = convert_isolating(self.lake.converter, self.lake.layout, &inputs)?;
             let mut bad: BTreeMap<usize, String> = isolated
                 .gave_up
                 .into_iter()
@@ -498,12 +495,18 @@ pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
     for problem in &problems {
         eprintln!("{index}:{}: {}", problem.line, problem.message);
     }
-    let batches =
-        summary_plan::backfill::plan_batches(kind, &runs, batch_runs as usize, shard.0, shard.1);
+    let batches = summary_plan::backfill::plan_batches(
+        kind,
+        lake.layout,
+        &runs,
+        batch_runs as usize,
+        shard.0,
+        shard.1,
+    );
     let shard_runs: usize = batches.iter().map(|b| b.runs.len()).sum();
     eprintln!(
-        "backfilling {shard_runs} of {} {kind} runs (shard {}/{}, {} batches) from {source} into {}",
-        runs.len(), shard.0, shard.1, batches.len(), lake.store.describe()
+        "backfilling {shard_runs} of {} {kind} runs (shard {}/{}, {} batches) from {source} into {} ({} layout)",
+        runs.len(), shard.0, shard.1, batches.len(), lake.store.describe(), lake.layout
     );
     let backfill = Backfill {
         lake: lake.writer(&ctx.converter, io_concurrency as usize),

@@ -233,6 +233,17 @@ pub struct Destination {
     /// Do not touch the Glue catalog (SUMMARY_NO_GLUE takes 1/0, true/false, yes/no, on/off).
     #[arg(long, env = "SUMMARY_NO_GLUE", value_parser = crate::yes_no::YesNo)]
     pub no_glue: bool,
+    /// The layout of a new lake: `run-bucket` (default; `bucket=NN/`, the run's last two
+    /// digits) or `score-pctid` (the 2021 Athena layout). An existing lake keeps the one
+    /// its `_lake.json` names; a different one is refused.
+    #[arg(long, env = "SUMMARY_LAYOUT", value_name = "LAYOUT", value_parser = parse_layout)]
+    pub layout: Option<summary_lake::Layout>,
+}
+
+fn parse_layout(value: &str) -> Result<summary_lake::Layout, String> {
+    value
+        .parse()
+        .map_err(|e: summary_lake::layout::UnknownLayout| e.to_string())
 }
 
 /// How events are turned into work.
@@ -337,6 +348,14 @@ pub struct CompactArgs {
     /// Per-run objects merged into one object at most.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(2..=100_000))]
     pub max_files: u64,
+    /// Megabytes of objects merged into one object at most (the output is about as large or
+    /// smaller).
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=16_384))]
+    pub target_mb: u64,
+    /// Compact only the partitions (buckets) of shard I of N, so that N machines (an AWS Batch
+    /// array job, a Kubernetes indexed Job) compact one kind together.
+    #[arg(long, default_value = "0/1", value_parser = summary_plan::backfill::parse_shard, value_name = "I/N")]
+    pub shard: (usize, usize),
     /// Partitions compacted at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub jobs: u64,

@@ -15,7 +15,9 @@ use summary_pipeline::apply::Lake;
 use summary_pipeline::batch::read_manifests;
 use summary_pipeline::compaction::{compact_chunk, finish_journal, ChunkDone};
 use summary_pipeline::parallel::run_jobs;
-use summary_plan::compaction::{journal_prefix, named_objects, plan_chunks, Chunk, Journal};
+use summary_plan::compaction::{
+    journal_prefix, named_objects, plan_chunks, Chunk, ChunkLimits, Journal,
+};
 use summary_plan::manifest::Manifest;
 
 use crate::cli::CompactArgs;
@@ -23,10 +25,9 @@ use crate::context::Context;
 
 pub struct Compaction<'a> {
     pub lake: Lake<'a>,
-    /// A partition is compacted once it holds this many per-run objects.
-    pub min_files: usize,
-    /// Per-run objects merged into one output at most.
-    pub max_files: usize,
+    /// Which partitions (or buckets) are compacted, and into chunks of
+    /// what size.
+    pub limits: ChunkLimits,
     /// Chunks worked on at once.
     pub jobs: usize,
     pub progress: bool,
@@ -60,14 +61,14 @@ impl Compaction<'_> {
             report.add(finish_journal(&self.lake, &journal)?);
             report.resumed += 1;
         }
-        let keys = store.list(&summary_lake::prefixes::objects(kind))?;
-        let candidates = plan_chunks(&keys, self.min_files, self.max_files);
+        let objects = store.list_sized(&summary_lake::prefixes::objects(kind))?;
+        let candidates = plan_chunks(&objects, &self.limits);
         let manifests = self.manifests(kind, &candidates)?;
         // Only objects their run's manifest names: an object of a version
         // that lost its run's manifest must not be merged beside the
         // winner's.
-        let named = named_objects(&keys, &manifests);
-        let chunks = plan_chunks(&named, self.min_files, self.max_files);
+        let named = named_objects(&objects, &manifests);
+        let chunks = plan_chunks(&named, &self.limits);
         report.chunks = chunks.len();
         let sources = manifests
             .into_iter()
@@ -156,6 +157,8 @@ pub fn command(args: CompactArgs, ctx: &Context) -> Result<ExitCode> {
         kind,
         min_files,
         max_files,
+        target_mb,
+        shard,
         jobs,
         dry_run,
         json: as_json,
@@ -163,8 +166,12 @@ pub fn command(args: CompactArgs, ctx: &Context) -> Result<ExitCode> {
     let lake = ctx.open_lake_for(&destination, dry_run.dry_run)?;
     let compaction = Compaction {
         lake: lake.writer(&ctx.converter, 8),
-        min_files: min_files as usize,
-        max_files: max_files as usize,
+        limits: ChunkLimits {
+            min_files: min_files as usize,
+            max_files: max_files as usize,
+            target_bytes: target_mb << 20,
+            shard,
+        },
         jobs: jobs as usize,
         progress: !as_json,
     };

@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use summary_lake::source::default_routes;
+use summary_lake::Layout;
 use summary_pipeline::apply::{Catalog, Lake};
+use summary_pipeline::descriptor::lake_layout;
 use summary_pipeline::events::Pipeline;
 use summary_pipeline::glue_catalog::GlueCatalog;
 use summary_pipeline::s3_store::S3Store;
@@ -66,6 +68,7 @@ impl Context {
             converter: &self.converter,
             lake: lake.store.as_ref(),
             source: &self.client,
+            layout: lake.layout,
             catalog: lake.catalog.as_ref().map(|c| c as &dyn Catalog),
             routes: if edge.routes.is_empty() {
                 default_routes()
@@ -101,6 +104,8 @@ fn limits(cli: &Cli) -> GuestLimits {
 /// The opened destination: the store, and the catalog for an S3 lake.
 pub struct OpenedLake<'a> {
     pub store: Box<dyn ObjectStore + 'a>,
+    /// The lake's layout, as its descriptor says (or the new lake's).
+    pub layout: Layout,
     pub catalog: Option<GlueCatalog<'a>>,
     /// For a dry run, what the run would have changed.
     pub dry_run: Option<Changes>,
@@ -111,6 +116,7 @@ impl OpenedLake<'_> {
     pub fn writer<'a>(&'a self, converter: &'a Converter, io_concurrency: usize) -> Lake<'a> {
         Lake {
             store: self.store.as_ref(),
+            layout: self.layout,
             catalog: self.catalog.as_ref().map(|c| c as &dyn Catalog),
             converter,
             io_concurrency,
@@ -133,14 +139,17 @@ fn open_lake<'a>(
             );
             store = store.without_conditional_writes();
         }
-        let lake_url = store.lake_url().unwrap_or_default();
-        let catalog = (!destination.no_glue && !dry_run)
-            .then(|| GlueCatalog::new(client, destination.glue_database.clone(), lake_url));
-        (Box::new(store), catalog)
+        (Box::new(store), !destination.no_glue && !dry_run)
     } else {
         let sync = env_switch("SUMMARY_LOCAL_SYNC")?;
-        (Box::new(LocalStore::new(dest).with_sync(sync)), None)
+        (Box::new(LocalStore::new(dest).with_sync(sync)), false)
     };
+    // Before anything else is written: a refused layout writes nothing.
+    let layout = lake_layout(real.as_ref(), destination.layout, !dry_run)?;
+    let catalog = catalog.then(|| {
+        let lake_url = real.lake_url().unwrap_or_default();
+        GlueCatalog::new(client, destination.glue_database.clone(), lake_url, layout)
+    });
     let (inner, dry_run): (Box<dyn ObjectStore + 'a>, _) = if dry_run {
         let changes = Changes::default();
         let view = DryRun {
@@ -153,6 +162,7 @@ fn open_lake<'a>(
     };
     Ok(OpenedLake {
         store: Box::new(Metered { inner }),
+        layout,
         catalog,
         dry_run,
     })

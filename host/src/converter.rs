@@ -21,7 +21,7 @@ wasmtime::component::bindgen!({
 
 // The generated `wit/` types stay in this module: everything outside it
 // sees the converter as `summary_pipeline::convert` types.
-use exports::serratus::summary::converter::{self as wit, Kind};
+use exports::serratus::summary::converter::{self as wit, Kind, Layout};
 use summary_pipeline::convert::{Batch, Convert, Merged, Summary};
 
 /// How much the guest may use per call. Both grow with the input so a large
@@ -177,7 +177,11 @@ impl Converter {
 
     /// Converts a batch in a fresh store capped by the guest limits; also
     /// returns the guest's peak linear memory in bytes.
-    pub fn convert_measured(&self, summaries: &[Summary]) -> Result<(Batch, usize), ConvertError> {
+    pub fn convert_measured(
+        &self,
+        layout: summary_lake::Layout,
+        summaries: &[Summary],
+    ) -> Result<(Batch, usize), ConvertError> {
         let summaries: Vec<wit::Summary> = summaries
             .iter()
             .map(|s| wit::Summary {
@@ -192,7 +196,7 @@ impl Converter {
             .sum();
         let started = std::time::Instant::now();
         let called = self.call(input_bytes, |converter, store| {
-            converter.call_convert(store, &summaries)
+            converter.call_convert(store, layout.into(), &summaries)
         });
         summary_pipeline::metrics::conversion(started.elapsed());
         let (result, peak) = called?;
@@ -267,13 +271,19 @@ type Guest = exports::serratus::summary::converter::Guest;
 /// The converter as both hosts' pipeline calls it.
 impl Convert for Converter {
     /// Converts a batch in a fresh store capped by the guest limits.
-    fn convert(&self, summaries: &[Summary]) -> Result<Batch, ConvertError> {
-        self.convert_measured(summaries).map(|(batch, _)| batch)
+    fn convert(
+        &self,
+        layout: summary_lake::Layout,
+        summaries: &[Summary],
+    ) -> Result<Batch, ConvertError> {
+        self.convert_measured(layout, summaries)
+            .map(|(batch, _)| batch)
     }
 
     /// Merges Parquet objects of one table (see `merge` in `wit/`).
     fn merge(
         &self,
+        layout: summary_lake::Layout,
         kind: summary_lake::Kind,
         table: &str,
         parts: &[Vec<u8>],
@@ -282,7 +292,7 @@ impl Convert for Converter {
         let input_bytes = parts.iter().map(Vec::len).sum::<usize>()
             + drop_runs.iter().map(String::len).sum::<usize>();
         let (result, _) = self.call(input_bytes, |converter, store| {
-            converter.call_merge(store, kind.into(), table, parts, drop_runs)
+            converter.call_merge(store, layout.into(), kind.into(), table, parts, drop_runs)
         })?;
         let merged = result.map_err(|message| {
             ConvertError::Failed(format!("the converter could not merge {table}: {message}"))
@@ -391,6 +401,15 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
         .map(|base| base.join("summary-uploader"))
+}
+
+impl From<summary_lake::Layout> for Layout {
+    fn from(layout: summary_lake::Layout) -> Self {
+        match layout {
+            summary_lake::Layout::ScorePctid => Layout::ScorePctid,
+            summary_lake::Layout::RunBucket => Layout::RunBucket,
+        }
+    }
 }
 
 impl From<summary_lake::Kind> for Kind {

@@ -60,6 +60,14 @@ impl ObjectStore for Metered<'_> {
         Ok(deleted)
     }
 
+    fn has_objects(&self, prefix: &str) -> Result<bool> {
+        self.inner.has_objects(prefix)
+    }
+
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        self.inner.list_sized(prefix)
+    }
+
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.inner.list(prefix)
     }
@@ -216,6 +224,22 @@ impl ObjectStore for DryRun<'_> {
             self.delete(key)?;
         }
         Ok(keys.len() as u64)
+    }
+
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        let real: BTreeMap<String, u64> = self.real.list_sized(prefix)?.into_iter().collect();
+        let keys = self.list(prefix)?;
+        let changes = self.changes.lock();
+        Ok(keys
+            .into_iter()
+            .map(|key| {
+                let size = match changes.get(&key) {
+                    Some(Change::Put { len, .. }) => *len,
+                    _ => real.get(&key).copied().unwrap_or(0),
+                };
+                (key, size)
+            })
+            .collect())
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {

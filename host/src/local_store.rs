@@ -169,15 +169,23 @@ impl ObjectStore for LocalStore {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self
+            .list_sized(prefix)?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
         check_key(prefix.trim_end_matches('/'))?;
-        let mut keys = Vec::new();
+        let mut objects = Vec::new();
         list_files(
             &self.root.join(prefix),
             prefix.trim_end_matches('/'),
-            &mut keys,
+            &mut objects,
         )?;
-        keys.sort();
-        Ok(keys)
+        objects.sort();
+        Ok(objects)
     }
 
     fn describe(&self) -> String {
@@ -187,7 +195,7 @@ impl ObjectStore for LocalStore {
 
 /// Keys of the files under `dir` (whose key is `key`), skipping the hidden
 /// temporary files of writes in flight.
-fn list_files(dir: &Path, key: &str, keys: &mut Vec<String>) -> Result<()> {
+fn list_files(dir: &Path, key: &str, keys: &mut Vec<(String, u64)>) -> Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
@@ -205,7 +213,7 @@ fn list_files(dir: &Path, key: &str, keys: &mut Vec<String>) -> Result<()> {
         if entry.file_type()?.is_dir() {
             list_files(&entry.path(), &child, keys)?;
         } else {
-            keys.push(child);
+            keys.push((child, entry.metadata()?.len()));
         }
     }
     Ok(())

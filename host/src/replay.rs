@@ -241,7 +241,7 @@ fn run_batch(
                 report.failures.push(failure);
             }
         };
-    let isolated = match convert_isolating(lake.converter, &summaries) {
+    let isolated = match convert_isolating(lake.converter, lake.layout, &summaries) {
         Ok(isolated) => isolated,
         Err(error) => {
             fail_all(&mut report, &summaries.iter().collect::<Vec<_>>(), &error);

@@ -383,8 +383,14 @@ mod tests {
         assert_eq!(names[names.len() - 2..], ["score", "pctid"]);
         assert_eq!(family.columns.last().unwrap().ty, ColumnType::Int);
         assert_eq!(family.columns.len(), NUCLEOTIDE_FAMILY.columns.len() + 2);
-        assert!(std::ptr::eq(file_table(&NUCLEOTIDE_FAMILY, Layout::ScorePctid), &NUCLEOTIDE_FAMILY));
-        assert!(std::ptr::eq(file_table(&RDRP_SRA, Layout::RunBucket), &RDRP_SRA));
+        assert!(std::ptr::eq(
+            file_table(&NUCLEOTIDE_FAMILY, Layout::ScorePctid),
+            &NUCLEOTIDE_FAMILY
+        ));
+        assert!(std::ptr::eq(
+            file_table(&RDRP_SRA, Layout::RunBucket),
+            &RDRP_SRA
+        ));
         assert!(std::ptr::eq(file_table(family, Layout::RunBucket), family));
     }
 

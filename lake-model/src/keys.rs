@@ -53,6 +53,33 @@ impl<'k> ObjectKey<'k> {
         self.run().is_some()
     }
 
+    /// `<kind>/<table>/[score=<s>/pctid=<p>/|bucket=<NN>/]`: the folder of
+    /// the object's partition (or bucket), where objects merge together.
+    pub fn folder(&self) -> String {
+        let mut folder = format!("{}/{}/", self.kind, self.table);
+        if let Some(p) = self.partition {
+            folder.push_str(&format!("score={}/pctid={}/", p.score, p.pctid));
+        }
+        if let Some(bucket) = self.bucket {
+            folder.push_str(&format!("bucket={bucket}/"));
+        }
+        folder
+    }
+
+    /// The key of an object named `name` in the same folder.
+    pub fn renamed(&self, name: &str) -> String {
+        format!("{}{name}.parquet", self.folder())
+    }
+
+    /// The layout the object belongs to: only `run-bucket` keys have a
+    /// bucket (a run table's key without one is of `score-pctid`).
+    pub fn layout(&self) -> crate::Layout {
+        match self.bucket {
+            Some(_) => crate::Layout::RunBucket,
+            None => crate::Layout::ScorePctid,
+        }
+    }
+
     /// The run of a per-run object: its name is the run accession, or the
     /// accession and a version token (`SRR1-0a1b…`, see [`version_name`]).
     pub fn run(&self) -> Option<&'k str> {
@@ -86,7 +113,13 @@ pub fn parse_object_key(key: &str) -> Option<ObjectKey<'_>> {
             let pctid = pctid.strip_prefix("pctid=")?.parse().ok()?;
             (kind, table, Some(Partition { score, pctid }), None, file)
         }
-        [kind, table, bucket, file] => (kind, table, None, Some(Bucket::parse_segment(bucket)?), file),
+        [kind, table, bucket, file] => (
+            kind,
+            table,
+            None,
+            Some(Bucket::parse_segment(bucket)?),
+            file,
+        ),
         [kind, table, file] => (kind, table, None, None, file),
         _ => return None,
     };
@@ -162,10 +195,28 @@ mod tests {
         assert_eq!((batch.partition, batch.is_per_run()), (None, false));
         let bucketed = "rdrp/family/bucket=21/SRR612821-00ff.parquet";
         assert_eq!(
-            bucket_object_key(&crate::catalog::RDRP_FAMILY, Bucket::of_run("SRR612821").unwrap(), "SRR612821-00ff"),
+            bucket_object_key(
+                &crate::catalog::RDRP_FAMILY,
+                Bucket::of_run("SRR612821").unwrap(),
+                "SRR612821-00ff"
+            ),
             bucketed
         );
         let parsed = parse_object_key(bucketed).unwrap();
+        assert_eq!(parsed.folder(), "rdrp/family/bucket=21/");
+        assert_eq!(
+            parsed.renamed("compact-ab"),
+            "rdrp/family/bucket=21/compact-ab.parquet"
+        );
+        let old = parse_object_key("nucleotide/family/score=100/pctid=92/SRR1.parquet").unwrap();
+        assert_eq!(
+            old.renamed("b"),
+            "nucleotide/family/score=100/pctid=92/b.parquet"
+        );
+        assert_eq!(
+            parse_object_key("rdrp/sra/a.parquet").unwrap().renamed("b"),
+            "rdrp/sra/b.parquet"
+        );
         assert_eq!(
             (parsed.partition, parsed.bucket, parsed.run()),
             (None, Bucket::new(21), Some("SRR612821"))

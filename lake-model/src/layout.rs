@@ -133,7 +133,13 @@ mod tests {
             Bucket::parse_segment("bucket=07"),
             Some(Bucket::of_run("SRR07").unwrap())
         );
-        for bad in ["bucket=7", "bucket=100", "bucket=-1", "score=07", "bucket=0a"] {
+        for bad in [
+            "bucket=7",
+            "bucket=100",
+            "bucket=-1",
+            "score=07",
+            "bucket=0a",
+        ] {
             assert_eq!(Bucket::parse_segment(bad), None, "{bad}");
         }
     }

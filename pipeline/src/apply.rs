@@ -16,7 +16,8 @@ use std::sync::Mutex;
 
 use crate::error::{Context, Error, Result};
 use summary_lake::catalog::{table, Table};
-use summary_lake::keys::Partition;
+use summary_lake::keys::{parse_object_key, Partition};
+use summary_lake::Layout;
 use summary_plan::compaction::{decide_claim, ClaimDecision};
 use summary_plan::manifest::{Manifest, ReadManifest};
 use summary_plan::step::Precondition;
@@ -36,6 +37,8 @@ pub trait Catalog: Sync {
 /// What a plan is applied to.
 pub struct Lake<'a> {
     pub store: &'a dyn ObjectStore,
+    /// What the converter writes: the lake's layout, as its descriptor says.
+    pub layout: Layout,
     pub catalog: Option<&'a dyn Catalog>,
     /// Rewrites shared objects and merges compaction chunks.
     pub converter: &'a dyn Convert,
@@ -202,7 +205,9 @@ impl Lake<'_> {
             .into_iter()
             .flatten()
             .collect();
-        match self.converter.merge(kind, table, &parts, &[])? {
+        // The output's key says its layout, as the inputs' do.
+        let layout = parse_object_key(output).map_or(Layout::ScorePctid, |k| k.layout());
+        match self.converter.merge(layout, kind, table, &parts, &[])? {
             // Created only: another compaction of the chunk may have merged
             // it, and deleted inputs this one then could not read.
             Some(merged) => match self.store.put_if(output, &merged.bytes, &Expected::Absent) {

@@ -3,7 +3,7 @@
 //! calling the guest (wasmtime natively, a component import on Spin).
 
 pub use summary_lake::keys::Partition;
-use summary_lake::Kind;
+use summary_lake::{Kind, Layout};
 pub use summary_plan::ParquetObject;
 
 /// One summary file to convert.
@@ -58,13 +58,16 @@ pub enum ConvertError {
 }
 
 pub trait Convert: Sync {
-    /// Converts a batch; a bad summary fails alone in its outcome.
-    fn convert(&self, summaries: &[Summary]) -> Result<Batch, ConvertError>;
+    /// Converts a batch into the objects of `layout`; a bad summary fails
+    /// alone in its outcome.
+    fn convert(&self, layout: Layout, summaries: &[Summary]) -> Result<Batch, ConvertError>;
 
-    /// Merges Parquet objects of one table into one sorted by run, without
-    /// the rows of `drop_runs`; `None` when no row is left.
+    /// Merges Parquet objects of one table (files of `layout`) into one
+    /// sorted by run, without the rows of `drop_runs`; `None` when no row
+    /// is left.
     fn merge(
         &self,
+        layout: Layout,
         kind: Kind,
         table: &str,
         parts: &[Vec<u8>],
@@ -142,13 +145,14 @@ pub struct Isolated {
 /// are converted together again.
 pub fn convert_isolating(
     converter: &dyn Convert,
+    layout: Layout,
     summaries: &[Summary],
 ) -> Result<Isolated, ConvertError> {
     let mut isolated = Isolated::default();
     if summaries.is_empty() {
         return Ok(isolated);
     }
-    let error = match converter.convert(summaries) {
+    let error = match converter.convert(layout, summaries) {
         Ok(batch) => {
             isolated.converted = (0..summaries.len()).collect();
             isolated.batch = Some(batch);
@@ -167,7 +171,7 @@ pub fn convert_isolating(
     };
     let mut rest = Vec::new();
     for (index, summary) in summaries.iter().enumerate() {
-        match converter.convert(std::slice::from_ref(summary)) {
+        match converter.convert(layout, std::slice::from_ref(summary)) {
             Err(ConvertError::GaveUp(message)) => isolated
                 .gave_up
                 .push((index, format!("{}: {message}", summary.source))),
@@ -181,7 +185,7 @@ pub fn convert_isolating(
     }
     if !rest.is_empty() {
         let inputs: Vec<Summary> = rest.iter().map(|&i| summaries[i].clone()).collect();
-        isolated.batch = Some(converter.convert(&inputs)?);
+        isolated.batch = Some(converter.convert(layout, &inputs)?);
         isolated.converted = rest;
     }
     Ok(isolated)

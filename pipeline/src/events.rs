@@ -11,7 +11,7 @@ use summary_lake::diagnostic::render;
 use summary_lake::keys::is_run_accession;
 use summary_lake::source::{route, run_of_key, RouteRule};
 use summary_lake::text::{bounded_message, excerpt, name};
-use summary_lake::Kind;
+use summary_lake::{Kind, Layout};
 
 use summary_plan::manifest::{decide, manifest_key, Decision, ReadManifest, SourceVersion};
 use summary_plan::version::{dead_letter, land_version};
@@ -178,6 +178,8 @@ impl EventReport {
 pub struct Pipeline<'a> {
     pub converter: &'a dyn Convert,
     pub lake: &'a dyn ObjectStore,
+    /// The lake's layout, as its descriptor says.
+    pub layout: Layout,
     /// Fetches sources from S3 (the event's bucket).
     pub source: &'a AwsClient,
     pub catalog: Option<&'a dyn Catalog>,
@@ -361,7 +363,10 @@ impl Pipeline<'_> {
             source: source_name.clone(),
             bytes,
         };
-        let batch = match self.converter.convert(std::slice::from_ref(&summary)) {
+        let batch = match self
+            .converter
+            .convert(self.layout, std::slice::from_ref(&summary))
+        {
             Ok(batch) => batch,
             // Over the guest's limits or a trap: the same bytes would fail again.
             Err(crate::convert::ConvertError::GaveUp(error)) => {
@@ -391,6 +396,7 @@ impl Pipeline<'_> {
     fn lake(&self) -> Lake<'_> {
         Lake {
             store: self.lake,
+            layout: self.layout,
             catalog: self.catalog,
             converter: self.converter,
             io_concurrency: self.io_concurrency,

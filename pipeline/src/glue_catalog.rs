@@ -6,8 +6,9 @@ use std::sync::Mutex;
 use crate::error::{Error, Result};
 use summary_aws::glue;
 use summary_aws::request::SigningProfile;
+use summary_lake::catalog::file_table;
 use summary_lake::keys::Partition;
-use summary_lake::Table;
+use summary_lake::{Layout, Table};
 
 use crate::aws_client::{describe_failure, error_code, AwsClient, HttpResponse};
 
@@ -18,17 +19,20 @@ pub struct GlueCatalog<'a> {
     database: String,
     /// `s3://bucket/prefix` the tables point at.
     lake_url: String,
+    /// The lake's layout: the tables' columns and partition keys.
+    layout: Layout,
     /// Tables known to exist with our columns, so each is checked once per process.
     ready: Mutex<HashSet<&'static str>>,
     database_ready: Mutex<bool>,
 }
 
 impl<'a> GlueCatalog<'a> {
-    pub fn new(client: &'a AwsClient, database: String, lake_url: String) -> Self {
+    pub fn new(client: &'a AwsClient, database: String, lake_url: String, layout: Layout) -> Self {
         GlueCatalog {
             client,
             database,
             lake_url,
+            layout,
             ready: Mutex::new(HashSet::new()),
             database_ready: Mutex::new(false),
         }
@@ -80,7 +84,7 @@ impl<'a> GlueCatalog<'a> {
         if error_code(&response).as_deref() == Some("EntityNotFoundException") {
             let created = self.call(
                 "CreateTable",
-                &glue::create_table(&self.database, table, &self.lake_url),
+                &glue::create_table(&self.database, table, self.layout, &self.lake_url),
             )?;
             match error_code(&created).as_deref() {
                 _ if created.is_success() => {
@@ -110,7 +114,8 @@ impl<'a> GlueCatalog<'a> {
             )));
         }
         if let Some(difference) =
-            glue::column_difference(table, &response.body).map_err(Error::Permanent)?
+            glue::column_difference(file_table(table, self.layout), &response.body)
+                .map_err(Error::Permanent)?
         {
             return Err(Error::Permanent(difference));
         }

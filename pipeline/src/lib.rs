@@ -10,6 +10,7 @@ pub mod backoff;
 pub mod batch;
 pub mod compaction;
 pub mod convert;
+pub mod descriptor;
 pub mod endpoint;
 pub mod error;
 pub mod events;

@@ -168,11 +168,36 @@ impl ObjectStore for S3Store<'_> {
         Ok(keys.len() as u64)
     }
 
+    fn has_objects(&self, prefix: &str) -> Result<bool> {
+        check_key(prefix.trim_end_matches('/'))?;
+        let full = self.full_key(prefix);
+        let response = self.client.call_s3(
+            self.client.config.s3.list_first_object(&self.bucket, &full),
+            MAX_ANSWER,
+        )?;
+        if !response.is_success() {
+            return Err(Error::Permanent(describe_failure(
+                &format!("LIST {}", object_url(&self.bucket, &full)),
+                &response,
+            )));
+        }
+        let page = parse_list(&response.body).map_err(Error::Permanent)?;
+        Ok(!page.keys.is_empty())
+    }
+
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self
+            .list_sized(prefix)?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
         check_key(prefix.trim_end_matches('/'))?;
         let full = self.full_key(prefix);
         let s3 = &self.client.config.s3;
-        let mut keys = Vec::new();
+        let mut objects = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let response = self.client.call_s3(
@@ -187,18 +212,19 @@ impl ObjectStore for S3Store<'_> {
             }
             let page = parse_list(&response.body).map_err(Error::Permanent)?;
             let strip = full.len() - prefix.len();
-            keys.extend(
+            objects.extend(
                 page.keys
                     .into_iter()
-                    .filter_map(|key| key.get(strip..).map(str::to_string)),
+                    .zip(page.sizes)
+                    .filter_map(|(key, size)| Some((key.get(strip..)?.to_string(), size))),
             );
             match page.next {
                 Some(next) => token = Some(next),
                 None => break,
             }
         }
-        keys.sort();
-        Ok(keys)
+        objects.sort();
+        Ok(objects)
     }
 
     fn describe(&self) -> String {

@@ -52,6 +52,7 @@ pub fn retire(
             };
             let merged = converter
                 .merge(
+                    parsed.layout(),
                     parsed.kind,
                     parsed.table,
                     std::slice::from_ref(&read.bytes),

@@ -72,6 +72,12 @@ pub trait ObjectStore: Send + Sync {
     /// The keys of every object under `prefix` (a `/`-terminated folder),
     /// sorted; hidden temporary files are not objects.
     fn list(&self, prefix: &str) -> Result<Vec<String>>;
+    /// [`ObjectStore::list`] with each object's size in bytes.
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>>;
+    /// Whether any object is under `prefix`, without listing them all.
+    fn has_objects(&self, prefix: &str) -> Result<bool> {
+        Ok(!self.list(prefix)?.is_empty())
+    }
     /// For messages: where the objects go.
     fn describe(&self) -> String;
     /// `s3://bucket/prefix` for a lake the Glue catalog can point at.
@@ -182,6 +188,15 @@ impl ObjectStore for MemoryStore {
             .keys()
             .filter(|key| key.starts_with(prefix))
             .cloned()
+            .collect())
+    }
+
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .lock()
+            .iter()
+            .filter(|(key, _)| key.starts_with(prefix))
+            .map(|(key, bytes)| (key.clone(), bytes.len() as u64))
             .collect())
     }
 

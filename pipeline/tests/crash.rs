@@ -66,6 +66,9 @@ impl ObjectStore for FailingStore<'_> {
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.inner.list(prefix)
     }
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        self.inner.list_sized(prefix)
+    }
     fn describe(&self) -> String {
         "failing memory".into()
     }
@@ -129,58 +132,68 @@ fn nothing(_: &Lake) -> Result<()> {
 
 #[test]
 fn an_event_landing_a_new_run() {
-    let run = nucleotide_runs()[0].clone();
-    let (_, bytes) = fixture("nucleotide", &run);
-    let writes = crash_at_every_write(nothing, |lake| event(lake, &run, &bytes, "e1", "01"));
-    assert!(writes > 5, "{writes} writes");
+    support::each_layout(|| {
+        let run = nucleotide_runs()[0].clone();
+        let (_, bytes) = fixture("nucleotide", &run);
+        let writes = crash_at_every_write(nothing, |lake| event(lake, &run, &bytes, "e1", "01"));
+        assert!(writes > 5, "{writes} writes");
+    });
 }
 
 #[test]
 fn an_event_replacing_a_run() {
-    let run = nucleotide_runs()[0].clone();
-    let (_, bytes) = fixture("nucleotide", &run);
-    let newer = shortened(&bytes, 8);
-    let writes = crash_at_every_write(
-        |lake| event(lake, &run, &bytes, "e1", "01"),
-        |lake| event(lake, &run, &newer, "e2", "02"),
-    );
-    assert!(writes > 5, "{writes} writes");
+    support::each_layout(|| {
+        let run = nucleotide_runs()[0].clone();
+        let (_, bytes) = fixture("nucleotide", &run);
+        let newer = shortened(&bytes, 8);
+        let writes = crash_at_every_write(
+            |lake| event(lake, &run, &bytes, "e1", "01"),
+            |lake| event(lake, &run, &newer, "e2", "02"),
+        );
+        assert!(writes > 5, "{writes} writes");
+    });
 }
 
 #[test]
 fn a_backfill_batch_with_a_missing_summary() {
-    let runs: Vec<String> = nucleotide_runs()[..4].to_vec();
-    let missing = runs[3].clone();
-    let writes = crash_at_every_write(nothing, |lake| {
-        backfill_batch(lake, &runs, &[missing.as_str()])
+    support::each_layout(|| {
+        let runs: Vec<String> = nucleotide_runs()[..4].to_vec();
+        let missing = runs[3].clone();
+        let writes = crash_at_every_write(nothing, |lake| {
+            backfill_batch(lake, &runs, &[missing.as_str()])
+        });
+        assert!(writes > 5, "{writes} writes");
     });
-    assert!(writes > 5, "{writes} writes");
 }
 
 #[test]
 fn a_run_moving_between_backfill_batches() {
-    let all = nucleotide_runs();
-    let first: Vec<String> = all[..3].to_vec();
-    let second: Vec<String> = all[2..5].to_vec();
-    let writes = crash_at_every_write(
-        |lake| backfill_batch(lake, &first, &[]),
-        |lake| backfill_batch(lake, &second, &[]),
-    );
-    assert!(writes > 5, "{writes} writes");
+    support::each_layout(|| {
+        let all = nucleotide_runs();
+        let first: Vec<String> = all[..3].to_vec();
+        let second: Vec<String> = all[2..5].to_vec();
+        let writes = crash_at_every_write(
+            |lake| backfill_batch(lake, &first, &[]),
+            |lake| backfill_batch(lake, &second, &[]),
+        );
+        assert!(writes > 5, "{writes} writes");
+    });
 }
 
 #[test]
 fn a_compaction_of_event_landed_runs() {
-    let runs: Vec<String> = nucleotide_runs()[..4].to_vec();
-    let writes = crash_at_every_write(
-        |lake| {
-            for run in &runs {
-                let (_, bytes) = fixture("nucleotide", run);
-                event(lake, run, &bytes, "e1", "01")?;
-            }
-            Ok(())
-        },
-        compact,
-    );
-    assert!(writes > 5, "{writes} writes");
+    support::each_layout(|| {
+        let runs: Vec<String> = nucleotide_runs()[..4].to_vec();
+        let writes = crash_at_every_write(
+            |lake| {
+                for run in &runs {
+                    let (_, bytes) = fixture("nucleotide", run);
+                    event(lake, run, &bytes, "e1", "01")?;
+                }
+                Ok(())
+            },
+            compact,
+        );
+        assert!(writes > 5, "{writes} writes");
+    });
 }

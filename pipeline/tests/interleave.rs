@@ -76,6 +76,10 @@ impl ObjectStore for InterleavingStore<'_> {
         self.step();
         self.inner.list(prefix)
     }
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        self.step();
+        self.inner.list_sized(prefix)
+    }
     fn describe(&self) -> String {
         "interleaving memory".into()
     }
@@ -224,168 +228,182 @@ fn versions() -> (String, Vec<u8>, Vec<u8>, Vec<u8>) {
 
 #[test]
 fn two_versions_of_one_run_end_with_the_newer_one_whatever_the_order() {
-    let (run, original, a, b) = versions();
-    let setup = |lake: &Lake| event(lake, &run, &original, "e0", "00");
-    let older = |lake: &Lake| event(lake, &run, &a, "ea", "01");
-    let newer = |lake: &Lake| event(lake, &run, &b, "eb", "02");
-    let expected = lake_after(|lake| {
-        setup(lake)?;
-        newer(lake)
-    });
-    for (outer, inner, name) in [
-        (
-            &older as &(dyn Fn(&Lake) -> Result<()> + Sync),
-            &newer as &(dyn Fn(&Lake) -> Result<()> + Sync),
-            "older outside",
-        ),
-        (&newer, &older, "newer outside"),
-    ] {
-        let tried = interleave_at_every_step(setup, outer, inner, |lake, when| {
-            assert_exact(lake, &expected, &format!("{name}, {when}"));
-            assert_same_lake(&expected, lake, &format!("{name}, {when}"));
+    support::each_layout(|| {
+        let (run, original, a, b) = versions();
+        let setup = |lake: &Lake| event(lake, &run, &original, "e0", "00");
+        let older = |lake: &Lake| event(lake, &run, &a, "ea", "01");
+        let newer = |lake: &Lake| event(lake, &run, &b, "eb", "02");
+        let expected = lake_after(|lake| {
+            setup(lake)?;
+            newer(lake)
         });
-        assert!(tried > 8, "{name}: {tried} interleavings");
-    }
+        for (outer, inner, name) in [
+            (
+                &older as &(dyn Fn(&Lake) -> Result<()> + Sync),
+                &newer as &(dyn Fn(&Lake) -> Result<()> + Sync),
+                "older outside",
+            ),
+            (&newer, &older, "newer outside"),
+        ] {
+            let tried = interleave_at_every_step(setup, outer, inner, |lake, when| {
+                assert_exact(lake, &expected, &format!("{name}, {when}"));
+                assert_same_lake(&expected, lake, &format!("{name}, {when}"));
+            });
+            assert!(tried > 8, "{name}: {tried} interleavings");
+        }
+    });
 }
 
 #[test]
 fn two_unordered_versions_of_one_run_end_with_one_of_them_whole() {
-    // Different source keys: sequencers do not order them, the last swap wins.
-    let (run, original, a, b) = versions();
-    let setup = |lake: &Lake| event(lake, &run, &original, "e0", "00");
-    let from_a = |lake: &Lake| event_of(lake, &run, &a, "x/a.summary", "ea", "05");
-    let from_b = |lake: &Lake| event_of(lake, &run, &b, "y/b.summary", "eb", "01");
-    let only_a = lake_after(|lake| from_a(lake));
-    let only_b = lake_after(|lake| from_b(lake));
-    let tried = interleave_at_every_step(setup, from_a, from_b, |lake, when| {
-        let winner = &manifests(lake)[&run].source.key;
-        let expected = if winner == "x/a.summary" {
-            &only_a
-        } else {
-            &only_b
-        };
-        assert_exact(lake, expected, when);
-        assert_same_lake(expected, lake, when);
+    support::each_layout(|| {
+        // Different source keys: sequencers do not order them, the last swap wins.
+        let (run, original, a, b) = versions();
+        let setup = |lake: &Lake| event(lake, &run, &original, "e0", "00");
+        let from_a = |lake: &Lake| event_of(lake, &run, &a, "x/a.summary", "ea", "05");
+        let from_b = |lake: &Lake| event_of(lake, &run, &b, "y/b.summary", "eb", "01");
+        let only_a = lake_after(|lake| from_a(lake));
+        let only_b = lake_after(|lake| from_b(lake));
+        let tried = interleave_at_every_step(setup, from_a, from_b, |lake, when| {
+            let winner = &manifests(lake)[&run].source.key;
+            let expected = if winner == "x/a.summary" {
+                &only_a
+            } else {
+                &only_b
+            };
+            assert_exact(lake, expected, when);
+            assert_same_lake(expected, lake, when);
+        });
+        assert!(tried > 8, "{tried} interleavings");
     });
-    assert!(tried > 8, "{tried} interleavings");
 }
 
 #[test]
 fn two_runs_leaving_one_batch_object_at_once_keep_every_other_row() {
-    let runs: Vec<String> = nucleotide_runs()[..3].to_vec();
-    let versions: Vec<Vec<u8>> = runs
-        .iter()
-        .map(|run| shortened(&fixture("nucleotide", run).1, 8))
-        .collect();
-    let setup = |lake: &Lake| backfill_batch(lake, &runs, &[]);
-    let first = |lake: &Lake| event(lake, &runs[0], &versions[0], "e1", "01");
-    let second = |lake: &Lake| event(lake, &runs[1], &versions[1], "e1", "01");
-    let expected = lake_after(|lake| {
-        setup(lake)?;
-        first(lake)?;
-        second(lake)
+    support::each_layout(|| {
+        let runs: Vec<String> = nucleotide_runs()[..3].to_vec();
+        let versions: Vec<Vec<u8>> = runs
+            .iter()
+            .map(|run| shortened(&fixture("nucleotide", run).1, 8))
+            .collect();
+        let setup = |lake: &Lake| backfill_batch(lake, &runs, &[]);
+        let first = |lake: &Lake| event(lake, &runs[0], &versions[0], "e1", "01");
+        let second = |lake: &Lake| event(lake, &runs[1], &versions[1], "e1", "01");
+        let expected = lake_after(|lake| {
+            setup(lake)?;
+            first(lake)?;
+            second(lake)
+        });
+        let tried = interleave_at_every_step(setup, first, second, |lake, when| {
+            assert_exact(lake, &expected, when);
+        });
+        assert!(tried > 8, "{tried} interleavings");
     });
-    let tried = interleave_at_every_step(setup, first, second, |lake, when| {
-        assert_exact(lake, &expected, when);
-    });
-    assert!(tried > 8, "{tried} interleavings");
 }
 
 #[test]
 fn a_backfill_batch_and_an_event_for_one_of_its_runs() {
-    let runs: Vec<String> = nucleotide_runs()[..3].to_vec();
-    let newer = shortened(&fixture("nucleotide", &runs[1]).1, 8);
-    let batch = |lake: &Lake| backfill_batch(lake, &runs, &[]);
-    let the_event = |lake: &Lake| event(lake, &runs[1], &newer, "e1", "01");
-    // The event's version wins whenever it lands: events are the live path.
-    let expected = lake_after(|lake| {
-        batch(lake)?;
-        the_event(lake)
+    support::each_layout(|| {
+        let runs: Vec<String> = nucleotide_runs()[..3].to_vec();
+        let newer = shortened(&fixture("nucleotide", &runs[1]).1, 8);
+        let batch = |lake: &Lake| backfill_batch(lake, &runs, &[]);
+        let the_event = |lake: &Lake| event(lake, &runs[1], &newer, "e1", "01");
+        // The event's version wins whenever it lands: events are the live path.
+        let expected = lake_after(|lake| {
+            batch(lake)?;
+            the_event(lake)
+        });
+        for (outer, inner, name) in [
+            (
+                &batch as &(dyn Fn(&Lake) -> Result<()> + Sync),
+                &the_event as &(dyn Fn(&Lake) -> Result<()> + Sync),
+                "batch outside",
+            ),
+            (&the_event, &batch, "event outside"),
+        ] {
+            let tried = interleave_at_every_step(
+                |_| Ok(()),
+                outer,
+                inner,
+                |lake, when| {
+                    assert_exact(lake, &expected, &format!("{name}, {when}"));
+                },
+            );
+            assert!(tried > 8, "{name}: {tried} interleavings");
+        }
     });
-    for (outer, inner, name) in [
-        (
-            &batch as &(dyn Fn(&Lake) -> Result<()> + Sync),
-            &the_event as &(dyn Fn(&Lake) -> Result<()> + Sync),
-            "batch outside",
-        ),
-        (&the_event, &batch, "event outside"),
-    ] {
-        let tried = interleave_at_every_step(
-            |_| Ok(()),
-            outer,
-            inner,
-            |lake, when| {
-                assert_exact(lake, &expected, &format!("{name}, {when}"));
-            },
-        );
-        assert!(tried > 8, "{name}: {tried} interleavings");
-    }
 }
 
 #[test]
 fn a_compaction_and_an_event_for_one_of_its_runs() {
-    let runs: Vec<String> = nucleotide_runs()[..4].to_vec();
-    let setup = |lake: &Lake| {
-        for run in &runs {
-            event(lake, run, &fixture("nucleotide", run).1, "e1", "01")?;
-        }
-        Ok(())
-    };
-    let newer = shortened(&fixture("nucleotide", &runs[0]).1, 8);
-    let the_event = |lake: &Lake| event(lake, &runs[0], &newer, "e2", "02");
-    let expected = lake_after(|lake| {
-        setup(lake)?;
-        the_event(lake)
-    });
-    for (outer, inner, name) in [
-        (
-            &compact as &(dyn Fn(&Lake) -> Result<()> + Sync),
-            &the_event as &(dyn Fn(&Lake) -> Result<()> + Sync),
-            "compaction outside",
-        ),
-        (&the_event, &compact, "event outside"),
-    ] {
-        let tried = interleave_at_every_step(setup, outer, inner, |lake, when| {
-            assert_exact(lake, &expected, &format!("{name}, {when}"));
+    support::each_layout(|| {
+        let runs: Vec<String> = nucleotide_runs()[..4].to_vec();
+        let setup = |lake: &Lake| {
+            for run in &runs {
+                event(lake, run, &fixture("nucleotide", run).1, "e1", "01")?;
+            }
+            Ok(())
+        };
+        let newer = shortened(&fixture("nucleotide", &runs[0]).1, 8);
+        let the_event = |lake: &Lake| event(lake, &runs[0], &newer, "e2", "02");
+        let expected = lake_after(|lake| {
+            setup(lake)?;
+            the_event(lake)
         });
-        assert!(tried > 8, "{name}: {tried} interleavings");
-    }
+        for (outer, inner, name) in [
+            (
+                &compact as &(dyn Fn(&Lake) -> Result<()> + Sync),
+                &the_event as &(dyn Fn(&Lake) -> Result<()> + Sync),
+                "compaction outside",
+            ),
+            (&the_event, &compact, "event outside"),
+        ] {
+            let tried = interleave_at_every_step(setup, outer, inner, |lake, when| {
+                assert_exact(lake, &expected, &format!("{name}, {when}"));
+            });
+            assert!(tried > 8, "{name}: {tried} interleavings");
+        }
+    });
 }
 
 #[test]
 fn two_compactions_of_one_kind_at_once() {
-    let runs: Vec<String> = nucleotide_runs()[..4].to_vec();
-    let setup = |lake: &Lake| {
-        for run in &runs {
-            event(lake, run, &fixture("nucleotide", run).1, "e1", "01")?;
-        }
-        Ok(())
-    };
-    let expected = lake_after(|lake| setup(lake));
-    let tried = interleave_at_every_step(setup, compact, compact, |lake, when| {
-        assert_exact(lake, &expected, when);
+    support::each_layout(|| {
+        let runs: Vec<String> = nucleotide_runs()[..4].to_vec();
+        let setup = |lake: &Lake| {
+            for run in &runs {
+                event(lake, run, &fixture("nucleotide", run).1, "e1", "01")?;
+            }
+            Ok(())
+        };
+        let expected = lake_after(|lake| setup(lake));
+        let tried = interleave_at_every_step(setup, compact, compact, |lake, when| {
+            assert_exact(lake, &expected, when);
+        });
+        assert!(tried > 8, "{tried} interleavings");
     });
-    assert!(tried > 8, "{tried} interleavings");
 }
 
 #[test]
 fn two_backfill_batches_sharing_a_run_at_once() {
-    let all = nucleotide_runs();
-    let (first, second) = (all[..3].to_vec(), all[2..5].to_vec());
-    let one = |lake: &Lake| backfill_batch(lake, &first, &[]);
-    let two = |lake: &Lake| backfill_batch(lake, &second, &[]);
-    // Whichever batch keeps the shared run, its rows are the same summary's.
-    let expected = lake_after(|lake| {
-        one(lake)?;
-        two(lake)
+    support::each_layout(|| {
+        let all = nucleotide_runs();
+        let (first, second) = (all[..3].to_vec(), all[2..5].to_vec());
+        let one = |lake: &Lake| backfill_batch(lake, &first, &[]);
+        let two = |lake: &Lake| backfill_batch(lake, &second, &[]);
+        // Whichever batch keeps the shared run, its rows are the same summary's.
+        let expected = lake_after(|lake| {
+            one(lake)?;
+            two(lake)
+        });
+        let tried = interleave_at_every_step(
+            |_| Ok(()),
+            one,
+            two,
+            |lake, when| {
+                assert_exact(lake, &expected, when);
+            },
+        );
+        assert!(tried > 8, "{tried} interleavings");
     });
-    let tried = interleave_at_every_step(
-        |_| Ok(()),
-        one,
-        two,
-        |lake, when| {
-            assert_exact(lake, &expected, when);
-        },
-    );
-    assert!(tried > 8, "{tried} interleavings");
 }

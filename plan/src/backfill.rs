@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 use summary_lake::keys::{is_run_accession, parse_object_key};
 use summary_lake::text::hex;
-use summary_lake::Kind;
+use summary_lake::{Bucket, Kind, Layout};
 
 use crate::manifest::Manifest;
 
@@ -56,15 +56,34 @@ pub struct BackfillBatch {
 }
 
 /// The batches of `runs` (slices of `batch_runs`) that shard `shard` of
-/// `shards` works on: every `shards`-th batch from the `shard`-th.
+/// `shards` works on: every `shards`-th batch from the `shard`-th. In the
+/// `run-bucket` layout the runs are grouped by bucket first (in index
+/// order within a bucket), so that each batch lies in one bucket and
+/// writes one object per table.
 pub fn plan_batches(
     kind: Kind,
+    layout: Layout,
     runs: &[String],
     batch_runs: usize,
     shard: usize,
     shards: usize,
 ) -> Vec<BackfillBatch> {
-    runs.chunks(batch_runs.max(1))
+    let groups: Vec<Vec<String>> = match layout {
+        Layout::ScorePctid => vec![runs.to_vec()],
+        Layout::RunBucket => {
+            let mut by_bucket: BTreeMap<Option<Bucket>, Vec<String>> = BTreeMap::new();
+            for run in runs {
+                by_bucket
+                    .entry(Bucket::of_run(run))
+                    .or_default()
+                    .push(run.clone());
+            }
+            by_bucket.into_values().collect()
+        }
+    };
+    groups
+        .iter()
+        .flat_map(|group| group.chunks(batch_runs.max(1)))
         .enumerate()
         .filter(|(index, _)| index % shards.max(1) == shard)
         .map(|(index, slice)| BackfillBatch {
@@ -158,17 +177,20 @@ mod tests {
     #[test]
     fn batches_are_deterministic_slices_and_shards_partition_them() {
         let runs: Vec<String> = (0..10).map(|i| format!("SRR{i}")).collect();
-        let all = plan_batches(Kind::Nucleotide, &runs, 3, 0, 1);
+        let all = plan_batches(Kind::Nucleotide, Layout::ScorePctid, &runs, 3, 0, 1);
         assert_eq!(all.len(), 4);
         assert_eq!(all[3].runs, ["SRR9"]);
-        assert_eq!(all, plan_batches(Kind::Nucleotide, &runs, 3, 0, 1));
+        assert_eq!(
+            all,
+            plan_batches(Kind::Nucleotide, Layout::ScorePctid, &runs, 3, 0, 1)
+        );
         assert_ne!(
             all[0].name,
-            plan_batches(Kind::Protein, &runs, 3, 0, 1)[0].name
+            plan_batches(Kind::Protein, Layout::ScorePctid, &runs, 3, 0, 1)[0].name
         );
         assert!(all[0].name.starts_with("backfill-") && all[0].name.len() == 25);
         let mut sharded: Vec<BackfillBatch> = (0..3)
-            .flat_map(|i| plan_batches(Kind::Nucleotide, &runs, 3, i, 3))
+            .flat_map(|i| plan_batches(Kind::Nucleotide, Layout::ScorePctid, &runs, 3, i, 3))
             .collect();
         sharded.sort_by_key(|b| b.index);
         assert_eq!(sharded, all);
@@ -178,6 +200,28 @@ mod tests {
         }
         let key = checkpoint_key(Kind::Rdrp, &all[0].name);
         assert_eq!(batch_of_checkpoint(&key), Some(all[0].name.as_str()));
+    }
+
+    #[test]
+    fn run_bucket_batches_each_lie_in_one_bucket() {
+        let runs: Vec<String> = ["SRR101", "SRR201", "SRR102", "SRR301", "SRR7", "SRR401"]
+            .map(String::from)
+            .to_vec();
+        let batches = plan_batches(Kind::Rdrp, Layout::RunBucket, &runs, 2, 0, 1);
+        let slices: Vec<&[String]> = batches.iter().map(|b| b.runs.as_slice()).collect();
+        assert_eq!(
+            slices,
+            [
+                &["SRR7".to_string()][..],
+                &["SRR101".into(), "SRR201".into()],
+                &["SRR301".into(), "SRR401".into()],
+                &["SRR102".into()],
+            ]
+        );
+        assert_eq!(
+            batches.iter().map(|b| b.index).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
     }
 
     #[test]

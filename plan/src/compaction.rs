@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use summary_lake::catalog::table;
-use summary_lake::keys::{object_key, parse_object_key, Partition};
+use summary_lake::keys::{parse_object_key, ObjectKey};
 use summary_lake::text::hex;
 use summary_lake::Kind;
 
@@ -70,21 +70,28 @@ pub fn journal_prefix(kind: Kind) -> String {
     summary_lake::prefixes::journals(kind)
 }
 
-/// The keys among `keys` that are not per-run objects, or that their run's
-/// manifest (in `manifests`, by run) names as its version's.
-pub fn named_objects(keys: &[String], manifests: &BTreeMap<String, Manifest>) -> Vec<String> {
-    keys.iter()
-        .filter(|key| match parse_object_key(key).and_then(|k| k.run()) {
-            Some(run) => manifests
-                .get(run)
-                .is_some_and(|m| m.objects.iter().any(|o| o == *key)),
-            None => true,
-        })
+/// The objects among `objects` (key, size) that are not per-run objects,
+/// or that their run's manifest (in `manifests`, by run) names as its
+/// version's.
+pub fn named_objects(
+    objects: &[(String, u64)],
+    manifests: &BTreeMap<String, Manifest>,
+) -> Vec<(String, u64)> {
+    objects
+        .iter()
+        .filter(
+            |(key, _)| match parse_object_key(key).and_then(|k| k.run()) {
+                Some(run) => manifests
+                    .get(run)
+                    .is_some_and(|m| m.objects.iter().any(|o| o == key)),
+                None => true,
+            },
+        )
         .cloned()
         .collect()
 }
 
-/// Per-run objects of one partition to merge into one output.
+/// Per-run objects of one partition (or bucket) to merge into one output.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Chunk {
     pub table: String,
@@ -93,43 +100,98 @@ pub struct Chunk {
     pub inputs: Vec<(String, String)>,
 }
 
-/// Chunks of the per-run objects among `keys` (objects of one kind): every
-/// partition holding at least `min_files` of them, cut into chunks of at
-/// most `max_files`. The output's name is a hash of its inputs' keys.
-pub fn plan_chunks(keys: &[String], min_files: usize, max_files: usize) -> Vec<Chunk> {
-    let mut groups: BTreeMap<(Kind, &str, Option<Partition>), Vec<(String, String)>> =
-        BTreeMap::new();
-    for key in keys {
+/// How a compaction cuts its chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkLimits {
+    /// A partition (or bucket) is compacted once it holds this many
+    /// per-run objects.
+    pub min_files: usize,
+    /// Per-run objects merged into one output at most.
+    pub max_files: usize,
+    /// Bytes of inputs merged into one output at most (`--target-mb`): the
+    /// output is about their size or smaller. A single larger input is
+    /// merged alone.
+    pub target_bytes: u64,
+    /// `(I, N)`: only the partitions (or buckets) of shard `I` of `N`, so
+    /// that `N` machines compact one kind together.
+    pub shard: (usize, usize),
+}
+
+impl Default for ChunkLimits {
+    fn default() -> Self {
+        ChunkLimits {
+            min_files: 2,
+            max_files: 1000,
+            target_bytes: 128 << 20,
+            shard: (0, 1),
+        }
+    }
+}
+
+/// Which shard of `shards` compacts the folder of `key`: buckets and
+/// score/pctid partitions are spread by number, unpartitioned tables go
+/// to shard 0.
+fn shard_of(key: &ObjectKey, shards: usize) -> usize {
+    let number = match (key.bucket, key.partition) {
+        (Some(bucket), _) => usize::from(bucket.number()),
+        (None, Some(p)) => usize::from(p.score) * 101 + usize::from(p.pctid),
+        (None, None) => 0,
+    };
+    number % shards.max(1)
+}
+
+/// Chunks of the per-run objects among `objects` (key and size, objects of
+/// one kind): every partition (or bucket) of this shard holding at least
+/// `min_files` of them, cut into chunks of at most `max_files` objects and
+/// `target_bytes` bytes. The output's name is a hash of its inputs' keys.
+pub fn plan_chunks(objects: &[(String, u64)], limits: &ChunkLimits) -> Vec<Chunk> {
+    let mut groups: BTreeMap<(String, String), Vec<(String, String, u64)>> = BTreeMap::new();
+    for (key, size) in objects {
         let Some(parsed) = parse_object_key(key) else {
             continue;
         };
+        if table(parsed.kind, parsed.table).is_none()
+            || shard_of(&parsed, limits.shard.1) != limits.shard.0
+        {
+            continue;
+        }
         if let Some(run) = parsed.run() {
             groups
-                .entry((parsed.kind, parsed.table, parsed.partition))
+                .entry((parsed.folder(), parsed.table.to_string()))
                 .or_default()
-                .push((key.clone(), run.to_string()));
+                .push((key.clone(), run.to_string(), *size));
         }
     }
     let mut chunks = Vec::new();
-    for ((kind, table_name, partition), mut inputs) in groups {
-        let Some(table) = table(kind, table_name) else {
-            continue;
-        };
-        if inputs.len() < min_files.max(1) {
+    for ((folder, table_name), mut inputs) in groups {
+        if inputs.len() < limits.min_files.max(1) {
             continue;
         }
         inputs.sort();
-        for slice in inputs.chunks(max_files.max(1)) {
+        let mut slices: Vec<Vec<(String, String)>> = vec![Vec::new()];
+        let mut bytes = 0u64;
+        for (key, run, size) in inputs {
+            let current = slices.last_mut().expect("one slice at least");
+            let full = current.len() >= limits.max_files.max(1)
+                || bytes.saturating_add(size) > limits.target_bytes;
+            if full && !current.is_empty() {
+                slices.push(Vec::new());
+                bytes = 0;
+            }
+            bytes = bytes.saturating_add(size);
+            slices.last_mut().expect("just pushed").push((key, run));
+        }
+        for slice in slices {
             let mut hash = Sha256::new();
-            for (key, _) in slice {
+            for (key, _) in &slice {
                 hash.update(key.as_bytes());
                 hash.update([b'\n']);
             }
             let name = format!("compact-{}", hex(&hash.finalize()[..8]));
             chunks.push(Chunk {
-                table: table_name.to_string(),
-                output: object_key(table, partition, &name),
-                inputs: slice.to_vec(),
+                table: table_name.clone(),
+                output: format!("{folder}{name}.parquet"),
+                inputs: slice,
             });
         }
     }
@@ -249,8 +311,64 @@ mod tests {
     use super::*;
 
     #[test]
+    fn buckets_are_cut_by_bytes_and_spread_over_shards() {
+        let objects: Vec<(String, u64)> = [
+            ("rdrp/family/bucket=01/SRR101-00aa.parquet", 60),
+            ("rdrp/family/bucket=01/SRR201-00bb.parquet", 50),
+            ("rdrp/family/bucket=01/SRR301-00cc.parquet", 200),
+            ("rdrp/family/bucket=01/SRR401-00dd.parquet", 10),
+            ("rdrp/family/bucket=01/backfill-0011.parquet", 10),
+            ("rdrp/family/bucket=02/SRR102.parquet", 10),
+            ("rdrp/family/bucket=02/SRR202.parquet", 10),
+        ]
+        .map(|(key, size)| (key.to_string(), size))
+        .to_vec();
+        let limits = ChunkLimits {
+            target_bytes: 100,
+            ..ChunkLimits::default()
+        };
+        let chunks = plan_chunks(&objects, &limits);
+        let runs: Vec<Vec<&str>> = chunks
+            .iter()
+            .map(|c| c.inputs.iter().map(|(_, run)| run.as_str()).collect())
+            .collect();
+        // 60 + 50 > 100; a 200-byte object alone; then the rest.
+        assert_eq!(
+            runs,
+            [
+                vec!["SRR101"],
+                vec!["SRR201"],
+                vec!["SRR301"],
+                vec!["SRR401"],
+                vec!["SRR102", "SRR202"]
+            ]
+        );
+        assert!(chunks[0]
+            .output
+            .starts_with("rdrp/family/bucket=01/compact-"));
+        assert!(chunks[4]
+            .output
+            .starts_with("rdrp/family/bucket=02/compact-"));
+        let shard = |i| {
+            plan_chunks(
+                &objects,
+                &ChunkLimits {
+                    shard: (i, 2),
+                    ..limits
+                },
+            )
+            .into_iter()
+            .map(|c| c.output)
+            .collect::<Vec<_>>()
+        };
+        let (odd, even) = (shard(1), shard(0));
+        assert_eq!((odd.len(), even.len()), (4, 1));
+        assert!(even[0].contains("bucket=02/"));
+    }
+
+    #[test]
     fn partitions_with_enough_per_run_objects_are_chunked() {
-        let keys: Vec<String> = [
+        let keys: Vec<(String, u64)> = [
             "nucleotide/family/score=1/pctid=2/SRR3.parquet",
             "nucleotide/family/score=1/pctid=2/SRR1.parquet",
             "nucleotide/family/score=1/pctid=2/SRR2.parquet",
@@ -259,9 +377,14 @@ mod tests {
             "nucleotide/sra/SRR1.parquet",
             "nucleotide/sra/SRR2.parquet",
         ]
-        .map(String::from)
+        .map(|key| (key.to_string(), 10))
         .to_vec();
-        let chunks = plan_chunks(&keys, 2, 2);
+        let limits = |min_files, max_files| ChunkLimits {
+            min_files,
+            max_files,
+            ..ChunkLimits::default()
+        };
+        let chunks = plan_chunks(&keys, &limits(2, 2));
         assert_eq!(chunks.len(), 3);
         assert_eq!(chunks[0].inputs[0].1, "SRR1");
         assert_eq!(chunks[0].inputs.len(), 2);
@@ -276,8 +399,8 @@ mod tests {
             .output
             .starts_with("nucleotide/family/score=1/pctid=2/compact-"));
         assert!(chunks[2].output.starts_with("nucleotide/sra/compact-"));
-        assert_eq!(chunks, plan_chunks(&keys, 2, 2), "deterministic");
-        assert_eq!(plan_chunks(&keys, 3, 100).len(), 1);
+        assert_eq!(chunks, plan_chunks(&keys, &limits(2, 2)), "deterministic");
+        assert_eq!(plan_chunks(&keys, &limits(3, 100)).len(), 1);
         let journal = journal_key(&chunks[2].output);
         assert!(
             journal.starts_with("_compaction/nucleotide/sra/compact-")

@@ -10,6 +10,7 @@
 pub mod backfill;
 pub mod batch;
 pub mod compaction;
+pub mod descriptor;
 pub mod manifest;
 pub mod object;
 pub mod step;

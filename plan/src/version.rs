@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use summary_lake::Kind;
 
 use sha2::{Digest, Sha256};
-use summary_lake::keys::{object_key, parse_object_key, version_name};
+use summary_lake::keys::{parse_object_key, version_name};
 use summary_lake::text::hex;
 
 use crate::manifest::{change_version, error_key, manifest_key, ReadManifest, SourceVersion};
@@ -81,11 +81,8 @@ fn name_version(run: &str, mut objects: Vec<ParquetObject>) -> Vec<ParquetObject
         let Some(parsed) = parse_object_key(&object.key) else {
             continue;
         };
-        let Some(table) = summary_lake::catalog::table(parsed.kind, parsed.table) else {
-            continue;
-        };
         if parsed.run() == Some(run) {
-            object.key = object_key(table, parsed.partition, &name);
+            object.key = parsed.renamed(&name);
         }
     }
     objects

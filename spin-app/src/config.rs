@@ -6,9 +6,11 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use summary_aws::credentials::Source;
 use summary_lake::source::{default_routes, RouteRule};
+use summary_lake::Layout;
+use summary_pipeline::descriptor::lake_layout;
 use summary_pipeline::aws_client::{AwsClient, AwsConfig};
 use summary_pipeline::endpoint::{
-    Authenticator, SnsOptions, SnsTopics, DEFAULT_SNS_MAX_AGE, LONGEST_SNS_MAX_AGE,
+    Answer, Authenticator, SnsOptions, SnsTopics, DEFAULT_SNS_MAX_AGE, LONGEST_SNS_MAX_AGE,
 };
 use summary_pipeline::events::Pipeline;
 use summary_pipeline::glue_catalog::GlueCatalog;
@@ -54,6 +56,8 @@ pub struct App {
     /// A store without conditional writes (501): plain writes, one writer
     /// per kind.
     unconditional_writes: bool,
+    /// `lake_layout`: the layout of a new lake.
+    layout: Option<Layout>,
 }
 
 impl App {
@@ -118,20 +122,42 @@ impl App {
             sns_max_age,
             sns_cert: variable("sns_signing_cert").map(String::into_bytes),
             unconditional_writes: flag("unconditional_writes", variable("unconditional_writes"))?,
+            layout: variable("lake_layout")
+                .map(|text| text.parse::<Layout>())
+                .transpose()
+                .map_err(anyhow::Error::msg)
+                .context("the Spin variable lake_layout")?,
         })
     }
 
     /// Wires the shared pipeline to this component's I/O for one request.
-    pub fn with_pipeline<R>(self, work: impl FnOnce(&Pipeline, &Authenticator) -> R) -> R {
+    /// Answers 503 when the lake's layout cannot be read, or is refused.
+    pub fn with_pipeline<R>(
+        self,
+        work: impl FnOnce(&Pipeline, &Authenticator) -> R,
+    ) -> Result<R, Answer> {
         let client = AwsClient::new(self.aws, Box::new(WasiHttp));
         let mut store = S3Store::new(&client, self.bucket, self.prefix);
         if self.unconditional_writes {
             store = store.without_conditional_writes();
         }
+        // The lake's descriptor says its layout (a new lake gets
+        // `lake_layout`, else run-bucket); an unreadable or refused one
+        // answers 503 so that the sender retries.
+        let layout = match lake_layout(&store, self.layout, true) {
+            Ok(layout) => layout,
+            Err(error) => {
+                tracing::error!(error = %error, "the lake's layout");
+                return Err(Answer {
+                    status: 503,
+                    body: format!("the lake's layout: {error}\n"),
+                });
+            }
+        };
         let lake_url = store.lake_url().unwrap_or_default();
         let catalog = self
             .glue_database
-            .map(|database| GlueCatalog::new(&client, database, lake_url));
+            .map(|database| GlueCatalog::new(&client, database, lake_url, layout));
         let sns = SnsOptions {
             topics: self.sns_topics,
             how_to_accept_topics: HOW_TO_ACCEPT_TOPICS,
@@ -142,6 +168,7 @@ impl App {
         let pipeline = Pipeline {
             converter: &ImportedConverter,
             lake: &store,
+            layout,
             source: &client,
             catalog: catalog
                 .as_ref()
@@ -151,6 +178,6 @@ impl App {
             // wasm has no threads: one request at a time.
             io_concurrency: 1,
         };
-        work(&pipeline, &auth)
+        Ok(work(&pipeline, &auth))
     }
 }

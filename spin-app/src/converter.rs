@@ -3,7 +3,7 @@
 //! binary serves both hosts. The answer becomes the pipeline's plain types
 //! through `batch_from_wit!`, the mapping the native host uses too.
 
-use summary_lake::Kind;
+use summary_lake::{Kind, Layout};
 use summary_pipeline::convert::{Batch, Convert, ConvertError, Merged, Summary};
 
 wit_bindgen::generate!({
@@ -16,7 +16,7 @@ use serratus::summary::converter as wit;
 pub struct ImportedConverter;
 
 impl Convert for ImportedConverter {
-    fn convert(&self, summaries: &[Summary]) -> Result<Batch, ConvertError> {
+    fn convert(&self, layout: Layout, summaries: &[Summary]) -> Result<Batch, ConvertError> {
         let summaries: Vec<wit::Summary> = summaries
             .iter()
             .map(|s| wit::Summary {
@@ -27,7 +27,7 @@ impl Convert for ImportedConverter {
             .collect();
         // A guest trap traps this whole component: Spin answers 500 and the
         // sender redelivers; there is no separate store to catch it in.
-        let batch = wit::convert(&summaries).map_err(|message| {
+        let batch = wit::convert(layout_to_wit(layout), &summaries).map_err(|message| {
             ConvertError::Failed(format!("the converter could not encode Parquet: {message}"))
         })?;
         Ok(summary_pipeline::batch_from_wit!(batch, wit))
@@ -35,12 +35,13 @@ impl Convert for ImportedConverter {
 
     fn merge(
         &self,
+        layout: Layout,
         kind: Kind,
         table: &str,
         parts: &[Vec<u8>],
         drop_runs: &[String],
     ) -> Result<Option<Merged>, ConvertError> {
-        let merged = wit::merge(kind_to_wit(kind), table, parts, drop_runs).map_err(|message| {
+        let merged = wit::merge(layout_to_wit(layout), kind_to_wit(kind), table, parts, drop_runs).map_err(|message| {
             ConvertError::Failed(format!(
                 "the converter could not merge {kind}/{table}: {message}"
             ))
@@ -50,6 +51,13 @@ impl Convert for ImportedConverter {
             runs: m.runs,
             bytes: m.bytes,
         }))
+    }
+}
+
+fn layout_to_wit(layout: Layout) -> wit::Layout {
+    match layout {
+        Layout::ScorePctid => wit::Layout::ScorePctid,
+        Layout::RunBucket => wit::Layout::RunBucket,
     }
 }
 

@@ -93,10 +93,16 @@ fn the_handler_lands_s3_events_and_reports_only_the_bad_sqs_record() {
         Converter::load(&common::component_path(), None, GuestLimits::default()).unwrap();
     let client = client(&aws);
     let store = S3Store::new(&client, "lake".into(), "serratus".into());
-    let catalog = GlueCatalog::new(&client, "summary".into(), "s3://lake/serratus".into());
+    let catalog = GlueCatalog::new(
+        &client,
+        "summary".into(),
+        "s3://lake/serratus".into(),
+        summary_lake::Layout::ScorePctid,
+    );
     let pipeline = Pipeline {
         converter: &converter,
         lake: &store,
+        layout: summary_lake::Layout::ScorePctid,
         source: &client,
         catalog: Some(&catalog),
         routes: default_routes(),

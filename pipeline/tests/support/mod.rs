@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use summary_lake::catalog::{table, Table};
-use summary_lake::keys::{object_key, Partition};
-use summary_lake::Kind;
+use summary_lake::catalog::{file_table, table, Table};
+use summary_lake::keys::{parse_object_key, Partition};
+use summary_lake::{Kind, Layout};
 use summary_pipeline::apply::{read_manifest, Catalog, Lake};
 use summary_pipeline::batch::{land_batch, local_file_version, read_manifests};
 use summary_pipeline::compaction::{compact_chunk, finish_journal};
@@ -22,7 +22,7 @@ use summary_pipeline::events::{land_converted, RecordOutcome};
 use summary_pipeline::store::ObjectStore;
 use summary_plan::backfill::{batch_name, checkpoint_key};
 use summary_plan::batch::{BatchRun, RunResult};
-use summary_plan::compaction::{journal_prefix, named_objects, plan_chunks, Journal};
+use summary_plan::compaction::{journal_prefix, named_objects, plan_chunks, ChunkLimits, Journal};
 use summary_plan::manifest::{decide, manifest_key, Decision, SourceVersion};
 use summary_plan::step::json_bytes;
 use summary_plan::{ParquetObject, Plan, Step};
@@ -30,8 +30,23 @@ use summary_plan::{ParquetObject, Plan, Step};
 /// The guest's code, called natively.
 pub struct NativeConverter;
 
+thread_local! {
+    static LAYOUT: std::cell::Cell<Layout> = const { std::cell::Cell::new(Layout::ScorePctid) };
+}
+
+/// Runs `test` once per lake layout: every lake [`lake`] makes meanwhile
+/// has that layout.
+pub fn each_layout(test: impl Fn()) {
+    for layout in Layout::ALL {
+        LAYOUT.with(|l| l.set(layout));
+        eprintln!("layout {layout}");
+        test();
+    }
+    LAYOUT.with(|l| l.set(Layout::ScorePctid));
+}
+
 impl Convert for NativeConverter {
-    fn convert(&self, summaries: &[Summary]) -> Result<Batch, ConvertError> {
+    fn convert(&self, layout: Layout, summaries: &[Summary]) -> Result<Batch, ConvertError> {
         let inputs: Vec<summary_guest::SummaryInput> = summaries
             .iter()
             .map(|s| summary_guest::SummaryInput {
@@ -40,7 +55,7 @@ impl Convert for NativeConverter {
                 bytes: &s.bytes,
             })
             .collect();
-        let batch = summary_guest::convert_batch(&inputs, summary_guest::Layout::ScorePctid).map_err(ConvertError::Failed)?;
+        let batch = summary_guest::convert_batch(&inputs, layout).map_err(ConvertError::Failed)?;
         Ok(Batch {
             outcomes: batch
                 .outcomes
@@ -77,12 +92,13 @@ impl Convert for NativeConverter {
 
     fn merge(
         &self,
+        layout: Layout,
         kind: Kind,
         name: &str,
         parts: &[Vec<u8>],
         drop_runs: &[String],
     ) -> Result<Option<Merged>, ConvertError> {
-        let table = table(kind, name).expect("a lake table");
+        let table = file_table(table(kind, name).expect("a lake table"), layout);
         let merged = summary_guest::merge(table, parts, drop_runs).map_err(ConvertError::Failed)?;
         Ok(merged.map(|m| Merged {
             rows: m.rows,
@@ -120,6 +136,7 @@ impl Catalog for MemoryCatalog {
 pub fn lake<'a>(store: &'a dyn ObjectStore, catalog: &'a MemoryCatalog) -> Lake<'a> {
     Lake {
         store,
+        layout: LAYOUT.with(|l| l.get()),
         catalog: Some(catalog),
         converter: &NativeConverter,
         io_concurrency: 1,
@@ -230,11 +247,14 @@ pub fn event_of(
     if decide(existing.as_ref().map(|r| &r.manifest), &source) != Decision::Process {
         return Ok(());
     }
-    let batch = lake.converter.convert(&[Summary {
-        kind,
-        source: source.key.clone(),
-        bytes: bytes.to_vec(),
-    }])?;
+    let batch = lake.converter.convert(
+        lake.layout,
+        &[Summary {
+            kind,
+            source: source.key.clone(),
+            bytes: bytes.to_vec(),
+        }],
+    )?;
     match land_converted(lake, existing, kind, run, source, batch.objects)? {
         RecordOutcome::Landed { .. }
         | RecordOutcome::AlreadyDone { .. }
@@ -286,11 +306,11 @@ pub fn backfill_batch(lake: &Lake, runs: &[String], missing: &[&str]) -> Result<
     let objects: Vec<ParquetObject> = if summaries.is_empty() {
         Vec::new()
     } else {
-        lake.converter.convert(&summaries)?.objects
+        lake.converter.convert(lake.layout, &summaries)?.objects
     }
     .into_iter()
     .map(|o| ParquetObject {
-        key: object_key(table(kind, &o.table).unwrap(), o.partition, &name),
+        key: parse_object_key(&o.key).unwrap().renamed(&name),
         ..o
     })
     .collect();
@@ -315,16 +335,22 @@ pub fn compact(lake: &Lake) -> Result<()> {
         let journal = Journal::from_json(&bytes).map_err(Error::Unreadable)?;
         finish_journal(lake, &journal)?;
     }
-    let keys = lake.store.list(&summary_lake::prefixes::objects(kind))?;
+    let objects = lake
+        .store
+        .list_sized(&summary_lake::prefixes::objects(kind))?;
+    let limits = ChunkLimits {
+        max_files: 100,
+        ..ChunkLimits::default()
+    };
     let mut manifests = BTreeMap::new();
-    for chunk in &plan_chunks(&keys, 2, 100) {
+    for chunk in &plan_chunks(&objects, &limits) {
         for (_, run) in &chunk.inputs {
             if let Some(m) = read_manifest(lake.store, &manifest_key(kind.as_str(), run))? {
                 manifests.insert(run.clone(), m.manifest);
             }
         }
     }
-    let chunks = plan_chunks(&named_objects(&keys, &manifests), 2, 100);
+    let chunks = plan_chunks(&named_objects(&objects, &manifests), &limits);
     let sources: BTreeMap<String, SourceVersion> = manifests
         .into_iter()
         .map(|(run, m)| (run, m.source))
