@@ -22,7 +22,7 @@ fn tables() -> Vec<String> {
 }
 
 fn local(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    crate::support::common::uploader_command()
         .arg("--component")
         .arg(common::component_path())
         .arg("--cache-dir")
@@ -386,7 +386,7 @@ fn an_interrupted_backfill_resumes_where_it_stopped() {
     assert!(status.success(), "mkfifo");
     let lake = scratch.path().join("interrupted");
     let args = backfill(&lake);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    let mut child = crate::support::common::uploader_command()
         .arg("--component")
         .arg(common::component_path())
         .arg("--cache-dir")

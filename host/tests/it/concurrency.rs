@@ -232,7 +232,7 @@ fn three_processes_of_eight_workers_land_every_run_exactly_once() {
 /// The lake `replay` makes of the summaries under `summaries`, at `lake`:
 /// what a run's version alone leaves.
 fn replayed(summaries: &Path, lake: &Path) -> std::path::PathBuf {
-    let replay = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    let replay = crate::support::common::uploader_command()
         .arg("--component")
         .arg(common::component_path())
         .args([

@@ -456,7 +456,7 @@ fn no_sign_request_reads_a_public_bucket_and_says_so_when_a_bucket_is_not() {
     let index = work.path().join("runs.txt");
     std::fs::write(&index, "SRR612821\n").unwrap();
     let backfill = |endpoint: &str, bucket: &str, lake: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        crate::support::common::uploader_command()
             .arg("--component")
             .arg(common::component_path())
             .env_remove("AWS_ACCESS_KEY_ID")

@@ -277,6 +277,7 @@ fn the_binary_runs_as_bootstrap_under_a_lambda_runtime_api() {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("SUMMARY_DEST", "s3://lake/serratus")
+        .env("SUMMARY_LAYOUT", common::LAYOUT)
         .env("HOME", task.path())
         .env_remove("SUMMARY_COMPONENT")
         .stdout(Stdio::null())
@@ -334,7 +335,7 @@ fn start_function(
     env: &[(&str, &str)],
     log: &std::path::Path,
 ) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    crate::support::common::uploader_command()
         .envs(aws.env())
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
         .env("AWS_LAMBDA_FUNCTION_NAME", "summary-uploader")
@@ -424,7 +425,7 @@ fn summary_no_glue_takes_1_and_true_and_names_itself_when_it_is_neither() {
     assert_eq!(status, 400, "Glue was left alone: {answer}");
     assert_eq!(answer["__type"], "EntityNotFoundException", "{answer}");
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    let out = crate::support::common::uploader_command()
         .envs(aws.env())
         .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:1")
         .env("SUMMARY_DEST", "s3://lake/serratus")

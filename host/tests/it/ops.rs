@@ -25,7 +25,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// `summary-uploader --component … --cache-dir CACHE ARGS` (no AWS).
 fn local(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    crate::support::common::uploader_command()
         .arg("--component")
         .arg(common::component_path())
         .arg("--cache-dir")
@@ -563,7 +563,7 @@ fn logs_carry_no_escapes_off_a_terminal_and_json_logs_are_one_object_per_line() 
     let scratch = tempfile::tempdir().unwrap();
     let cache = scratch.path().join("cache");
     let replay = |lake: &str, extra: &[&str], env: &[(&str, &str)]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
+        let mut command = crate::support::common::uploader_command();
         command
             .arg("--component")
             .arg(common::component_path())
@@ -632,7 +632,7 @@ fn completions_name_every_command_and_usage_errors_exit_2() {
         .collect();
     assert!(commands.len() >= 11, "{commands:?}");
     for shell in ["bash", "zsh"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+        let out = crate::support::common::uploader_command()
             .args(["completions", shell])
             .output()
             .unwrap();
@@ -646,7 +646,7 @@ fn completions_name_every_command_and_usage_errors_exit_2() {
         }
     }
 
-    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    let out = crate::support::common::uploader_command()
         .args(["clear", "--kind", "dna", "--dest", "x"])
         .output()
         .unwrap();
@@ -656,7 +656,7 @@ fn completions_name_every_command_and_usage_errors_exit_2() {
         "{}",
         text(&out.stderr)
     );
-    let help = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    let help = crate::support::common::uploader_command()
         .args(["backfill", "--help"])
         .output()
         .unwrap();

@@ -60,7 +60,7 @@ fn read_with(python: &Path, reader: &str, lake: &Path) -> Value {
 }
 
 fn replay(lake: &Path, cache: &Path, extra: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    let out = crate::support::common::uploader_command()
         .arg("--component")
         .arg(common::component_path())
         .arg("--cache-dir")

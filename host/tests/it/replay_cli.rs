@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn replay(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    crate::support::common::uploader_command()
         .arg("--component")
         .arg(common::component_path())
         .arg("--cache-dir")
@@ -244,7 +244,7 @@ fn kind_comes_from_the_keys_when_the_folder_does_not_say() {
 
 #[test]
 fn missing_component_is_a_clear_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    let out = crate::support::common::uploader_command()
         .args(["--component", "/nonexistent/converter.wasm", "replay", "x"])
         .output()
         .unwrap();
@@ -268,7 +268,7 @@ fn a_file_over_the_guest_limits_fails_alone_and_the_rest_land() {
     assert!(big.bytes.len() > 4_000_000 && big.kind == summary_lake::Kind::Protein);
     std::fs::write(source.join(&big.file_name), &big.bytes).unwrap();
     let lake = scratch.path().join("lake");
-    let out = Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    let out = crate::support::common::uploader_command()
         .arg("--component")
         .arg(common::component_path())
         .args([

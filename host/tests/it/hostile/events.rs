@@ -112,7 +112,7 @@ fn malicious_event(buckets: &[String]) -> (Value, usize) {
 /// `summary-uploader` with S3 at `s3_endpoint` (dummy credentials: no
 /// request should be sent at all), addressed path-style or virtual-host.
 fn uploader(s3_endpoint: &str, path_style: bool) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
+    let mut command = crate::support::common::uploader_command();
     command
         .arg("--component")
         .arg(common::component_path())

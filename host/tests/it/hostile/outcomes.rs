@@ -263,7 +263,7 @@ fn replay_of_two_files_of_one_run_lands_it_once_and_names_both_files() {
     std::fs::write(input.join("SRR1000008.summary"), &bytes).unwrap();
     std::fs::write(input.join("SRR612821.summary"), &bytes).unwrap();
     let lake = dir.path().join("lake");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"))
+    let out = crate::support::common::uploader_command()
         .arg("--component")
         .arg(common::component_path())
         .args(["replay", "--lake"])

@@ -43,3 +43,15 @@ pub fn assert_success(out: &std::process::Output) -> String {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     stderr
 }
+
+/// The layout of the lakes the integration tests make unless a test picks
+/// its own: the 2021 layout, whose keys (`score=…/pctid=…`) the older tests
+/// spell out. `layouts.rs` runs the main paths in `run-bucket`.
+pub const LAYOUT: &str = "score-pctid";
+
+/// `summary-uploader` writing lakes of [`LAYOUT`] unless told otherwise.
+pub fn uploader_command() -> std::process::Command {
+    let mut command = crate::support::common::uploader_command();
+    command.env("SUMMARY_LAYOUT", LAYOUT);
+    command
+}
