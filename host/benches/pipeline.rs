@@ -136,7 +136,9 @@ fn conversion(
     for _ in 0..rounds {
         let started = CpuClock::now();
         for batch in &batches {
-            converter.convert(summary_lake::Layout::ScorePctid, batch).unwrap();
+            converter
+                .convert(summary_lake::Layout::ScorePctid, batch)
+                .unwrap();
         }
         wasm.push(started.elapsed());
         let started = CpuClock::now();
@@ -214,11 +216,15 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     }];
     let iterations = if quick { 300 } else { 2000 };
     for _ in 0..20 {
-        converter.convert(summary_lake::Layout::ScorePctid, &summary).unwrap();
+        converter
+            .convert(summary_lake::Layout::ScorePctid, &summary)
+            .unwrap();
     }
     let started = CpuClock::now();
     for _ in 0..iterations {
-        converter.convert(summary_lake::Layout::ScorePctid, &[]).unwrap();
+        converter
+            .convert(summary_lake::Layout::ScorePctid, &[])
+            .unwrap();
     }
     let empty = started.elapsed() / iterations;
     report.row(
@@ -228,7 +234,9 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     );
     let started = CpuClock::now();
     for _ in 0..iterations {
-        converter.convert(summary_lake::Layout::ScorePctid, &summary).unwrap();
+        converter
+            .convert(summary_lake::Layout::ScorePctid, &summary)
+            .unwrap();
     }
     let per_call = started.elapsed() / iterations;
     let input = summary_guest::SummaryInput {
@@ -360,7 +368,9 @@ fn memory(report: &mut Report, converter: &Converter, corpus: &[GeneratedSummary
         source: largest.file_name.clone(),
         bytes: largest.bytes.clone(),
     }];
-    let (_, peak) = converter.convert_measured(summary_lake::Layout::ScorePctid, &summary).unwrap();
+    let (_, peak) = converter
+        .convert_measured(summary_lake::Layout::ScorePctid, &summary)
+        .unwrap();
     let size = largest.bytes.len();
     let bound = 8 * size + (16 << 20);
     report.row(
@@ -632,7 +642,13 @@ fn serratus_conversion(
     let bytes: usize = batches.iter().flatten().map(|s| s.bytes.len()).sum();
     let objects: usize = batches
         .iter()
-        .map(|b| converter.convert(summary_lake::Layout::ScorePctid, b).unwrap().objects.len())
+        .map(|b| {
+            converter
+                .convert(summary_lake::Layout::ScorePctid, b)
+                .unwrap()
+                .objects
+                .len()
+        })
         .sum();
     let rounds = if quick { 1 } else { 3 };
     let time = |convert: &dyn Fn(&[Summary])| {
@@ -649,7 +665,9 @@ fn serratus_conversion(
         )
     };
     let wasm = time(&|b| {
-        converter.convert(summary_lake::Layout::ScorePctid, b).unwrap();
+        converter
+            .convert(summary_lake::Layout::ScorePctid, b)
+            .unwrap();
     });
     let native = time(&|b| {
         let inputs: Vec<summary_guest::SummaryInput> = b

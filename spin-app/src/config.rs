@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use summary_aws::credentials::Source;
 use summary_lake::source::{default_routes, RouteRule};
 use summary_lake::Layout;
-use summary_pipeline::descriptor::lake_layout;
 use summary_pipeline::aws_client::{AwsClient, AwsConfig};
+use summary_pipeline::descriptor::lake_layout;
 use summary_pipeline::endpoint::{
     Answer, Authenticator, SnsOptions, SnsTopics, DEFAULT_SNS_MAX_AGE, LONGEST_SNS_MAX_AGE,
 };

@@ -41,7 +41,14 @@ impl Convert for ImportedConverter {
         parts: &[Vec<u8>],
         drop_runs: &[String],
     ) -> Result<Option<Merged>, ConvertError> {
-        let merged = wit::merge(layout_to_wit(layout), kind_to_wit(kind), table, parts, drop_runs).map_err(|message| {
+        let merged = wit::merge(
+            layout_to_wit(layout),
+            kind_to_wit(kind),
+            table,
+            parts,
+            drop_runs,
+        )
+        .map_err(|message| {
             ConvertError::Failed(format!(
                 "the converter could not merge {kind}/{table}: {message}"
             ))

@@ -39,7 +39,9 @@ fn component_and_native_give_identical_bytes() {
     let converter = load(GuestLimits::default());
     for kind in Kind::ALL {
         let summaries = summaries(kind);
-        let wasm = converter.convert(summary_lake::Layout::ScorePctid, &summaries).unwrap();
+        let wasm = converter
+            .convert(summary_lake::Layout::ScorePctid, &summaries)
+            .unwrap();
         let native = native(&summaries);
         assert_eq!(wasm.objects.len(), native.objects.len(), "{kind}");
         assert!(
@@ -85,7 +87,9 @@ fn component_and_native_give_identical_bytes() {
 fn batch_of_one_through_the_component_is_run_named() {
     let converter = load(GuestLimits::default());
     let one = &summaries(Kind::Nucleotide)[..1];
-    let batch = converter.convert(summary_lake::Layout::ScorePctid, one).unwrap();
+    let batch = converter
+        .convert(summary_lake::Layout::ScorePctid, one)
+        .unwrap();
     assert!(!batch.objects.is_empty());
     for object in &batch.objects {
         assert!(
@@ -118,7 +122,9 @@ fn a_bad_summary_fails_alone_through_the_component() {
     let converter = load(GuestLimits::default());
     let mut batch = summaries(Kind::Rdrp);
     batch[3].bytes = b"sra=SRR1;SUMZER_COMMENT=sra=SRR1,genome=rdrp1,date=d,type=protein;totalalns=0;readlength=0;truncated=no;\nsra=SRR1;phycvg=w;phy=levi;score=abc;pctid=1;alns=1;avgcols=1;\n".to_vec();
-    let result = converter.convert(summary_lake::Layout::ScorePctid, &batch).unwrap();
+    let result = converter
+        .convert(summary_lake::Layout::ScorePctid, &batch)
+        .unwrap();
     let failed: Vec<(usize, &ParseError)> = result
         .outcomes
         .iter()

@@ -20,6 +20,7 @@ mod events;
 mod faults;
 mod hostile;
 mod lambda;
+mod layouts;
 mod load;
 mod misbehaving_guest;
 mod ops;

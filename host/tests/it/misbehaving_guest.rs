@@ -84,7 +84,9 @@ fn summary() -> Vec<Summary> {
 fn the_real_converter_still_converts() {
     let converter =
         Converter::load(&common::component_path(), None, GuestLimits::default()).unwrap();
-    let batch = converter.convert(summary_lake::Layout::ScorePctid, &summary()).unwrap();
+    let batch = converter
+        .convert(summary_lake::Layout::ScorePctid, &summary())
+        .unwrap();
     assert_eq!(batch.objects.len(), 5);
 }
 
@@ -97,7 +99,10 @@ fn an_infinite_loop_is_stopped_at_the_time_limit() {
     };
     let (converter, _file) = load("(loop $forever (br $forever)) (unreachable)", limits);
     let started = Instant::now();
-    let error = converter.convert(summary_lake::Layout::ScorePctid, &summary()).unwrap_err().to_string();
+    let error = converter
+        .convert(summary_lake::Layout::ScorePctid, &summary())
+        .unwrap_err()
+        .to_string();
     assert!(
         error.starts_with("the converter failed on this batch: too slow: took longer than 300ms"),
         "{error}"
@@ -125,7 +130,10 @@ fn a_huge_memory_grow_is_refused_at_the_memory_limit() {
     };
     // ask for 4 GiB of pages, and trap if refused (grow returns -1)
     let (converter, _file) = load("(if (i32.eq (memory.grow (i32.const 65535)) (i32.const -1)) (then (unreachable))) (i32.const 0)", limits);
-    let error = converter.convert(summary_lake::Layout::ScorePctid, &summary()).unwrap_err().to_string();
+    let error = converter
+        .convert(summary_lake::Layout::ScorePctid, &summary())
+        .unwrap_err()
+        .to_string();
     assert!(
         error.starts_with("the converter failed on this batch: too large: needed more than 33554432 bytes of guest memory"),
         "{error}"
@@ -136,7 +144,10 @@ fn a_huge_memory_grow_is_refused_at_the_memory_limit() {
 #[test]
 fn a_trap_is_an_error_for_that_call_only() {
     let (converter, _file) = load("(unreachable)", GuestLimits::default());
-    let error = converter.convert(summary_lake::Layout::ScorePctid, &summary()).unwrap_err().to_string();
+    let error = converter
+        .convert(summary_lake::Layout::ScorePctid, &summary())
+        .unwrap_err()
+        .to_string();
     assert!(
         error.starts_with("the converter failed on this batch: the guest trapped"),
         "{error}"

@@ -182,8 +182,12 @@ fn the_same_batch_twice_gives_the_same_bytes_natively_and_through_the_component(
             convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap(),
         ];
         let wasm = [
-            converter.convert(summary_lake::Layout::ScorePctid, &summaries).unwrap(),
-            converter.convert(summary_lake::Layout::ScorePctid, &summaries).unwrap(),
+            converter
+                .convert(summary_lake::Layout::ScorePctid, &summaries)
+                .unwrap(),
+            converter
+                .convert(summary_lake::Layout::ScorePctid, &summaries)
+                .unwrap(),
         ];
         fn of_native(b: &summary_guest::Batch) -> Vec<(&str, &[u8])> {
             b.objects

@@ -4,7 +4,7 @@ use crate::support::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn replay(args: &[&str], cache: &Path) -> Output {
     crate::support::common::uploader_command()

@@ -51,7 +51,7 @@ pub const LAYOUT: &str = "score-pctid";
 
 /// `summary-uploader` writing lakes of [`LAYOUT`] unless told otherwise.
 pub fn uploader_command() -> std::process::Command {
-    let mut command = crate::support::common::uploader_command();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
     command.env("SUMMARY_LAYOUT", LAYOUT);
     command
 }
