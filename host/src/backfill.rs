@@ -495,9 +495,10 @@ pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
     for problem in &problems {
         eprintln!("{index}:{}: {}", problem.line, problem.message);
     }
+    let layout = lake.layout()?;
     let batches = summary_plan::backfill::plan_batches(
         kind,
-        lake.layout,
+        layout,
         &runs,
         batch_runs as usize,
         shard.0,
@@ -506,10 +507,10 @@ pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
     let shard_runs: usize = batches.iter().map(|b| b.runs.len()).sum();
     eprintln!(
         "backfilling {shard_runs} of {} {kind} runs (shard {}/{}, {} batches) from {source} into {} ({} layout)",
-        runs.len(), shard.0, shard.1, batches.len(), lake.store.describe(), lake.layout
+        runs.len(), shard.0, shard.1, batches.len(), lake.store.describe(), layout
     );
     let backfill = Backfill {
-        lake: lake.writer(&ctx.converter, io_concurrency as usize),
+        lake: lake.writer(&ctx.converter, io_concurrency as usize)?,
         client: &ctx.client,
         source: SummarySource::parse(&source)?,
         kind,

@@ -165,7 +165,7 @@ pub fn command(args: CompactArgs, ctx: &Context) -> Result<ExitCode> {
     } = args;
     let lake = ctx.open_lake_for(&destination, dry_run.dry_run)?;
     let compaction = Compaction {
-        lake: lake.writer(&ctx.converter, 8),
+        lake: lake.writer(&ctx.converter, 8)?,
         limits: ChunkLimits {
             min_files: min_files as usize,
             max_files: max_files as usize,

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use summary_lake::source::default_routes;
 use summary_lake::Layout;
 use summary_pipeline::apply::{Catalog, Lake};
-use summary_pipeline::descriptor::lake_layout;
+use summary_pipeline::descriptor::{DescribedStore, LakeLayout};
 use summary_pipeline::events::Pipeline;
 use summary_pipeline::glue_catalog::GlueCatalog;
 use summary_pipeline::s3_store::S3Store;
@@ -68,7 +68,7 @@ impl Context {
             converter: &self.converter,
             lake: lake.store.as_ref(),
             source: &self.client,
-            layout: lake.layout,
+            layout: &lake.layout,
             catalog: lake.catalog.as_ref().map(|c| c as &dyn Catalog),
             routes: if edge.routes.is_empty() {
                 default_routes()
@@ -104,23 +104,34 @@ fn limits(cli: &Cli) -> GuestLimits {
 /// The opened destination: the store, and the catalog for an S3 lake.
 pub struct OpenedLake<'a> {
     pub store: Box<dyn ObjectStore + 'a>,
-    /// The lake's layout, as its descriptor says (or the new lake's).
-    pub layout: Layout,
+    /// The lake's layout, read from its descriptor when first needed (or
+    /// the new lake's, written before its first object).
+    pub layout: Arc<LakeLayout>,
     pub catalog: Option<GlueCatalog<'a>>,
     /// For a dry run, what the run would have changed.
     pub dry_run: Option<Changes>,
 }
 
 impl OpenedLake<'_> {
-    /// What plans are applied to: this lake, with `converter` for rewrites.
-    pub fn writer<'a>(&'a self, converter: &'a Converter, io_concurrency: usize) -> Lake<'a> {
-        Lake {
+    /// The lake's layout (its descriptor read on first use).
+    pub fn layout(&self) -> Result<Layout> {
+        Ok(self.layout.layout(self.store.as_ref())?)
+    }
+
+    /// What plans are applied to: this lake, with `converter` for rewrites;
+    /// an error if the lake's layout cannot be read or is not the one asked.
+    pub fn writer<'a>(
+        &'a self,
+        converter: &'a Converter,
+        io_concurrency: usize,
+    ) -> Result<Lake<'a>> {
+        Ok(Lake {
             store: self.store.as_ref(),
-            layout: self.layout,
+            layout: self.layout()?,
             catalog: self.catalog.as_ref().map(|c| c as &dyn Catalog),
             converter,
             io_concurrency,
-        }
+        })
     }
 }
 
@@ -144,11 +155,9 @@ fn open_lake<'a>(
         let sync = env_switch("SUMMARY_LOCAL_SYNC")?;
         (Box::new(LocalStore::new(dest).with_sync(sync)), false)
     };
-    // Before anything else is written: a refused layout writes nothing.
-    let layout = lake_layout(real.as_ref(), destination.layout, !dry_run)?;
     let catalog = catalog.then(|| {
         let lake_url = real.lake_url().unwrap_or_default();
-        GlueCatalog::new(client, destination.glue_database.clone(), lake_url, layout)
+        GlueCatalog::new(client, destination.glue_database.clone(), lake_url)
     });
     let (inner, dry_run): (Box<dyn ObjectStore + 'a>, _) = if dry_run {
         let changes = Changes::default();
@@ -160,8 +169,17 @@ fn open_lake<'a>(
     } else {
         (real, None)
     };
+    // The descriptor is read when first needed and written before the
+    // first write; a lake of another layout than asked gets no write.
+    let layout = Arc::new(LakeLayout::new(destination.layout, dry_run.is_none()));
+    let described = DescribedStore {
+        inner,
+        layout: layout.clone(),
+    };
     Ok(OpenedLake {
-        store: Box::new(Metered { inner }),
+        store: Box::new(Metered {
+            inner: Box::new(described),
+        }),
         layout,
         catalog,
         dry_run,

@@ -408,7 +408,7 @@ pub fn command(args: ReplayArgs, ctx: &Context) -> Result<ExitCode> {
         // Standard output holds the JSON document alone.
         per_file_lines: !as_json && (lines || sources.len() <= 100),
     };
-    let mut report = replay(&lake.writer(&ctx.converter, 8), sources, &options)?;
+    let mut report = replay(&lake.writer(&ctx.converter, 8)?, sources, &options)?;
     report.files += failures.len();
     failures.append(&mut report.failures);
     summary_pipeline::metrics::records("landed", report.converted as u64);

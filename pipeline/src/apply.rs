@@ -29,9 +29,15 @@ use crate::shared::{retire, Retired};
 use crate::store::{Expected, ObjectStore, PutOutcome};
 
 /// Where tables and partitions are registered (Glue, or a test's record).
+/// The tables (and partitions) a lake of `layout` is read through.
 pub trait Catalog: Sync {
-    fn ensure_table(&self, table: &'static Table) -> Result<()>;
-    fn add_partitions(&self, table: &'static Table, partitions: &[Partition]) -> Result<()>;
+    fn ensure_table(&self, table: &'static Table, layout: Layout) -> Result<()>;
+    fn add_partitions(
+        &self,
+        table: &'static Table,
+        layout: Layout,
+        partitions: &[Partition],
+    ) -> Result<()>;
 }
 
 /// What a plan is applied to.
@@ -181,7 +187,7 @@ impl Lake<'_> {
             }
             Step::Register { kind, partitions } => {
                 if let Some(catalog) = self.catalog {
-                    register(catalog, *kind, partitions)?;
+                    register(catalog, self.layout, *kind, partitions)?;
                 }
             }
         }
@@ -330,6 +336,7 @@ pub const MAX_SWAP_ROUNDS: u32 = 8;
 /// Creates the kind's tables and registers their partitions.
 fn register(
     catalog: &dyn Catalog,
+    layout: Layout,
     kind: summary_lake::Kind,
     partitions: &[(String, Option<Partition>)],
 ) -> Result<()> {
@@ -344,9 +351,9 @@ fn register(
         list.sort();
         list.dedup();
         if list.is_empty() {
-            catalog.ensure_table(table)?;
+            catalog.ensure_table(table, layout)?;
         } else {
-            catalog.add_partitions(table, &list)?;
+            catalog.add_partitions(table, layout, &list)?;
         }
     }
     Ok(())

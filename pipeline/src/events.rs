@@ -13,6 +13,8 @@ use summary_lake::source::{route, run_of_key, RouteRule};
 use summary_lake::text::{bounded_message, excerpt, name};
 use summary_lake::{Kind, Layout};
 
+use crate::descriptor::LakeLayout;
+
 use summary_plan::manifest::{decide, manifest_key, Decision, ReadManifest, SourceVersion};
 use summary_plan::version::{dead_letter, land_version};
 use summary_plan::{ParquetObject, Step};
@@ -178,8 +180,8 @@ impl EventReport {
 pub struct Pipeline<'a> {
     pub converter: &'a dyn Convert,
     pub lake: &'a dyn ObjectStore,
-    /// The lake's layout, as its descriptor says.
-    pub layout: Layout,
+    /// The lake's layout, read from its descriptor when first needed.
+    pub layout: &'a LakeLayout,
     /// Fetches sources from S3 (the event's bucket).
     pub source: &'a AwsClient,
     pub catalog: Option<&'a dyn Catalog>,
@@ -363,9 +365,10 @@ impl Pipeline<'_> {
             source: source_name.clone(),
             bytes,
         };
+        let layout = self.layout.layout(self.lake)?;
         let batch = match self
             .converter
-            .convert(self.layout, std::slice::from_ref(&summary))
+            .convert(layout, std::slice::from_ref(&summary))
         {
             Ok(batch) => batch,
             // Over the guest's limits or a trap: the same bytes would fail again.
@@ -390,13 +393,13 @@ impl Pipeline<'_> {
             );
             return self.dead_letter(kind, key_run, object, &error, None);
         }
-        land_converted(&self.lake(), existing, kind, &run, source, batch.objects)
+        land_converted(&self.lake(layout), existing, kind, &run, source, batch.objects)
     }
 
-    fn lake(&self) -> Lake<'_> {
+    fn lake(&self, layout: Layout) -> Lake<'_> {
         Lake {
             store: self.lake,
-            layout: self.layout,
+            layout,
             catalog: self.catalog,
             converter: self.converter,
             io_concurrency: self.io_concurrency,
@@ -427,7 +430,8 @@ impl Pipeline<'_> {
             "error": error,
             "detail": detail,
         });
-        self.lake().apply(&dead_letter(kind, run, &record))?;
+        let layout = self.layout.layout(self.lake)?;
+        self.lake(layout).apply(&dead_letter(kind, run, &record))?;
         Ok(RecordOutcome::DeadLettered {
             run: run.into(),
             error: error.into(),

@@ -19,20 +19,17 @@ pub struct GlueCatalog<'a> {
     database: String,
     /// `s3://bucket/prefix` the tables point at.
     lake_url: String,
-    /// The lake's layout: the tables' columns and partition keys.
-    layout: Layout,
     /// Tables known to exist with our columns, so each is checked once per process.
     ready: Mutex<HashSet<&'static str>>,
     database_ready: Mutex<bool>,
 }
 
 impl<'a> GlueCatalog<'a> {
-    pub fn new(client: &'a AwsClient, database: String, lake_url: String, layout: Layout) -> Self {
+    pub fn new(client: &'a AwsClient, database: String, lake_url: String) -> Self {
         GlueCatalog {
             client,
             database,
             lake_url,
-            layout,
             ready: Mutex::new(HashSet::new()),
             database_ready: Mutex::new(false),
         }
@@ -68,9 +65,9 @@ impl<'a> GlueCatalog<'a> {
         Ok(())
     }
 
-    /// Creates the table on first use; a table that exists must have
-    /// exactly our columns.
-    pub fn ensure_table(&self, table: &'static Table) -> Result<()> {
+    /// Creates the table of `layout`'s files on first use; a table that
+    /// exists must have exactly our columns.
+    pub fn ensure_table(&self, table: &'static Table, layout: Layout) -> Result<()> {
         if self
             .ready
             .lock()
@@ -84,7 +81,7 @@ impl<'a> GlueCatalog<'a> {
         if error_code(&response).as_deref() == Some("EntityNotFoundException") {
             let created = self.call(
                 "CreateTable",
-                &glue::create_table(&self.database, table, self.layout, &self.lake_url),
+                &glue::create_table(&self.database, table, layout, &self.lake_url),
             )?;
             match error_code(&created).as_deref() {
                 _ if created.is_success() => {
@@ -114,7 +111,7 @@ impl<'a> GlueCatalog<'a> {
             )));
         }
         if let Some(difference) =
-            glue::column_difference(file_table(table, self.layout), &response.body)
+            glue::column_difference(file_table(table, layout), &response.body)
                 .map_err(Error::Permanent)?
         {
             return Err(Error::Permanent(difference));
@@ -127,8 +124,13 @@ impl<'a> GlueCatalog<'a> {
     }
 
     /// Registers partitions (those that exist already are fine).
-    pub fn add_partitions(&self, table: &'static Table, partitions: &[Partition]) -> Result<()> {
-        self.ensure_table(table)?;
+    pub fn add_partitions(
+        &self,
+        table: &'static Table,
+        layout: Layout,
+        partitions: &[Partition],
+    ) -> Result<()> {
+        self.ensure_table(table, layout)?;
         for body in glue::batch_create_partitions(&self.database, table, &self.lake_url, partitions)
         {
             let response = self.call("BatchCreatePartition", &body)?;
@@ -172,11 +174,16 @@ impl<'a> GlueCatalog<'a> {
 }
 
 impl crate::apply::Catalog for GlueCatalog<'_> {
-    fn ensure_table(&self, table: &'static Table) -> Result<()> {
-        GlueCatalog::ensure_table(self, table)
+    fn ensure_table(&self, table: &'static Table, layout: Layout) -> Result<()> {
+        GlueCatalog::ensure_table(self, table, layout)
     }
 
-    fn add_partitions(&self, table: &'static Table, partitions: &[Partition]) -> Result<()> {
-        GlueCatalog::add_partitions(self, table, partitions)
+    fn add_partitions(
+        &self,
+        table: &'static Table,
+        layout: Layout,
+        partitions: &[Partition],
+    ) -> Result<()> {
+        GlueCatalog::add_partitions(self, table, layout, partitions)
     }
 }

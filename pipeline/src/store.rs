@@ -119,6 +119,44 @@ pub fn conflict(key: &str, expected: &Expected) -> Error {
     })
 }
 
+/// A borrowed store is a store: views (dry runs, descriptors, meters) wrap
+/// one they do not own.
+impl<T: ObjectStore + ?Sized> ObjectStore for &T {
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome> {
+        (**self).put(key, bytes)
+    }
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        (**self).get(key)
+    }
+    fn get_versioned(&self, key: &str) -> Result<Option<Versioned>> {
+        (**self).get_versioned(key)
+    }
+    fn put_if(&self, key: &str, bytes: &[u8], expected: &Expected) -> Result<String> {
+        (**self).put_if(key, bytes, expected)
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        (**self).delete(key)
+    }
+    fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        (**self).delete_prefix(prefix)
+    }
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        (**self).list(prefix)
+    }
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        (**self).list_sized(prefix)
+    }
+    fn has_objects(&self, prefix: &str) -> Result<bool> {
+        (**self).has_objects(prefix)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn lake_url(&self) -> Option<String> {
+        (**self).lake_url()
+    }
+}
+
 /// A lake in memory: for tests, and for plans that must not touch a real
 /// one.
 #[derive(Default)]

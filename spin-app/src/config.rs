@@ -8,9 +8,10 @@ use summary_aws::credentials::Source;
 use summary_lake::source::{default_routes, RouteRule};
 use summary_lake::Layout;
 use summary_pipeline::aws_client::{AwsClient, AwsConfig};
-use summary_pipeline::descriptor::lake_layout;
+use std::sync::Arc;
+use summary_pipeline::descriptor::{DescribedStore, LakeLayout};
 use summary_pipeline::endpoint::{
-    Answer, Authenticator, SnsOptions, SnsTopics, DEFAULT_SNS_MAX_AGE, LONGEST_SNS_MAX_AGE,
+    Authenticator, SnsOptions, SnsTopics, DEFAULT_SNS_MAX_AGE, LONGEST_SNS_MAX_AGE,
 };
 use summary_pipeline::events::Pipeline;
 use summary_pipeline::glue_catalog::GlueCatalog;
@@ -131,33 +132,24 @@ impl App {
     }
 
     /// Wires the shared pipeline to this component's I/O for one request.
-    /// Answers 503 when the lake's layout cannot be read, or is refused.
-    pub fn with_pipeline<R>(
-        self,
-        work: impl FnOnce(&Pipeline, &Authenticator) -> R,
-    ) -> Result<R, Answer> {
+    pub fn with_pipeline<R>(self, work: impl FnOnce(&Pipeline, &Authenticator) -> R) -> R {
         let client = AwsClient::new(self.aws, Box::new(WasiHttp));
         let mut store = S3Store::new(&client, self.bucket, self.prefix);
         if self.unconditional_writes {
             store = store.without_conditional_writes();
         }
-        // The lake's descriptor says its layout (a new lake gets
-        // `lake_layout`, else run-bucket); an unreadable or refused one
-        // answers 503 so that the sender retries.
-        let layout = match lake_layout(&store, self.layout, true) {
-            Ok(layout) => layout,
-            Err(error) => {
-                tracing::error!(error = %error, "the lake's layout");
-                return Err(Answer {
-                    status: 503,
-                    body: format!("the lake's layout: {error}\n"),
-                });
-            }
-        };
         let lake_url = store.lake_url().unwrap_or_default();
+        // The lake's descriptor says its layout (a new lake gets
+        // `lake_layout`, else run-bucket), read when an event needs it; a
+        // lake of another layout than asked gets no write.
+        let layout = Arc::new(LakeLayout::new(self.layout, true));
+        let store = DescribedStore {
+            inner: Box::new(store),
+            layout: layout.clone(),
+        };
         let catalog = self
             .glue_database
-            .map(|database| GlueCatalog::new(&client, database, lake_url, layout));
+            .map(|database| GlueCatalog::new(&client, database, lake_url));
         let sns = SnsOptions {
             topics: self.sns_topics,
             how_to_accept_topics: HOW_TO_ACCEPT_TOPICS,
@@ -168,7 +160,7 @@ impl App {
         let pipeline = Pipeline {
             converter: &ImportedConverter,
             lake: &store,
-            layout,
+            layout: &layout,
             source: &client,
             catalog: catalog
                 .as_ref()
@@ -178,6 +170,6 @@ impl App {
             // wasm has no threads: one request at a time.
             io_concurrency: 1,
         };
-        Ok(work(&pipeline, &auth))
+        work(&pipeline, &auth)
     }
 }

@@ -34,8 +34,7 @@ async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     // The pipeline is synchronous: its outbound calls block on wasi-http.
     let answer = match config::App::from_variables() {
         Ok(app) => app
-            .with_pipeline(|pipeline, auth| answer(&method, &path, &headers, body, pipeline, auth))
-            .unwrap_or_else(|refused| refused),
+            .with_pipeline(|pipeline, auth| answer(&method, &path, &headers, body, pipeline, auth)),
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "the app is misconfigured");
             summary_pipeline::endpoint::Answer {

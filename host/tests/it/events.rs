@@ -385,7 +385,7 @@ fn glue_tables_are_created_once_with_projection_and_partitions_registered() {
     let mut foreign = summary_aws::glue::create_table(
         "summary",
         &summary_lake::catalog::NUCLEOTIDE_SRA,
-        summary_lake::Layout::ScorePctid,
+        common::lake_layout(),
         "s3://lake/serratus",
     );
     foreign["TableInput"]["StorageDescriptor"]["Columns"][1]["Type"] = json!("int");

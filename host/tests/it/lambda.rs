@@ -93,16 +93,12 @@ fn the_handler_lands_s3_events_and_reports_only_the_bad_sqs_record() {
         Converter::load(&common::component_path(), None, GuestLimits::default()).unwrap();
     let client = client(&aws);
     let store = S3Store::new(&client, "lake".into(), "serratus".into());
-    let catalog = GlueCatalog::new(
-        &client,
-        "summary".into(),
-        "s3://lake/serratus".into(),
-        summary_lake::Layout::ScorePctid,
-    );
+    let catalog = GlueCatalog::new(&client, "summary".into(), "s3://lake/serratus".into());
+    let layout = summary_pipeline::descriptor::LakeLayout::new(Some(common::lake_layout()), true);
     let pipeline = Pipeline {
         converter: &converter,
         lake: &store,
-        layout: summary_lake::Layout::ScorePctid,
+        layout: &layout,
         source: &client,
         catalog: Some(&catalog),
         routes: default_routes(),
@@ -277,7 +273,7 @@ fn the_binary_runs_as_bootstrap_under_a_lambda_runtime_api() {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("SUMMARY_DEST", "s3://lake/serratus")
-        .env("SUMMARY_LAYOUT", common::LAYOUT)
+        .env("SUMMARY_LAYOUT", common::layout())
         .env("HOME", task.path())
         .env_remove("SUMMARY_COMPONENT")
         .stdout(Stdio::null())

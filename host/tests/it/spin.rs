@@ -130,7 +130,7 @@ fn start_spin(aws: &Aws, prefix: &str, database: &str) -> SpinHost {
         ("api_key", API_KEY.into()),
         ("sns_signing_cert", cert),
         ("sns_topic_arns", events::SNS_TOPIC.into()),
-        ("lake_layout", common::LAYOUT.into()),
+        ("lake_layout", common::layout().into()),
     ]);
     SpinHost::start(&source, &built(dependency), variables)
 }

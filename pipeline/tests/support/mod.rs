@@ -113,7 +113,7 @@ impl Convert for NativeConverter {
 pub struct MemoryCatalog(pub Mutex<BTreeSet<(String, Option<Partition>)>>);
 
 impl Catalog for MemoryCatalog {
-    fn ensure_table(&self, table: &'static Table) -> Result<()> {
+    fn ensure_table(&self, table: &'static Table, _: Layout) -> Result<()> {
         self.0
             .lock()
             .unwrap()
@@ -121,7 +121,12 @@ impl Catalog for MemoryCatalog {
         Ok(())
     }
 
-    fn add_partitions(&self, table: &'static Table, partitions: &[Partition]) -> Result<()> {
+    fn add_partitions(
+        &self,
+        table: &'static Table,
+        _: Layout,
+        partitions: &[Partition],
+    ) -> Result<()> {
         let mut set = self.0.lock().unwrap();
         set.insert((table.glue_name.to_string(), None));
         set.extend(

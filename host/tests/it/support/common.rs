@@ -45,13 +45,34 @@ pub fn assert_success(out: &std::process::Output) -> String {
 }
 
 /// The layout of the lakes the integration tests make unless a test picks
-/// its own: the 2021 layout, whose keys (`score=…/pctid=…`) the older tests
-/// spell out. `layouts.rs` runs the main paths in `run-bucket`.
-pub const LAYOUT: &str = "score-pctid";
+/// its own: `$SUMMARY_TEST_LAYOUT`, else `score-pctid`. `scripts/test` runs
+/// the modules of the write paths once per layout; `layouts.rs` compares
+/// the two.
+pub fn layout() -> &'static str {
+    static LAYOUT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LAYOUT.get_or_init(|| {
+        let layout = std::env::var("SUMMARY_TEST_LAYOUT").unwrap_or_else(|_| "score-pctid".into());
+        assert!(
+            ["score-pctid", "run-bucket"].contains(&layout.as_str()),
+            "SUMMARY_TEST_LAYOUT={layout:?}: expected score-pctid or run-bucket"
+        );
+        layout
+    })
+}
 
-/// `summary-uploader` writing lakes of [`LAYOUT`] unless told otherwise.
+/// [`layout`] as the library names it.
+pub fn lake_layout() -> summary_lake::Layout {
+    layout().parse().expect("checked by layout()")
+}
+
+/// Whether the tests' lakes are of the `score-pctid` layout.
+pub fn score_pctid() -> bool {
+    layout() == "score-pctid"
+}
+
+/// `summary-uploader` writing lakes of [`layout`] unless told otherwise.
 pub fn uploader_command() -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_summary-uploader"));
-    command.env("SUMMARY_LAYOUT", LAYOUT);
+    command.env("SUMMARY_LAYOUT", layout());
     command
 }

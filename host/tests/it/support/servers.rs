@@ -676,7 +676,7 @@ fn close_connection(head: &str) -> String {
 
 /// `summary-uploader --component <built component>` with `aws`'s environment.
 pub fn uploader(aws: &Aws) -> Command {
-    let mut command = crate::support::common::uploader_command();
+    let mut command = super::common::uploader_command();
     command
         .arg("--component")
         .arg(super::common::component_path())
