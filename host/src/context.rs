@@ -170,8 +170,9 @@ fn open_lake<'a>(
         (real, None)
     };
     // The descriptor is read when first needed and written before the
-    // first write; a lake of another layout than asked gets no write.
-    let layout = Arc::new(LakeLayout::new(destination.layout, dry_run.is_none()));
+    // first write (a dry run lists it among what it would write); a lake
+    // of another layout than asked gets no write.
+    let layout = Arc::new(LakeLayout::new(destination.layout, true));
     let described = DescribedStore {
         inner,
         layout: layout.clone(),

@@ -74,7 +74,9 @@ impl LakeLayout {
         if to_write && self.may_write {
             let descriptor = LakeDescriptor::new(layout).to_json();
             match store.put_if(DESCRIPTOR_KEY, &descriptor, &Expected::Absent) {
-                Ok(_) => tracing::info!(lake = %store.describe(), %layout, "lake descriptor written"),
+                Ok(_) => {
+                    tracing::info!(lake = %store.describe(), %layout, "lake descriptor written")
+                }
                 Err(Error::Conflict(_)) => {
                     *self.lock() = None;
                     let (theirs, _) = self.found(store)?;
@@ -165,7 +167,11 @@ mod tests {
     use super::*;
     use crate::store::MemoryStore;
 
-    fn described(memory: &MemoryStore, asked: Option<Layout>, may_write: bool) -> DescribedStore<'_> {
+    fn described(
+        memory: &MemoryStore,
+        asked: Option<Layout>,
+        may_write: bool,
+    ) -> DescribedStore<'_> {
         DescribedStore {
             inner: Box::new(memory),
             layout: Arc::new(LakeLayout::new(asked, may_write)),
@@ -177,8 +183,14 @@ mod tests {
         let memory = MemoryStore::default();
         let store = described(&memory, None, true);
         assert_eq!(store.layout.layout(&store).unwrap(), Layout::RunBucket);
-        assert_eq!(memory.get(DESCRIPTOR_KEY).unwrap(), None, "reading writes nothing");
-        store.put("rdrp/sra/bucket=01/SRR101.parquet", b"x").unwrap();
+        assert_eq!(
+            memory.get(DESCRIPTOR_KEY).unwrap(),
+            None,
+            "reading writes nothing"
+        );
+        store
+            .put("rdrp/sra/bucket=01/SRR101.parquet", b"x")
+            .unwrap();
         assert_eq!(
             memory.get(DESCRIPTOR_KEY).unwrap().unwrap(),
             LakeDescriptor::new(Layout::RunBucket).to_json()
@@ -187,7 +199,10 @@ mod tests {
         let other = described(&memory, Some(Layout::ScorePctid), true);
         let before = memory.snapshot();
         let refused = other.put("rdrp/sra/SRR101.parquet", b"y").unwrap_err();
-        assert!(refused.to_string().contains("is a run-bucket lake"), "{refused}");
+        assert!(
+            refused.to_string().contains("is a run-bucket lake"),
+            "{refused}"
+        );
         assert!(other.delete("rdrp/sra/bucket=01/SRR101.parquet").is_err());
         assert_eq!(memory.snapshot(), before, "a refused layout writes nothing");
         // Without a layout asked, the lake's own.
@@ -209,8 +224,15 @@ mod tests {
         let memory = MemoryStore::default();
         memory.put("_manifests/rdrp/SRR1.json", b"{}").unwrap();
         let store = described(&memory, Some(Layout::RunBucket), true);
-        let refused = store.put("rdrp/sra/bucket=01/SRR101.parquet", b"x").unwrap_err();
-        assert!(refused.to_string().contains("before lakes had a _lake.json"), "{refused}");
+        let refused = store
+            .put("rdrp/sra/bucket=01/SRR101.parquet", b"x")
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("before lakes had a _lake.json"),
+            "{refused}"
+        );
         assert_eq!(memory.get(DESCRIPTOR_KEY).unwrap(), None);
         let legacy = described(&memory, None, true);
         legacy.put("rdrp/sra/SRR1.parquet", b"x").unwrap();
@@ -229,8 +251,13 @@ mod tests {
         assert_eq!(first.layout.layout(&first).unwrap(), Layout::ScorePctid);
         assert_eq!(second.layout.layout(&second).unwrap(), Layout::RunBucket);
         first.put("rdrp/sra/SRR101.parquet", b"x").unwrap();
-        let lost = second.put("rdrp/sra/bucket=01/SRR101.parquet", b"y").unwrap_err();
+        let lost = second
+            .put("rdrp/sra/bucket=01/SRR101.parquet", b"y")
+            .unwrap_err();
         assert!(lost.to_string().contains("is a score-pctid lake"), "{lost}");
-        assert_eq!(memory.get("rdrp/sra/bucket=01/SRR101.parquet").unwrap(), None);
+        assert_eq!(
+            memory.get("rdrp/sra/bucket=01/SRR101.parquet").unwrap(),
+            None
+        );
     }
 }

@@ -393,7 +393,14 @@ impl Pipeline<'_> {
             );
             return self.dead_letter(kind, key_run, object, &error, None);
         }
-        land_converted(&self.lake(layout), existing, kind, &run, source, batch.objects)
+        land_converted(
+            &self.lake(layout),
+            existing,
+            kind,
+            &run,
+            source,
+            batch.objects,
+        )
     }
 
     fn lake(&self, layout: Layout) -> Lake<'_> {

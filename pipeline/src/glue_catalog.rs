@@ -110,9 +110,8 @@ impl<'a> GlueCatalog<'a> {
                 &response,
             )));
         }
-        if let Some(difference) =
-            glue::column_difference(file_table(table, layout), &response.body)
-                .map_err(Error::Permanent)?
+        if let Some(difference) = glue::column_difference(file_table(table, layout), &response.body)
+            .map_err(Error::Permanent)?
         {
             return Err(Error::Permanent(difference));
         }

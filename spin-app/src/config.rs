@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use std::sync::Arc;
 use summary_aws::credentials::Source;
 use summary_lake::source::{default_routes, RouteRule};
 use summary_lake::Layout;
 use summary_pipeline::aws_client::{AwsClient, AwsConfig};
-use std::sync::Arc;
 use summary_pipeline::descriptor::{DescribedStore, LakeLayout};
 use summary_pipeline::endpoint::{
     Authenticator, SnsOptions, SnsTopics, DEFAULT_SNS_MAX_AGE, LONGEST_SNS_MAX_AGE,

@@ -120,7 +120,10 @@ fn a_source_s3_refuses_for_good_is_dead_lettered_and_a_lost_dead_letter_is_a_503
         "{error}"
     );
     assert!(
-        aws.lake_files().keys().all(|k| k.contains("_manifests/")) && parquet_keys(&aws).is_empty()
+        aws.lake_files()
+            .keys()
+            .all(|k| k.contains("_manifests/") || k.ends_with("/_lake.json"))
+            && parquet_keys(&aws).is_empty()
     );
 
     // The dead letter can be written: 200, and the answer says dead-lettered.
