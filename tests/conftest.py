@@ -1,5 +1,7 @@
-"""Shared fixtures of the Python read-back tests: a lake replayed once per session."""
+"""Shared fixtures of the Python read-back tests: a lake replayed once per
+session and layout."""
 
+import json
 import os
 import pathlib
 import subprocess
@@ -11,18 +13,28 @@ FIXTURES = ROOT / "tests" / "fixtures" / "summaries"
 UPLOADER = ROOT / "bin" / "summary-uploader"
 
 
-@pytest.fixture(scope="session")
-def lake(tmp_path_factory):
-    """The bundled fixtures replayed into a fresh lake through the component."""
+LAYOUTS = ("score-pctid", "run-bucket")
+
+
+def layout_of(lake):
+    """The layout the lake's descriptor names."""
+    return json.loads((lake / "_lake.json").read_text())["layout"]
+
+
+@pytest.fixture(scope="session", params=LAYOUTS)
+def lake(request, tmp_path_factory):
+    """The bundled fixtures replayed into a fresh lake of each layout through
+    the component."""
     if not UPLOADER.exists():
         pytest.fail(f"{UPLOADER} is missing: run scripts/setup first")
-    out = tmp_path_factory.mktemp("lake")
+    out = tmp_path_factory.mktemp(request.param)
     result = subprocess.run(
-        [str(UPLOADER), "replay", "--lake", str(out), str(FIXTURES)],
+        [str(UPLOADER), "replay", "--lake", str(out), "--layout", request.param, str(FIXTURES)],
         capture_output=True,
         text=True,
         env={**os.environ, "SUMMARY_COMPONENT": str(ROOT / "bin" / "summary_guest.wasm")},
     )
     assert result.returncode == 0, result.stderr
     assert "60 converted, 0 failed" in result.stdout, result.stdout
+    assert layout_of(out) == request.param
     return out
