@@ -22,7 +22,7 @@ fn summaries(kind: Kind) -> Vec<Summary> {
         .collect()
 }
 
-fn native(summaries: &[Summary]) -> summary_guest::Batch {
+fn native(summaries: &[Summary], layout: summary_lake::Layout) -> summary_guest::Batch {
     let inputs: Vec<SummaryInput> = summaries
         .iter()
         .map(|s| SummaryInput {
@@ -31,22 +31,28 @@ fn native(summaries: &[Summary]) -> summary_guest::Batch {
             bytes: &s.bytes,
         })
         .collect();
-    convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap()
+    convert_batch(&inputs, layout).unwrap()
 }
 
 #[test]
 fn component_and_native_give_identical_bytes() {
     let converter = load(GuestLimits::default());
-    for kind in Kind::ALL {
+    for (kind, layout) in Kind::ALL
+        .into_iter()
+        .flat_map(|kind| summary_lake::Layout::ALL.map(|layout| (kind, layout)))
+    {
         let summaries = summaries(kind);
-        let wasm = converter
-            .convert(summary_lake::Layout::ScorePctid, &summaries)
-            .unwrap();
-        let native = native(&summaries);
-        assert_eq!(wasm.objects.len(), native.objects.len(), "{kind}");
+        let wasm = converter.convert(layout, &summaries).unwrap();
+        let native = native(&summaries, layout);
+        assert_eq!(wasm.objects.len(), native.objects.len(), "{kind} {layout}");
+        // One object per table and bucket, or per table and partition.
+        let fewest = match layout {
+            summary_lake::Layout::ScorePctid => 20,
+            summary_lake::Layout::RunBucket => 10,
+        };
         assert!(
-            wasm.objects.len() > 20,
-            "{kind}: {} objects",
+            wasm.objects.len() > fewest,
+            "{kind} {layout}: {} objects",
             wasm.objects.len()
         );
         for (w, n) in wasm.objects.iter().zip(&native.objects) {
