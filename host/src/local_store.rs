@@ -168,14 +168,6 @@ impl ObjectStore for LocalStore {
         }
     }
 
-    fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        Ok(self
-            .list_sized(prefix)?
-            .into_iter()
-            .map(|(key, _)| key)
-            .collect())
-    }
-
     fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
         check_key(prefix.trim_end_matches('/'))?;
         let mut objects = Vec::new();

@@ -1,7 +1,7 @@
 //! The lake in S3: the object store over signed S3 requests.
 
 use crate::error::{Error, Result};
-use summary_aws::s3::{parse_list, PutCondition, PARQUET_CONTENT_TYPE};
+use summary_aws::s3::{parse_list, ListPage, PutCondition, PARQUET_CONTENT_TYPE};
 
 use crate::aws_client::{describe_failure, object_url, AwsClient};
 use crate::store::{check_key, conflict, Expected, ObjectStore, PutOutcome, Versioned};
@@ -41,6 +41,30 @@ impl<'a> S3Store<'a> {
         } else {
             format!("{}/{key}", self.prefix)
         }
+    }
+
+    /// One ListObjectsV2 page under `full` (a full key prefix), as
+    /// `request` asks for it.
+    fn list_page(
+        &self,
+        full: &str,
+        request: impl Fn(
+            &summary_aws::s3::S3Endpoint,
+        ) -> std::result::Result<
+            summary_aws::request::HttpRequest,
+            summary_aws::s3::InvalidName,
+        >,
+    ) -> Result<ListPage> {
+        let response = self
+            .client
+            .call_s3(request(&self.client.config.s3), MAX_ANSWER)?;
+        if !response.is_success() {
+            return Err(Error::Permanent(describe_failure(
+                &format!("LIST {}", object_url(&self.bucket, full)),
+                &response,
+            )));
+        }
+        parse_list(&response.body).map_err(Error::Permanent)
     }
 
     fn content_type(key: &str) -> &'static str {
@@ -171,46 +195,19 @@ impl ObjectStore for S3Store<'_> {
     fn has_objects(&self, prefix: &str) -> Result<bool> {
         check_key(prefix.trim_end_matches('/'))?;
         let full = self.full_key(prefix);
-        let response = self.client.call_s3(
-            self.client.config.s3.list_first_object(&self.bucket, &full),
-            MAX_ANSWER,
-        )?;
-        if !response.is_success() {
-            return Err(Error::Permanent(describe_failure(
-                &format!("LIST {}", object_url(&self.bucket, &full)),
-                &response,
-            )));
-        }
-        let page = parse_list(&response.body).map_err(Error::Permanent)?;
+        let page = self.list_page(&full, |s3| s3.list_first_object(&self.bucket, &full))?;
         Ok(!page.keys.is_empty())
-    }
-
-    fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        Ok(self
-            .list_sized(prefix)?
-            .into_iter()
-            .map(|(key, _)| key)
-            .collect())
     }
 
     fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
         check_key(prefix.trim_end_matches('/'))?;
         let full = self.full_key(prefix);
-        let s3 = &self.client.config.s3;
         let mut objects = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let response = self.client.call_s3(
-                s3.list_objects(&self.bucket, &full, token.as_deref()),
-                MAX_ANSWER,
-            )?;
-            if !response.is_success() {
-                return Err(Error::Permanent(describe_failure(
-                    &format!("LIST {}", object_url(&self.bucket, &full)),
-                    &response,
-                )));
-            }
-            let page = parse_list(&response.body).map_err(Error::Permanent)?;
+            let page = self.list_page(&full, |s3| {
+                s3.list_objects(&self.bucket, &full, token.as_deref())
+            })?;
             let strip = full.len() - prefix.len();
             objects.extend(
                 page.keys

@@ -71,7 +71,13 @@ pub trait ObjectStore: Send + Sync {
     fn delete_prefix(&self, prefix: &str) -> Result<u64>;
     /// The keys of every object under `prefix` (a `/`-terminated folder),
     /// sorted; hidden temporary files are not objects.
-    fn list(&self, prefix: &str) -> Result<Vec<String>>;
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self
+            .list_sized(prefix)?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect())
+    }
     /// [`ObjectStore::list`] with each object's size in bytes.
     fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>>;
     /// Whether any object is under `prefix`, without listing them all.

@@ -91,7 +91,12 @@ fn every_reader_opens_every_object_and_reads_the_same_rows() {
     for (name, extra, fewest_objects, fewest_stats) in [
         ("batched", &[][..], 500, 1000),
         ("per-run", &["--batch", "1"][..], 500, 1000),
-        ("run-bucket", &["--batch", "1", "--layout", "run-bucket"][..], 150, 300),
+        (
+            "run-bucket",
+            &["--batch", "1", "--layout", "run-bucket"][..],
+            150,
+            300,
+        ),
     ] {
         let lake = scratch.path().join(name);
         replay(&lake, &cache, extra);
@@ -157,7 +162,10 @@ fn every_reader_opens_every_object_and_reads_the_same_rows() {
         }
 
         let stats = read_with(&venv, "stats", &lake);
-        assert!(stats["checked"].as_u64().unwrap() > fewest_stats, "{name}: {stats}");
+        assert!(
+            stats["checked"].as_u64().unwrap() > fewest_stats,
+            "{name}: {stats}"
+        );
         assert_eq!(stats["missing"], serde_json::json!([]), "{name}");
     }
 }
