@@ -414,11 +414,8 @@ impl Aws {
 
 /// Rows under a lake folder, counted by DuckDB (hive partitioning).
 pub fn duckdb_count(dir: &Path, table: &str) -> u64 {
-    let glob = if table.ends_with("/sra") {
-        format!("{}/{table}/*.parquet", dir.display())
-    } else {
-        format!("{}/{table}/**/*.parquet", dir.display())
-    };
+    // `**` also matches no folder: the run tables of the score-pctid layout.
+    let glob = format!("{}/{table}/**/*.parquet", dir.display());
     let out: Output = python("count_rows.py").arg(&glob).output().unwrap();
     assert!(
         out.status.success(),
