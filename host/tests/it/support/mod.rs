@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod events;
+pub mod lake;
 pub mod servers;
 pub mod spin_host;
 
