@@ -58,7 +58,7 @@ impl Kind {
         format!("{}/{run}.{}", self.source_folder, self.extension)
     }
 
-    fn runs(self) -> Vec<String> {
+    fn all_runs(self) -> Vec<String> {
         common::fixture_files(self.name)
             .iter()
             .map(|p| {
@@ -86,20 +86,27 @@ struct Prepared {
 }
 
 impl Prepared {
-    /// Starts the servers, copies the kind's fixtures to a local source,
-    /// runs `land` to make the lake, snapshots it, and puts `new_versions`
-    /// (run, summary) in the source bucket for the events; the expected
-    /// rows are the fixtures' with those versions.
-    fn new(kind: Kind, land: impl FnOnce(&Prepared), new_versions: &[(&str, Vec<u8>)]) -> Self {
+    /// Starts the servers, copies the fixtures of `runs` to a local source
+    /// and lists them in an index, runs `land` to make the lake, puts
+    /// `new_versions` (run, summary) in the source bucket for the events
+    /// and snapshots S3; the expected rows are those of the fixtures with
+    /// the new versions.
+    fn new(
+        kind: Kind,
+        runs: &[String],
+        land: impl FnOnce(&Prepared),
+        new_versions: &[(&str, Vec<u8>)],
+    ) -> Self {
         let aws = Aws::start();
         let scratch = tempfile::tempdir().unwrap();
         let local_source = scratch.path().join("source").join(kind.name);
         std::fs::create_dir_all(&local_source).unwrap();
-        for file in common::fixture_files(kind.name) {
-            std::fs::copy(&file, local_source.join(file.file_name().unwrap())).unwrap();
+        for run in runs {
+            let file = format!("{run}.{}", kind.extension);
+            std::fs::write(local_source.join(file), kind.fixture(run)).unwrap();
         }
         let index = scratch.path().join("index.txt");
-        std::fs::write(&index, kind.runs().join("\n") + "\n").unwrap();
+        std::fs::write(&index, runs.join("\n") + "\n").unwrap();
         let mut prepared = Prepared {
             snapshot: scratch.path().join("snapshot"),
             aws,
@@ -136,20 +143,15 @@ impl Prepared {
     }
 
     /// S3 as prepared, again: every bucket, and s3s-fs's metadata (the
-    /// ETags conditional writes compare, kept at its root).
+    /// ETags conditional writes compare, kept at its root). The root is
+    /// moved aside (deleted with the scratch folder) and the snapshot
+    /// linked in its place: s3s-fs writes a file by renaming a new one over
+    /// it, never into it, so the snapshot's files stay as they are.
     fn reset(&self) {
         let root = self.aws.s3_root.path();
-        for entry in std::fs::read_dir(root).unwrap() {
-            let path = entry.unwrap().path();
-            match path.is_dir() {
-                true => std::fs::remove_dir_all(&path).unwrap(),
-                false => std::fs::remove_file(&path).unwrap(),
-            }
-        }
-        for entry in std::fs::read_dir(&self.snapshot).unwrap() {
-            let path = entry.unwrap().path();
-            copy_tree(&path, &root.join(path.file_name().unwrap()));
-        }
+        let aside = tempfile::tempdir_in(self.scratch.path()).unwrap().keep();
+        std::fs::rename(root, aside.join("s3")).unwrap();
+        link_tree(&self.snapshot, root);
     }
 
     /// `handle-event` of one record: `run`'s source key with `sequencer`.
@@ -244,6 +246,22 @@ fn copy_tree(from: &Path, to: &Path) {
     );
 }
 
+/// `cp -al`: the tree's folders made again, its files hard-linked.
+fn link_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-al")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "cp -al {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
 /// `summary-uploader ARGS` on `aws`, reaching S3 at `s3_url` if given.
 fn uploader(aws: &Aws, s3_url: Option<&str>, args: &[String]) -> Command {
     let mut command = servers::uploader(aws);
@@ -267,16 +285,26 @@ struct Interleaved {
 /// Runs `paused` until it stands at `at`, then `whole` from start to end,
 /// then lets `paused` go on.
 fn interleave(aws: &Aws, paused: &[String], at: At, whole: &[String]) -> Interleaved {
+    let started = std::time::Instant::now();
+    let step = at.step.clone();
     let pause = Pause::at(aws, at);
     let mut child = uploader(aws, Some(&pause.url()), paused).spawn().unwrap();
     pause.wait(&mut child);
-    let whole = uploader(aws, None, whole).output().unwrap();
+    let whole_output = uploader(aws, None, whole).output().unwrap();
     pause.release();
-    Interleaved {
+    let interleaved = Interleaved {
         paused: child.wait_with_output().unwrap(),
-        whole,
+        whole: whole_output,
         conflicts: pause.conflicts(),
-    }
+    };
+    eprintln!(
+        "{} paused at {step}, {} whole: {:.1} s, {} conflicts",
+        paused[0],
+        whole[0],
+        started.elapsed().as_secs_f64(),
+        interleaved.conflicts
+    );
+    interleaved
 }
 
 fn stdout_of(out: &Output, what: &str) -> String {
@@ -315,6 +343,7 @@ const BATCH_RUN_B: &str = "SRR612821";
 fn one_batch_lake() -> Prepared {
     Prepared::new(
         NUCLEOTIDE,
+        &NUCLEOTIDE.all_runs(),
         |lake| {
             stdout_of(&lake.run(&lake.backfill(NUCLEOTIDE, 20)), "backfill");
         },
@@ -383,23 +412,31 @@ fn two_events_for_two_runs_of_one_batch_object_keep_every_other_row() {
 
 // --- A compaction and an event; two compactions ----------------------------
 
-/// The run the event replaces, in every chunk a compaction of the protein
-/// fixtures makes of the `sra` table.
-const COMPACTED_RUN: &str = "ERR4371355";
+/// Three protein runs that share three partitions besides the `sra`
+/// table: a compaction merges four chunks of three objects (36 writes).
+const COMPACTED_RUNS: [&str; 3] = ["ERR1863513", "ERR5413786", "ERR8601848"];
+/// The one of them the event replaces.
+const COMPACTED_RUN: &str = "ERR5413786";
 
-/// The protein fixtures landed by one event (per-run objects); a new
-/// version of the compacted run in the source bucket.
+/// The compacted runs landed by one event (per-run objects); a new
+/// version of one of them in the source bucket: its rows outside the
+/// shared partitions gone, those in them changed.
 fn per_run_lake() -> Prepared {
+    let runs: Vec<String> = COMPACTED_RUNS.iter().map(|r| r.to_string()).collect();
+    let original = String::from_utf8(PROTEIN.fixture(COMPACTED_RUN)).unwrap();
+    let new_version: String = original
+        .lines()
+        .filter(|line| !line.contains("Adenoviridae"))
+        .map(|line| line.replace("avgcols=52", "avgcols=51") + "\n")
+        .collect();
+    assert_ne!(new_version, original);
     Prepared::new(
         PROTEIN,
+        &runs,
         |lake| {
-            let keys: Vec<String> = PROTEIN
-                .runs()
-                .iter()
-                .map(|r| PROTEIN.source_key(r))
-                .collect();
-            for (key, run) in keys.iter().zip(PROTEIN.runs()) {
-                lake.aws.put_source(key, &PROTEIN.fixture(&run));
+            let keys: Vec<String> = runs.iter().map(|r| PROTEIN.source_key(r)).collect();
+            for (key, run) in keys.iter().zip(&runs) {
+                lake.aws.put_source(key, &PROTEIN.fixture(run));
             }
             let path = lake.scratch.path().join("all.json");
             std::fs::write(&path, crate::support::events::s3_event(&keys).to_string()).unwrap();
@@ -410,17 +447,24 @@ fn per_run_lake() -> Prepared {
                 DEST,
                 "--no-glue",
             ]));
-            stdout_of(&out, "landing the protein fixtures");
+            stdout_of(&out, "landing the protein runs");
         },
-        &[(
-            COMPACTED_RUN,
-            first_lines(&PROTEIN.fixture(COMPACTED_RUN), 10),
-        )],
+        &[(COMPACTED_RUN, new_version.into_bytes())],
     )
 }
 
+/// One chunk at a time, so that a compaction's writes come in one order.
 fn compact() -> Vec<String> {
-    args(&["compact", "--dest", DEST, "--kind", "protein", "--no-glue"])
+    args(&[
+        "compact",
+        "--dest",
+        DEST,
+        "--kind",
+        "protein",
+        "--no-glue",
+        "--jobs",
+        "1",
+    ])
 }
 
 /// Which process is paused, and where: the compaction or backfill, or
@@ -459,32 +503,42 @@ fn compaction_and_an_event(lake: &Prepared, paused: Paused) {
     );
 }
 
-/// The compaction's steps on the chunk of the `sra` table (it holds every
-/// run) and on the compacted run's manifest, each in write order.
-fn compaction_steps() -> Vec<At> {
-    let run = COMPACTED_RUN;
-    vec![
-        first("its journal", "PUT", "/_compaction/protein/sra/".into()),
-        first("its merged output", "PUT", "/protein/sra/compact-".into()),
-        manifest_write("the run's manifest claim", PROTEIN, run, 1),
-        first(
-            "the delete of the run's input",
-            "DELETE",
-            format!("/protein/sra/{run}-"),
-        ),
-        first(
-            "the delete of its journal",
-            "DELETE",
-            "/_compaction/protein/sra/".into(),
-        ),
-    ]
+/// Every write (PUT or DELETE) of a compaction of the prepared lake, in
+/// order, as one uninterrupted compaction makes them.
+fn writes_of_a_compaction(lake: &Prepared) -> Vec<String> {
+    lake.reset();
+    let writes: &'static std::sync::Mutex<Vec<String>> = Box::leak(Box::default());
+    let counting = servers::FaultProxy::start(lake.aws.s3_proxy_port(), |method, path, _| {
+        if method == "PUT" || method == "DELETE" {
+            writes.lock().unwrap().push(format!("{method} {path}"));
+        }
+        None
+    });
+    let out = uploader(&lake.aws, Some(&counting.url()), &compact())
+        .output()
+        .unwrap();
+    stdout_of(&out, "an uninterrupted compaction");
+    let writes = writes.lock().unwrap().clone();
+    writes
+}
+
+fn is_write(method: &str, _path: &str) -> bool {
+    method == "PUT" || method == "DELETE"
 }
 
 #[test]
 fn a_compaction_and_an_event_for_one_of_its_runs_keep_every_row_once() {
     let lake = per_run_lake();
-    for at in compaction_steps() {
-        compaction_and_an_event(&lake, Paused::Writer(at));
+    let writes = writes_of_a_compaction(&lake);
+    // journal, output, 3 claims, 3 deletes, journal delete, for 4 chunks
+    assert_eq!(writes.len(), 36, "{writes:#?}");
+    for (k, write) in writes.iter().enumerate() {
+        let step = format!(
+            "write {} of {} (uninterrupted: {write})",
+            k + 1,
+            writes.len()
+        );
+        compaction_and_an_event(&lake, Paused::Writer(At::new(step, k + 1, is_write)));
     }
     let run = COMPACTED_RUN;
     let event_steps = [
@@ -545,6 +599,7 @@ const BACKFILLED_RUN: &str = "ERR6869119";
 fn batches_of_five_lake() -> Prepared {
     Prepared::new(
         NUCLEOTIDE,
+        &NUCLEOTIDE.all_runs(),
         |lake| {
             stdout_of(&lake.run(&lake.backfill(NUCLEOTIDE, 5)), "backfill");
         },
