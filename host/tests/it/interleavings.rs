@@ -382,6 +382,13 @@ fn two_runs_leaving_one_batch_object(lake: &Prepared, at: At, loses_a_swap: bool
         both.conflicts
     );
     lake.assert_lake(&lake.expected, &case);
+    for run in [BATCH_RUN_A, BATCH_RUN_B] {
+        assert_eq!(
+            lake.recorded_sequencer(NUCLEOTIDE, run),
+            json!("02"),
+            "{case}: {run} holds its event's version"
+        );
+    }
 }
 
 #[test]
