@@ -29,7 +29,7 @@ const DEST: &str = "s3://lake/serratus";
 
 type Rows = BTreeMap<String, Vec<String>>;
 
-/// A summary kind as the tests name its files and source keys.
+/// A summary kind as the fixtures and the source bucket name its files.
 #[derive(Clone, Copy)]
 struct Kind {
     name: &'static str,
@@ -80,7 +80,7 @@ struct Prepared {
     rows_before: Rows,
     /// The rows once the event's new versions have landed.
     expected: Rows,
-    /// The fixtures of the kind, copied: a backfill's source.
+    /// The fixtures of the runs, copied: a backfill's source.
     local_source: PathBuf,
     index: PathBuf,
 }
@@ -187,6 +187,22 @@ impl Prepared {
         ])
     }
 
+    /// `compact` of the protein objects, one chunk at a time, so that a
+    /// compaction's writes come in one order.
+    fn compact(&self) -> Vec<String> {
+        args(&[
+            "compact",
+            "--dest",
+            DEST,
+            "--kind",
+            "protein",
+            "--no-glue",
+            "--jobs",
+            "1",
+        ])
+    }
+
+    /// The command, through `aws`'s own S3 proxy.
     fn run(&self, args: &[String]) -> Output {
         uploader(&self.aws, None, args).output().unwrap()
     }
@@ -460,20 +476,6 @@ fn per_run_lake() -> Prepared {
     )
 }
 
-/// One chunk at a time, so that a compaction's writes come in one order.
-fn compact() -> Vec<String> {
-    args(&[
-        "compact",
-        "--dest",
-        DEST,
-        "--kind",
-        "protein",
-        "--no-glue",
-        "--jobs",
-        "1",
-    ])
-}
-
 /// Which process is paused, and where: the compaction or backfill, or
 /// the event.
 enum Paused {
@@ -486,7 +488,7 @@ enum Paused {
 /// exactly the event's version.
 fn compaction_and_an_event(lake: &Prepared, paused: Paused) {
     lake.reset();
-    let (compact, event) = (compact(), lake.event(PROTEIN, COMPACTED_RUN, "02"));
+    let (compact, event) = (lake.compact(), lake.event(PROTEIN, COMPACTED_RUN, "02"));
     let (case, compaction, event) = match paused {
         Paused::Writer(at) => {
             let case = format!("compaction paused at {}", at.step);
@@ -521,7 +523,7 @@ fn writes_of_a_compaction(lake: &Prepared) -> Vec<String> {
         }
         None
     });
-    let out = uploader(&lake.aws, Some(&counting.url()), &compact())
+    let out = uploader(&lake.aws, Some(&counting.url()), &lake.compact())
         .output()
         .unwrap();
     stdout_of(&out, "an uninterrupted compaction");
@@ -567,13 +569,13 @@ fn a_compaction_and_an_event_for_one_of_its_runs_keep_every_row_once() {
 fn two_compactions(lake: &Prepared, at: At) {
     let case = format!("first compaction paused at {}", at.step);
     lake.reset();
-    let both = interleave(&lake.aws, &compact(), at, &compact());
+    let both = interleave(&lake.aws, &lake.compact(), at, &lake.compact());
     for out in [&both.paused, &both.whole] {
         let report = stdout_of(out, &case);
         assert!(report.contains("compacted protein"), "{case}: {report}");
     }
     lake.assert_lake(&lake.rows_before, &case);
-    let again = stdout_of(&lake.run(&compact()), &case);
+    let again = stdout_of(&lake.run(&lake.compact()), &case);
     assert!(
         again.contains("0 per-run objects merged into 0 objects"),
         "{case}: {again}"
