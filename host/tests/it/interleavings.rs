@@ -512,21 +512,21 @@ fn compaction_and_an_event(lake: &Prepared, paused: Paused) {
     );
 }
 
-/// Every write (PUT or DELETE) of a compaction of the prepared lake, in
-/// order, as one uninterrupted compaction makes them.
-fn writes_of_a_compaction(lake: &Prepared) -> Vec<String> {
+/// Every write (PUT or DELETE) of `command` on the prepared lake, in
+/// order, as the command makes them when nothing interrupts it.
+fn writes_of(lake: &Prepared, command: &[String]) -> Vec<String> {
     lake.reset();
     let writes: &'static std::sync::Mutex<Vec<String>> = Box::leak(Box::default());
     let counting = servers::FaultProxy::start(lake.aws.s3_proxy_port(), |method, path, _| {
-        if method == "PUT" || method == "DELETE" {
+        if is_write(method, path) {
             writes.lock().unwrap().push(format!("{method} {path}"));
         }
         None
     });
-    let out = uploader(&lake.aws, Some(&counting.url()), &lake.compact())
+    let out = uploader(&lake.aws, Some(&counting.url()), command)
         .output()
         .unwrap();
-    stdout_of(&out, "an uninterrupted compaction");
+    stdout_of(&out, &format!("{} uninterrupted", command[0]));
     let writes = writes.lock().unwrap().clone();
     writes
 }
@@ -535,31 +535,32 @@ fn is_write(method: &str, _path: &str) -> bool {
     method == "PUT" || method == "DELETE"
 }
 
-#[test]
-fn a_compaction_and_an_event_for_one_of_its_runs_keep_every_row_once() {
-    let lake = per_run_lake();
-    let writes = writes_of_a_compaction(&lake);
-    // journal, output, 3 claims, 3 deletes, journal delete, for 4 chunks
-    assert_eq!(writes.len(), 36, "{writes:#?}");
-    for (k, write) in writes.iter().enumerate() {
+/// A pause at each of `writes` in turn.
+fn at_each(writes: &[String]) -> impl Iterator<Item = At> + '_ {
+    writes.iter().enumerate().map(|(k, write)| {
         let step = format!(
             "write {} of {} (uninterrupted: {write})",
             k + 1,
             writes.len()
         );
-        compaction_and_an_event(&lake, Paused::Writer(At::new(step, k + 1, is_write)));
+        At::new(step, k + 1, is_write)
+    })
+}
+
+#[test]
+fn a_compaction_and_an_event_for_one_of_its_runs_keep_every_row_once() {
+    let lake = per_run_lake();
+    let compaction = writes_of(&lake, &lake.compact());
+    // journal, output, 3 claims, 3 deletes, journal delete, for 4 chunks
+    assert_eq!(compaction.len(), 36, "{compaction:#?}");
+    for at in at_each(&compaction) {
+        compaction_and_an_event(&lake, Paused::Writer(at));
     }
-    let run = COMPACTED_RUN;
-    let event_steps = [
-        manifest_write("its pending manifest", PROTEIN, run, 1),
-        first(
-            "the delete of the old version",
-            "DELETE",
-            format!("/{run}-"),
-        ),
-        manifest_write("its final manifest", PROTEIN, run, 2),
-    ];
-    for at in event_steps {
+    let event = writes_of(&lake, &lake.event(PROTEIN, COMPACTED_RUN, "02"));
+    // pending manifest, 4 objects, 7 old objects deleted, final manifest,
+    // the dead letter deleted
+    assert_eq!(event.len(), 14, "{event:#?}");
+    for at in at_each(&event) {
         compaction_and_an_event(&lake, Paused::Event(at));
     }
 }
