@@ -660,17 +660,31 @@ fn a_backfill_batch_and_an_event_for_one_of_its_runs_keep_every_row_once() {
     let lake = batches_of_five_lake();
     let run = BACKFILLED_RUN;
     let backfill_steps = [
-        manifest_write("the run's pending manifest", NUCLEOTIDE, run, 1),
-        first("its first batch object", "PUT", "/backfill-".into()),
-        first(
-            "the delete of an old batch object",
-            "DELETE",
-            "/backfill-".into(),
+        (
+            manifest_write("the run's pending manifest", NUCLEOTIDE, run, 1),
+            1,
         ),
-        manifest_write("the run's final manifest", NUCLEOTIDE, run, 2),
+        (
+            first("its first batch object", "PUT", "/backfill-".into()),
+            1,
+        ),
+        (
+            first(
+                "the delete of an old batch object",
+                "DELETE",
+                "/backfill-".into(),
+            ),
+            1,
+        ),
+        (
+            manifest_write("the run's final manifest", NUCLEOTIDE, run, 2),
+            1,
+        ),
+        // Every manifest final: the event comes after the backfill.
+        (first("its checkpoint", "PUT", "/_backfill/".into()), 0),
     ];
-    for at in backfill_steps {
-        backfill_and_an_event(&lake, Paused::Writer(at), 1);
+    for (at, kept) in backfill_steps {
+        backfill_and_an_event(&lake, Paused::Writer(at), kept);
     }
     let event_steps = [
         (
