@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use super::servers::{Aws, Fault, FaultProxy};
 
 /// Which request to pause at: the `nth` (from 1) for which
-/// `matches(method, path)` holds. `path` is the request path, bucket first
-/// (`/lake/serratus/_manifests/…`).
+/// `matches(method, path)` holds. `path` is the request path as sent,
+/// bucket first and URL-encoded (`/lake/serratus/protein/family/score%3D2/…`).
 pub struct At {
     pub step: String,
     pub nth: usize,
