@@ -6,9 +6,12 @@
 //! its newest version's rows, once, and no object is left that no
 //! manifest names. Figures are printed, never asserted.
 
+use crate::support::lake::{
+    assert_every_object_named, first_lines, lake_rows, outcome_of, replayed,
+};
 use crate::support::{common, servers};
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -32,12 +35,6 @@ struct Run {
     versions: Vec<Vec<u8>>,
 }
 
-fn lines(bytes: &[u8], keep: usize) -> Vec<u8> {
-    let text = String::from_utf8_lossy(bytes);
-    let kept: Vec<&str> = text.lines().take(keep).collect();
-    (kept.join("\n") + "\n").into_bytes()
-}
-
 fn corpus() -> Vec<Run> {
     (0..)
         .map(|i| generate(15, i))
@@ -47,7 +44,7 @@ fn corpus() -> Vec<Run> {
         .map(|(i, s)| {
             let total = String::from_utf8_lossy(&s.bytes).lines().count();
             let versions = (0..1 + i % 3)
-                .map(|v| lines(&s.bytes, total.saturating_sub(v * total / 4).max(4)))
+                .map(|v| first_lines(&s.bytes, total.saturating_sub(v * total / 4).max(4)))
                 .collect();
             let source_key = match s.kind {
                 Kind::Nucleotide => format!("summary2/{}.summary", s.run),
@@ -229,100 +226,6 @@ fn three_processes_of_eight_workers_land_every_run_exactly_once() {
     assert_every_object_named(&lake);
 }
 
-/// The lake `replay` makes of the summaries under `summaries`, at `lake`:
-/// what a run's version alone leaves.
-fn replayed(summaries: &Path, lake: &Path) -> std::path::PathBuf {
-    let replay = crate::support::common::uploader_command()
-        .arg("--component")
-        .arg(common::component_path())
-        .args([
-            "replay",
-            summaries.to_str().unwrap(),
-            "--lake",
-            lake.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
-    lake.to_path_buf()
-}
-
-/// Every row of every table, as DuckDB reads them (see `lake_rows.py`).
-fn lake_rows(dir: &Path) -> BTreeMap<String, Vec<String>> {
-    let tables: Vec<String> = Kind::ALL
-        .iter()
-        .flat_map(|kind| {
-            summary_lake::catalog::tables_of(*kind).map(move |t| format!("{kind}/{}", t.name))
-        })
-        .collect();
-    let out = servers::python("lake_rows.py")
-        .arg(dir)
-        .args(&tables)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "duckdb: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Every manifest is complete and every Parquet object is named by one.
-fn assert_every_object_named(lake: &Path) {
-    let mut named = BTreeSet::new();
-    let mut objects = BTreeSet::new();
-    for entry in walk(lake) {
-        let key = entry
-            .strip_prefix(lake)
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
-        if key.starts_with("_manifests/") {
-            let manifest: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
-            assert_eq!(manifest["complete"], json!(true), "{key}");
-            for object in manifest["objects"].as_array().unwrap() {
-                named.insert(object.as_str().unwrap().to_string());
-            }
-        } else if key.ends_with(".parquet") {
-            objects.insert(key);
-        }
-    }
-    let orphans: Vec<&String> = objects.difference(&named).collect();
-    assert!(
-        orphans.is_empty(),
-        "{} objects no manifest names, e.g. {:?}",
-        orphans.len(),
-        orphans.first()
-    );
-    let missing: Vec<&String> = named.difference(&objects).collect();
-    assert!(
-        missing.is_empty(),
-        "{} named objects missing, e.g. {:?}",
-        missing.len(),
-        missing.first()
-    );
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let hidden = path.file_name().unwrap().to_string_lossy().starts_with('.');
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else if !hidden {
-            files.push(path);
-        }
-    }
-    files
-}
-
 /// Two `handle-event` processes, versions A (older) and B (newer by
 /// sequencer) of one run: A is held by a proxy at its `nth` conditional
 /// write of the run's manifest (1: its pending manifest, 2: its complete
@@ -334,7 +237,7 @@ fn older_version_held_at_its_manifest_write(nth: usize) {
     let key = format!("summary2/{run}.summary");
     let original =
         std::fs::read(common::fixtures().join(format!("nucleotide/{run}.summary"))).unwrap();
-    let newer = lines(&original, 14);
+    let newer = first_lines(&original, 14);
     let scratch = tempfile::tempdir().unwrap();
     let event_file = |name: &str, sequencer: &str| {
         let path = scratch.path().join(name);
@@ -398,21 +301,6 @@ fn older_version_held_at_its_manifest_write(nth: usize) {
         "held at manifest write {nth}: exactly the newer version's rows"
     );
     assert_every_object_named(&lake);
-}
-
-/// The outcome of the one record of a `handle-event` that exited 0.
-fn outcome_of(out: &std::process::Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    report["records"][0]["outcome"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod credentials;
 mod events;
 mod faults;
 mod hostile;
+mod interleavings;
 mod lambda;
 mod layouts;
 mod load;

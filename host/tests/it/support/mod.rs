@@ -3,6 +3,8 @@
 
 pub mod common;
 pub mod events;
+pub mod lake;
+pub mod pause;
 pub mod servers;
 pub mod spin_host;
 

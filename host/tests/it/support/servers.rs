@@ -272,6 +272,11 @@ impl Aws {
         self.s3_proxy.url()
     }
 
+    /// The port of that proxy, for another proxy in front of it.
+    pub fn s3_proxy_port(&self) -> u16 {
+        self.s3_proxy.port
+    }
+
     /// Environment for `summary-uploader` to use these servers.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
