@@ -304,6 +304,8 @@ pub(crate) fn swap_until_settled<T>(
     mut round: impl FnMut() -> Result<Swap<T>>,
     store: &dyn ObjectStore,
 ) -> Result<T> {
+    // This process's writers of the key queue rather than race.
+    let _turn = crate::turns::take(key);
     for attempt in 1..=MAX_SWAP_ROUNDS {
         match round()? {
             Swap::Done(result) => return Ok(result),

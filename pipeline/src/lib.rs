@@ -20,3 +20,4 @@ pub mod parallel;
 pub mod s3_store;
 pub mod shared;
 pub mod store;
+pub mod turns;

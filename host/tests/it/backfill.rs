@@ -66,16 +66,6 @@ fn ok(out: &Output) -> String {
 }
 
 /// The runs of the fixtures of a kind, as an index file's lines.
-fn fixture_runs(kind: &str) -> Vec<String> {
-    common::fixture_files(kind)
-        .iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_str().unwrap();
-            name.split('.').next().unwrap().to_string()
-        })
-        .collect()
-}
-
 fn write_index(path: &Path, runs: &[String]) {
     std::fs::write(path, runs.join("\n") + "\n").unwrap();
 }
@@ -201,7 +191,7 @@ fn backfill_of_the_fixtures_equals_their_replay_row_for_row() {
     let cache = scratch.path().join("cache");
     let lake = scratch.path().join("backfilled");
     for kind in ["nucleotide", "protein", "rdrp"] {
-        let mut runs = fixture_runs(kind);
+        let mut runs = common::fixture_runs(kind);
         if kind == "nucleotide" {
             runs.push("SRR404".into());
             runs.push("not-a-run".into());
@@ -257,8 +247,9 @@ fn backfill_of_the_fixtures_equals_their_replay_row_for_row() {
             );
         } else {
             assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+            let batches = common::backfill_batches(kind, &runs, 7, (0, 1));
             assert!(
-                stdout.contains("backfilled 3 batches (0 already done)"),
+                stdout.contains(&format!("backfilled {batches} batches (0 already done)")),
                 "{stdout}"
             );
             assert!(stdout.contains("20 runs landed"), "{stdout}");
@@ -300,7 +291,19 @@ fn backfill_of_the_fixtures_equals_their_replay_row_for_row() {
         .iter()
         .map(|k| k.rsplit('/').next().unwrap())
         .collect();
-    assert_eq!(batches.len(), 9, "three batches of each kind: {batches:?}");
+    let planned: usize = ["nucleotide", "protein", "rdrp"]
+        .iter()
+        .map(|kind| {
+            // SRR404 is missing: a batch of it alone (its own bucket) writes
+            // no object, and with the others it changes no slice's count.
+            common::backfill_batches(kind, &common::fixture_runs(kind), 7, (0, 1))
+        })
+        .sum();
+    assert_eq!(
+        batches.len(),
+        planned,
+        "the batches of each kind: {batches:?}"
+    );
     for kind in ["nucleotide", "protein", "rdrp"] {
         assert_manifests_match_objects(&lake, kind);
     }
@@ -368,7 +371,18 @@ fn an_interrupted_backfill_resumes_where_it_stopped() {
             "1".into(),
         ]
     };
-    let batches = runs.len().div_ceil(4);
+    let planned = summary_plan::backfill::plan_batches(
+        summary_lake::Kind::Nucleotide,
+        common::lake_layout(),
+        &runs,
+        4,
+        0,
+        1,
+    );
+    let batches = planned.len();
+    // The run of the 4th batch is made to block; the three before it land.
+    let stuck_run = planned[3].runs[0].clone();
+    let landed_before: usize = planned[..3].iter().map(|b| b.runs.len()).sum();
 
     let clean = scratch.path().join("clean");
     let args = backfill(&clean);
@@ -379,7 +393,7 @@ fn an_interrupted_backfill_resumes_where_it_stopped() {
 
     // The run of the 4th batch is a FIFO nobody writes: the backfill stops
     // there, reading, with three batches done; then it is killed.
-    let stuck = source.join(format!("{}.summary", runs[13]));
+    let stuck = source.join(format!("{stuck_run}.summary"));
     let saved = std::fs::read(&stuck).unwrap();
     std::fs::remove_file(&stuck).unwrap();
     let status = Command::new("mkfifo").arg(&stuck).status().unwrap();
@@ -427,7 +441,7 @@ fn an_interrupted_backfill_resumes_where_it_stopped() {
         "{resumed}"
     );
     assert!(
-        resumed.contains(&format!("{} runs landed", runs.len() - 12)),
+        resumed.contains(&format!("{} runs landed", runs.len() - landed_before)),
         "{resumed}"
     );
     assert_eq!(
@@ -452,7 +466,7 @@ fn shards_together_equal_the_unsharded_backfill() {
     let scratch = tempfile::tempdir().unwrap();
     let cache = scratch.path().join("cache");
     let index = scratch.path().join("index.txt");
-    write_index(&index, &fixture_runs("rdrp"));
+    write_index(&index, &common::fixture_runs("rdrp"));
     let source = common::fixtures().join("rdrp");
     let backfill = |lake: &Path, shard: &str| {
         let out = local(
@@ -475,11 +489,14 @@ fn shards_together_equal_the_unsharded_backfill() {
         );
         ok(&out)
     };
+    let runs = common::fixture_runs("rdrp");
     let whole = scratch.path().join("whole");
-    assert!(backfill(&whole, "0/1").contains("backfilled 7 batches"));
+    let all = common::backfill_batches("rdrp", &runs, 3, (0, 1));
+    assert!(backfill(&whole, "0/1").contains(&format!("backfilled {all} batches")));
     let sharded = scratch.path().join("sharded");
-    for (shard, batches) in [("0/3", 3), ("1/3", 2), ("2/3", 2)] {
-        let out = backfill(&sharded, shard);
+    for shard in 0..3 {
+        let batches = common::backfill_batches("rdrp", &runs, 3, (shard, 3));
+        let out = backfill(&sharded, &format!("{shard}/3"));
         assert!(
             out.contains(&format!("backfilled {batches} batches (0 already done)")),
             "{out}"
@@ -511,7 +528,7 @@ fn a_run_replaced_after_backfill_leaves_its_batch_objects_and_an_earlier_event_w
 {
     let aws = Aws::start();
     aws.put_fixture_sources();
-    let runs = fixture_runs("nucleotide");
+    let runs = common::fixture_runs("nucleotide");
     aws.put_source("index/nucleotide.txt", (runs.join("\n") + "\n").as_bytes());
     let scratch = tempfile::tempdir().unwrap();
     let dest = "s3://lake/serratus";
@@ -800,7 +817,7 @@ fn an_event_landing_while_its_backfill_batch_is_in_flight_wins() {
     let aws = Aws::start();
     aws.put_fixture_sources();
     let scratch = tempfile::tempdir().unwrap();
-    let runs = fixture_runs("nucleotide");
+    let runs = common::fixture_runs("nucleotide");
     let index = scratch.path().join("index.txt");
     write_index(&index, &runs);
     // The backfill reads a local copy of the fixtures, one of them a FIFO:
@@ -811,7 +828,21 @@ fn an_event_landing_while_its_backfill_batch_is_in_flight_wins() {
     for file in common::fixture_files("nucleotide") {
         std::fs::copy(&file, source.join(file.file_name().unwrap())).unwrap();
     }
-    let waiting = source.join(format!("{}.summary", runs[0]));
+    // Two runs of one batch: one waits on its FIFO, the other is landed by
+    // an event meanwhile (in the run-bucket layout, two runs of a bucket).
+    let planned = summary_plan::backfill::plan_batches(
+        summary_lake::Kind::Nucleotide,
+        common::lake_layout(),
+        &runs,
+        20,
+        0,
+        1,
+    );
+    let shared = planned
+        .iter()
+        .find(|b| b.runs.len() >= 2)
+        .expect("a batch of two runs or more");
+    let waiting = source.join(format!("{}.summary", shared.runs[0]));
     let waiting_bytes = std::fs::read(&waiting).unwrap();
     std::fs::remove_file(&waiting).unwrap();
     assert!(Command::new("mkfifo")
@@ -869,7 +900,7 @@ fn an_event_landing_while_its_backfill_batch_is_in_flight_wins() {
         }
     };
 
-    let overtaking = &runs[5];
+    let overtaking = &shared.runs[1];
     let event_file = scratch.path().join("event.json");
     let event = events::s3_event(&[format!("summary2/{overtaking}.summary")]);
     std::fs::write(&event_file, event.to_string()).unwrap();

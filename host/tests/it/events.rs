@@ -151,10 +151,11 @@ fn keys_with_spaces_and_plus_are_decoded() {
         report["records"][0]["key"],
         "summary2/run data+x/summary2/SRR612821.summary"
     );
-    assert!(aws
-        .lake_files()
-        .keys()
-        .any(|k| is_version_object(k, "serratus/nucleotide/sra/SRR612821")));
+    let sra = match common::score_pctid() {
+        true => "serratus/nucleotide/sra/SRR612821",
+        false => "serratus/nucleotide/sra/bucket=21/SRR612821",
+    };
+    assert!(aws.lake_files().keys().any(|k| is_version_object(k, sra)));
 }
 
 #[test]
@@ -203,14 +204,25 @@ fn a_repeated_event_writes_nothing_and_a_replaced_summary_moves_its_rows() {
         String::from_utf8_lossy(&out.stderr)
     );
     // every object of the old version: the new version's keys carry its token
-    assert_eq!(report["records"][0]["deleted"], 5);
     let files = aws.lake_files();
     let has = |prefix: &str| files.keys().any(|k| is_version_object(k, prefix));
-    assert!(
-        !has("serratus/protein/family/score=3/pctid=62/DRR1017695"),
-        "stale object gone"
-    );
-    assert!(has("serratus/protein/family/score=90/pctid=70/DRR1017695"));
+    if common::score_pctid() {
+        assert_eq!(report["records"][0]["deleted"], 5);
+        assert!(
+            !has("serratus/protein/family/score=3/pctid=62/DRR1017695"),
+            "stale object gone"
+        );
+        assert!(has("serratus/protein/family/score=90/pctid=70/DRR1017695"));
+    } else {
+        // one object per table, the family row's new score inside it
+        assert_eq!(report["records"][0]["deleted"], 4);
+        assert!(has("serratus/protein/family/bucket=95/DRR1017695"));
+        assert_eq!(
+            files.keys().filter(|k| k.contains("/DRR1017695-")).count(),
+            4,
+            "the old version's objects are gone"
+        );
+    }
     let lake = aws.lake_dir().join("serratus");
     assert_eq!(duckdb_count(&lake, "protein/family"), 1);
 
@@ -342,39 +354,64 @@ fn glue_tables_are_created_once_with_projection_and_partitions_registered() {
     );
     let parameters = &family["Table"]["Parameters"];
     assert_eq!(parameters["projection.enabled"], "true");
-    assert_eq!(parameters["projection.score.type"], "integer");
-    assert_eq!(parameters["projection.score.range"], "0,100");
-    assert_eq!(parameters["projection.pctid.range"], "0,100");
-    assert_eq!(
-        parameters["storage.location.template"],
-        "s3://lake/serratus/nucleotide/family/score=${score}/pctid=${pctid}/"
-    );
-    assert_eq!(
-        family["Table"]["PartitionKeys"],
-        json!([{"Name":"score","Type":"int"},{"Name":"pctid","Type":"int"}])
-    );
-    assert_eq!(
-        family["Table"]["StorageDescriptor"]["Columns"][3],
-        json!({"Name":"depth","Type":"double"})
-    );
-    let (_, partitions) = aws.glue_call(
-        "GetPartitions",
-        json!({"DatabaseName": "summary", "TableName": "nfamily"}),
-    );
-    let mut values: Vec<String> = partitions["Partitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["Values"].to_string())
-        .collect();
-    values.sort();
-    let expected_families = [("100", "91"), ("100", "92"), ("46", "91")];
-    assert!(values.len() >= expected_families.len(), "{values:?}");
-    for (score, pctid) in expected_families {
-        assert!(
-            values.contains(&format!(r#"["{score}","{pctid}"]"#)),
-            "{values:?}"
+    if !common::score_pctid() {
+        // the bucket projected, nothing registered per partition
+        assert_eq!(parameters["projection.bucket.type"], "enum");
+        assert_eq!(
+            parameters["storage.location.template"],
+            "s3://lake/serratus/nucleotide/family/bucket=${bucket}/"
         );
+        assert_eq!(
+            family["Table"]["PartitionKeys"],
+            json!([{"Name":"bucket","Type":"string"}])
+        );
+        let columns = family["Table"]["StorageDescriptor"]["Columns"]
+            .as_array()
+            .unwrap();
+        assert_eq!(
+            columns[columns.len() - 1],
+            json!({"Name":"pctid","Type":"int"})
+        );
+        let (_, partitions) = aws.glue_call(
+            "GetPartitions",
+            json!({"DatabaseName": "summary", "TableName": "nfamily"}),
+        );
+        assert_eq!(partitions["Partitions"], json!([]));
+    } else {
+        assert_eq!(parameters["projection.score.type"], "integer");
+        assert_eq!(parameters["projection.score.range"], "0,100");
+        assert_eq!(parameters["projection.pctid.range"], "0,100");
+        assert_eq!(
+            parameters["storage.location.template"],
+            "s3://lake/serratus/nucleotide/family/score=${score}/pctid=${pctid}/"
+        );
+        assert_eq!(
+            family["Table"]["PartitionKeys"],
+            json!([{"Name":"score","Type":"int"},{"Name":"pctid","Type":"int"}])
+        );
+        assert_eq!(
+            family["Table"]["StorageDescriptor"]["Columns"][3],
+            json!({"Name":"depth","Type":"double"})
+        );
+        let (_, partitions) = aws.glue_call(
+            "GetPartitions",
+            json!({"DatabaseName": "summary", "TableName": "nfamily"}),
+        );
+        let mut values: Vec<String> = partitions["Partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["Values"].to_string())
+            .collect();
+        values.sort();
+        let expected_families = [("100", "91"), ("100", "92"), ("46", "91")];
+        assert!(values.len() >= expected_families.len(), "{values:?}");
+        for (score, pctid) in expected_families {
+            assert!(
+                values.contains(&format!(r#"["{score}","{pctid}"]"#)),
+                "{values:?}"
+            );
+        }
     }
 
     // a table someone else defined differently is an error, never replaced

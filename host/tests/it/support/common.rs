@@ -76,3 +76,32 @@ pub fn uploader_command() -> std::process::Command {
     command.env("SUMMARY_LAYOUT", layout());
     command
 }
+
+/// The run accessions of a kind's fixtures, from their file names.
+pub fn fixture_runs(kind: &str) -> Vec<String> {
+    fixture_files(kind)
+        .iter()
+        .map(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            name.split('.').next().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// How many batches `backfill --batch-runs N --shard I/N` makes of `runs`
+/// in the tests' layout (the run-bucket layout groups runs by bucket).
+pub fn backfill_batches(
+    kind: &str,
+    runs: &[String],
+    batch_runs: usize,
+    shard: (usize, usize),
+) -> usize {
+    let kind: summary_lake::Kind = kind.parse().unwrap();
+    let runs: Vec<String> = runs
+        .iter()
+        .filter(|r| summary_lake::keys::is_run_accession(r))
+        .cloned()
+        .collect();
+    summary_plan::backfill::plan_batches(kind, lake_layout(), &runs, batch_runs, shard.0, shard.1)
+        .len()
+}
