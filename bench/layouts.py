@@ -235,15 +235,15 @@ def handle_events(sample, lake, layout, env, work):
     return seconds
 
 
-def event_objects(lake, layout, sample):
-    """Parquet objects per sampled run, from its manifest; checks that a
-    run-bucket event wrote at most one object per table, in the run's bucket
-    and named after the run."""
+def event_objects(lake, sample, event_keys_of=None):
+    """Parquet objects per sampled run, from its manifest. With
+    `event_keys_of="run-bucket"`, checks the keys an event writes there: at
+    most one object per table, in the run's bucket, `<run>-<token>.parquet`."""
     counts = []
     for kind, r in sample:
         with open(os.path.join(lake, "_manifests", kind, f"{r}.json")) as f:
             objects = json.load(f)["objects"]
-        if layout == "run-bucket":
+        if event_keys_of == "run-bucket":
             tables = [key.split("/")[1] for key in objects]
             assert len(tables) == len(set(tables)), f"{r}: more than one object per table: {objects}"
             for key in objects:
@@ -261,7 +261,7 @@ def measure_layout(layout, corpus, work, sample, env, lookups, families):
     events_lake = os.path.join(work, f"{layout}-events")
     figures["event_seconds"] = handle_events(sample, events_lake, layout, env, work)
     figures["event_sample"] = sample
-    figures["event_objects"] = event_objects(events_lake, layout, sample)
+    figures["event_objects"] = event_objects(events_lake, sample, event_keys_of=layout)
     with open(os.path.join(events_lake, "_lake.json")) as f:
         assert json.load(f)["layout"] == layout
 
@@ -271,7 +271,7 @@ def measure_layout(layout, corpus, work, sample, env, lookups, families):
     figures["tables"] = {kind: tables_of(lake, kind) for kind in KINDS}
     figures["per_run"] = {kind: kind_size(lake, kind) for kind in KINDS}
     figures["per_run_folders"] = {kind: folder_sizes(lake, kind) for kind in KINDS}
-    replayed = event_objects(lake, "score-pctid", sample)  # counts only: replay names objects `<run>.parquet`
+    replayed = event_objects(lake, sample)  # counts only: replay names its objects `<run>.parquet`
     assert replayed == figures["event_objects"], f"{layout}: events and replay --batch 1 write different objects per run"
     check_refuses_other_layout(lake, layout, corpus)
     figures["queries"] = {}
