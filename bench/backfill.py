@@ -7,6 +7,7 @@ writes a Markdown section to --out.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -103,6 +104,42 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stage_source(corpus, s3_root):
+    """The corpus as Serratus' source bucket `src` (summary2/, psummary/,
+    rsummary/) under an s3s-fs root, hard-linked."""
+    for kind in KINDS:
+        target = os.path.join(s3_root, "src", SERRATUS_FOLDER[kind])
+        os.makedirs(target)
+        for name in os.listdir(os.path.join(corpus, kind)):
+            os.link(os.path.join(corpus, kind, name), os.path.join(target, source_name(kind, name.split(".")[0])))
+
+
+def source_name(kind, run):
+    return f"{run}.summary" if kind == "nucleotide" else f"{run}.psummary"
+
+
+@contextlib.contextmanager
+def s3s_fs(root):
+    """s3s-fs serving the folders of `root` as buckets on a free loopback port;
+    yields the environment that points the uploader at it."""
+    port = free_port()
+    s3s = subprocess.Popen([os.environ["S3S_FS"], "--host", "127.0.0.1", "--port", str(port),
+                            "--access-key", "bench", "--secret-key", "bench-secret", root],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench-secret",
+                   AWS_REGION="us-east-1", AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}")
+    finally:
+        s3s.terminate()
+        s3s.wait()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10000)
@@ -175,29 +212,11 @@ def main():
 
     say("backfill against s3s-fs with --jobs " + args.jobs)
     s3_root = os.path.join(work, "s3")
-    for kind in KINDS:
-        target = os.path.join(s3_root, "src", SERRATUS_FOLDER[kind])
-        os.makedirs(target)
-        for name in os.listdir(os.path.join(corpus, kind)):
-            run_name = name.split(".")[0]
-            extension = "summary" if kind == "nucleotide" else "psummary"
-            os.link(os.path.join(corpus, kind, name), os.path.join(target, f"{run_name}.{extension}"))
+    stage_source(corpus, s3_root)
     for jobs in args.jobs.split(","):
         # A bucket per run: s3s-fs lists by walking the bucket's folder.
         os.makedirs(os.path.join(s3_root, f"lake-{jobs}"))
-    port = free_port()
-    s3s = subprocess.Popen([os.environ["S3S_FS"], "--host", "127.0.0.1", "--port", str(port),
-                            "--access-key", "bench", "--secret-key", "bench-secret", s3_root],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench-secret",
-                   AWS_REGION="us-east-1", AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}")
+    with s3s_fs(s3_root) as env:
         lines += ["Backfill of every run (three kinds, 1,000 runs per batch) from and to s3s-fs on loopback, "
                   "without Glue:", "", "| --jobs | time | runs/s |", "|---:|---:|---:|"]
         for jobs in args.jobs.split(","):
@@ -209,9 +228,6 @@ def main():
                 seconds += s
             lines.append(f"| {jobs} | {seconds:.1f} s | {args.runs / seconds:.0f} |")
             say(f"--jobs {jobs}: {seconds:.1f} s")
-    finally:
-        s3s.terminate()
-        s3s.wait()
     lines.append("")
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
