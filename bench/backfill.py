@@ -141,6 +141,9 @@ def s3s_fs(root):
 
 
 def main():
+    # This section's figures are of the score-pctid layout (bench/layouts.py
+    # compares the layouts); SUMMARY_LAYOUT set by the caller wins.
+    os.environ.setdefault("SUMMARY_LAYOUT", "score-pctid")
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=11)

@@ -961,6 +961,12 @@ fn machine() -> String {
 }
 
 fn main() {
+    // The figures of bench/RESULTS.md are of the score-pctid layout, the one
+    // bench/baseline.py writes; bench/layouts.py compares the layouts. Set
+    // before any thread starts.
+    if std::env::var_os("SUMMARY_LAYOUT").is_none() {
+        std::env::set_var("SUMMARY_LAYOUT", "score-pctid");
+    }
     let args: Vec<String> = std::env::args().collect();
     let options = Options {
         quick: args.iter().any(|a| a == "--quick"),
