@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use summary_lake::catalog::table;
+use summary_lake::catalog::{file_table, table};
 use summary_lake::keys::parse_object_key;
 
 use summary_pipeline::apply::Lake;
@@ -120,7 +120,10 @@ fn interleave_at_every_step(
 /// The rows of `run` in a Parquet object of the lake.
 fn rows_of(key: &str, bytes: &[u8], run: &str) -> (u64, bool) {
     let parsed = parse_object_key(key).expect("a lake object key");
-    let table = table(parsed.kind, parsed.table).expect("a lake table");
+    let table = file_table(
+        table(parsed.kind, parsed.table).expect("a lake table"),
+        parsed.layout(),
+    );
     let all = summary_guest::merge(table, &[bytes.to_vec()], &[])
         .expect("readable")
         .expect("not empty");
@@ -136,7 +139,7 @@ fn rows_by_run(lake: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, BTreeMap<St
     let mut by_run: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for (key, bytes) in lake.iter().filter(|(k, _)| k.ends_with(".parquet")) {
         let parsed = parse_object_key(key).unwrap();
-        let table = table(parsed.kind, parsed.table).unwrap();
+        let table = file_table(table(parsed.kind, parsed.table).unwrap(), parsed.layout());
         let runs = summary_guest::merge(table, &[bytes.clone()], &[])
             .unwrap()
             .map(|m| m.runs)

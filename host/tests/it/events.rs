@@ -108,8 +108,12 @@ fn every_event_shape_lands_and_notices_are_acknowledged() {
     assert_eq!(manifest["source"]["version_id"], "v1");
     let objects = manifest["objects"].as_array().unwrap();
     assert_eq!(objects.len(), 1, "{manifest}");
+    let sra = match common::score_pctid() {
+        true => "rdrp/sra/SRR1744881",
+        false => "rdrp/sra/bucket=81/SRR1744881",
+    };
     assert!(
-        is_version_object(objects[0].as_str().unwrap(), "rdrp/sra/SRR1744881"),
+        is_version_object(objects[0].as_str().unwrap(), sra),
         "{manifest}"
     );
     assert_eq!(manifest["complete"], true);
