@@ -332,7 +332,9 @@ fn a_backfill_batch_and_an_event_for_one_of_its_runs() {
                     assert_exact(lake, &expected, &format!("{name}, {when}"));
                 },
             );
-            assert!(tried > 8, "{name}: {tried} interleavings");
+            // An event of the run-bucket layout writes a handful of
+            // objects: fewer steps than with score/pctid partitions.
+            assert!(tried > 6, "{name}: {tried} interleavings");
         }
     });
 }
