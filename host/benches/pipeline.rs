@@ -737,10 +737,56 @@ fn serratus_conversion(
             wasm_mb_s / old_mb_s >= 5.0,
         );
     }
+    // The same batches in the run-bucket layout: an object per table and
+    // bucket (a backfill batch, grouped by bucket, writes one per table).
+    let layout = summary_lake::Layout::RunBucket;
+    let bucket_objects: usize = batches
+        .iter()
+        .map(|b| converter.convert(layout, b).unwrap().objects.len())
+        .sum();
+    let wasm = time(&|b| {
+        converter.convert(layout, b).unwrap();
+    });
+    let native = time(&|b| {
+        let inputs: Vec<summary_guest::SummaryInput> = b
+            .iter()
+            .map(|s| summary_guest::SummaryInput {
+                kind: s.kind.into(),
+                source: &s.source,
+                bytes: &s.bytes,
+            })
+            .collect();
+        summary_guest::convert_batch(&inputs, layout).unwrap();
+    });
+    let wasm_mb_s = mb(bytes) / wasm.as_secs_f64();
     report.row(
-        "7. run-bucket layout",
-        "-".into(),
-        "does not exist yet (one object per table per batch): not measured".into(),
+        "7. run-bucket layout, the same batches: component, one core",
+        format!("{wasm_mb_s:.1} MB/s"),
+        format!(
+            "{bucket_objects} objects (an object per table and bucket), median of {rounds}; {:.1} µs per object",
+            wasm.as_secs_f64() * 1e6 / bucket_objects as f64
+        ),
+    );
+    report.row(
+        "7. the same natively",
+        format!("{:.1} MB/s", mb(bytes) / native.as_secs_f64()),
+        String::new(),
+    );
+    let ratio = wasm.as_secs_f64() / native.as_secs_f64();
+    report.row(
+        "7. run-bucket: component time / native time",
+        format!("{ratio:.2}x"),
+        String::new(),
+    );
+    report.target(
+        "run-bucket conversion through the component >= 50 MB/s per core",
+        format!("{wasm_mb_s:.1} MB/s"),
+        wasm_mb_s >= 50.0,
+    );
+    report.target(
+        "run-bucket component within 1.3x of native",
+        format!("{ratio:.2}x"),
+        ratio <= 1.3,
     );
 }
 
