@@ -1,5 +1,5 @@
-//! Compaction: the per-run objects of each partition merged into a few
-//! objects sorted by run, manifests pointed at them, the per-run objects
+//! Compaction: the per-run objects of each partition (or bucket) merged
+//! into a few objects sorted by run, manifests pointed at them, the per-run objects
 //! deleted. Journaled, so an interrupted compaction is finished by the next
 //! one (`summary_plan::compaction` has the steps, `summary_pipeline::compaction`
 //! carries them out).

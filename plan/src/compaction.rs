@@ -1,6 +1,7 @@
 //! The plan of a compaction, without I/O: which per-run objects of a
-//! partition merge into which compacted object, and the journal that makes
-//! an interrupted compaction finish on the next run.
+//! partition (a bucket, in the `run-bucket` layout) merge into which
+//! compacted object, and the journal that makes an interrupted compaction
+//! finish on the next run.
 //!
 //! One chunk of a partition, in order:
 //! 1. write the journal (output key, inputs, each input run's manifest
