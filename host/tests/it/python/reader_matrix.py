@@ -43,6 +43,7 @@ def type_name(text):
     for name, words in [
         ("text", ("string", "varchar", "utf8", "str")),
         ("int64", ("int64", "bigint")),
+        ("int32", ("int32", "integer")),
         ("double", ("double", "float64")),
         ("bool", ("bool",)),
     ]:
