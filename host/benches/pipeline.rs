@@ -143,15 +143,7 @@ fn conversion(
         wasm.push(started.elapsed());
         let started = CpuClock::now();
         for batch in &batches {
-            let inputs: Vec<summary_guest::SummaryInput> = batch
-                .iter()
-                .map(|s| summary_guest::SummaryInput {
-                    kind: s.kind.into(),
-                    source: &s.source,
-                    bytes: &s.bytes,
-                })
-                .collect();
-            summary_guest::convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
+            convert_natively(batch, summary_lake::Layout::ScorePctid);
         }
         native.push(started.elapsed());
     }
@@ -669,17 +661,7 @@ fn serratus_conversion(
             .convert(summary_lake::Layout::ScorePctid, b)
             .unwrap();
     });
-    let native = time(&|b| {
-        let inputs: Vec<summary_guest::SummaryInput> = b
-            .iter()
-            .map(|s| summary_guest::SummaryInput {
-                kind: s.kind.into(),
-                source: &s.source,
-                bytes: &s.bytes,
-            })
-            .collect();
-        summary_guest::convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
-    });
+    let native = time(&|b| convert_natively(b, summary_lake::Layout::ScorePctid));
     let wasm_mb_s = mb(bytes) / wasm.as_secs_f64();
     let detail = format!(
         "3 batches of {runs} runs ({} files of `--distribution serratus`, {:.1} MB), {objects} objects ({:.2} per KB), median of {rounds}",
@@ -747,17 +729,7 @@ fn serratus_conversion(
     let wasm = time(&|b| {
         converter.convert(layout, b).unwrap();
     });
-    let native = time(&|b| {
-        let inputs: Vec<summary_guest::SummaryInput> = b
-            .iter()
-            .map(|s| summary_guest::SummaryInput {
-                kind: s.kind.into(),
-                source: &s.source,
-                bytes: &s.bytes,
-            })
-            .collect();
-        summary_guest::convert_batch(&inputs, layout).unwrap();
-    });
+    let native = time(&|b| convert_natively(b, layout));
     let wasm_mb_s = mb(bytes) / wasm.as_secs_f64();
     report.row(
         "7. run-bucket layout, the same batches: component, one core",
@@ -788,6 +760,20 @@ fn serratus_conversion(
         format!("{ratio:.2}x"),
         ratio <= 1.3,
     );
+}
+
+/// The guest's conversion of a batch, called natively (what the component
+/// runs, without the component).
+fn convert_natively(summaries: &[Summary], layout: summary_lake::Layout) {
+    let inputs: Vec<summary_guest::SummaryInput> = summaries
+        .iter()
+        .map(|s| summary_guest::SummaryInput {
+            kind: s.kind.into(),
+            source: &s.source,
+            bytes: &s.bytes,
+        })
+        .collect();
+    summary_guest::convert_batch(&inputs, layout).unwrap();
 }
 
 /// Runs `replay` on a folder; returns the wall time and its last line.
