@@ -234,13 +234,7 @@ fn per_run_objects_compact_per_bucket_and_backfill_batches_lie_in_one_bucket() {
             "1",
         ],
     ));
-    let runs: BTreeSet<String> = common::fixture_files("rdrp")
-        .iter()
-        .map(|f| {
-            let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            name.split('.').next().unwrap().to_string()
-        })
-        .collect();
+    let runs: BTreeSet<String> = common::fixture_runs("rdrp").into_iter().collect();
     let keys = parquet_keys(&per_run);
     let manifests = std::fs::read_dir(per_run.join("_manifests/rdrp"))
         .unwrap()
