@@ -331,7 +331,7 @@ fn consume_sqs_metrics_count_what_was_sent() {
     let landed = |n: u64| Scrape::of(&metrics).record("landed") == n;
 
     wait_until(30, "the metrics listener", || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        servers::listening(port)
     });
     assert_eq!(Scrape::of(&metrics).record("landed"), 0);
     let (first, second) = keys.split_at(keys.len() / 2);

@@ -4,7 +4,7 @@
 //! event naming one key thousands of times (landed once).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -257,7 +257,7 @@ fn start_serve(command: &mut Command, args: &[&str]) -> servers::Server {
         .expect("starting serve");
     let mut server = servers::Server { child, port };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !servers::listening(port) {
         if let Ok(Some(status)) = server.child.try_wait() {
             panic!("serve exited with {status} before listening on {port}");
         }

@@ -7,7 +7,6 @@
 //! zero requests as well as an unchanged lake.
 
 use std::io::Read;
-use std::net::TcpStream;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -381,7 +380,7 @@ fn serve_logging_to(aws: &Aws, s3: &CountedS3, options: &[&str], log: &std::path
         .expect("starting serve");
     let mut server = Server { child, port };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !servers::listening(port) {
         if let Ok(Some(status)) = server.child.try_wait() {
             let mut text = String::new();
             let _ = std::fs::File::open(log).and_then(|mut f| f.read_to_string(&mut text));

@@ -72,10 +72,22 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Whether something listens on `port`. A connect to a free port in the
+/// ephemeral range can be answered by the kernel itself: when it picks that
+/// same port as the connection's own (a TCP self-connect, likelier while
+/// other tests hold thousands of sockets), the connect succeeds with nobody
+/// listening. Such a connection is not a listener.
+pub fn listening(port: u16) -> bool {
+    match TcpStream::connect(("127.0.0.1", port)) {
+        Ok(stream) => stream.local_addr().ok() != stream.peer_addr().ok(),
+        Err(_) => false,
+    }
+}
+
 fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if listening(port) {
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -126,7 +138,8 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (
         .split_once('/')
         .map(|(a, p)| (a, format!("/{p}")))
         .unwrap_or((rest, "/".into()));
-    let mut stream = TcpStream::connect(authority).unwrap();
+    let mut stream = TcpStream::connect(authority)
+        .unwrap_or_else(|e| panic!("{method} {url}: cannot connect: {e}"));
     stream
         .set_read_timeout(Some(Duration::from_secs(120)))
         .unwrap();
