@@ -342,10 +342,11 @@ pub struct CompactArgs {
     /// Only this kind (default: every kind).
     #[arg(long, value_parser = kind_parser())]
     pub kind: Option<Kind>,
-    /// Compact a partition once it holds at least this many per-run objects.
+    /// Compact a partition once it holds at least this many small objects: per-run objects, and
+    /// batch objects or earlier outputs under half of `--target-mb`.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
     pub min_files: u64,
-    /// Per-run objects merged into one object at most.
+    /// Objects merged into one object at most.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(2..=100_000))]
     pub max_files: u64,
     /// Megabytes of objects merged into one object at most (the output is about as large or

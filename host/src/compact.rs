@@ -1,10 +1,10 @@
-//! Compaction: the per-run objects of each partition (or bucket) merged
-//! into a few objects sorted by run, manifests pointed at them, the per-run objects
-//! deleted. Journaled, so an interrupted compaction is finished by the next
+//! Compaction: the small objects of each partition (or bucket) — per-run
+//! objects, batch objects and earlier outputs under half the target —
+//! merged into a few objects sorted by run, manifests pointed at them, the
+//! inputs deleted. Journaled, so an interrupted compaction is finished by the next
 //! one (`summary_plan::compaction` has the steps, `summary_pipeline::compaction`
 //! carries them out).
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -12,13 +12,9 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use summary_lake::Kind;
 use summary_pipeline::apply::Lake;
-use summary_pipeline::batch::read_manifests;
-use summary_pipeline::compaction::{compact_chunk, finish_journal, ChunkDone};
+use summary_pipeline::compaction::{compact_chunk, finish_journal, plan_kind, ChunkDone};
 use summary_pipeline::parallel::run_jobs;
-use summary_plan::compaction::{
-    journal_prefix, named_objects, plan_chunks, Chunk, ChunkLimits, Journal,
-};
-use summary_plan::manifest::Manifest;
+use summary_plan::compaction::{journal_prefix, Chunk, ChunkLimits, Journal};
 
 use crate::cli::CompactArgs;
 use crate::context::Context;
@@ -38,7 +34,7 @@ pub struct CompactReport {
     /// Journals of an interrupted compaction finished first.
     pub resumed: usize,
     pub chunks: usize,
-    /// Per-run objects merged (and deleted).
+    /// Runs moved from their objects into the outputs.
     pub merged: usize,
     /// Runs that changed while their chunk was compacted: their rows were
     /// taken out of the output and their objects left in place.
@@ -61,21 +57,13 @@ impl Compaction<'_> {
             report.add(finish_journal(&self.lake, &journal)?);
             report.resumed += 1;
         }
-        let objects = store.list_sized(&summary_lake::prefixes::objects(kind))?;
-        let candidates = plan_chunks(&objects, &self.limits);
-        let manifests = self.manifests(kind, &candidates)?;
-        // Only objects their run's manifest names: an object of a version
-        // that lost its run's manifest must not be merged beside the
-        // winner's.
-        let named = named_objects(&objects, &manifests);
-        let chunks = plan_chunks(&named, &self.limits);
+        let started = Instant::now();
+        let planned = plan_kind(&self.lake, kind, &self.limits)?;
+        let (chunks, sources) = (planned.chunks, planned.sources);
         report.chunks = chunks.len();
-        let sources = manifests
-            .into_iter()
-            .map(|(run, manifest)| (run, manifest.source))
-            .collect();
+        tracing::info!(%kind, chunks = chunks.len(), ms = started.elapsed().as_millis() as u64, "compaction planned");
         let bar = if self.progress {
-            let bar = ProgressBar::new(chunks.iter().map(|c| c.inputs.len() as u64).sum());
+            let bar = ProgressBar::new(chunks.iter().map(|c| c.objects() as u64).sum());
             bar.set_style(
                 ProgressStyle::with_template(
                     "{bar:40} {pos}/{len} objects merged {per_sec} eta {eta}",
@@ -94,12 +82,12 @@ impl Compaction<'_> {
                 let started = Instant::now();
                 let result = compact_chunk(&self.lake, kind, chunk, &sources);
                 if let Ok(done) = &result {
-                    tracing::info!(output = %chunk.output, inputs = chunk.inputs.len(), moved = done.moved, ms = started.elapsed().as_millis() as u64, "partition chunk compacted");
+                    tracing::info!(output = %chunk.output, inputs = chunk.objects(), runs = chunk.inputs.len(), moved = done.moved, ms = started.elapsed().as_millis() as u64, "partition chunk compacted");
                 }
                 result
             },
             |chunk: &Chunk, result| {
-                bar.inc(chunk.inputs.len() as u64);
+                bar.inc(chunk.objects() as u64);
                 match result {
                     Ok(done) => {
                         report.add(done);
@@ -121,23 +109,6 @@ impl Compaction<'_> {
             Some(error) => Err(error.into()),
             None => Ok(report),
         }
-    }
-
-    /// The manifest of every run with objects to merge, as it is when the
-    /// chunks are planned. A run without a manifest has none: its rows
-    /// leave the output, and its objects stay.
-    fn manifests(&self, kind: Kind, chunks: &[Chunk]) -> Result<BTreeMap<String, Manifest>> {
-        let runs: std::collections::BTreeSet<&String> = chunks
-            .iter()
-            .flat_map(|c| c.inputs.iter().map(|(_, run)| run))
-            .collect();
-        let runs: Vec<String> = runs.into_iter().cloned().collect();
-        let manifests = read_manifests(&self.lake, kind, &runs)?;
-        Ok(runs
-            .into_iter()
-            .zip(manifests)
-            .filter_map(|(run, manifest)| Some((run, manifest?.manifest)))
-            .collect())
     }
 }
 
@@ -180,7 +151,7 @@ pub fn command(args: CompactArgs, ctx: &Context) -> Result<ExitCode> {
     for kind in kind.map_or(Kind::ALL.to_vec(), |k| vec![k]) {
         let report = compaction.run(kind)?;
         lines.push(format!(
-            "compacted {kind} in {}: {} per-run objects merged into {} objects ({:.1} MB) in {} chunks; {} interrupted chunks finished; {} runs changed meanwhile and kept their objects",
+            "compacted {kind} in {}: {} runs merged into {} objects ({:.1} MB) in {} chunks; {} interrupted chunks finished; {} runs changed meanwhile and kept their objects",
             lake.store.describe(),
             report.merged,
             report.outputs,

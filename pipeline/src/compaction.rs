@@ -1,18 +1,84 @@
-//! A compaction chunk into the lake: the journal and the merged output,
-//! then the claims on the input runs' manifests (read as they are now),
-//! then the inputs that moved go. `summary_plan::compaction` has the rules.
+//! Compaction into the lake: the chunks of a kind planned over what the
+//! lake holds now, then each chunk: the journal and the merged output, the
+//! claims on the input runs' manifests (read as they are now), and the
+//! inputs that moved go. `summary_plan::compaction` has the rules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
+use summary_lake::keys::parse_object_key;
 use summary_lake::Kind;
 use summary_plan::compaction::{
-    claims, merge_step, settle, start_chunk, Chunk, Journal, JournalInput, JOURNAL_FORMAT,
+    claims, merge_step, mergeable, plan_chunks, settle, start_chunk, to_read, Chunk, ChunkLimits,
+    Journal, JournalInput, JOURNAL_FORMAT,
 };
 use summary_plan::manifest::SourceVersion;
 use summary_plan::Plan;
 
 use crate::apply::Lake;
+use crate::batch::read_manifests;
+use crate::parallel::try_map;
+
+/// The chunks of one kind, and each input run's manifest source when they
+/// were planned (a run without manifest is left out).
+#[derive(Debug, Default)]
+pub struct Planned {
+    pub chunks: Vec<Chunk>,
+    pub sources: BTreeMap<String, SourceVersion>,
+}
+
+/// Plans the compaction of `kind` over the objects the lake holds now: the
+/// runs of the small shared objects are read from the objects, and every
+/// run's manifest says which objects are its version's.
+pub fn plan_kind(lake: &Lake, kind: Kind, limits: &ChunkLimits) -> Result<Planned> {
+    let objects = lake
+        .store
+        .list_sized(&summary_lake::prefixes::objects(kind))?;
+    let (per_run, shared) = to_read(&objects, limits);
+    let shared_runs = runs_in(lake, kind, &shared)?;
+    let runs: Vec<String> = per_run
+        .into_iter()
+        .chain(shared_runs.values().flatten().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let manifests: BTreeMap<String, _> = runs
+        .iter()
+        .cloned()
+        .zip(read_manifests(lake, kind, &runs)?)
+        .filter_map(|(run, read)| Some((run, read?.manifest)))
+        .collect();
+    let chunks = plan_chunks(
+        &mergeable(&objects, &shared_runs, &manifests, limits),
+        limits,
+    );
+    let sources = manifests
+        .into_iter()
+        .map(|(run, manifest)| (run, manifest.source))
+        .collect();
+    Ok(Planned { chunks, sources })
+}
+
+/// The runs whose rows each of the shared objects `keys` holds, read from
+/// the objects (an object gone since the listing is left out).
+fn runs_in(lake: &Lake, kind: Kind, keys: &[String]) -> Result<BTreeMap<String, Vec<String>>> {
+    let runs = try_map(keys, lake.io_concurrency, |key| -> Result<_> {
+        let Some(bytes) = lake.store.get(key)? else {
+            return Ok(None);
+        };
+        let parsed = parse_object_key(key)
+            .ok_or_else(|| Error::Permanent(format!("{key}: not a lake object key")))?;
+        let merged = lake
+            .converter
+            .merge(parsed.layout(), kind, parsed.table, &[bytes], &[])
+            .with_context(|| format!("reading the runs of {key}"))?;
+        Ok(Some((
+            key.clone(),
+            merged.map(|m| m.runs).unwrap_or_default(),
+        )))
+    })?;
+    Ok(runs.into_iter().flatten().collect())
+}
 
 /// What one chunk did.
 #[derive(Debug, Default, PartialEq, Eq)]

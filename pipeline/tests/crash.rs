@@ -197,3 +197,11 @@ fn a_compaction_of_event_landed_runs() {
         assert!(writes > 5, "{writes} writes");
     });
 }
+
+#[test]
+fn a_compaction_of_a_batch_object_an_earlier_output_and_event_landed_runs() {
+    support::each_layout(|| {
+        let writes = crash_at_every_write(compacted_batch_beside_a_new_event, compact);
+        assert!(writes > 5, "{writes} writes");
+    });
+}

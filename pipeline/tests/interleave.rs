@@ -372,6 +372,80 @@ fn a_compaction_and_an_event_for_one_of_its_runs() {
 }
 
 #[test]
+fn a_compaction_of_shared_objects_and_an_event_for_one_of_their_runs() {
+    support::each_layout(|| {
+        let mates = bucket_mates();
+        // The chunk merges an earlier output (of a batch object and a
+        // per-run object) with a per-run object; the event replaces a run
+        // of the batch, in the earlier output.
+        let setup = compacted_batch_beside_a_new_event;
+        let newer = shortened(&fixture("nucleotide", &mates[0]).1, 8);
+        let the_event = |lake: &Lake| event(lake, &mates[0], &newer, "e2", "02");
+        let expected = lake_after(|lake| {
+            setup(lake)?;
+            the_event(lake)
+        });
+        for (outer, inner, name) in [
+            (
+                &compact as &(dyn Fn(&Lake) -> Result<()> + Sync),
+                &the_event as &(dyn Fn(&Lake) -> Result<()> + Sync),
+                "compaction outside",
+            ),
+            (&the_event, &compact, "event outside"),
+        ] {
+            let tried = interleave_at_every_step(setup, outer, inner, |lake, when| {
+                assert_exact(lake, &expected, &format!("{name}, {when}"));
+            });
+            assert!(tried > 6, "{name}: {tried} interleavings");
+        }
+    });
+}
+
+#[test]
+fn compaction_merges_batch_objects_and_its_own_outputs_into_one_object_per_folder() {
+    support::each_layout(|| {
+        let store = MemoryStore::default();
+        let catalog = MemoryCatalog::default();
+        let lake = lake(&store, &catalog);
+        compacted_batch_beside_a_new_event(&lake).unwrap();
+        let per_folder = |lake: &BTreeMap<String, Vec<u8>>| {
+            let mut folders = BTreeMap::<String, Vec<String>>::new();
+            for key in lake.keys().filter(|k| k.ends_with(".parquet")) {
+                let (folder, name) = key.rsplit_once('/').unwrap();
+                folders
+                    .entry(folder.to_string())
+                    .or_default()
+                    .push(name.to_string());
+            }
+            folders
+        };
+        let before = store.snapshot();
+        let last = &bucket_mates()[3];
+        assert!(
+            per_folder(&before).values().any(|names| names.len() == 2
+                && names[0].starts_with(last.as_str())
+                && names[1].starts_with("compact-")),
+            "an earlier output beside a per-run object: {:?}",
+            per_folder(&before)
+        );
+        compact(&lake).unwrap();
+        let after = store.snapshot();
+        assert_exact(&after, &before, "after the compaction");
+        assert_eq!(
+            per_folder(&after).keys().collect::<Vec<_>>(),
+            per_folder(&before).keys().collect::<Vec<_>>()
+        );
+        // One object per folder (one alone in its folder stays as it is).
+        for (folder, names) in per_folder(&after) {
+            assert_eq!(names.len(), 1, "{folder}: {names:?}");
+        }
+        // Converged: another compaction writes nothing.
+        compact(&lake).unwrap();
+        assert_eq!(store.snapshot(), after);
+    });
+}
+
+#[test]
 fn two_compactions_of_one_kind_at_once() {
     support::each_layout(|| {
         let runs: Vec<String> = nucleotide_runs()[..4].to_vec();

@@ -788,7 +788,7 @@ fn compaction_interrupted_at_each_step_then_rerun_loses_and_doubles_nothing() {
         );
         let again = ok(&on_aws(&aws, &compact, &[]));
         assert!(
-            again.contains("0 per-run objects merged into 0 objects"),
+            again.contains("0 runs merged into 0 objects"),
             "{step}: {again}"
         );
 

@@ -309,4 +309,66 @@ fn per_run_objects_compact_per_bucket_and_backfill_batches_lie_in_one_bucket() {
         assert_eq!(buckets.len(), 1, "{batch} spans {buckets:?}");
     }
     assert_eq!(layout_rows(&backfilled)["duckdb"], before["duckdb"]);
+
+    // Batches of one run: buckets holding two runs get two batch objects
+    // per table, which compaction merges like per-run objects.
+    let batches_of_one = scratch.path().join("batches-of-one");
+    let lake_arg = batches_of_one.to_str().unwrap();
+    succeeded(&uploader(
+        None,
+        &[
+            "backfill",
+            "--index",
+            index.to_str().unwrap(),
+            "--source",
+            rdrp.to_str().unwrap(),
+            "--kind",
+            "rdrp",
+            "--lake",
+            lake_arg,
+            "--batch-runs",
+            "1",
+        ],
+    ));
+    let batch_keys = parquet_keys(&batches_of_one);
+    let crowded: BTreeSet<String> = folders(&batch_keys)
+        .into_iter()
+        .filter(|folder| {
+            batch_keys
+                .iter()
+                .filter(|k| k.starts_with(&format!("{folder}/")))
+                .count()
+                == 2
+        })
+        .collect();
+    assert!(
+        crowded.iter().any(|f| f.ends_with("bucket=42"))
+            && crowded.iter().any(|f| f.ends_with("bucket=54")),
+        "buckets 42 and 54 hold two runs each: {crowded:?}"
+    );
+    let out = uploader(
+        None,
+        &["compact", "--lake", lake_arg, "--kind", "rdrp", "--json"],
+    );
+    succeeded(&out);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["report"]["rdrp"]["outputs"].as_u64(),
+        Some(crowded.len() as u64),
+        "one output per crowded folder: {report}"
+    );
+    let merged = parquet_keys(&batches_of_one);
+    for folder in folders(&merged) {
+        let inside: Vec<&String> = merged
+            .iter()
+            .filter(|k| k.starts_with(&format!("{folder}/")))
+            .collect();
+        assert_eq!(inside.len(), 1, "{folder}: {inside:?}");
+        assert_eq!(
+            inside[0].contains("/compact-"),
+            crowded.contains(&folder),
+            "{folder}: {inside:?}"
+        );
+    }
+    assert_eq!(layout_rows(&batches_of_one)["duckdb"], before["duckdb"]);
 }

@@ -330,9 +330,7 @@ fn consume_sqs_metrics_count_what_was_sent() {
     let lake = aws.lake_dir().join("ops");
     let landed = |n: u64| Scrape::of(&metrics).record("landed") == n;
 
-    wait_until(30, "the metrics listener", || {
-        servers::listening(port)
-    });
+    wait_until(30, "the metrics listener", || servers::listening(port));
     assert_eq!(Scrape::of(&metrics).record("landed"), 0);
     let (first, second) = keys.split_at(keys.len() / 2);
     send(&aws, &queue, first);

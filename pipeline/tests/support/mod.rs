@@ -13,7 +13,7 @@ use summary_lake::keys::{parse_object_key, Partition};
 use summary_lake::{Kind, Layout};
 use summary_pipeline::apply::{read_manifest, Catalog, Lake};
 use summary_pipeline::batch::{land_batch, local_file_version, read_manifests};
-use summary_pipeline::compaction::{compact_chunk, finish_journal};
+use summary_pipeline::compaction::{compact_chunk, finish_journal, plan_kind, Planned};
 use summary_pipeline::convert::{
     Batch, Convert, ConvertError, Merged, Outcome, ParseError, Summary,
 };
@@ -22,7 +22,7 @@ use summary_pipeline::events::{land_converted, RecordOutcome};
 use summary_pipeline::store::ObjectStore;
 use summary_plan::backfill::{batch_name, checkpoint_key};
 use summary_plan::batch::{BatchRun, RunResult};
-use summary_plan::compaction::{journal_prefix, named_objects, plan_chunks, ChunkLimits, Journal};
+use summary_plan::compaction::{journal_prefix, ChunkLimits, Journal};
 use summary_plan::manifest::{decide, manifest_key, Decision, SourceVersion};
 use summary_plan::step::json_bytes;
 use summary_plan::{ParquetObject, Plan, Step};
@@ -172,6 +172,15 @@ pub fn assert_same_lake(
 }
 
 pub fn fixture(kind: &str, run: &str) -> (String, Vec<u8>) {
+    if let Some(i) = bucket_mates().iter().position(|mate| mate == run) {
+        let original = &nucleotide_runs()[i];
+        let (path, bytes) = fixture("nucleotide", original);
+        let text = String::from_utf8(bytes).expect("a nucleotide fixture is text");
+        return (
+            path.replace(original.as_str(), run),
+            text.replace(original.as_str(), run).into_bytes(),
+        );
+    }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures/summaries")
         .join(kind);
@@ -208,6 +217,39 @@ pub fn nucleotide_runs() -> Vec<String> {
         .collect();
     runs.sort();
     runs
+}
+
+/// Four runs in one bucket of the run-bucket layout (the nucleotide
+/// fixtures' runs are each in a bucket of their own), and so in the same
+/// score/pctid partitions too: the first four nucleotide fixtures, their
+/// run renamed to end in 77. `fixture` gives their summaries.
+pub fn bucket_mates() -> Vec<String> {
+    nucleotide_runs()[..4]
+        .iter()
+        .map(|run| format!("{}77", &run[..run.len() - 2]))
+        .collect()
+}
+
+/// In the folders of [`bucket_mates`]: a batch object and a per-run object
+/// compacted together, then another per-run object beside that output.
+pub fn compacted_batch_beside_a_new_event(lake: &Lake) -> Result<()> {
+    let mates = bucket_mates();
+    backfill_batch(lake, &mates[..2], &[])?;
+    event(
+        lake,
+        &mates[2],
+        &fixture("nucleotide", &mates[2]).1,
+        "e1",
+        "01",
+    )?;
+    compact(lake)?;
+    event(
+        lake,
+        &mates[3],
+        &fixture("nucleotide", &mates[3]).1,
+        "e1",
+        "01",
+    )
 }
 
 /// The first `lines` lines of a run's summary: a newer version with fewer rows.
@@ -340,9 +382,6 @@ pub fn compact(lake: &Lake) -> Result<()> {
         let journal = Journal::from_json(&bytes).map_err(Error::Unreadable)?;
         finish_journal(lake, &journal)?;
     }
-    let objects = lake
-        .store
-        .list_sized(&summary_lake::prefixes::objects(kind))?;
     let limits = ChunkLimits {
         max_files: 100,
         // The nucleotide fixtures' runs are each in a bucket of their own:
@@ -354,19 +393,7 @@ pub fn compact(lake: &Lake) -> Result<()> {
         },
         ..ChunkLimits::default()
     };
-    let mut manifests = BTreeMap::new();
-    for chunk in &plan_chunks(&objects, &limits) {
-        for (_, run) in &chunk.inputs {
-            if let Some(m) = read_manifest(lake.store, &manifest_key(kind.as_str(), run))? {
-                manifests.insert(run.clone(), m.manifest);
-            }
-        }
-    }
-    let chunks = plan_chunks(&named_objects(&objects, &manifests), &limits);
-    let sources: BTreeMap<String, SourceVersion> = manifests
-        .into_iter()
-        .map(|(run, m)| (run, m.source))
-        .collect();
+    let Planned { chunks, sources } = plan_kind(lake, kind, &limits)?;
     for chunk in &chunks {
         compact_chunk(lake, kind, chunk, &sources)?;
     }
