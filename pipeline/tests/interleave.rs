@@ -349,25 +349,7 @@ fn a_compaction_and_an_event_for_one_of_its_runs() {
             }
             Ok(())
         };
-        let newer = shortened(&fixture("nucleotide", &runs[0]).1, 8);
-        let the_event = |lake: &Lake| event(lake, &runs[0], &newer, "e2", "02");
-        let expected = lake_after(|lake| {
-            setup(lake)?;
-            the_event(lake)
-        });
-        for (outer, inner, name) in [
-            (
-                &compact as &(dyn Fn(&Lake) -> Result<()> + Sync),
-                &the_event as &(dyn Fn(&Lake) -> Result<()> + Sync),
-                "compaction outside",
-            ),
-            (&the_event, &compact, "event outside"),
-        ] {
-            let tried = interleave_at_every_step(setup, outer, inner, |lake, when| {
-                assert_exact(lake, &expected, &format!("{name}, {when}"));
-            });
-            assert!(tried > 8, "{name}: {tried} interleavings");
-        }
+        compaction_and_event_both_ways(setup, &runs[0], 8);
     });
 }
 
@@ -378,27 +360,38 @@ fn a_compaction_of_shared_objects_and_an_event_for_one_of_their_runs() {
         // The chunk merges an earlier output (of a batch object and a
         // per-run object) with a per-run object; the event replaces a run
         // of the batch, in the earlier output.
-        let setup = compacted_batch_beside_a_new_event;
-        let newer = shortened(&fixture("nucleotide", &mates[0]).1, 8);
-        let the_event = |lake: &Lake| event(lake, &mates[0], &newer, "e2", "02");
-        let expected = lake_after(|lake| {
-            setup(lake)?;
-            the_event(lake)
-        });
-        for (outer, inner, name) in [
-            (
-                &compact as &(dyn Fn(&Lake) -> Result<()> + Sync),
-                &the_event as &(dyn Fn(&Lake) -> Result<()> + Sync),
-                "compaction outside",
-            ),
-            (&the_event, &compact, "event outside"),
-        ] {
-            let tried = interleave_at_every_step(setup, outer, inner, |lake, when| {
-                assert_exact(lake, &expected, &format!("{name}, {when}"));
-            });
-            assert!(tried > 6, "{name}: {tried} interleavings");
-        }
+        // Fewer operations in the run-bucket layout.
+        compaction_and_event_both_ways(compacted_batch_beside_a_new_event, &mates[0], 6);
     });
+}
+
+/// After `setup`, a compaction and an event replacing `run`, each
+/// interleaved at every step of the other: the lake ends as if the event
+/// had come alone (more than `least` interleavings each way).
+fn compaction_and_event_both_ways(
+    setup: impl Fn(&Lake) -> Result<()> + Sync,
+    run: &str,
+    least: usize,
+) {
+    let newer = shortened(&fixture("nucleotide", run).1, 8);
+    let the_event = |lake: &Lake| event(lake, run, &newer, "e2", "02");
+    let expected = lake_after(|lake| {
+        setup(lake)?;
+        the_event(lake)
+    });
+    for (outer, inner, name) in [
+        (
+            &compact as &(dyn Fn(&Lake) -> Result<()> + Sync),
+            &the_event as &(dyn Fn(&Lake) -> Result<()> + Sync),
+            "compaction outside",
+        ),
+        (&the_event, &compact, "event outside"),
+    ] {
+        let tried = interleave_at_every_step(&setup, outer, inner, |lake, when| {
+            assert_exact(lake, &expected, &format!("{name}, {when}"));
+        });
+        assert!(tried > least, "{name}: {tried} interleavings");
+    }
 }
 
 #[test]

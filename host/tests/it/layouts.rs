@@ -275,23 +275,26 @@ fn per_run_objects_compact_per_bucket_and_backfill_batches_lie_in_one_bucket() {
     // Backfill: batches of 7 runs, grouped by bucket.
     let index = scratch.path().join("rdrp.index");
     std::fs::write(&index, runs.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap();
+    let backfill = |lake: &Path, batch_runs: &str| {
+        succeeded(&uploader(
+            None,
+            &[
+                "backfill",
+                "--index",
+                index.to_str().unwrap(),
+                "--source",
+                rdrp.to_str().unwrap(),
+                "--kind",
+                "rdrp",
+                "--lake",
+                lake.to_str().unwrap(),
+                "--batch-runs",
+                batch_runs,
+            ],
+        ))
+    };
     let backfilled = scratch.path().join("backfilled");
-    succeeded(&uploader(
-        None,
-        &[
-            "backfill",
-            "--index",
-            index.to_str().unwrap(),
-            "--source",
-            rdrp.to_str().unwrap(),
-            "--kind",
-            "rdrp",
-            "--lake",
-            backfilled.to_str().unwrap(),
-            "--batch-runs",
-            "7",
-        ],
-    ));
+    backfill(&backfilled, "7");
     for key in parquet_keys(&backfilled) {
         let name = key.rsplit('/').next().unwrap();
         assert!(name.starts_with("backfill-"), "{key}");
@@ -314,22 +317,7 @@ fn per_run_objects_compact_per_bucket_and_backfill_batches_lie_in_one_bucket() {
     // per table, which compaction merges like per-run objects.
     let batches_of_one = scratch.path().join("batches-of-one");
     let lake_arg = batches_of_one.to_str().unwrap();
-    succeeded(&uploader(
-        None,
-        &[
-            "backfill",
-            "--index",
-            index.to_str().unwrap(),
-            "--source",
-            rdrp.to_str().unwrap(),
-            "--kind",
-            "rdrp",
-            "--lake",
-            lake_arg,
-            "--batch-runs",
-            "1",
-        ],
-    ));
+    backfill(&batches_of_one, "1");
     let batch_keys = parquet_keys(&batches_of_one);
     let crowded: BTreeSet<String> = folders(&batch_keys)
         .into_iter()
