@@ -724,10 +724,7 @@ fn a_backfill_batch_and_an_event_for_one_of_its_runs_keep_every_row_once() {
         backfill_and_an_event(&lake, Paused::Writer(at), kept);
     }
     let event_steps = [
-        (
-            manifest_write("its pending manifest", PROTEIN, run, 1),
-            0,
-        ),
+        (manifest_write("its pending manifest", PROTEIN, run, 1), 0),
         (
             first(
                 "the rewrite of its old batch object",
