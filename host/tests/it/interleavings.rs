@@ -6,10 +6,10 @@
 //! makes, read back by DuckDB, every Parquet object is named by a complete
 //! manifest and no compaction journal is left.
 //!
-//! The scenarios hold on lakes of either layout (`SUMMARY_TEST_LAYOUT`,
-//! `scripts/test` runs this module on both): each shares objects between
-//! two protein runs of one bucket, [`RUN_A`] and [`RUN_B`], which share a
-//! batch object and compaction chunks in both layouts.
+//! The scenarios hold on lakes of either layout (`SUMMARY_TEST_LAYOUT`;
+//! `scripts/test` runs this module on both): the two writers meet on
+//! objects that two protein runs of one bucket, [`RUN_A`] and [`RUN_B`],
+//! share in either layout (a batch object, a compaction chunk).
 //!
 //! - two events for two runs of one backfill batch object;
 //! - a compaction and an event for one of its runs, either paused;
@@ -350,10 +350,11 @@ fn first(step: &str, method: &'static str, fragment: String) -> At {
     })
 }
 
-/// Two protein runs of one bucket (86): a backfill batch holding one holds
-/// both in either layout, and so does a compaction chunk of per-run
-/// objects. In the `score-pctid` layout they share the `sra` table's
-/// objects and the partition `sequence/score=2/pctid=50`; in the
+/// Two protein runs of one bucket (86), so that they share objects in
+/// either layout: those of a backfill batch holding both (a batch lies in
+/// one bucket in `run-bucket`) and the chunks of a compaction of their
+/// per-run objects. In the `score-pctid` layout they share the `sra`
+/// table's objects and the partition `sequence/score=2/pctid=50`; in the
 /// `run-bucket` layout every table's objects of bucket 86.
 const RUN_A: &str = "ERR5413786";
 const RUN_B: &str = "ERR8009786";
