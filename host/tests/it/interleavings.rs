@@ -6,6 +6,11 @@
 //! makes, read back by DuckDB, every Parquet object is named by a complete
 //! manifest and no compaction journal is left.
 //!
+//! The scenarios hold on lakes of either layout (`SUMMARY_TEST_LAYOUT`;
+//! `scripts/test` runs this module on both): the two writers meet on
+//! objects that two protein runs of one bucket, [`RUN_A`] and [`RUN_B`],
+//! share in either layout (a batch object, a compaction chunk).
+//!
 //! - two events for two runs of one backfill batch object;
 //! - a compaction and an event for one of its runs, either paused;
 //! - two compactions of one kind;
@@ -23,6 +28,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 use servers::Aws;
+use summary_lake::Bucket;
 use tempfile::TempDir;
 
 const DEST: &str = "s3://lake/serratus";
@@ -37,11 +43,6 @@ struct Kind {
     extension: &'static str,
 }
 
-const NUCLEOTIDE: Kind = Kind {
-    name: "nucleotide",
-    source_folder: "summary2",
-    extension: "summary",
-};
 const PROTEIN: Kind = Kind {
     name: "protein",
     source_folder: "psummary",
@@ -169,12 +170,12 @@ impl Prepared {
         ])
     }
 
-    /// `backfill` of the fixtures of `kind` from the local copy.
-    fn backfill(&self, kind: Kind, batch_runs: usize) -> Vec<String> {
+    /// `backfill` of the runs `index` lists from the local copy.
+    fn backfill(&self, kind: Kind, index: &Path, batch_runs: usize) -> Vec<String> {
         args(&[
             "backfill",
             "--index",
-            self.index.to_str().unwrap(),
+            index.to_str().unwrap(),
             "--source",
             self.local_source.to_str().unwrap(),
             "--kind",
@@ -349,29 +350,46 @@ fn first(step: &str, method: &'static str, fragment: String) -> At {
     })
 }
 
+/// Two protein runs of one bucket (86), so that they share objects in
+/// either layout: those of a backfill batch holding both (a batch lies in
+/// one bucket in `run-bucket`) and the chunks of a compaction of their
+/// per-run objects. In the `score-pctid` layout they share the `sra`
+/// table's objects and the partition `sequence/score=2/pctid=50`; in the
+/// `run-bucket` layout every table's objects of bucket 86.
+const RUN_A: &str = "ERR5413786";
+const RUN_B: &str = "ERR8009786";
+
+#[test]
+fn the_two_runs_share_a_bucket() {
+    assert_eq!(Bucket::of_run(RUN_A), Bucket::of_run(RUN_B));
+}
+
+/// The first PUT to a backfill batch object of the protein `sra` table:
+/// `protein/sra/backfill-…` (`score-pctid`), `protein/sra/bucket=NN/backfill-…`
+/// (`run-bucket`).
+fn sra_batch_object_write(step: &str) -> At {
+    At::new(step, 1, |method, path| {
+        method == "PUT" && path.contains("/protein/sra/") && path.contains("/backfill-")
+    })
+}
+
 // --- Two events, two runs of one batch object ------------------------------
 
-const BATCH_RUN_A: &str = "DRR11074882";
-const BATCH_RUN_B: &str = "SRR612821";
-
-/// The nucleotide fixtures backfilled as one batch (every run in the same
-/// batch objects); new versions of runs A and B in the source bucket.
+/// The protein fixtures backfilled in batches of 20: one batch in the
+/// `score-pctid` layout, one per bucket in the `run-bucket` layout, so
+/// runs A and B share batch objects in both; new versions of A and B in the
+/// source bucket.
 fn one_batch_lake() -> Prepared {
     Prepared::new(
-        NUCLEOTIDE,
-        &NUCLEOTIDE.all_runs(),
+        PROTEIN,
+        &PROTEIN.all_runs(),
         |lake| {
-            stdout_of(&lake.run(&lake.backfill(NUCLEOTIDE, 20)), "backfill");
+            let backfill = lake.backfill(PROTEIN, &lake.index, 20);
+            stdout_of(&lake.run(&backfill), "backfill");
         },
         &[
-            (
-                BATCH_RUN_A,
-                first_lines(&NUCLEOTIDE.fixture(BATCH_RUN_A), 8),
-            ),
-            (
-                BATCH_RUN_B,
-                first_lines(&NUCLEOTIDE.fixture(BATCH_RUN_B), 14),
-            ),
+            (RUN_A, first_lines(&PROTEIN.fixture(RUN_A), 5)),
+            (RUN_B, first_lines(&PROTEIN.fixture(RUN_B), 14)),
         ],
     )
 }
@@ -385,9 +403,9 @@ fn two_runs_leaving_one_batch_object(lake: &Prepared, at: At, loses_a_swap: bool
     lake.reset();
     let both = interleave(
         &lake.aws,
-        &lake.event(NUCLEOTIDE, BATCH_RUN_A, "02"),
+        &lake.event(PROTEIN, RUN_A, "02"),
         at,
-        &lake.event(NUCLEOTIDE, BATCH_RUN_B, "02"),
+        &lake.event(PROTEIN, RUN_B, "02"),
     );
     assert_eq!(outcome_of(&both.whole), "landed", "{case}: run B");
     assert_eq!(outcome_of(&both.paused), "landed", "{case}: run A");
@@ -398,9 +416,9 @@ fn two_runs_leaving_one_batch_object(lake: &Prepared, at: At, loses_a_swap: bool
         both.conflicts
     );
     lake.assert_lake(&lake.expected, &case);
-    for run in [BATCH_RUN_A, BATCH_RUN_B] {
+    for run in [RUN_A, RUN_B] {
         assert_eq!(
-            lake.recorded_sequencer(NUCLEOTIDE, run),
+            lake.recorded_sequencer(PROTEIN, run),
             json!("02"),
             "{case}: {run} holds its event's version"
         );
@@ -412,19 +430,15 @@ fn two_events_for_two_runs_of_one_batch_object_keep_every_other_row() {
     let lake = one_batch_lake();
     let steps = [
         (
-            manifest_write("its pending manifest", NUCLEOTIDE, BATCH_RUN_A, 1),
+            manifest_write("its pending manifest", PROTEIN, RUN_A, 1),
             false,
         ),
         (
-            first(
-                "the rewrite of the batch's sra object",
-                "PUT",
-                "/nucleotide/sra/backfill-".into(),
-            ),
+            sra_batch_object_write("the rewrite of the batch's sra object"),
             true,
         ),
         (
-            manifest_write("its final manifest", NUCLEOTIDE, BATCH_RUN_A, 2),
+            manifest_write("its final manifest", PROTEIN, RUN_A, 2),
             false,
         ),
     ];
@@ -435,11 +449,15 @@ fn two_events_for_two_runs_of_one_batch_object_keep_every_other_row() {
 
 // --- A compaction and an event; two compactions ----------------------------
 
-/// Three protein runs that share three partitions besides the `sra`
-/// table: a compaction merges four chunks of three objects (36 writes).
-const COMPACTED_RUNS: [&str; 3] = ["ERR1863513", "ERR5413786", "ERR8601848"];
+/// Protein runs whose per-run objects a compaction merges, every chunk
+/// holding run A: in the `score-pctid` layout all three share the `sra`
+/// table and the partition score=2/pctid=50 of `sequence`, A and
+/// ERR8601848 that of `family` and `protein`; in the `run-bucket` layout A
+/// and B share bucket 86, ERR8601848 is alone in its bucket and stays as
+/// it is.
+const COMPACTED_RUNS: [&str; 3] = [RUN_A, "ERR8601848", RUN_B];
 /// The one of them the event replaces.
-const COMPACTED_RUN: &str = "ERR5413786";
+const COMPACTED_RUN: &str = RUN_A;
 
 /// The compacted runs landed by one event (per-run objects); a new
 /// version of one of them in the source bucket: its rows outside the
@@ -551,15 +569,23 @@ fn at_each(writes: &[String]) -> impl Iterator<Item = At> + '_ {
 fn a_compaction_and_an_event_for_one_of_its_runs_keep_every_row_once() {
     let lake = per_run_lake();
     let compaction = writes_of(&lake, &lake.compact());
-    // journal, output, 3 claims, 3 deletes, journal delete, for 4 chunks
-    assert_eq!(compaction.len(), 36, "{compaction:#?}");
+    // A chunk of n objects: its journal, its output, n claims, n deletes,
+    // the journal's delete. score-pctid: chunks of 3 (sra, sequence at
+    // 2/50) and of 2 (family and protein at 2/50): 9 + 9 + 7 + 7.
+    // run-bucket: a chunk of 2 per table of bucket 86: 4 × 7.
+    let compaction_writes = if common::score_pctid() { 32 } else { 28 };
+    assert_eq!(compaction.len(), compaction_writes, "{compaction:#?}");
     for at in at_each(&compaction) {
         compaction_and_an_event(&lake, Paused::Writer(at));
     }
     let event = writes_of(&lake, &lake.event(PROTEIN, COMPACTED_RUN, "02"));
-    // pending manifest, 4 objects, 7 old objects deleted, final manifest,
-    // the dead letter deleted
-    assert_eq!(event.len(), 14, "{event:#?}");
+    // Its pending manifest, its 4 objects (one per table: its rows left at
+    // score=2/pctid=50, or in bucket 86), the deletes of its old version's
+    // objects (score-pctid: 7, in the `sra` table and at 2/50 and 1/92 in
+    // the other three; run-bucket: one per table), its final manifest, the
+    // delete of its dead letter.
+    let event_writes = if common::score_pctid() { 14 } else { 11 };
+    assert_eq!(event.len(), event_writes, "{event:#?}");
     for at in at_each(&event) {
         compaction_and_an_event(&lake, Paused::Event(at));
     }
@@ -578,7 +604,7 @@ fn two_compactions(lake: &Prepared, at: At) {
     lake.assert_lake(&lake.rows_before, &case);
     let again = stdout_of(&lake.run(&lake.compact()), &case);
     assert!(
-        again.contains("0 per-run objects merged into 0 objects"),
+        again.contains("0 runs merged into 0 objects"),
         "{case}: {again}"
     );
 }
@@ -600,34 +626,46 @@ fn two_compactions_of_one_kind_at_once_keep_every_row_once() {
 
 // --- A backfill batch and an event -------------------------------------------
 
-const BACKFILLED_RUN: &str = "ERR6869119";
+const BACKFILLED_RUN: &str = RUN_A;
 
-/// The nucleotide fixtures backfilled in batches of 5, so that a backfill
-/// in one batch of 20 moves every run (pending manifests, then the new
-/// batch objects, then the old ones retired, then the final manifests); a
-/// new version of one run in the source bucket.
-fn batches_of_five_lake() -> Prepared {
+/// Runs A and B backfilled as one batch, whose objects they share in
+/// either layout; a new version of run A in the source bucket.
+fn one_backfilled_batch_lake() -> Prepared {
     Prepared::new(
-        NUCLEOTIDE,
-        &NUCLEOTIDE.all_runs(),
+        PROTEIN,
+        &[RUN_A.to_string(), RUN_B.to_string()],
         |lake| {
-            stdout_of(&lake.run(&lake.backfill(NUCLEOTIDE, 5)), "backfill");
+            let backfill = lake.backfill(PROTEIN, &lake.index, 20);
+            stdout_of(&lake.run(&backfill), "backfill");
         },
         &[(
             BACKFILLED_RUN,
-            first_lines(&NUCLEOTIDE.fixture(BACKFILLED_RUN), 10),
+            first_lines(&PROTEIN.fixture(BACKFILLED_RUN), 5),
         )],
     )
 }
 
-/// The backfill of all 20 runs in one batch and the event of the run's new
-/// version, one paused while the other runs whole: every row once, the run
-/// holds the event's version (the newer one), and the backfill keeps it
-/// (`kept` is 1) if it found the event's manifest.
+/// The lake's index with its runs in the other order: the same runs in
+/// one batch of another name (a hash of the runs in order), so that its
+/// backfill moves every run, as a re-run with a regenerated index would
+/// (pending manifests, then the new batch objects, then the old ones
+/// retired, then the final manifests).
+fn reordered_index(lake: &Prepared) -> PathBuf {
+    let runs = std::fs::read_to_string(&lake.index).unwrap();
+    let reordered: Vec<&str> = runs.lines().rev().collect();
+    let path = lake.scratch.path().join("index-reordered.txt");
+    std::fs::write(&path, reordered.join("\n") + "\n").unwrap();
+    path
+}
+
+/// The backfill of both runs in a batch of another name and the event of
+/// run A's new version, one paused while the other runs whole: every row
+/// once, the run holds the event's version (the newer one), and the
+/// backfill keeps it (`kept` is 1) if it found the event's manifest.
 fn backfill_and_an_event(lake: &Prepared, paused: Paused, kept: usize) {
     lake.reset();
-    let backfill = lake.backfill(NUCLEOTIDE, 20);
-    let event = lake.event(NUCLEOTIDE, BACKFILLED_RUN, "02");
+    let backfill = lake.backfill(PROTEIN, &reordered_index(lake), 20);
+    let event = lake.event(PROTEIN, BACKFILLED_RUN, "02");
     let (case, backfilled, event) = match paused {
         Paused::Writer(at) => {
             let case = format!("backfill paused at {}", at.step);
@@ -643,13 +681,13 @@ fn backfill_and_an_event(lake: &Prepared, paused: Paused, kept: usize) {
     let report = stdout_of(&backfilled, &case);
     let counts = format!(
         "{} runs landed, {kept} kept (an S3 event landed them), 0 failed",
-        20 - kept
+        2 - kept
     );
     assert!(report.contains(&counts), "{case}: {report}");
     assert_eq!(outcome_of(&event), "landed", "{case}");
     lake.assert_lake(&lake.expected, &case);
     assert_eq!(
-        lake.recorded_sequencer(NUCLEOTIDE, BACKFILLED_RUN),
+        lake.recorded_sequencer(PROTEIN, BACKFILLED_RUN),
         json!("02"),
         "{case}: the event's version"
     );
@@ -657,11 +695,11 @@ fn backfill_and_an_event(lake: &Prepared, paused: Paused, kept: usize) {
 
 #[test]
 fn a_backfill_batch_and_an_event_for_one_of_its_runs_keep_every_row_once() {
-    let lake = batches_of_five_lake();
+    let lake = one_backfilled_batch_lake();
     let run = BACKFILLED_RUN;
     let backfill_steps = [
         (
-            manifest_write("the run's pending manifest", NUCLEOTIDE, run, 1),
+            manifest_write("the run's pending manifest", PROTEIN, run, 1),
             1,
         ),
         (
@@ -677,7 +715,7 @@ fn a_backfill_batch_and_an_event_for_one_of_its_runs_keep_every_row_once() {
             1,
         ),
         (
-            manifest_write("the run's final manifest", NUCLEOTIDE, run, 2),
+            manifest_write("the run's final manifest", PROTEIN, run, 2),
             1,
         ),
         // Every manifest final: the event comes after the backfill.
@@ -687,10 +725,7 @@ fn a_backfill_batch_and_an_event_for_one_of_its_runs_keep_every_row_once() {
         backfill_and_an_event(&lake, Paused::Writer(at), kept);
     }
     let event_steps = [
-        (
-            manifest_write("its pending manifest", NUCLEOTIDE, run, 1),
-            0,
-        ),
+        (manifest_write("its pending manifest", PROTEIN, run, 1), 0),
         (
             first(
                 "the rewrite of its old batch object",
@@ -699,7 +734,7 @@ fn a_backfill_batch_and_an_event_for_one_of_its_runs_keep_every_row_once() {
             ),
             1,
         ),
-        (manifest_write("its final manifest", NUCLEOTIDE, run, 2), 1),
+        (manifest_write("its final manifest", PROTEIN, run, 2), 1),
     ];
     for (at, kept) in event_steps {
         backfill_and_an_event(&lake, Paused::Event(at), kept);
