@@ -18,6 +18,7 @@ pub mod value;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
+mod memcmp;
 
 pub use batch::{convert_batch, Batch, Outcome, ParquetObject, SummaryInput, TableCount};
 pub use error::ParseError;
