@@ -630,20 +630,20 @@ fn serratus_conversion(
     quick: bool,
 ) {
     let runs = if quick { 100 } else { 1000 };
-    let mut batches: Vec<Vec<Summary>> = vec![Vec::new(); 3];
-    let mut index = 0;
-    while batches.iter().any(|b| b.len() < runs) {
-        let s = summary_corpus::generate_with(summary_corpus::Profile::Serratus, 11, index);
-        index += 1;
-        let slot = Kind::ALL.iter().position(|k| *k == s.kind).unwrap();
-        if batches[slot].len() < runs {
-            batches[slot].push(Summary {
-                kind: s.kind.into(),
-                source: s.file_name.clone(),
-                bytes: s.bytes,
-            });
-        }
-    }
+    let batches: Vec<Vec<Summary>> =
+        summary_corpus::batches_by_kind(summary_corpus::Profile::Serratus, 11, runs)
+            .into_iter()
+            .map(|batch| {
+                batch
+                    .into_iter()
+                    .map(|s| Summary {
+                        kind: s.kind.into(),
+                        source: s.file_name,
+                        bytes: s.bytes,
+                    })
+                    .collect()
+            })
+            .collect();
     let bytes: usize = batches.iter().flatten().map(|s| s.bytes.len()).sum();
     let objects: usize = batches
         .iter()
