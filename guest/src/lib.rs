@@ -13,6 +13,7 @@ pub mod nucleotide;
 pub mod protein;
 pub mod rdrp;
 pub mod record;
+mod scan;
 pub mod summary;
 pub mod value;
 
