@@ -307,7 +307,7 @@ impl Convert for Converter {
 
 fn engine() -> Result<Engine> {
     let mut config = Config::new();
-    config.epoch_interruption(std::env::var_os("XX_NO_EPOCH").is_none());
+    config.epoch_interruption(true);
     config.wasm_component_model(true);
     // `SUMMARY_GUEST_PROFILER=perfmap` writes /tmp/perf-<pid>.map, naming
     // the guest's compiled functions for `perf record`/`perf report` (build
