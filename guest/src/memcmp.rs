@@ -78,7 +78,11 @@ mod tests {
                         b[len - 1] = 0;
                     }
                     let want = a.cmp(&b) as i32;
-                    assert_eq!(sign(&a, &b), want, "len {len}, differing at {at}: {x} vs {y}");
+                    assert_eq!(
+                        sign(&a, &b),
+                        want,
+                        "len {len}, differing at {at}: {x} vs {y}"
+                    );
                 }
             }
         }

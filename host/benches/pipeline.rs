@@ -31,7 +31,9 @@ struct Options {
 
 impl Options {
     fn runs(&self, measure: u32) -> bool {
-        self.only.as_ref().is_none_or(|only| only.contains(&measure))
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.contains(&measure))
     }
 }
 
@@ -1031,7 +1033,11 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .map(|list| {
                 list.split(',')
-                    .map(|n| n.trim().parse().expect("--only takes measure numbers, e.g. 1,7"))
+                    .map(|n| {
+                        n.trim()
+                            .parse()
+                            .expect("--only takes measure numbers, e.g. 1,7")
+                    })
                     .collect()
             }),
     };
@@ -1076,12 +1082,7 @@ fn main() {
     )
     .unwrap();
     if options.runs(1) {
-        conversion(
-            &mut report,
-            &converter,
-            &corpus,
-            base["mb_per_s"].as_f64(),
-        );
+        conversion(&mut report, &converter, &corpus, base["mb_per_s"].as_f64());
     }
     if options.runs(2) {
         component_cost(&mut report, &converter, scratch.path(), options.quick);

@@ -57,13 +57,17 @@ fn main() {
     let bytes: usize = batches.iter().flatten().map(|s| s.bytes.len()).sum();
     let component = std::env::var_os("SUMMARY_COMPONENT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bin/summary_guest.wasm"));
-    let converter = (!native)
-        .then(|| Converter::load(
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bin/summary_guest.wasm")
+        });
+    let converter = (!native).then(|| {
+        Converter::load(
             &component,
             summary_uploader::converter::default_cache_dir().as_deref(),
             GuestLimits::default(),
-        ).expect("loading the component"));
+        )
+        .expect("loading the component")
+    });
 
     if args.iter().any(|a| a == "--verify") {
         let converter = converter.as_ref().expect("--verify needs the component");
@@ -75,7 +79,11 @@ fn main() {
                 assert_eq!(wasm.objects.len(), native.objects.len());
                 for (w, n) in wasm.objects.iter().zip(&native.objects) {
                     assert_eq!(w.key, n.key);
-                    assert!(w.bytes == n.bytes, "{}: the component's bytes differ", w.key);
+                    assert!(
+                        w.bytes == n.bytes,
+                        "{}: the component's bytes differ",
+                        w.key
+                    );
                 }
                 objects += native.objects.len();
             }
