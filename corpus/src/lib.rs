@@ -438,3 +438,20 @@ mod tests {
         assert!(sizes.iter().any(|s| *s > 2_000_000), "multi-MB tail");
     }
 }
+
+/// `runs` summaries of each kind, in [`Kind::ALL`] order: the first of the
+/// corpus `(profile, seed)` that are of that kind (the benchmark's batches
+/// of 1,000 runs).
+pub fn batches_by_kind(profile: Profile, seed: u64, runs: usize) -> Vec<Vec<GeneratedSummary>> {
+    let mut batches: Vec<Vec<GeneratedSummary>> = Kind::ALL.iter().map(|_| Vec::new()).collect();
+    let mut index = 0;
+    while batches.iter().any(|b| b.len() < runs) {
+        let summary = generate_with(profile, seed, index);
+        index += 1;
+        let slot = Kind::ALL.iter().position(|k| *k == summary.kind).unwrap();
+        if batches[slot].len() < runs {
+            batches[slot].push(summary);
+        }
+    }
+    batches
+}

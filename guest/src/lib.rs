@@ -13,11 +13,13 @@ pub mod nucleotide;
 pub mod protein;
 pub mod rdrp;
 pub mod record;
+mod scan;
 pub mod summary;
 pub mod value;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
+mod memcmp;
 
 pub use batch::{convert_batch, Batch, Outcome, ParquetObject, SummaryInput, TableCount};
 pub use error::ParseError;

@@ -8,6 +8,7 @@
 use summary_lake::keys::Partition;
 
 use crate::error::{ParseError, ParseResult};
+use crate::scan;
 use crate::value::{parse_double, parse_int};
 use summary_lake::text::{excerpt, quoted};
 
@@ -69,21 +70,24 @@ impl<'a> Record<'a> {
             let key = &text[start..eq];
             check_key(line, key)?;
             let from = eq + 1;
-            let (value, next) = if free_text_keys.iter().any(|k| same(k, key)) {
+            let (value, next, suspect) = if free_text_keys.iter().any(|k| same(k, key)) {
                 match bytes.last() {
-                    Some(b';') if bytes.len() > from => (&text[from..bytes.len() - 1], bytes.len()),
+                    Some(b';') if bytes.len() > from => {
+                        let value = &text[from..bytes.len() - 1];
+                        (value, bytes.len(), scan::may_hold_control(value.as_bytes()))
+                    }
                     _ => return Err(unterminated(line, key)),
                 }
             } else {
-                match bytes[from..].iter().position(|b| *b == b';') {
-                    Some(semi) => (&text[from..from + semi], from + semi + 1),
-                    None => return Err(unterminated(line, key)),
+                match scan::value_end(&bytes[from..]) {
+                    (Some(semi), suspect) => (&text[from..from + semi], from + semi + 1, suspect),
+                    (None, _) => return Err(unterminated(line, key)),
                 }
             };
             if fields.iter().any(|f| same(f.key, key)) {
                 return Err(ParseError::new(line, key, "duplicate key"));
             }
-            if let Some(c) = control_character(value) {
+            if let Some(c) = suspect.then(|| control_character(value)).flatten() {
                 return Err(ParseError::new(
                     line,
                     key,
@@ -285,16 +289,9 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// The first control character of a value other than a tab, as
-/// `char::is_control` has them (U+0000-U+001F, U+007F-U+009F): a byte scan,
-/// with the exact char-by-char check only where a byte may start one.
+/// `char::is_control` has them (U+0000-U+001F, U+007F-U+009F). Called only
+/// on values [`scan`] found a suspect byte in.
 fn control_character(value: &str) -> Option<char> {
-    // No early exit: the compiler vectorizes the whole scan.
-    let suspect = value.as_bytes().iter().fold(false, |any, &b| {
-        any | ((b < 0x20) & (b != b'\t')) | (b == 0x7f) | (b == 0xc2)
-    });
-    if !suspect {
-        return None;
-    }
     value.chars().find(|c| c.is_control() && *c != '\t')
 }
 

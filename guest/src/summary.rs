@@ -113,8 +113,20 @@ fn parse_header<'a>(
 /// Lines of the file: split on `\n`, a final newline optional.
 fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let empty = bytes.is_empty();
-    body.split(|b| *b == b'\n').filter(move |_| !empty)
+    let mut rest = (!bytes.is_empty()).then_some(body);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match crate::scan::find(text, b'\n') {
+            Some(end) => {
+                rest = Some(&text[end + 1..]);
+                Some(&text[..end])
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
 }
 
 /// Strips a `\r\n` line ending and checks the line is UTF-8.

@@ -1,9 +1,10 @@
 //! The benchmark: how fast the converter and the edge function are, against
 //! the Python pipeline they replace, and how much memory they take.
 //!
-//! `cargo bench -p summary-uploader --bench pipeline -- [--quick] [--results FILE]`
+//! `cargo bench -p summary-uploader --bench pipeline -- [--quick] [--only 1,7] [--results FILE]`
 //! (`scripts/bench` runs it and writes bench/RESULTS.md). Prints a Markdown
-//! table; never asserts a timing.
+//! table; never asserts a timing. `--only` runs the numbered measures given
+//! (e.g. `1,7`, the conversion figures, in about a minute), for iterating.
 
 #[path = "../tests/it/support/common.rs"]
 mod common;
@@ -24,6 +25,16 @@ struct Options {
     results: Option<PathBuf>,
     /// Another build of the component to measure beside this one (7.).
     compare: Option<PathBuf>,
+    /// The numbered measures to run (`--only 1,7`); all when `None`.
+    only: Option<Vec<u32>>,
+}
+
+impl Options {
+    fn runs(&self, measure: u32) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.contains(&measure))
+    }
 }
 
 struct Report {
@@ -126,7 +137,7 @@ fn conversion(
     report: &mut Report,
     converter: &Converter,
     corpus: &[GeneratedSummary],
-    baseline_mb_s: f64,
+    baseline_mb_s: Option<f64>,
 ) {
     let bytes: usize = corpus.iter().map(|s| s.bytes.len()).sum();
     let batches = batches(corpus);
@@ -172,21 +183,25 @@ fn conversion(
         format!("{ratio:.2}x"),
         String::new(),
     );
-    report.row(
-        "1. component vs the Python baseline",
-        format!("{:.0}x", wasm_mb_s / baseline_mb_s),
-        format!("baseline {baseline_mb_s:.2} MB/s end to end"),
-    );
+    if let Some(baseline_mb_s) = baseline_mb_s {
+        report.row(
+            "1. component vs the Python baseline",
+            format!("{:.0}x", wasm_mb_s / baseline_mb_s),
+            format!("baseline {baseline_mb_s:.2} MB/s end to end"),
+        );
+    }
     report.target(
         "conversion through the component >= 100 MB/s per core",
         format!("{wasm_mb_s:.1} MB/s"),
         wasm_mb_s >= 100.0,
     );
-    report.target(
-        "component >= 25x the baseline",
-        format!("{:.0}x", wasm_mb_s / baseline_mb_s),
-        wasm_mb_s / baseline_mb_s >= 25.0,
-    );
+    if let Some(baseline_mb_s) = baseline_mb_s {
+        report.target(
+            "component >= 25x the baseline",
+            format!("{:.0}x", wasm_mb_s / baseline_mb_s),
+            wasm_mb_s / baseline_mb_s >= 25.0,
+        );
+    }
     report.target(
         "component within 1.5x of native",
         format!("{ratio:.2}x"),
@@ -617,20 +632,20 @@ fn serratus_conversion(
     quick: bool,
 ) {
     let runs = if quick { 100 } else { 1000 };
-    let mut batches: Vec<Vec<Summary>> = vec![Vec::new(); 3];
-    let mut index = 0;
-    while batches.iter().any(|b| b.len() < runs) {
-        let s = summary_corpus::generate_with(summary_corpus::Profile::Serratus, 11, index);
-        index += 1;
-        let slot = Kind::ALL.iter().position(|k| *k == s.kind).unwrap();
-        if batches[slot].len() < runs {
-            batches[slot].push(Summary {
-                kind: s.kind.into(),
-                source: s.file_name.clone(),
-                bytes: s.bytes,
-            });
-        }
-    }
+    let batches: Vec<Vec<Summary>> =
+        summary_corpus::batches_by_kind(summary_corpus::Profile::Serratus, 11, runs)
+            .into_iter()
+            .map(|batch| {
+                batch
+                    .into_iter()
+                    .map(|s| Summary {
+                        kind: s.kind.into(),
+                        source: s.file_name,
+                        bytes: s.bytes,
+                    })
+                    .collect()
+            })
+            .collect();
     let bytes: usize = batches.iter().flatten().map(|s| s.bytes.len()).sum();
     let objects: usize = batches
         .iter()
@@ -1012,6 +1027,19 @@ fn main() {
             .position(|a| a == "--compare-component")
             .and_then(|i| args.get(i + 1))
             .map(PathBuf::from),
+        only: args
+            .iter()
+            .position(|a| a == "--only")
+            .and_then(|i| args.get(i + 1))
+            .map(|list| {
+                list.split(',')
+                    .map(|n| {
+                        n.trim()
+                            .parse()
+                            .expect("--only takes measure numbers, e.g. 1,7")
+                    })
+                    .collect()
+            }),
     };
     let started = Instant::now();
     let files = if options.quick { 60 } else { 1000 };
@@ -1029,49 +1057,73 @@ fn main() {
         rows: Vec::new(),
         targets: Vec::new(),
     };
-    let base = baseline(&corpus_dir, scratch.path());
-    report.row(
-        "0. baseline: Python dicts + pandas + pyarrow write_to_dataset",
-        format!("{:.2} MB/s", base["mb_per_s"].as_f64().unwrap_or(0.0)),
-        format!(
-            "{:.1} s for {} files, {} objects (bench/baseline.py)",
-            base["seconds"].as_f64().unwrap_or(0.0),
-            base["files"],
-            base["objects"]
-        ),
-    );
+    // The baseline is what 0, 3 and 8 compare against (and 1 when it ran).
+    let base = [0, 3, 8]
+        .iter()
+        .any(|&m| options.runs(m))
+        .then(|| baseline(&corpus_dir, scratch.path()));
+    if let Some(base) = base.as_ref().filter(|_| options.runs(0)) {
+        report.row(
+            "0. baseline: Python dicts + pandas + pyarrow write_to_dataset",
+            format!("{:.2} MB/s", base["mb_per_s"].as_f64().unwrap_or(0.0)),
+            format!(
+                "{:.1} s for {} files, {} objects (bench/baseline.py)",
+                base["seconds"].as_f64().unwrap_or(0.0),
+                base["files"],
+                base["objects"]
+            ),
+        );
+    }
+    let base = base.unwrap_or_default();
     let converter = Converter::load(
         &common::component_path(),
         servers_cache().as_deref(),
         GuestLimits::default(),
     )
     .unwrap();
-    conversion(
-        &mut report,
-        &converter,
-        &corpus,
-        base["mb_per_s"].as_f64().unwrap_or(f64::NAN),
-    );
-    component_cost(&mut report, &converter, scratch.path(), options.quick);
-    replay(&mut report, &corpus_dir, scratch.path(), bytes, &base);
-    serve(&mut report, &corpus, options.quick);
-    memory(&mut report, &converter, &corpus, scratch.path());
-    guest_figures(&mut report, &corpus, options.quick);
+    if options.runs(1) {
+        conversion(&mut report, &converter, &corpus, base["mb_per_s"].as_f64());
+    }
+    if options.runs(2) {
+        component_cost(&mut report, &converter, scratch.path(), options.quick);
+    }
+    if options.runs(3) {
+        replay(&mut report, &corpus_dir, scratch.path(), bytes, &base);
+    }
+    if options.runs(4) {
+        serve(&mut report, &corpus, options.quick);
+    }
+    if options.runs(5) {
+        memory(&mut report, &converter, &corpus, scratch.path());
+    }
+    if options.runs(6) {
+        guest_figures(&mut report, &corpus, options.quick);
+    }
     let compare = options.compare.as_ref().map(|path| {
         (
             path.clone(),
             Converter::load(path, None, GuestLimits::default()).unwrap(),
         )
     });
-    serratus_conversion(&mut report, &converter, compare.as_ref(), options.quick);
-    replay_sizes(&mut report, &corpus, scratch.path(), options.quick, &base);
-    store_cost(&mut report, &corpus_dir, scratch.path(), options.quick);
+    if options.runs(7) {
+        serratus_conversion(&mut report, &converter, compare.as_ref(), options.quick);
+    }
+    if options.runs(8) {
+        replay_sizes(&mut report, &corpus, scratch.path(), options.quick, &base);
+    }
+    if options.runs(9) {
+        store_cost(&mut report, &corpus_dir, scratch.path(), options.quick);
+    }
 
     let mut markdown = format!(
         "Machine: {}. Corpus: `gen-corpus --seed 1 --files {files}` ({:.1} MB). {} run, {:.0} s in all. In-process measures (1, 2, 6, 7) are CPU time of the converting thread; replay, baseline and events (0, 3, 4, 8, 9) are wall time.\n\n| measure | figure | detail |\n|---|---|---|\n",
         machine(),
         mb(bytes),
-        if options.quick { "Quick" } else { "Full" },
+        match (options.quick, &options.only) {
+            (_, Some(only)) => format!("Partial ({only:?} only)"),
+            (true, None) => "Quick".to_string(),
+            (false, None) => "Full".to_string(),
+        },
         started.elapsed().as_secs_f64()
     );
     for (what, figure, detail) in &report.rows {

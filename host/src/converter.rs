@@ -309,6 +309,12 @@ fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.wasm_component_model(true);
+    // `SUMMARY_GUEST_PROFILER=perfmap` writes /tmp/perf-<pid>.map, naming
+    // the guest's compiled functions for `perf record`/`perf report` (build
+    // the guest unstripped to get its function names).
+    if std::env::var("SUMMARY_GUEST_PROFILER").as_deref() == Ok("perfmap") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config).map_err(wasm_error)
 }
 

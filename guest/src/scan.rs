@@ -1,0 +1,148 @@
+//! Byte searches eight bytes at a time (SWAR on `u64` words).
+//!
+//! The parser's inner loops (line ends, value ends, control characters)
+//! ran a byte per iteration. Natively LLVM vectorizes some of them; in the
+//! component they stay byte loops, and wasmtime adds an epoch (time limit)
+//! check to every loop iteration, so a word per iteration is what keeps
+//! the component near native speed. Every search returns exactly what the
+//! byte loop would.
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` equal to `byte`. A flag can be
+/// wrong only above a right one (a borrow), so the lowest is exact.
+#[inline(always)]
+fn equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The high bit of each byte of `word` below `limit` (at most 0x80); the
+/// lowest flag is exact, as in [`equal`].
+#[inline(always)]
+fn below(word: u64, limit: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS
+}
+
+/// Bytes that may start a control character other than a tab, or be one:
+/// C0 controls (tab included, the exact check lets it pass), DEL, and 0xC2
+/// (the lead byte of U+0080-U+009F).
+#[inline(always)]
+fn suspect(word: u64) -> u64 {
+    below(word, 0x20) | equal(word, 0x7f) | equal(word, 0xc2)
+}
+
+#[inline(always)]
+fn suspect_byte(b: u8) -> bool {
+    b < 0x20 || b == 0x7f || b == 0xc2
+}
+
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// The position of the first `byte` in `bytes`.
+pub fn find(bytes: &[u8], byte: u8) -> Option<usize> {
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let hits = equal(word_at(bytes, at), byte);
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|b| *b == byte).map(|p| at + p)
+}
+
+/// The position of the first `;` in `bytes`, and whether a byte before it
+/// may belong to a control character ([`may_hold_control`]).
+pub fn value_end(bytes: &[u8]) -> (Option<usize>, bool) {
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let word = word_at(bytes, at);
+        let ends = equal(word, b';');
+        let suspects = suspect(word);
+        if ends != 0 {
+            let end = ends.trailing_zeros();
+            // Flags of the bytes before the end: the bits below its byte.
+            let before = suspects & ((1u64 << end) - 1);
+            return (Some(at + (end / 8) as usize), before != 0);
+        }
+        if suspects != 0 {
+            let end = find(&bytes[at..], b';').map(|p| at + p);
+            return (end, true);
+        }
+        at += 8;
+    }
+    let mut suspicious = false;
+    for (offset, &b) in bytes[at..].iter().enumerate() {
+        if b == b';' {
+            return (Some(at + offset), suspicious);
+        }
+        suspicious |= suspect_byte(b);
+    }
+    (None, suspicious)
+}
+
+/// Whether `bytes` holds a byte that is or may start a control character
+/// other than a tab; false means it holds none.
+pub fn may_hold_control(bytes: &[u8]) -> bool {
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        if suspect(word_at(bytes, at)) != 0 {
+            return true;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().any(|&b| suspect_byte(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every byte value at every position of lines of several lengths,
+    /// against the byte loops.
+    #[test]
+    fn agrees_with_byte_loops() {
+        for len in 0..=20 {
+            for at in 0..len.max(1) {
+                for b in 0..=255u8 {
+                    let mut bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                    if len > 0 {
+                        bytes[at] = b;
+                    }
+                    // A second special byte later must not change the answer.
+                    if len > at + 2 {
+                        bytes[len - 1] = b';';
+                    }
+                    let semi = bytes.iter().position(|c| *c == b';');
+                    let before = &bytes[..semi.unwrap_or(bytes.len())];
+                    let suspicious = before.iter().any(|&c| suspect_byte(c));
+                    assert_eq!(find(&bytes, b';'), semi, "{bytes:?}");
+                    assert_eq!(find(&bytes, b'\n'), bytes.iter().position(|c| *c == b'\n'));
+                    assert_eq!(value_end(&bytes), (semi, suspicious), "{bytes:?}");
+                    assert_eq!(
+                        may_hold_control(&bytes),
+                        bytes.iter().any(|&c| suspect_byte(c)),
+                        "{bytes:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn borrows_do_not_hide_the_first_hit() {
+        // 0x00 followed by 0x01: the borrow out of the zero byte flags the
+        // 0x01 as well; the first flag is still the zero's.
+        let bytes = [b'x', 0x00, 0x01, b';', b'x', b'x', b'x', b'x', b'x'];
+        assert_eq!(value_end(&bytes), (Some(3), true));
+        let bytes = [b'x', b'x', b';', 0x3c, b'x', b'x', b'x', b'x'];
+        assert_eq!(value_end(&bytes), (Some(2), false));
+    }
+}

@@ -1,0 +1,137 @@
+//! Converts the benchmark's batches of 1,000 serratus runs (row 7 of
+//! bench/RESULTS.md) over and over, one way only, for a profiler:
+//!
+//! ```sh
+//! cargo run --release -p summary-uploader --example convert_batches -- \
+//!     [--layout run-bucket|score-pctid] [--via component|native] [--rounds N] [--runs 1000] [--verify]
+//! SUMMARY_GUEST_PROFILER=perfmap perf record target/release/examples/convert_batches
+//! ```
+//!
+//! The component is `$SUMMARY_COMPONENT` or `bin/summary_guest.wasm`.
+//! Prints the CPU time and MB/s of each round. `--verify` first checks that
+//! the component gives the same objects (keys and bytes) as the native
+//! conversion, in both layouts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use summary_lake::Layout;
+use summary_pipeline::convert::{Convert, Summary};
+use summary_uploader::converter::{Converter, GuestLimits};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let layout = match value("--layout").as_deref() {
+        None | Some("run-bucket") => Layout::RunBucket,
+        Some("score-pctid") => Layout::ScorePctid,
+        Some(other) => panic!("--layout {other}: run-bucket or score-pctid"),
+    };
+    let native = match value("--via").as_deref() {
+        None | Some("component") => false,
+        Some("native") => true,
+        Some(other) => panic!("--via {other}: component or native"),
+    };
+    let rounds: usize = value("--rounds").map_or(5, |r| r.parse().expect("--rounds N"));
+    let runs: usize = value("--runs").map_or(1000, |r| r.parse().expect("--runs N"));
+
+    let batches: Vec<Vec<Summary>> =
+        summary_corpus::batches_by_kind(summary_corpus::Profile::Serratus, 11, runs)
+            .into_iter()
+            .map(|batch| {
+                batch
+                    .into_iter()
+                    .map(|s| Summary {
+                        kind: s.kind.into(),
+                        source: s.file_name,
+                        bytes: s.bytes,
+                    })
+                    .collect()
+            })
+            .collect();
+    let bytes: usize = batches.iter().flatten().map(|s| s.bytes.len()).sum();
+    let component = std::env::var_os("SUMMARY_COMPONENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bin/summary_guest.wasm")
+        });
+    let converter = (!native).then(|| {
+        Converter::load(
+            &component,
+            summary_uploader::converter::default_cache_dir().as_deref(),
+            GuestLimits::default(),
+        )
+        .expect("loading the component")
+    });
+
+    if args.iter().any(|a| a == "--verify") {
+        let converter = converter.as_ref().expect("--verify needs the component");
+        for layout in [Layout::ScorePctid, Layout::RunBucket] {
+            let mut objects = 0;
+            for batch in &batches {
+                let wasm = converter.convert(layout, batch).expect("converting");
+                let native = convert_natively(batch, layout);
+                assert_eq!(wasm.objects.len(), native.objects.len());
+                for (w, n) in wasm.objects.iter().zip(&native.objects) {
+                    assert_eq!(w.key, n.key);
+                    assert!(
+                        w.bytes == n.bytes,
+                        "{}: the component's bytes differ",
+                        w.key
+                    );
+                }
+                objects += native.objects.len();
+            }
+            println!("verified: {objects} objects of {layout:?} identical through the component and natively");
+        }
+    }
+    for round in 0..rounds {
+        let started = thread_cpu();
+        for batch in &batches {
+            match &converter {
+                Some(converter) => {
+                    converter.convert(layout, batch).expect("converting");
+                }
+                None => {
+                    convert_natively(batch, layout);
+                }
+            }
+        }
+        let cpu = thread_cpu() - started;
+        println!(
+            "round {round}: {:.3} s CPU, {:.1} MB/s ({:.1} MB, {})",
+            cpu.as_secs_f64(),
+            bytes as f64 / 1e6 / cpu.as_secs_f64(),
+            bytes as f64 / 1e6,
+            if native { "native" } else { "component" }
+        );
+    }
+}
+
+fn convert_natively(summaries: &[Summary], layout: Layout) -> summary_guest::Batch {
+    let inputs: Vec<summary_guest::SummaryInput> = summaries
+        .iter()
+        .map(|s| summary_guest::SummaryInput {
+            kind: s.kind.into(),
+            source: &s.source,
+            bytes: &s.bytes,
+        })
+        .collect();
+    summary_guest::convert_batch(&inputs, layout).expect("converting")
+}
+
+/// The calling thread's CPU time (as the benchmark measures).
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
