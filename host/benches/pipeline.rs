@@ -632,20 +632,7 @@ fn serratus_conversion(
     quick: bool,
 ) {
     let runs = if quick { 100 } else { 1000 };
-    let batches: Vec<Vec<Summary>> =
-        summary_corpus::batches_by_kind(summary_corpus::Profile::Serratus, 11, runs)
-            .into_iter()
-            .map(|batch| {
-                batch
-                    .into_iter()
-                    .map(|s| Summary {
-                        kind: s.kind.into(),
-                        source: s.file_name,
-                        bytes: s.bytes,
-                    })
-                    .collect()
-            })
-            .collect();
+    let batches = summary_uploader::gen_corpus::serratus_batches(runs);
     let bytes: usize = batches.iter().flatten().map(|s| s.bytes.len()).sum();
     let objects: usize = batches
         .iter()

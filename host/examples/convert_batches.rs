@@ -40,20 +40,7 @@ fn main() {
     let rounds: usize = value("--rounds").map_or(5, |r| r.parse().expect("--rounds N"));
     let runs: usize = value("--runs").map_or(1000, |r| r.parse().expect("--runs N"));
 
-    let batches: Vec<Vec<Summary>> =
-        summary_corpus::batches_by_kind(summary_corpus::Profile::Serratus, 11, runs)
-            .into_iter()
-            .map(|batch| {
-                batch
-                    .into_iter()
-                    .map(|s| Summary {
-                        kind: s.kind.into(),
-                        source: s.file_name,
-                        bytes: s.bytes,
-                    })
-                    .collect()
-            })
-            .collect();
+    let batches = summary_uploader::gen_corpus::serratus_batches(runs);
     let bytes: usize = batches.iter().flatten().map(|s| s.bytes.len()).sum();
     let component = std::env::var_os("SUMMARY_COMPONENT")
         .map(PathBuf::from)

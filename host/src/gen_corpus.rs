@@ -40,3 +40,21 @@ fn gen_corpus(profile: summary_corpus::Profile, seed: u64, files: u64, out: &Pat
     }
     Ok(bytes)
 }
+
+/// The benchmarks' batches: `runs` serratus-profile summaries of each kind
+/// (seed 11), in [`Kind::ALL`] order, as the converter takes them.
+pub fn serratus_batches(runs: usize) -> Vec<Vec<summary_pipeline::convert::Summary>> {
+    summary_corpus::batches_by_kind(summary_corpus::Profile::Serratus, 11, runs)
+        .into_iter()
+        .map(|batch| {
+            batch
+                .into_iter()
+                .map(|s| summary_pipeline::convert::Summary {
+                    kind: s.kind.into(),
+                    source: s.file_name,
+                    bytes: s.bytes,
+                })
+                .collect()
+        })
+        .collect()
+}
