@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "support/native.rs"]
+mod native;
+
+use native::convert_natively;
 use summary_corpus::{generate, GeneratedSummary};
 use summary_lake::Kind;
 use summary_pipeline::convert::{Convert, Summary};
@@ -663,7 +667,9 @@ fn serratus_conversion(
             .convert(summary_lake::Layout::ScorePctid, b)
             .unwrap();
     });
-    let native = time(&|b| convert_natively(b, summary_lake::Layout::ScorePctid));
+    let native = time(&|b| {
+        convert_natively(b, summary_lake::Layout::ScorePctid);
+    });
     let wasm_mb_s = mb(bytes) / wasm.as_secs_f64();
     let detail = format!(
         "3 batches of {runs} runs ({} files of `--distribution serratus`, {:.1} MB), {objects} objects ({:.2} per KB), median of {rounds}",
@@ -731,7 +737,9 @@ fn serratus_conversion(
     let wasm = time(&|b| {
         converter.convert(layout, b).unwrap();
     });
-    let native = time(&|b| convert_natively(b, layout));
+    let native = time(&|b| {
+        convert_natively(b, layout);
+    });
     let wasm_mb_s = mb(bytes) / wasm.as_secs_f64();
     report.row(
         "7. run-bucket layout, the same batches: component, one core",
@@ -762,20 +770,6 @@ fn serratus_conversion(
         format!("{ratio:.2}x"),
         ratio <= 1.3,
     );
-}
-
-/// The guest's conversion of a batch, called natively (what the component
-/// runs, without the component).
-fn convert_natively(summaries: &[Summary], layout: summary_lake::Layout) {
-    let inputs: Vec<summary_guest::SummaryInput> = summaries
-        .iter()
-        .map(|s| summary_guest::SummaryInput {
-            kind: s.kind.into(),
-            source: &s.source,
-            bytes: &s.bytes,
-        })
-        .collect();
-    summary_guest::convert_batch(&inputs, layout).unwrap();
 }
 
 /// Runs `replay` on a folder; returns the wall time and its last line.

@@ -15,8 +15,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[path = "../benches/support/native.rs"]
+mod native;
+
+use native::convert_natively;
 use summary_lake::Layout;
-use summary_pipeline::convert::{Convert, Summary};
+use summary_pipeline::convert::Convert;
 use summary_uploader::converter::{Converter, GuestLimits};
 
 fn main() {
@@ -98,18 +102,6 @@ fn main() {
             if native { "native" } else { "component" }
         );
     }
-}
-
-fn convert_natively(summaries: &[Summary], layout: Layout) -> summary_guest::Batch {
-    let inputs: Vec<summary_guest::SummaryInput> = summaries
-        .iter()
-        .map(|s| summary_guest::SummaryInput {
-            kind: s.kind.into(),
-            source: &s.source,
-            bytes: &s.bytes,
-        })
-        .collect();
-    summary_guest::convert_batch(&inputs, layout).expect("converting")
 }
 
 /// The calling thread's CPU time (as the benchmark measures).
