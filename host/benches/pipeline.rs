@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 #[path = "support/native.rs"]
 mod native;
 
-use native::convert_natively;
+use native::{convert_natively, thread_cpu};
 use summary_corpus::{generate, GeneratedSummary};
 use summary_lake::Kind;
 use summary_pipeline::convert::{Convert, Summary};
@@ -74,16 +74,6 @@ impl CpuClock {
     fn elapsed(&self) -> Duration {
         thread_cpu().saturating_sub(self.0)
     }
-}
-
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec it is given.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn mb(bytes: usize) -> f64 {

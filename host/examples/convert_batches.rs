@@ -13,12 +13,11 @@
 //! conversion, in both layouts.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[path = "../benches/support/native.rs"]
 mod native;
 
-use native::convert_natively;
+use native::{convert_natively, thread_cpu};
 use summary_lake::Layout;
 use summary_pipeline::convert::Convert;
 use summary_uploader::converter::{Converter, GuestLimits};
@@ -102,15 +101,4 @@ fn main() {
             if native { "native" } else { "component" }
         );
     }
-}
-
-/// The calling thread's CPU time (as the benchmark measures).
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec it is given.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }

@@ -1,6 +1,8 @@
-//! The guest's conversion called natively: what the component runs,
-//! without the component. Shared by the benchmark and the
-//! `convert_batches` example.
+//! What the benchmark and the `convert_batches` example both measure with:
+//! the guest's conversion called natively (what the component runs,
+//! without the component), and the calling thread's CPU time.
+
+use std::time::Duration;
 
 use summary_pipeline::convert::Summary;
 
@@ -17,4 +19,16 @@ pub fn convert_natively(
         })
         .collect();
     summary_guest::convert_batch(&inputs, layout).expect("converting natively")
+}
+
+/// The calling thread's CPU time: in-process figures count only the
+/// converting thread, so other load on the machine skews them less.
+pub fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
