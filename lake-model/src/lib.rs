@@ -2,6 +2,7 @@
 //! (which encodes Parquet for these tables) and by every host (which routes
 //! files to kinds and writes objects under these keys and folders). No I/O.
 
+pub mod batch_name;
 pub mod catalog;
 pub mod diagnostic;
 pub mod keys;
@@ -11,6 +12,7 @@ pub mod prefixes;
 pub mod source;
 pub mod text;
 
+pub use batch_name::{BatchName, NamedInput};
 pub use catalog::{Column, ColumnType, Table};
 pub use kind::Kind;
 pub use layout::{Bucket, Layout};
