@@ -332,3 +332,71 @@ fn a_file_over_the_guest_limits_fails_alone_and_the_rest_land() {
         "nothing of the big file"
     );
 }
+
+/// The keys of the fixtures replayed in one batch per kind, pinned as they
+/// were before the hosts took over naming batches from the guest (issue
+/// 14): a re-run over an existing lake must overwrite its objects, not add
+/// copies under new names. Run-bucket: every key (`golden/`); score-pctid:
+/// each kind's batch name, the key count and a SHA-256 of the sorted keys
+/// (1,490 of them), each followed by a newline.
+#[test]
+fn replayed_fixtures_keep_the_keys_they_always_had() {
+    use sha2::{Digest, Sha256};
+
+    let keys_of = |layout: &str| -> Vec<String> {
+        let scratch = tempfile::tempdir().unwrap();
+        let lake = scratch.path().join("lake");
+        let out = replay(
+            &[
+                common::fixtures().to_str().unwrap(),
+                "--lake",
+                lake.to_str().unwrap(),
+                "--layout",
+                layout,
+            ],
+            &scratch.path().join("cache"),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let mut keys: Vec<String> = snapshot(&lake)
+            .into_keys()
+            .filter(|k| k.extension().is_some_and(|e| e == "parquet"))
+            .map(|k| k.to_str().unwrap().to_string())
+            .collect();
+        // Byte order, as the golden file is sorted (paths sort by component).
+        keys.sort();
+        keys
+    };
+
+    let run_bucket = keys_of("run-bucket");
+    let golden = include_str!("golden/fixture-keys-run-bucket.txt");
+    assert_eq!(run_bucket, golden.lines().collect::<Vec<_>>());
+
+    let score_pctid = keys_of("score-pctid");
+    for (kind, name, count) in [
+        ("nucleotide", "batch-7cfb2505994a424f", 246),
+        ("protein", "batch-0d14419a5b522efc", 314),
+        ("rdrp", "batch-7c8965d41adb3e1b", 930),
+    ] {
+        let of_kind: Vec<&String> = score_pctid
+            .iter()
+            .filter(|k| k.starts_with(&format!("{kind}/")))
+            .collect();
+        assert_eq!(of_kind.len(), count, "{kind}");
+        assert!(
+            of_kind
+                .iter()
+                .all(|k| k.ends_with(&format!("/{name}.parquet"))),
+            "{kind}: {of_kind:?}"
+        );
+    }
+    assert_eq!(score_pctid.len(), 1490);
+    let mut digest = Sha256::new();
+    for key in &score_pctid {
+        digest.update(key.as_bytes());
+        digest.update(b"\n");
+    }
+    assert_eq!(
+        summary_lake::text::hex(&digest.finalize()),
+        "6d55bca7a3fae7c1d1c43f9bc727cf089741250552951cba596a7e2394399685"
+    );
+}
