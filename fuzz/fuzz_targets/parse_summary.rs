@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
             SummaryInput { kind: Kind::Rdrp, source: "good", bytes: GOOD },
             SummaryInput { kind, source: "fuzz", bytes },
         ];
-        let batch = convert_batch(&inputs, summary_guest::Layout::ScorePctid).expect("encoding never fails");
+        let name = summary_guest::batch_name(&inputs);
+        let batch = convert_batch(&inputs, summary_guest::Layout::ScorePctid, &name).expect("encoding never fails");
         assert!(matches!(batch.outcomes[0], Outcome::Converted { .. }), "the good summary converts");
     }
 });

@@ -47,8 +47,12 @@ fn main() {
         }
         let parse = started.elapsed();
         let started = Instant::now();
-        let batch =
-            summary_guest::convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
+        let batch = summary_guest::convert_batch(
+            &inputs,
+            summary_guest::Layout::ScorePctid,
+            &summary_guest::batch_name(&inputs),
+        )
+        .unwrap();
         let convert = started.elapsed();
         let objects = batch.objects.len();
         println!(

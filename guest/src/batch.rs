@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
 use summary_lake::catalog::{file_table, tables_of};
 use summary_lake::keys::{bucket_object_key, object_key, Partition};
 use summary_lake::source::is_named_after;
-use summary_lake::text::{hex, quoted};
-use summary_lake::{Bucket, Kind, Layout};
+use summary_lake::text::quoted;
+use summary_lake::{BatchName, Bucket, Kind, Layout, NamedInput};
 
 use crate::encode::Encoder;
 use crate::error::ParseError;
@@ -122,9 +121,15 @@ enum Place {
     Bucket(Bucket),
 }
 
-/// Converts a batch into the objects of `layout`. Each input fails alone;
-/// the error case is a Parquet encoding failure, which would be a bug.
-pub fn convert_batch(inputs: &[SummaryInput], layout: Layout) -> Result<Batch, String> {
+/// Converts a batch into the objects of `layout`, named `name` (the
+/// caller's [`batch_name`] of `inputs`) unless the batch is one summary:
+/// then they are named after its run. Each input fails alone; the error
+/// case is a Parquet encoding failure, which would be a bug.
+pub fn convert_batch(
+    inputs: &[SummaryInput],
+    layout: Layout,
+    name: &BatchName,
+) -> Result<Batch, String> {
     let mut parsed: Vec<Result<ParsedSummary, ParseError>> = inputs
         .iter()
         .map(|input| parse_summary(input.kind, input.bytes))
@@ -160,7 +165,7 @@ pub fn convert_batch(inputs: &[SummaryInput], layout: Layout) -> Result<Batch, S
             .first()
             .map(|s| s.run.to_string())
             .unwrap_or_default(),
-        _ => batch_name(inputs),
+        _ => name.to_string(),
     };
 
     let mut objects = Vec::new();
@@ -246,23 +251,12 @@ fn widen<'a>(rows: &crate::summary::TableRows<'a>) -> Vec<Value<'a>> {
     values
 }
 
-/// `batch-<16 hex>`: a hash of each input's kind, file name and bytes, so the
-/// same files give the same keys wherever they are read from.
-pub fn batch_name(inputs: &[SummaryInput]) -> String {
-    let mut hash = Sha256::new();
-    for input in inputs {
-        let file_name = input
-            .source
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or(input.source);
-        hash.update(input.kind.as_str().as_bytes());
-        hash.update([0]);
-        hash.update((file_name.len() as u64).to_le_bytes());
-        hash.update(file_name.as_bytes());
-        hash.update((input.bytes.len() as u64).to_le_bytes());
-        hash.update(input.bytes);
-    }
-    let digest = hash.finalize();
-    format!("batch-{}", hex(&digest[..8]))
+/// The name the hosts give a batch of `inputs` ([`BatchName::of`]),
+/// computed natively: for native callers; the component is handed it.
+pub fn batch_name(inputs: &[SummaryInput]) -> BatchName {
+    BatchName::of(inputs.iter().map(|input| NamedInput {
+        kind: input.kind,
+        source: input.source,
+        bytes: input.bytes,
+    }))
 }

@@ -1,7 +1,7 @@
 //! The WASI component export: maps `wit/summary.wit` onto the library.
 
 use exports::serratus::summary::converter as wit;
-use summary_lake::{Kind, Layout};
+use summary_lake::{BatchName, Kind, Layout};
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -34,7 +34,14 @@ fn layout_from_wit(layout: wit::Layout) -> Layout {
 }
 
 impl wit::Guest for Converter {
-    fn convert(layout: wit::Layout, summaries: Vec<wit::Summary>) -> Result<wit::Batch, String> {
+    fn convert(
+        layout: wit::Layout,
+        batch_name: String,
+        summaries: Vec<wit::Summary>,
+    ) -> Result<wit::Batch, String> {
+        // Checked, not recomputed: hashing every input byte here was 18%
+        // of the component's instructions; the host does it natively.
+        let name = BatchName::parse(&batch_name)?;
         let inputs: Vec<crate::SummaryInput> = summaries
             .iter()
             .map(|s| crate::SummaryInput {
@@ -43,7 +50,7 @@ impl wit::Guest for Converter {
                 bytes: &s.bytes,
             })
             .collect();
-        let batch = crate::convert_batch(&inputs, layout_from_wit(layout))?;
+        let batch = crate::convert_batch(&inputs, layout_from_wit(layout), &name)?;
         Ok(wit::Batch {
             outcomes: batch
                 .outcomes

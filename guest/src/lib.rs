@@ -21,11 +21,13 @@ pub mod value;
 mod component;
 mod memcmp;
 
-pub use batch::{convert_batch, Batch, Outcome, ParquetObject, SummaryInput, TableCount};
+pub use batch::{
+    batch_name, convert_batch, Batch, Outcome, ParquetObject, SummaryInput, TableCount,
+};
 pub use error::ParseError;
 pub use merge::{merge, Merged};
 pub use summary::{parse_line, parse_summary, ParsedSummary};
-pub use summary_lake::{Kind, Layout};
+pub use summary_lake::{BatchName, Kind, Layout};
 
 use error::{ParseError as Error, ParseResult};
 use summary_lake::text::quoted;

@@ -7,7 +7,12 @@ mod read;
 use read::column;
 
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use summary_guest::{convert_batch, Kind, Outcome, SummaryInput};
+use summary_guest::{batch_name, convert_batch, Batch, Kind, Layout, Outcome, SummaryInput};
+
+/// What a host does: names the batch (natively), then converts it.
+fn convert(inputs: &[SummaryInput], layout: Layout) -> Result<Batch, String> {
+    convert_batch(inputs, layout, &batch_name(inputs))
+}
 
 fn fixture(rel: &str) -> (String, Vec<u8>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,7 +24,7 @@ fn fixture(rel: &str) -> (String, Vec<u8>) {
 #[test]
 fn batch_of_one_writes_run_named_objects() {
     let (source, bytes) = fixture("protein/DRR1017695.psummary");
-    let batch = convert_batch(
+    let batch = convert(
         &[SummaryInput {
             kind: Kind::Protein,
             source: &source,
@@ -77,7 +82,7 @@ fn batches_sort_by_run_and_isolate_bad_inputs() {
             bytes: &corrupt,
         },
     );
-    let batch = convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
+    let batch = convert(&inputs, summary_guest::Layout::ScorePctid).unwrap();
 
     assert_eq!(batch.outcomes.len(), 4);
     let Outcome::Failed(e) = &batch.outcomes[1] else {
@@ -112,18 +117,18 @@ fn batches_sort_by_run_and_isolate_bad_inputs() {
 
     // the same inputs give the same bytes; a changed input changes the name
     assert_eq!(
-        convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap(),
+        convert(&inputs, summary_guest::Layout::ScorePctid).unwrap(),
         batch
     );
     inputs.remove(1);
-    let other = convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
+    let other = convert(&inputs, summary_guest::Layout::ScorePctid).unwrap();
     assert_ne!(other.objects[0].key, batch.objects[0].key);
 }
 
 #[test]
 fn small_objects_are_plain_and_larger_ones_snappy_with_dictionaries_all_with_statistics() {
     let (source, bytes) = fixture("nucleotide/DRR11074882.summary");
-    let batch = convert_batch(
+    let batch = convert(
         &[SummaryInput {
             kind: Kind::Nucleotide,
             source: &source,
@@ -193,7 +198,7 @@ fn small_objects_are_plain_and_larger_ones_snappy_with_dictionaries_all_with_sta
 #[test]
 fn long_string_statistics_are_cut_to_a_prefix() {
     let (source, bytes) = fixture("nucleotide/DRR11074882.summary");
-    let batch = convert_batch(
+    let batch = convert(
         &[SummaryInput {
             kind: Kind::Nucleotide,
             source: &source,
@@ -226,7 +231,7 @@ fn long_string_statistics_are_cut_to_a_prefix() {
 fn a_second_summary_of_a_run_in_the_batch_fails_naming_both_files() {
     // SRR1000008.summary whose header names SRR612821, beside SRR612821.summary
     let (first, bytes) = fixture("nucleotide/SRR612821.summary");
-    let alone = convert_batch(
+    let alone = convert(
         &[SummaryInput {
             kind: Kind::Nucleotide,
             source: &first,
@@ -249,7 +254,7 @@ fn a_second_summary_of_a_run_in_the_batch_fails_naming_both_files() {
         },
     ];
     // The file named after the run is kept, though it comes second.
-    let batch = convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
+    let batch = convert(&inputs, summary_guest::Layout::ScorePctid).unwrap();
     assert!(
         matches!(&batch.outcomes[1], Outcome::Converted { run, .. } if run == "SRR612821"),
         "{:?}",
@@ -291,7 +296,7 @@ fn run_bucket_batches_write_one_object_per_table_and_bucket_with_score_and_pctid
             bytes,
         })
         .collect();
-    let bucketed = convert_batch(&inputs[..1], summary_guest::Layout::RunBucket).unwrap();
+    let bucketed = convert(&inputs[..1], summary_guest::Layout::RunBucket).unwrap();
     let keys: Vec<&str> = bucketed.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(
         keys,
@@ -318,8 +323,8 @@ fn run_bucket_batches_write_one_object_per_table_and_bucket_with_score_and_pctid
 
     // A batch of three runs in three buckets: an object per table and bucket,
     // the same rows as the score/pctid layout's objects.
-    let batch = convert_batch(&inputs, summary_guest::Layout::RunBucket).unwrap();
-    let old = convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
+    let batch = convert(&inputs, summary_guest::Layout::RunBucket).unwrap();
+    let old = convert(&inputs, summary_guest::Layout::ScorePctid).unwrap();
     let rows = |b: &summary_guest::Batch| b.objects.iter().map(|o| o.rows).sum::<u64>();
     assert_eq!(rows(&batch), rows(&old));
     let buckets: std::collections::BTreeSet<&str> = batch
@@ -342,7 +347,7 @@ fn the_run_bucket_layout_refuses_a_run_without_two_digits() {
         source: "protein/SRR7.psummary",
         bytes: summary,
     };
-    let old = convert_batch(
+    let old = convert(
         std::slice::from_ref(&input),
         summary_guest::Layout::ScorePctid,
     )
@@ -352,7 +357,7 @@ fn the_run_bucket_layout_refuses_a_run_without_two_digits() {
         "{:?}",
         old.outcomes[0]
     );
-    let batch = convert_batch(&[input], summary_guest::Layout::RunBucket).unwrap();
+    let batch = convert(&[input], summary_guest::Layout::RunBucket).unwrap();
     let Outcome::Failed(error) = &batch.outcomes[0] else {
         panic!("{:?}", batch.outcomes[0])
     };

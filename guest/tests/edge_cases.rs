@@ -217,8 +217,12 @@ fn at_least_forty_malformed_summaries_each_leave_nothing_in_the_lake() {
                 bytes: &text,
             },
         ];
-        let batch =
-            summary_guest::convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap();
+        let batch = summary_guest::convert_batch(
+            &inputs,
+            summary_guest::Layout::ScorePctid,
+            &summary_guest::batch_name(&inputs),
+        )
+        .unwrap();
         assert!(
             matches!(batch.outcomes[1], summary_guest::Outcome::Failed(_)),
             "case {name}"

@@ -7,7 +7,7 @@ mod read;
 use read::column;
 
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use summary_guest::{convert_batch, merge, Kind, SummaryInput};
+use summary_guest::{batch_name, convert_batch, merge, Kind, SummaryInput};
 use summary_lake::catalog::table;
 
 fn rdrp(run_file: &str) -> (String, Vec<u8>) {
@@ -21,18 +21,16 @@ fn rdrp(run_file: &str) -> (String, Vec<u8>) {
 fn objects(files: &[&str]) -> (Vec<Vec<u8>>, Vec<u8>) {
     let inputs: Vec<(String, Vec<u8>)> = files.iter().map(|f| rdrp(f)).collect();
     let summaries = |inputs: &[(String, Vec<u8>)]| -> Vec<(String, Vec<u8>)> {
-        let batch = convert_batch(
-            &inputs
-                .iter()
-                .map(|(source, bytes)| SummaryInput {
-                    kind: Kind::Rdrp,
-                    source,
-                    bytes,
-                })
-                .collect::<Vec<_>>(),
-            summary_guest::Layout::ScorePctid,
-        )
-        .unwrap();
+        let inputs: Vec<SummaryInput> = inputs
+            .iter()
+            .map(|(source, bytes)| SummaryInput {
+                kind: Kind::Rdrp,
+                source,
+                bytes,
+            })
+            .collect();
+        let name = batch_name(&inputs);
+        let batch = convert_batch(&inputs, summary_guest::Layout::ScorePctid, &name).unwrap();
         batch
             .objects
             .into_iter()

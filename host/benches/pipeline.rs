@@ -247,9 +247,11 @@ fn component_cost(report: &mut Report, converter: &Converter, scratch: &Path, qu
     };
     let started = CpuClock::now();
     for _ in 0..iterations {
+        let inputs = std::slice::from_ref(&input);
         summary_guest::convert_batch(
-            std::slice::from_ref(&input),
+            inputs,
             summary_guest::Layout::ScorePctid,
+            &summary_guest::batch_name(inputs),
         )
         .unwrap();
     }

@@ -63,7 +63,7 @@ impl BatchName {
         match well_formed {
             true => Ok(BatchName(name.to_string())),
             false => Err(format!(
-                "batch name {} is not `batch-` and {HEX_DIGITS} lowercase hex digits (the hosts' summary_lake::batch_name::BatchName::of)",
+                "batch name {} is not `batch-` and {HEX_DIGITS} lowercase hex digits (what the hosts compute with summary_lake::BatchName::of)",
                 quoted(name)
             )),
         }

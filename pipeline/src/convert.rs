@@ -3,7 +3,7 @@
 //! calling the guest (wasmtime natively, a component import on Spin).
 
 pub use summary_lake::keys::Partition;
-use summary_lake::{Kind, Layout};
+use summary_lake::{BatchName, Kind, Layout, NamedInput};
 pub use summary_plan::ParquetObject;
 
 /// One summary file to convert.
@@ -13,6 +13,16 @@ pub struct Summary {
     /// Where the bytes came from; errors name it.
     pub source: String,
     pub bytes: Vec<u8>,
+}
+
+/// The name a host gives the converter with `summaries` (`convert` in
+/// `wit/`): the lake's batch name, computed on the host's side.
+pub fn batch_name(summaries: &[Summary]) -> BatchName {
+    BatchName::of(summaries.iter().map(|s| NamedInput {
+        kind: s.kind,
+        source: &s.source,
+        bytes: &s.bytes,
+    }))
 }
 
 /// Why a summary was rejected.

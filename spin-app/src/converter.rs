@@ -17,6 +17,7 @@ pub struct ImportedConverter;
 
 impl Convert for ImportedConverter {
     fn convert(&self, layout: Layout, summaries: &[Summary]) -> Result<Batch, ConvertError> {
+        let batch_name = summary_pipeline::convert::batch_name(summaries);
         let summaries: Vec<wit::Summary> = summaries
             .iter()
             .map(|s| wit::Summary {
@@ -27,9 +28,9 @@ impl Convert for ImportedConverter {
             .collect();
         // A guest trap traps this whole component: Spin answers 500 and the
         // sender redelivers; there is no separate store to catch it in.
-        let batch = wit::convert(layout_to_wit(layout), &summaries).map_err(|message| {
-            ConvertError::Failed(format!("the converter could not encode Parquet: {message}"))
-        })?;
+        let batch = wit::convert(layout_to_wit(layout), batch_name.as_str(), &summaries).map_err(
+            |message| ConvertError::Failed(format!("the converter refused the batch: {message}")),
+        )?;
         Ok(summary_pipeline::batch_from_wit!(batch, wit))
     }
 

@@ -18,7 +18,9 @@ pub fn convert_natively(
             bytes: &s.bytes,
         })
         .collect();
-    summary_guest::convert_batch(&inputs, layout).expect("converting natively")
+    // Named natively, as the host names a batch for the component.
+    let name = summary_guest::batch_name(&inputs);
+    summary_guest::convert_batch(&inputs, layout, &name).expect("converting natively")
 }
 
 /// The calling thread's CPU time: in-process figures count only the

@@ -2,7 +2,7 @@
 
 use crate::support::common;
 
-use summary_guest::{convert_batch, SummaryInput};
+use summary_guest::{batch_name, convert_batch, SummaryInput};
 use summary_lake::Kind;
 use summary_pipeline::convert::{Convert, Outcome, ParseError, Summary};
 use summary_uploader::converter::{Converter, GuestLimits};
@@ -31,7 +31,7 @@ fn native(summaries: &[Summary], layout: summary_lake::Layout) -> summary_guest:
             bytes: &s.bytes,
         })
         .collect();
-    convert_batch(&inputs, layout).unwrap()
+    convert_batch(&inputs, layout, &batch_name(&inputs)).unwrap()
 }
 
 #[test]
@@ -176,4 +176,109 @@ fn a_guest_over_its_memory_limit_is_stopped_and_the_next_call_works() {
             .len(),
         20
     );
+}
+
+/// The component called directly, with a batch name of the test's choosing
+/// (the host's `Converter` always passes the right one).
+mod direct {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "summary-converter",
+    });
+
+    use exports::serratus::summary::converter::{Batch, Kind, Layout, Summary};
+    use wasmtime::component::{Component, Linker, ResourceTable};
+    use wasmtime::{Engine, Store};
+    use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+    struct State {
+        wasi: WasiCtx,
+        table: ResourceTable,
+    }
+
+    impl WasiView for State {
+        fn ctx(&mut self) -> WasiCtxView<'_> {
+            WasiCtxView {
+                ctx: &mut self.wasi,
+                table: &mut self.table,
+            }
+        }
+    }
+
+    /// `convert(run-bucket, batch_name, summaries)` in a fresh instance.
+    pub fn convert(
+        batch_name: &str,
+        summaries: &[(super::Kind, String, Vec<u8>)],
+    ) -> Result<Batch, String> {
+        let engine = Engine::default();
+        let component = Component::from_file(&engine, super::common::component_path()).unwrap();
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+        let mut store = Store::new(
+            &engine,
+            State {
+                wasi: WasiCtx::builder().build(),
+                table: ResourceTable::new(),
+            },
+        );
+        let instance = SummaryConverter::instantiate(&mut store, &component, &linker).unwrap();
+        let summaries: Vec<Summary> = summaries
+            .iter()
+            .map(|(kind, source, bytes)| Summary {
+                kind: match kind {
+                    super::Kind::Nucleotide => Kind::Nucleotide,
+                    super::Kind::Protein => Kind::Protein,
+                    super::Kind::Rdrp => Kind::Rdrp,
+                },
+                source: source.clone(),
+                bytes: bytes.clone(),
+            })
+            .collect();
+        instance
+            .serratus_summary_converter()
+            .call_convert(&mut store, Layout::RunBucket, batch_name, &summaries)
+            .unwrap()
+    }
+}
+
+#[test]
+fn the_component_names_a_batch_as_told_and_rejects_a_malformed_name() {
+    let fixtures: Vec<(Kind, String, Vec<u8>)> = summaries(Kind::Protein)[..3]
+        .iter()
+        .map(|s| (s.kind, s.source.clone(), s.bytes.clone()))
+        .collect();
+    // Any well-formed name is taken as given: the guest hashes nothing.
+    let batch = direct::convert("batch-0123456789abcdef", &fixtures).unwrap();
+    assert!(batch.objects.len() > 3, "{}", batch.objects.len());
+    assert!(
+        batch
+            .objects
+            .iter()
+            .all(|o| o.key.ends_with("/batch-0123456789abcdef.parquet")),
+        "{:?}",
+        batch.objects.iter().map(|o| &o.key).collect::<Vec<_>>()
+    );
+    // A batch of one is named after its run, whatever the name.
+    let one = direct::convert("batch-0123456789abcdef", &fixtures[..1]).unwrap();
+    assert!(one
+        .objects
+        .iter()
+        .all(|o| o.key.ends_with("/DRR1017695.parquet")));
+    // Anything else is refused, a batch of one included: it would become
+    // part of object keys.
+    for (name, inputs) in [
+        ("", &fixtures[..]),
+        ("../../sra/x", &fixtures[..]),
+        ("batch-0123456789ABCDEF", &fixtures[..]),
+        ("batch-0123456789abcde", &fixtures[..]),
+        ("DRR1017695", &fixtures[..1]),
+    ] {
+        let error = direct::convert(name, inputs).unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "batch name \"{name}\" is not `batch-` and 16 lowercase hex digits (what the hosts compute with summary_lake::BatchName::of)"
+            )
+        );
+    }
 }

@@ -10,7 +10,7 @@ use summary_lake::Kind;
 use summary_pipeline::convert::{Convert, Summary};
 use summary_uploader::converter::{Converter, GuestLimits};
 
-/// A component exporting `serratus:summary/converter@0.2.0` whose core
+/// A component exporting `serratus:summary/converter@0.3.0` whose core
 /// `convert` runs `body`.
 fn component(body: &str) -> Vec<u8> {
     let text = format!(
@@ -18,7 +18,7 @@ fn component(body: &str) -> Vec<u8> {
   (core module $m
     (memory (export "mem") 1)
     (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
-    (func (export "convert") (param i32 i32 i32) (result i32) {body})
+    (func (export "convert") (param i32 i32 i32 i32 i32) (result i32) {body})
     (func (export "merge") (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32) unreachable))
   (core instance $i (instantiate $m))
   (type $kind' (enum "nucleotide" "protein" "rdrp"))
@@ -42,7 +42,7 @@ fn component(body: &str) -> Vec<u8> {
   (export $parquet-object "parquet-object" (type $parquet-object'))
   (type $batch' (record (field "outcomes" (list $outcome)) (field "objects" (list $parquet-object))))
   (export $batch "batch" (type $batch'))
-  (func $convert (param "layout" $layout) (param "summaries" (list $summary)) (result (result $batch (error string)))
+  (func $convert (param "layout" $layout) (param "batch-name" string) (param "summaries" (list $summary)) (result (result $batch (error string)))
     (canon lift (core func $i "convert") (memory $i "mem") (realloc (func $i "realloc"))))
   (type $merged' (record (field "rows" u64) (field "runs" (list string)) (field "bytes" (list u8))))
   (export $merged "merged" (type $merged'))
@@ -63,7 +63,7 @@ fn component(body: &str) -> Vec<u8> {
     (export "convert" (func $convert))
     (export "merged" (type $merged))
     (export "merge" (func $merge)))
-  (export "serratus:summary/converter@0.2.0" (instance $converter))
+  (export "serratus:summary/converter@0.3.0" (instance $converter))
 )"#
     );
     wat::parse_str(text).expect("valid component text")

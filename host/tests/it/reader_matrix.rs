@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use summary_guest::{convert_batch, SummaryInput};
+use summary_guest::{batch_name, convert_batch, SummaryInput};
 use summary_lake::Kind;
 use summary_pipeline::convert::{Batch, Convert, Summary};
 use summary_uploader::converter::{Converter, GuestLimits};
@@ -195,9 +195,10 @@ fn the_same_batch_twice_gives_the_same_bytes_natively_and_through_the_component(
                 bytes: &s.bytes,
             })
             .collect();
+        let name = batch_name(&inputs);
         let native = [
-            convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap(),
-            convert_batch(&inputs, summary_guest::Layout::ScorePctid).unwrap(),
+            convert_batch(&inputs, summary_guest::Layout::ScorePctid, &name).unwrap(),
+            convert_batch(&inputs, summary_guest::Layout::ScorePctid, &name).unwrap(),
         ];
         let wasm = [
             converter

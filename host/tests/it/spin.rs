@@ -115,7 +115,7 @@ fn start_spin(aws: &Aws, prefix: &str, database: &str) -> SpinHost {
     let component = table(&manifest, &["component", COMPONENT]);
     let source = built(component["source"].as_str().unwrap());
     let dependency = table(&manifest, &["component", COMPONENT, "dependencies"])
-        ["serratus:summary/converter@0.2.0"]["path"]
+        ["serratus:summary/converter@0.3.0"]["path"]
         .as_str()
         .unwrap();
     let cert = std::fs::read_to_string(events::sns_cert_path()).unwrap();
@@ -395,13 +395,13 @@ fn spin_toml_is_a_valid_manifest_whose_files_and_variables_resolve() {
     // The dependency names the interface the WIT declares, at its version.
     let wit = std::fs::read_to_string(repo().join("wit/summary.wit")).unwrap();
     assert!(
-        wit.starts_with("package serratus:summary@0.2.0;"),
+        wit.starts_with("package serratus:summary@0.3.0;"),
         "{}",
         &wit[..40]
     );
     assert!(wit.contains("interface converter {"));
     let guest = built(
-        dependencies["serratus:summary/converter@0.2.0"]["path"]
+        dependencies["serratus:summary/converter@0.3.0"]["path"]
             .as_str()
             .unwrap(),
     );

@@ -55,7 +55,9 @@ impl Convert for NativeConverter {
                 bytes: &s.bytes,
             })
             .collect();
-        let batch = summary_guest::convert_batch(&inputs, layout).map_err(ConvertError::Failed)?;
+        let name = summary_guest::batch_name(&inputs);
+        let batch =
+            summary_guest::convert_batch(&inputs, layout, &name).map_err(ConvertError::Failed)?;
         Ok(Batch {
             outcomes: batch
                 .outcomes

@@ -35,7 +35,7 @@ mod variables {
 }
 use variables::fermyon::spin::variables as spin_variables;
 
-const CONVERTER: &str = "serratus:summary/converter@0.2.0";
+const CONVERTER: &str = "serratus:summary/converter@0.3.0";
 const CONVERTER_FUNCTIONS: [&str; 2] = ["convert", "merge"];
 
 struct State {
