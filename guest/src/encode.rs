@@ -21,6 +21,11 @@ use summary_lake::{ColumnType, Layout, Table};
 
 use crate::value::Value;
 
+mod plain_file;
+mod thrift;
+
+use plain_file::PlainFile;
+
 /// A row group closes at the first run boundary once it holds this many
 /// rows ...
 pub const ROW_GROUP_ROWS: usize = 10_000;
@@ -86,6 +91,7 @@ pub struct Encoder {
     doubles: Vec<f64>,
     bools: Vec<bool>,
     levels: Vec<i16>,
+    plain_file: PlainFile,
     aids: LookupAids,
 }
 
@@ -113,6 +119,30 @@ impl Encoder {
     /// run's rows are all in one group, and groups do not overlap in `sra`,
     /// so a reader looking for one run skips the others by statistics.
     pub fn encode<'r, 'a: 'r>(
+        &mut self,
+        table: &Table,
+        rows: &[&'r [Value<'a>]],
+    ) -> Result<Vec<u8>, String> {
+        let setup = writer_setup(table)?;
+        let small = rows.len() < COMPACT_ROWS && plain_file::fits(rows);
+        if small && self.aids == LookupAids::default() {
+            check_cells(table, rows)?;
+            let mut out = Vec::with_capacity(1024 + rows.len() * 64);
+            self.plain_file.write(
+                table,
+                &setup.schema_elements,
+                rows,
+                STATISTICS_PREFIX,
+                &mut out,
+            );
+            return Ok(out);
+        }
+        self.encode_with_parquet_rs(table, rows)
+    }
+
+    /// [`Encoder::encode`] with parquet-rs' writer for every file: what the
+    /// small-file writer must match byte for byte.
+    pub fn encode_with_parquet_rs<'r, 'a: 'r>(
         &mut self,
         table: &Table,
         rows: &[&'r [Value<'a>]],
@@ -263,6 +293,43 @@ impl Encoder {
     }
 }
 
+/// Fails as the column writers of [`Encoder::encode_with_parquet_rs`] do,
+/// column by column, on a value of the wrong type or a null in a required
+/// column.
+fn check_cells(table: &Table, rows: &[&[Value]]) -> Result<(), String> {
+    for (index, column) in table.columns.iter().enumerate() {
+        let mut nulls = false;
+        for row in rows {
+            let cell = &row[index];
+            let fits = match (column.ty, cell) {
+                (_, Value::Null) => {
+                    nulls = true;
+                    true
+                }
+                (ColumnType::Text, Value::Text(_)) => true,
+                (ColumnType::BigInt, Value::Int(_)) => true,
+                (ColumnType::Int, Value::Int(n)) => i32::try_from(*n).is_ok(),
+                (ColumnType::Double, Value::Double(_)) => true,
+                (ColumnType::Boolean, Value::Bool(_)) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(format!(
+                    "{}.{}: value {cell:?} does not fit the column",
+                    table.glue_name, column.name
+                ));
+            }
+        }
+        if nulls && !column.nullable {
+            return Err(format!(
+                "{}.{}: null in a required column",
+                table.glue_name, column.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Definition levels are written for nullable columns only.
 fn levels(nullable: bool, levels: &[i16]) -> Option<&[i16]> {
     nullable.then_some(levels)
@@ -301,6 +368,8 @@ fn group_end(rows: &[&[Value]], start: usize) -> usize {
 /// What every file of a table shares, computed once per table.
 struct WriterSetup {
     schema: TypePtr,
+    /// The schema as the small-file writer puts it in the footer.
+    schema_elements: Vec<u8>,
     compact: Arc<WriterProperties>,
     plain: Arc<WriterProperties>,
 }
@@ -314,6 +383,7 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
             .map(|table| {
                 let setup = parquet_schema(table).map(|schema| WriterSetup {
                     schema,
+                    schema_elements: plain_file::schema_elements(table),
                     compact: Arc::new(writer_properties(table, true, LookupAids::default())),
                     plain: Arc::new(writer_properties(table, false, LookupAids::default())),
                 });
