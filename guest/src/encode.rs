@@ -2,6 +2,9 @@
 //! and typed column writers): values go straight from the parsed rows into
 //! column buffers, no Arrow arrays in between. Snappy, dictionaries for
 //! text columns, chunk min/max statistics (long strings cut to a prefix).
+//! Small objects (under [`COMPACT_ROWS`] rows, most of the score/pctid
+//! layout's) are written by `encode/plain_file.rs` instead: the same bytes
+//! without parquet-rs' per-file machinery, about a tenth of the instructions.
 //!
 //! The Parquet schema is what the Arrow writer wrote before (the lake's
 //! Athena/Glue tables depend on it): a root group `arrow_schema`, text as

@@ -6,8 +6,8 @@
 //! writers, page and metadata structs, moves and allocations per column),
 //! far more than the rows. This writer produces the same bytes as
 //! parquet-rs 59 with the properties `encode.rs` gives such files (checked
-//! byte for byte against it: `encode::tests`, `guest/tests/batch.rs`), at a
-//! fraction of the cost, with buffers kept across the objects of a batch.
+//! byte for byte against it: `guest/tests/plain_file.rs`), at about a
+//! tenth of the cost, with buffers kept across the objects of a batch.
 
 use parquet::file::properties::DEFAULT_CREATED_BY;
 use summary_lake::{ColumnType, Table};
