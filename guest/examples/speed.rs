@@ -1,5 +1,8 @@
 //! Where conversion time goes: parse vs encode, per kind, on a generated corpus.
 //! `cargo run --release -p summary-guest --example speed [FILES]`
+//! (`SMALL_OBJECTS=N`: small objects to encode, 20,000 by default;
+//! `SMALL_OBJECT_WRITER=parquet-rs`: encode them with parquet-rs' writer,
+//! the small-file writer's reference, for before/after figures).
 use std::time::Instant;
 
 fn main() {
@@ -22,8 +25,13 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
+    let reference = std::env::var("SMALL_OBJECT_WRITER").as_deref() == Ok("parquet-rs");
     for _ in 0..iterations {
-        std::hint::black_box(encoder.encode(family.table, &rows).unwrap());
+        let object = match reference {
+            true => encoder.encode_with_parquet_rs(family.table, &rows),
+            false => encoder.encode(family.table, &rows),
+        };
+        std::hint::black_box(object.unwrap());
     }
     println!(
         "small object ({} rows): {:.1} µs",

@@ -2,6 +2,9 @@
 //! and typed column writers): values go straight from the parsed rows into
 //! column buffers, no Arrow arrays in between. Snappy, dictionaries for
 //! text columns, chunk min/max statistics (long strings cut to a prefix).
+//! Small objects (under [`COMPACT_ROWS`] rows, most of the score/pctid
+//! layout's) are written by `encode/plain_file.rs` instead: the same bytes
+//! without parquet-rs' per-file machinery, about a tenth of the instructions.
 //!
 //! The Parquet schema is what the Arrow writer wrote before (the lake's
 //! Athena/Glue tables depend on it): a root group `arrow_schema`, text as
@@ -20,6 +23,11 @@ use summary_lake::catalog::{file_table, TABLES};
 use summary_lake::{ColumnType, Layout, Table};
 
 use crate::value::Value;
+
+mod plain_file;
+mod thrift;
+
+use plain_file::PlainFile;
 
 /// A row group closes at the first run boundary once it holds this many
 /// rows ...
@@ -86,6 +94,7 @@ pub struct Encoder {
     doubles: Vec<f64>,
     bools: Vec<bool>,
     levels: Vec<i16>,
+    plain_file: PlainFile,
     aids: LookupAids,
 }
 
@@ -113,6 +122,30 @@ impl Encoder {
     /// run's rows are all in one group, and groups do not overlap in `sra`,
     /// so a reader looking for one run skips the others by statistics.
     pub fn encode<'r, 'a: 'r>(
+        &mut self,
+        table: &Table,
+        rows: &[&'r [Value<'a>]],
+    ) -> Result<Vec<u8>, String> {
+        let setup = writer_setup(table)?;
+        let small = rows.len() < COMPACT_ROWS && plain_file::fits(rows);
+        if small && self.aids == LookupAids::default() {
+            check_cells(table, rows)?;
+            let mut out = Vec::with_capacity(1024 + rows.len() * 64);
+            self.plain_file.write(
+                table,
+                &setup.schema_elements,
+                rows,
+                STATISTICS_PREFIX,
+                &mut out,
+            );
+            return Ok(out);
+        }
+        self.encode_with_parquet_rs(table, rows)
+    }
+
+    /// [`Encoder::encode`] with parquet-rs' writer for every file: what the
+    /// small-file writer must match byte for byte.
+    pub fn encode_with_parquet_rs<'r, 'a: 'r>(
         &mut self,
         table: &Table,
         rows: &[&'r [Value<'a>]],
@@ -263,6 +296,43 @@ impl Encoder {
     }
 }
 
+/// Fails as the column writers of [`Encoder::encode_with_parquet_rs`] do,
+/// column by column, on a value of the wrong type or a null in a required
+/// column.
+fn check_cells(table: &Table, rows: &[&[Value]]) -> Result<(), String> {
+    for (index, column) in table.columns.iter().enumerate() {
+        let mut nulls = false;
+        for row in rows {
+            let cell = &row[index];
+            let fits = match (column.ty, cell) {
+                (_, Value::Null) => {
+                    nulls = true;
+                    true
+                }
+                (ColumnType::Text, Value::Text(_)) => true,
+                (ColumnType::BigInt, Value::Int(_)) => true,
+                (ColumnType::Int, Value::Int(n)) => i32::try_from(*n).is_ok(),
+                (ColumnType::Double, Value::Double(_)) => true,
+                (ColumnType::Boolean, Value::Bool(_)) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(format!(
+                    "{}.{}: value {cell:?} does not fit the column",
+                    table.glue_name, column.name
+                ));
+            }
+        }
+        if nulls && !column.nullable {
+            return Err(format!(
+                "{}.{}: null in a required column",
+                table.glue_name, column.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Definition levels are written for nullable columns only.
 fn levels(nullable: bool, levels: &[i16]) -> Option<&[i16]> {
     nullable.then_some(levels)
@@ -301,6 +371,8 @@ fn group_end(rows: &[&[Value]], start: usize) -> usize {
 /// What every file of a table shares, computed once per table.
 struct WriterSetup {
     schema: TypePtr,
+    /// The schema as the small-file writer puts it in the footer.
+    schema_elements: Vec<u8>,
     compact: Arc<WriterProperties>,
     plain: Arc<WriterProperties>,
 }
@@ -314,6 +386,7 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
             .map(|table| {
                 let setup = parquet_schema(table).map(|schema| WriterSetup {
                     schema,
+                    schema_elements: plain_file::schema_elements(table),
                     compact: Arc::new(writer_properties(table, true, LookupAids::default())),
                     plain: Arc::new(writer_properties(table, false, LookupAids::default())),
                 });

@@ -17,6 +17,9 @@ use summary_lake::text::{excerpt, quoted};
 pub struct Record<'a> {
     line: u32,
     fields: Vec<Field<'a>>,
+    /// The [`key_bit`]s of the line's keys: a key whose bit is clear is
+    /// not on the line, without a search.
+    keys: u64,
     /// Where the next lookup starts: section parsers ask for keys in about
     /// the order Serratus wrote them, so most lookups hit at once.
     cursor: usize,
@@ -45,30 +48,20 @@ impl<'a> Record<'a> {
     ) -> ParseResult<Self> {
         fields.clear();
         let bytes = text.as_bytes();
+        let mut keys = 0u64;
         let mut start = 0;
         while start < bytes.len() {
-            // The key runs to the first '='; a ';' before it is an error.
+            // The key: letters, digits and '_' up to its '='. Anything else
+            // (no '=', a ';' first, an empty or invalid key) is an error,
+            // which `key_error` finds and words.
             let mut eq = start;
-            while eq < bytes.len() && bytes[eq] != b'=' && bytes[eq] != b';' {
+            while eq < bytes.len() && KEY_BYTE[bytes[eq] as usize] {
                 eq += 1;
             }
-            let rest = &text[start..];
-            if eq == bytes.len() {
-                return Err(ParseError::new(
-                    line,
-                    rest,
-                    "missing '=' after the key (truncated line?)",
-                ));
-            }
-            if bytes[eq] == b';' {
-                return Err(ParseError::new(
-                    line,
-                    &text[start..eq],
-                    "missing '=' after the key",
-                ));
+            if eq == start || eq == bytes.len() || bytes[eq] != b'=' {
+                return Err(key_error(line, text, start));
             }
             let key = &text[start..eq];
-            check_key(line, key)?;
             let from = eq + 1;
             let (value, next, suspect) = if free_text_keys.iter().any(|k| same(k, key)) {
                 match bytes.last() {
@@ -84,9 +77,12 @@ impl<'a> Record<'a> {
                     (None, _) => return Err(unterminated(line, key)),
                 }
             };
-            if fields.iter().any(|f| same(f.key, key)) {
+            // A key seen before has its bit set; only then compare keys.
+            let bit = key_bit(key);
+            if keys & bit != 0 && fields.iter().any(|f| same(f.key, key)) {
                 return Err(ParseError::new(line, key, "duplicate key"));
             }
+            keys |= bit;
             if let Some(c) = suspect.then(|| control_character(value)).flatten() {
                 return Err(ParseError::new(
                     line,
@@ -107,6 +103,7 @@ impl<'a> Record<'a> {
         Ok(Record {
             line,
             fields,
+            keys,
             cursor: 0,
         })
     }
@@ -116,7 +113,7 @@ impl<'a> Record<'a> {
     }
 
     pub fn has(&self, key: &str) -> bool {
-        self.fields.iter().any(|f| same(f.key, key))
+        self.keys & key_bit(key) != 0 && self.fields.iter().any(|f| same(f.key, key))
     }
 
     /// The first key of the line other than `skip`, for errors about the
@@ -224,9 +221,16 @@ impl<'a> Record<'a> {
     /// dots (`gen=Family.protein`); `shape` names the parts for the error.
     pub fn dotted<const N: usize>(&mut self, key: &str, shape: &str) -> ParseResult<[&'a str; N]> {
         let value = self.text(key)?;
-        let mut parts = value.splitn(N, '.');
-        let split: [Option<&'a str>; N] =
-            std::array::from_fn(|_| parts.next().filter(|p| !p.is_empty()));
+        // As `value.splitn(N, '.')`, with the word-at-a-time search.
+        let mut rest = Some(value);
+        let split: [Option<&'a str>; N] = std::array::from_fn(|i| {
+            let part = rest?;
+            let dot = (i + 1 < N)
+                .then(|| scan::find(part.as_bytes(), b'.'))
+                .flatten();
+            rest = dot.map(|at| &part[at + 1..]);
+            Some(&part[..dot.unwrap_or(part.len())]).filter(|p| !p.is_empty())
+        });
         match split.iter().all(Option::is_some) {
             true => Ok(split.map(|p| p.unwrap_or_default())),
             false => Err(self.error(key, format!("expected {shape}, got {}", quoted(value)))),
@@ -282,10 +286,74 @@ impl<'a> Record<'a> {
     }
 }
 
-/// Key equality for short ASCII keys: a byte loop, no call to memcmp.
+/// Key equality for short ASCII keys: words, not a byte loop, and no
+/// call to memcmp (a byte loop in the component).
 #[inline]
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
+    match n {
+        // The first and the last four bytes (overlapping below 8).
+        4..=8 => word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4),
+        _ => a.iter().zip(b).all(|(x, y)| x == y),
+    }
+}
+
+/// One of 64 bits for a key, from its length and first and last bytes:
+/// different bits mean different keys.
+#[inline]
+fn key_bit(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let (first, last) = match bytes {
+        [] => (0, 0),
+        [first, .., last] => (*first, *last),
+        [only] => (*only, *only),
+    };
+    let hash = (bytes.len() as u32)
+        .wrapping_mul(0x9e37_79b9)
+        .wrapping_add(u32::from(first).wrapping_mul(0x85eb_ca6b))
+        .wrapping_add(u32::from(last).wrapping_mul(0xc2b2_ae35));
+    1 << (hash >> 26)
+}
+
+/// Bytes a key may hold: ASCII letters, digits and '_'.
+static KEY_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    table
+};
+
+/// The error of a field starting at `start` whose key is not letters,
+/// digits and '_' up to an '=': as the field scan words it.
+#[cold]
+fn key_error(line: u32, text: &str, start: usize) -> ParseError {
+    let bytes = text.as_bytes();
+    let mut eq = start;
+    while eq < bytes.len() && bytes[eq] != b'=' && bytes[eq] != b';' {
+        eq += 1;
+    }
+    if eq == bytes.len() {
+        return ParseError::new(
+            line,
+            &text[start..],
+            "missing '=' after the key (truncated line?)",
+        );
+    }
+    if bytes[eq] == b';' {
+        return ParseError::new(line, &text[start..eq], "missing '=' after the key");
+    }
+    match check_key(line, &text[start..eq]) {
+        Err(e) => e,
+        Ok(()) => unreachable!("a valid key ends at its '='"),
+    }
 }
 
 /// The first control character of a value other than a tab, as
@@ -403,5 +471,55 @@ impl<'a> CommaFields<'a> {
             )),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_compare_as_strings_do() {
+        let keys = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abce",
+            "bbcd",
+            "abcde",
+            "abcdf",
+            "score",
+            "pctid",
+            "famcvg",
+            "seqcvg",
+            "avgcols",
+            "topscore",
+            "toplen",
+            "readlength",
+            "SUMZER_COMMENT",
+            "SUMZER_COMMENu",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(same(a, b), a == b, "{a} {b}");
+                if a == b {
+                    assert_eq!(key_bit(a), key_bit(b));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_and_invalid_keys_are_reported_as_before() {
+        let error = |text: &str| Record::parse(3, text, &[]).err().unwrap().to_string();
+        assert!(error("a=1;b=2;a=3;").contains("duplicate key"));
+        assert!(error("a=1;b-c=2;").contains("invalid key"));
+        assert!(error("a=1;=2;").contains("empty key"));
+        assert!(error("a=1;bc;").contains("missing '=' after the key"));
+        assert!(error("a=1;bc").contains("truncated line"));
+        let record = Record::parse(3, "score=1;pctid=2;", &[]).unwrap();
+        assert!(record.has("score") && record.has("pctid") && !record.has("scorf"));
     }
 }

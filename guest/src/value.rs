@@ -34,11 +34,30 @@ impl<'a> Value<'a> {
 /// A non-negative decimal integer: digits only (no sign, no exponent, no
 /// spaces) that fits an i64.
 pub fn parse_int(s: &str) -> Result<i64, String> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("invalid integer {}", quoted(s)));
+    // One pass: 18 digits always fit an i64; longer ones are checked.
+    let mut value: i64 = 0;
+    let mut fits = true;
+    for (i, b) in s.bytes().enumerate() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(format!("invalid integer {}", quoted(s)));
+        }
+        if i < 18 {
+            value = value * 10 + i64::from(digit);
+        } else if let Some(next) = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i64::from(digit)))
+        {
+            value = next;
+        } else {
+            fits = false;
+        }
     }
-    s.parse::<i64>()
-        .map_err(|_| format!("integer {} out of range", quoted(s)))
+    match (s.is_empty(), fits) {
+        (true, _) => Err(format!("invalid integer {}", quoted(s))),
+        (false, true) => Ok(value),
+        (false, false) => Err(format!("integer {} out of range", quoted(s))),
+    }
 }
 
 /// A non-negative finite decimal as Python's `%f`/`%g` print it: digits with
@@ -81,6 +100,17 @@ mod tests {
         assert_eq!(
             parse_int("9223372036854775808"),
             Err("integer \"9223372036854775808\" out of range".into())
+        );
+        // Leading zeros, and the checked digits past the 18th.
+        assert_eq!(parse_int("0000000000000000000000042"), Ok(42));
+        assert_eq!(parse_int("999999999999999999"), Ok(999_999_999_999_999_999));
+        assert_eq!(
+            parse_int("99999999999999999999x"),
+            Err("invalid integer \"99999999999999999999x\"".into())
+        );
+        assert_eq!(
+            parse_int("99999999999999999999"),
+            Err("integer \"99999999999999999999\" out of range".into())
         );
     }
 
