@@ -282,3 +282,29 @@ fn the_component_names_a_batch_as_told_and_rejects_a_malformed_name() {
         );
     }
 }
+
+/// More concurrent calls than the pool has instance slots (16) wait for a
+/// slot instead of failing, and every call, on a fresh or a reused slot,
+/// gives the same objects.
+#[test]
+fn more_concurrent_calls_than_instance_slots_all_convert_alike() {
+    let converter = load(GuestLimits::default());
+    let summaries = summaries(Kind::Nucleotide);
+    let layout = summary_lake::Layout::RunBucket;
+    let expected = native(&summaries, layout);
+    let batches: Vec<_> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..40)
+            .map(|_| scope.spawn(|| converter.convert(layout, &summaries)))
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    assert_eq!(batches.len(), 40);
+    for batch in batches {
+        let batch = batch.expect("every call beyond the slots waits and converts");
+        assert_eq!(batch.objects.len(), expected.objects.len());
+        for (w, n) in batch.objects.iter().zip(&expected.objects) {
+            assert_eq!(w.key, n.key);
+            assert!(w.bytes == n.bytes, "{}: bytes differ", w.key);
+        }
+    }
+}
