@@ -10,7 +10,7 @@
 //! are synced before a write is reported.
 
 use std::fs::File;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,6 +27,9 @@ const LOCK_STRIPES: u64 = 64;
 pub struct LocalStore {
     root: PathBuf,
     temp_counter: AtomicU64,
+    /// This process's id, part of temporary file names (read once: each
+    /// `std::process::id()` is a system call).
+    pid: u32,
     /// fsync each written file and its folder before reporting it written.
     sync: bool,
 }
@@ -36,6 +39,7 @@ impl LocalStore {
         LocalStore {
             root: root.into(),
             temp_counter: AtomicU64::new(0),
+            pid: std::process::id(),
             sync: false,
         }
     }
@@ -54,18 +58,20 @@ impl LocalStore {
     /// into place.
     fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         let dir = path.parent().expect("a checked key has a parent");
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         // Hidden and not `.parquet`, so readers globbing the lake never see it.
         let file_name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("object");
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{file_name}.{}-{n}.tmp", std::process::id()));
-        let written = std::fs::write(&tmp, bytes)
-            .and_then(|()| match self.sync {
-                true => File::open(&tmp)?.sync_all(),
-                false => Ok(()),
+        let tmp = dir.join(format!(".{file_name}.{}-{n}.tmp", self.pid));
+        let written = create_in_folder(dir, &tmp)
+            .and_then(|mut file| {
+                file.write_all(bytes)?;
+                if self.sync {
+                    file.sync_all()?;
+                }
+                Ok(())
             })
             .with_context(|| format!("writing {}", tmp.display()));
         if let Err(e) = written {
@@ -185,6 +191,19 @@ impl ObjectStore for LocalStore {
     }
 }
 
+/// Creates the new file `path` in `dir`, creating `dir` (and its parents)
+/// only when it is missing: a lake's folders mostly exist already, and
+/// asking first cost two system calls per object.
+fn create_in_folder(dir: &Path, path: &Path) -> std::io::Result<File> {
+    match File::create_new(path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            File::create_new(path)
+        }
+        created => created,
+    }
+}
+
 /// Keys of the files under `dir` (whose key is `key`), skipping the hidden
 /// temporary files of writes in flight.
 fn list_files(dir: &Path, key: &str, keys: &mut Vec<(String, u64)>) -> Result<()> {
@@ -275,6 +294,29 @@ mod tests {
         assert_eq!(store.delete_prefix("k/").unwrap(), 2);
         assert_eq!(store.delete_prefix("k/").unwrap(), 0);
         assert!(store.delete_prefix("../").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn folders_are_made_when_missing_and_again_after_a_deletion() {
+        let dir = std::env::temp_dir().join(format!("store-folders-{}", std::process::id()));
+        let store = LocalStore::new(&dir);
+        store.put("t/score=1/pctid=2/a.parquet", b"a").unwrap();
+        store.put("t/score=1/pctid=2/b.parquet", b"b").unwrap();
+        // Another process (or `clear`) removes the folders between writes.
+        std::fs::remove_dir_all(dir.join("t")).unwrap();
+        assert_eq!(
+            store.put("t/score=1/pctid=2/a.parquet", b"a").unwrap(),
+            PutOutcome::Written
+        );
+        assert_eq!(store.list("t/").unwrap(), ["t/score=1/pctid=2/a.parquet"]);
+        // A file where a folder should be: a clear error naming the file.
+        std::fs::write(dir.join("t/score=3"), b"").unwrap();
+        let error = store.put("t/score=3/pctid=1/a.parquet", b"a").unwrap_err();
+        assert!(
+            format!("{error:#}").contains("t/score=3/pctid=1/a.parquet: Not a directory"),
+            "{error:#}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
