@@ -764,9 +764,24 @@ fn serratus_conversion(
     );
 }
 
-/// Runs `replay` on a folder; returns the wall time and its last line.
+/// Flushes the writes of earlier measures to disk, so that their writeback
+/// does not land in the next timed run.
+///
+/// The lakes and baseline outputs of a run are not deleted while it runs
+/// (the scratch folder goes at the end): on ext4, files created within
+/// half a minute of mass deletions spend most of their time in the inode
+/// allocator skipping the recently deleted inodes (`recently_deleted` in
+/// `perf`), which tripled replay's time on the 60 fixtures.
+fn settle() {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+}
+
+/// Runs `replay` on a folder into a new lake `lake`; returns the wall time
+/// and its last line.
 fn time_replay(corpus_dir: &Path, lake: &Path, extra: &[&str]) -> (Duration, String) {
-    let _ = std::fs::remove_dir_all(lake);
+    assert!(!lake.exists(), "{} is reused: each replay gets a new lake", lake.display());
+    settle();
     let started = Instant::now();
     let out = Command::new(uploader())
         .args(["replay", "--lake", lake.to_str().unwrap()])
@@ -812,13 +827,13 @@ fn replay_sizes(
         let all = scratch.join("corpus");
         sizes.push((format!("{} generated summaries", corpus.len()), all, 1));
     }
-    for (label, dir, rounds) in sizes {
+    for (size, (label, dir, rounds)) in sizes.into_iter().enumerate() {
         // The whole corpus's baseline already ran (0.): not again.
         let reuse = dir == scratch.join("corpus");
         let base: Vec<serde_json::Value> = (0..if reuse { 0 } else { rounds })
             .map(|i| {
-                let out = scratch.join(format!("baseline-sizes-{i}"));
-                let _ = std::fs::remove_dir_all(&out);
+                let out = scratch.join(format!("baseline-sizes-{size}-{i}"));
+                settle();
                 let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/baseline.py");
                 let run = Command::new(servers::venv_python())
                     .arg(script)
@@ -852,9 +867,11 @@ fn replay_sizes(
             ),
         ];
         for (layout, row_suffix, target_layout, target) in layouts {
-            let lake = scratch.join(format!("replay-sizes-{layout}-lake"));
             let replays: Vec<(Duration, String)> = (0..rounds)
-                .map(|_| time_replay(&dir, &lake, &["--layout", layout]))
+                .map(|i| {
+                    let lake = scratch.join(format!("replay-sizes-{size}-{layout}-{i}"));
+                    time_replay(&dir, &lake, &["--layout", layout])
+                })
                 .collect();
             let (best, last) = replays.iter().min_by_key(|(d, _)| *d).unwrap();
             let ratio = base_s / best.as_secs_f64();
@@ -902,10 +919,28 @@ fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: boo
         format!("{bare:.1} µs per file"),
         format!("{files} files in 100 folders, one thread"),
     );
+    // A score/pctid lake puts most objects in a partition folder of their
+    // own: the same with a new folder (and its parent) per file.
+    let root = scratch.join("bare-folders");
+    settle();
+    let started = Instant::now();
+    for i in 0..files {
+        let dir = root.join(format!("t/score={i}/pctid={i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = dir.join(format!(".o{i}.tmp"));
+        std::fs::write(&tmp, &payload).unwrap();
+        std::fs::rename(&tmp, dir.join(format!("o{i}.parquet"))).unwrap();
+    }
+    let bare_folder = started.elapsed().as_secs_f64() * 1e6 / files as f64;
+    report.row(
+        "9. the same with two new folders per file",
+        format!("{bare_folder:.1} µs per file"),
+        format!("{files} files, each in a new score=/pctid= folder pair"),
+    );
     // The host's store and the converter, per object, from replay's own
     // timings (RUST_LOG=info), one batch at a time.
     let lake = scratch.join("store-cost-lake");
-    let _ = std::fs::remove_dir_all(&lake);
+    settle();
     let out = Command::new(uploader())
         .args(["replay", "--jobs", "1", "--lake", lake.to_str().unwrap()])
         .arg(corpus_dir)
@@ -951,8 +986,10 @@ fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: boo
         "9. host local store per object (replay --jobs 1)",
         format!("{store:.1} µs per object"),
         format!(
-            "{:.1}x the bare file cost; {objects} objects, {:.2} s storing",
+            "{:.1}x the bare file cost, {:.1}x with new folders; {objects} objects in {} folders, {:.2} s storing",
             store / bare,
+            store / bare_folder,
+            count_folders(&lake),
             (ms - convert_ms) as f64 / 1e3
         ),
     );
@@ -964,6 +1001,17 @@ fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: boo
             convert_ms as f64 / 1e3
         ),
     );
+}
+
+/// Folders under `dir`, itself not counted.
+fn count_folders(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|entry| 1 + count_folders(&entry.path()))
+        .sum()
 }
 
 fn baseline(corpus_dir: &Path, scratch: &Path) -> serde_json::Value {
