@@ -218,7 +218,7 @@ impl Converter {
             pre,
             limits,
             ticker_stop,
-            slots: SlotGate::new(1000),
+            slots: SlotGate::new(INSTANCE_SLOTS),
         })
     }
 
