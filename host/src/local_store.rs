@@ -191,14 +191,15 @@ impl ObjectStore for LocalStore {
     }
 }
 
-/// Creates the new file `path` in `dir`, creating `dir` (and its parents)
-/// only when it is missing: a lake's folders mostly exist already, and
-/// asking first cost two system calls per object.
+/// Creates (or truncates: a temporary left by a crashed process of the same
+/// id) the file `path` in `dir`, creating `dir` and its parents only when it
+/// is missing: a lake's folders mostly exist already, and asking first cost
+/// two system calls per object.
 fn create_in_folder(dir: &Path, path: &Path) -> std::io::Result<File> {
-    match File::create_new(path) {
+    match File::create(path) {
         Err(e) if e.kind() == ErrorKind::NotFound => {
             std::fs::create_dir_all(dir)?;
-            File::create_new(path)
+            File::create(path)
         }
         created => created,
     }
