@@ -780,7 +780,11 @@ fn settle() {
 /// Runs `replay` on a folder into a new lake `lake`; returns the wall time
 /// and its last line.
 fn time_replay(corpus_dir: &Path, lake: &Path, extra: &[&str]) -> (Duration, String) {
-    assert!(!lake.exists(), "{} is reused: each replay gets a new lake", lake.display());
+    assert!(
+        !lake.exists(),
+        "{} is reused: each replay gets a new lake",
+        lake.display()
+    );
     settle();
     let started = Instant::now();
     let out = Command::new(uploader())
