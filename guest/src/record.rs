@@ -54,10 +54,11 @@ impl<'a> Record<'a> {
             // The key: letters, digits and '_' up to its '='. Anything else
             // (no '=', a ';' first, an empty or invalid key) is an error,
             // which `key_error` finds and words.
-            let mut eq = start;
-            while eq < bytes.len() && KEY_BYTE[bytes[eq] as usize] {
-                eq += 1;
-            }
+            let eq = start
+                + bytes[start..]
+                    .iter()
+                    .position(|b| !KEY_BYTE[*b as usize])
+                    .unwrap_or(bytes.len() - start);
             if eq == start || eq == bytes.len() || bytes[eq] != b'=' {
                 return Err(key_error(line, text, start));
             }
@@ -131,6 +132,14 @@ impl<'a> Record<'a> {
     }
 
     fn take(&mut self, key: &str) -> Option<&'a str> {
+        // Most lookups hit at the cursor: no search then.
+        if let Some(field) = self.fields.get_mut(self.cursor) {
+            if same(field.key, key) {
+                self.cursor += 1;
+                field.used = true;
+                return Some(field.value);
+            }
+        }
         let start = self.cursor.min(self.fields.len());
         let (before, after) = self.fields.split_at(start);
         let index = match after.iter().position(|f| same(f.key, key)) {
