@@ -17,12 +17,16 @@ use summary_lake::text::{excerpt, quoted};
 pub struct Record<'a> {
     line: u32,
     fields: Vec<Field<'a>>,
-    /// The [`key_bit`]s of the line's keys: a key whose bit is clear is
+    /// A bit per [`key_slot`] of the line's keys: a key whose bit is clear is
     /// not on the line, without a search.
     keys: u64,
-    /// Where the next lookup starts: section parsers ask for keys in about
-    /// the order Serratus wrote them, so most lookups hit at once.
+    /// The field just after the last one looked up: section parsers often
+    /// ask for keys in the order Serratus wrote them, a hit without a search.
     cursor: usize,
+    /// For each [`key_slot`] set in `keys`, the index of the first field
+    /// whose key has that slot (`u8::MAX` past 254 fields): a lookup
+    /// compares one key, and searches only when two keys share a slot.
+    slots: [u8; 64],
 }
 
 pub(crate) struct Field<'a> {
@@ -49,15 +53,17 @@ impl<'a> Record<'a> {
         fields.clear();
         let bytes = text.as_bytes();
         let mut keys = 0u64;
+        let mut slots = [0u8; 64];
         let mut start = 0;
         while start < bytes.len() {
             // The key: letters, digits and '_' up to its '='. Anything else
             // (no '=', a ';' first, an empty or invalid key) is an error,
             // which `key_error` finds and words.
-            let mut eq = start;
-            while eq < bytes.len() && KEY_BYTE[bytes[eq] as usize] {
-                eq += 1;
-            }
+            let eq = start
+                + bytes[start..]
+                    .iter()
+                    .position(|b| !KEY_BYTE[*b as usize])
+                    .unwrap_or(bytes.len() - start);
             if eq == start || eq == bytes.len() || bytes[eq] != b'=' {
                 return Err(key_error(line, text, start));
             }
@@ -78,9 +84,13 @@ impl<'a> Record<'a> {
                 }
             };
             // A key seen before has its bit set; only then compare keys.
-            let bit = key_bit(key);
+            let slot = key_slot(key);
+            let bit = 1u64 << slot;
             if keys & bit != 0 && fields.iter().any(|f| same(f.key, key)) {
                 return Err(ParseError::new(line, key, "duplicate key"));
+            }
+            if keys & bit == 0 {
+                slots[slot] = u8::try_from(fields.len()).unwrap_or(u8::MAX);
             }
             keys |= bit;
             if let Some(c) = suspect.then(|| control_character(value)).flatten() {
@@ -105,6 +115,7 @@ impl<'a> Record<'a> {
             fields,
             keys,
             cursor: 0,
+            slots,
         })
     }
 
@@ -113,7 +124,21 @@ impl<'a> Record<'a> {
     }
 
     pub fn has(&self, key: &str) -> bool {
-        self.keys & key_bit(key) != 0 && self.fields.iter().any(|f| same(f.key, key))
+        self.find(key).is_some()
+    }
+
+    /// The index of the field of `key`: its slot's field, else (another key
+    /// shares the slot) a search.
+    fn find(&self, key: &str) -> Option<usize> {
+        let slot = key_slot(key);
+        if self.keys & (1u64 << slot) == 0 {
+            return None;
+        }
+        let first = usize::from(self.slots[slot]);
+        match self.fields.get(first) {
+            Some(field) if same(field.key, key) => Some(first),
+            _ => self.fields.iter().position(|f| same(f.key, key)),
+        }
     }
 
     /// The first key of the line other than `skip`, for errors about the
@@ -131,12 +156,15 @@ impl<'a> Record<'a> {
     }
 
     fn take(&mut self, key: &str) -> Option<&'a str> {
-        let start = self.cursor.min(self.fields.len());
-        let (before, after) = self.fields.split_at(start);
-        let index = match after.iter().position(|f| same(f.key, key)) {
-            Some(i) => start + i,
-            None => before.iter().position(|f| same(f.key, key))?,
-        };
+        // Most lookups hit at the cursor: no search then.
+        if let Some(field) = self.fields.get_mut(self.cursor) {
+            if same(field.key, key) {
+                self.cursor += 1;
+                field.used = true;
+                return Some(field.value);
+            }
+        }
+        let index = self.find(key)?;
         self.cursor = index + 1;
         let field = &mut self.fields[index];
         field.used = true;
@@ -303,10 +331,11 @@ fn same(a: &str, b: &str) -> bool {
     }
 }
 
-/// One of 64 bits for a key, from its length and first and last bytes:
-/// different bits mean different keys.
+/// One of 64 slots for a key, from its length and first and last bytes:
+/// different slots mean different keys. Within each kind's keys only
+/// `SUMZER_COMMENT`, `panlen` and `seq`, and `famcvg` and `gen`, share one.
 #[inline]
-fn key_bit(key: &str) -> u64 {
+fn key_slot(key: &str) -> usize {
     let bytes = key.as_bytes();
     let (first, last) = match bytes {
         [] => (0, 0),
@@ -317,7 +346,7 @@ fn key_bit(key: &str) -> u64 {
         .wrapping_mul(0x9e37_79b9)
         .wrapping_add(u32::from(first).wrapping_mul(0x85eb_ca6b))
         .wrapping_add(u32::from(last).wrapping_mul(0xc2b2_ae35));
-    1 << (hash >> 26)
+    (hash >> 26) as usize
 }
 
 /// Bytes a key may hold: ASCII letters, digits and '_'.
@@ -505,8 +534,44 @@ mod tests {
             for b in keys {
                 assert_eq!(same(a, b), a == b, "{a} {b}");
                 if a == b {
-                    assert_eq!(key_bit(a), key_bit(b));
+                    assert_eq!(key_slot(a), key_slot(b));
                 }
+            }
+        }
+    }
+
+    /// Lookups through the slots find every key, in any order, when keys
+    /// share a slot and past 255 fields.
+    #[test]
+    fn lookups_find_every_key() {
+        assert_eq!(key_slot("SUMZER_COMMENT"), key_slot("seq"));
+        assert_eq!(key_slot("famcvg"), key_slot("gen"));
+        let many: String = (0..300).map(|i| format!("k{i}={i};")).collect();
+        let lines = [
+            "seq=1;panlen=2;SUMZER_COMMENT=3;gen=4;famcvg=5;a=6;".to_string(),
+            "famcvg=5;gen=4;SUMZER_COMMENT=3;panlen=2;seq=1;a=6;".to_string(),
+            many,
+        ];
+        for text in &lines {
+            let pairs: Vec<(&str, &str)> = text
+                .trim_end_matches(';')
+                .split(';')
+                .map(|f| f.split_once('=').unwrap())
+                .collect();
+            // Forwards, backwards, and from the middle out.
+            let mut orders = vec![pairs.clone(), pairs.iter().rev().cloned().collect()];
+            let (a, b) = pairs.split_at(pairs.len() / 2);
+            orders.push(b.iter().chain(a).cloned().collect());
+            for order in orders {
+                let mut record = Record::parse(1, text, &[]).unwrap();
+                for (key, value) in &order {
+                    assert!(record.has(key), "{key}");
+                    assert_eq!(record.take(key), Some(*value), "{key}");
+                }
+                for absent in ["k300", "panle", "sq", "SUMZER_COMMENTS", "b"] {
+                    assert!(!record.has(absent) && record.take(absent).is_none());
+                }
+                record.finish().unwrap();
             }
         }
     }
@@ -515,6 +580,8 @@ mod tests {
     fn duplicate_and_invalid_keys_are_reported_as_before() {
         let error = |text: &str| Record::parse(3, text, &[]).err().unwrap().to_string();
         assert!(error("a=1;b=2;a=3;").contains("duplicate key"));
+        assert!(error("seq=1;SUMZER_COMMENT=2;seq=3;").contains("duplicate key"));
+        assert!(error("gen=1;famcvg=2;famcvg=3;").contains("duplicate key"));
         assert!(error("a=1;b-c=2;").contains("invalid key"));
         assert!(error("a=1;=2;").contains("empty key"));
         assert!(error("a=1;bc;").contains("missing '=' after the key"));

@@ -202,10 +202,10 @@ fn section_of(kind: Kind, format: &Format, record: &Record) -> ParseResult<usize
 
 /// A line's `sra=` prefix, where it has one, must name the header's run.
 fn check_run_prefix(record: &mut Record, run: &str) -> ParseResult<()> {
-    if !record.has("sra") {
+    // As `has` then `text`, in one lookup: the prefix is the first field.
+    let Some(prefix) = record.opt_text("sra")? else {
         return Ok(());
-    }
-    let prefix = record.text("sra")?;
+    };
     if prefix != run {
         return Err(record.error(
             "sra",

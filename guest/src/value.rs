@@ -34,6 +34,19 @@ impl<'a> Value<'a> {
 /// A non-negative decimal integer: digits only (no sign, no exponent, no
 /// spaces) that fits an i64.
 pub fn parse_int(s: &str) -> Result<i64, String> {
+    // Up to 18 digits (nearly every value) always fit an i64: no checks
+    // in the loop but the digit test.
+    if !s.is_empty() && s.len() <= 18 {
+        let mut value: i64 = 0;
+        for b in s.bytes() {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return Err(format!("invalid integer {}", quoted(s)));
+            }
+            value = value * 10 + i64::from(digit);
+        }
+        return Ok(value);
+    }
     // One pass: 18 digits always fit an i64; longer ones are checked.
     let mut value: i64 = 0;
     let mut fits = true;
