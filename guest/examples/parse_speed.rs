@@ -1,12 +1,17 @@
-//! Parsing alone, natively, on `gen-corpus --seed 1 --files 1000`: a
-//! measurement, not a test (`--ignored`); with callgrind, count the
-//! instructions inside `parse_summary` only
-//! (`--toggle-collect='*parse_summary*'`).
+//! Parsing alone, natively, on `gen-corpus --seed 1 --files 1000` (row 6
+//! of bench/RESULTS.md, on its own, for a profiler):
+//!
+//! ```sh
+//! cargo run --release -p summary-guest --example parse_speed
+//! valgrind --tool=callgrind --toggle-collect='*parse_summary*' \
+//!     $CARGO_TARGET_DIR/release/examples/parse_speed   # the parser's instructions only
+//! ```
+//!
+//! `PARSE_SPEED_FILES` and `PARSE_SPEED_ROUNDS` (1,000 and 5) change the
+//! corpus and the rounds.
 use std::time::Instant;
 
-#[test]
-#[ignore = "a measurement: cargo test --release -p summary-guest --test parse_speed -- --ignored --nocapture"]
-fn parse_speed() {
+fn main() {
     let files: u64 = std::env::var("PARSE_SPEED_FILES")
         .ok()
         .and_then(|v| v.parse().ok())
