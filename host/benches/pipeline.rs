@@ -902,22 +902,7 @@ fn replay_sizes(
 /// machine: create + write + rename of a hidden temporary, as the store does.
 fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: bool) {
     let files = if quick { 3_000 } else { 20_000 };
-    let root = scratch.join("bare");
-    let payload = vec![7u8; 1500];
-    let dirs: Vec<PathBuf> = (0..100)
-        .map(|i| root.join(format!("t/score={i}/pctid={i}")))
-        .collect();
-    for d in &dirs {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    let started = Instant::now();
-    for i in 0..files {
-        let dir = &dirs[i % dirs.len()];
-        let tmp = dir.join(format!(".o{i}.tmp"));
-        std::fs::write(&tmp, &payload).unwrap();
-        std::fs::rename(&tmp, dir.join(format!("o{i}.parquet"))).unwrap();
-    }
-    let bare = started.elapsed().as_secs_f64() * 1e6 / files as f64;
+    let bare = bare_file_cost(&scratch.join("bare"), files, Some(100));
     report.row(
         "9. bare create + write + rename of a 1.5 KB file",
         format!("{bare:.1} µs per file"),
@@ -925,17 +910,7 @@ fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: boo
     );
     // A score/pctid lake puts most objects in a partition folder of their
     // own: the same with a new folder (and its parent) per file.
-    let root = scratch.join("bare-folders");
-    settle();
-    let started = Instant::now();
-    for i in 0..files {
-        let dir = root.join(format!("t/score={i}/pctid={i}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let tmp = dir.join(format!(".o{i}.tmp"));
-        std::fs::write(&tmp, &payload).unwrap();
-        std::fs::rename(&tmp, dir.join(format!("o{i}.parquet"))).unwrap();
-    }
-    let bare_folder = started.elapsed().as_secs_f64() * 1e6 / files as f64;
+    let bare_folder = bare_file_cost(&scratch.join("bare-folders"), files, None);
     report.row(
         "9. the same with two new folders per file",
         format!("{bare_folder:.1} µs per file"),
@@ -1005,6 +980,34 @@ fn store_cost(report: &mut Report, corpus_dir: &Path, scratch: &Path, quick: boo
             convert_ms as f64 / 1e3
         ),
     );
+}
+
+/// µs per file of writing `files` hidden 1.5 KB temporaries under `root`
+/// and renaming each into place, as the store does: spread over
+/// `shared_folders` folders made before the clock starts, or (`None`) each
+/// in a new `score=`/`pctid=` folder pair made on the clock.
+fn bare_file_cost(root: &Path, files: usize, shared_folders: Option<usize>) -> f64 {
+    let payload = vec![7u8; 1500];
+    let folder = |i: usize| root.join(format!("t/score={i}/pctid={i}"));
+    for i in 0..shared_folders.unwrap_or(0) {
+        std::fs::create_dir_all(folder(i)).unwrap();
+    }
+    settle();
+    let started = Instant::now();
+    for i in 0..files {
+        let dir = match shared_folders {
+            Some(shared) => folder(i % shared),
+            None => {
+                let dir = folder(i);
+                std::fs::create_dir_all(&dir).unwrap();
+                dir
+            }
+        };
+        let tmp = dir.join(format!(".o{i}.tmp"));
+        std::fs::write(&tmp, &payload).unwrap();
+        std::fs::rename(&tmp, dir.join(format!("o{i}.parquet"))).unwrap();
+    }
+    started.elapsed().as_secs_f64() * 1e6 / files as f64
 }
 
 /// Folders under `dir`, itself not counted.
