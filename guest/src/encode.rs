@@ -2,15 +2,17 @@
 //! and typed column writers): values go straight from the parsed rows into
 //! column buffers, no Arrow arrays in between. Snappy, dictionaries for
 //! text columns, chunk min/max statistics (long strings cut to a prefix).
-//! Small objects (under [`COMPACT_ROWS`] rows, most of the score/pctid
-//! layout's) are written by `encode/plain_file.rs` instead: the same bytes
-//! without parquet-rs' per-file machinery, about a tenth of the instructions.
+//! `encode/direct_file.rs` writes the same bytes as parquet-rs without its
+//! per-file and per-value machinery, for every object but those where
+//! parquet-rs would cut more than one page per column chunk (and those
+//! written with lookup aids, measured only): parquet-rs writes those.
 //!
 //! The Parquet schema is what the Arrow writer wrote before (the lake's
 //! Athena/Glue tables depend on it): a root group `arrow_schema`, text as
 //! `BYTE_ARRAY` (String), `INT64`, `DOUBLE`, `BOOLEAN`, `required` unless
 //! the catalog says nullable, and no key-value metadata.
 
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -24,10 +26,10 @@ use summary_lake::{ColumnType, Layout, Table};
 
 use crate::value::Value;
 
-mod plain_file;
+mod direct_file;
 mod thrift;
 
-use plain_file::PlainFile;
+use direct_file::DirectFile;
 
 /// A row group closes at the first run boundary once it holds this many
 /// rows ...
@@ -94,7 +96,9 @@ pub struct Encoder {
     doubles: Vec<f64>,
     bools: Vec<bool>,
     levels: Vec<i16>,
-    plain_file: PlainFile,
+    direct_file: DirectFile,
+    groups: Vec<Range<usize>>,
+    direct_objects: usize,
     aids: LookupAids,
 }
 
@@ -127,20 +131,52 @@ impl Encoder {
         rows: &[&'r [Value<'a>]],
     ) -> Result<Vec<u8>, String> {
         let setup = writer_setup(table)?;
-        let small = rows.len() < COMPACT_ROWS && plain_file::fits(rows);
-        if small && self.aids == LookupAids::default() {
-            check_cells(table, rows)?;
-            let mut out = Vec::with_capacity(1024 + rows.len() * 64);
-            self.plain_file.write(
-                table,
-                &setup.schema_elements,
-                rows,
-                STATISTICS_PREFIX,
-                &mut out,
-            );
-            return Ok(out);
+        if self.aids != LookupAids::default() {
+            return self.encode_with_parquet_rs(table, rows);
         }
-        self.encode_with_parquet_rs(table, rows)
+        let compact = rows.len() >= COMPACT_ROWS;
+        if !compact && !direct_file::fits(rows) {
+            return self.encode_with_parquet_rs(table, rows);
+        }
+        if check_cells(table, rows).is_err() {
+            // parquet-rs' error, word for word.
+            return self.encode_with_parquet_rs(table, rows);
+        }
+        self.groups.clear();
+        match compact {
+            true => {
+                let mut start = 0;
+                while start < rows.len() {
+                    let end = group_end(rows, start);
+                    self.groups.push(start..end);
+                    start = end;
+                }
+            }
+            false => self.groups.push(0..rows.len()),
+        }
+        let mut out = Vec::with_capacity(1024 + rows.len() * 64);
+        let written = self.direct_file.write(
+            table,
+            &setup.schema_elements,
+            rows,
+            &self.groups,
+            compact,
+            STATISTICS_PREFIX,
+            &mut out,
+        );
+        match written {
+            true => {
+                self.direct_objects += 1;
+                Ok(out)
+            }
+            false => self.encode_with_parquet_rs(table, rows),
+        }
+    }
+
+    /// How many objects [`Encoder::encode`] wrote without parquet-rs (for
+    /// tests and measurements).
+    pub fn direct_objects(&self) -> usize {
+        self.direct_objects
     }
 
     /// [`Encoder::encode`] with parquet-rs' writer for every file: what the
@@ -386,7 +422,7 @@ fn writer_setup(table: &Table) -> Result<&'static WriterSetup, String> {
             .map(|table| {
                 let setup = parquet_schema(table).map(|schema| WriterSetup {
                     schema,
-                    schema_elements: plain_file::schema_elements(table),
+                    schema_elements: direct_file::schema_elements(table),
                     compact: Arc::new(writer_properties(table, true, LookupAids::default())),
                     plain: Arc::new(writer_properties(table, false, LookupAids::default())),
                 });

@@ -1,7 +1,7 @@
 //! The Thrift compact protocol, writing only: what Parquet's page headers
 //! and footer are made of. Written as parquet-rs 59 writes it (field ids
 //! as deltas where they fit, lists with a size nibble below 15), so that
-//! [`super::plain_file`] produces parquet-rs' bytes exactly.
+//! [`super::direct_file`] produces parquet-rs' bytes exactly.
 
 /// Compact protocol type ids.
 #[derive(Clone, Copy)]

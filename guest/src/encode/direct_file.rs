@@ -1,0 +1,931 @@
+//! Parquet files written directly, without parquet-rs' writer: the bytes
+//! parquet-rs 59 writes with the properties `encode.rs` gives each kind of
+//! file (checked byte for byte against it: `guest/tests/direct_file.rs`).
+//!
+//! - Plain files (most objects of the score/pctid layout, a handful of rows):
+//!   one row group, one plain, uncompressed data page (v1) per column.
+//! - Compact files (batch objects): row groups as `encode.rs` cuts them, a
+//!   snappy-compressed v1 data page per column chunk, text columns
+//!   dictionary encoded (a plain dictionary page, then the indices as an
+//!   RLE/bit-packed hybrid).
+//!
+//! Both carry chunk min/max statistics (text cut to a prefix) and size
+//! statistics, as parquet-rs' do. parquet-rs spends about 240 k
+//! instructions on a small file (column writers, page and metadata
+//! structs, moves and allocations per column) and, on large ones, a `Bytes`
+//! clone, a hash and two comparisons per text value. This writer keeps its
+//! buffers across the objects of a batch, hashes a text value only when it
+//! differs from the row before's, and compares only new dictionary entries
+//! for the statistics. Files where parquet-rs would cut a second page or
+//! give up a dictionary are left to parquet-rs ([`DirectFile::write`]).
+
+use std::ops::Range;
+
+use parquet::file::properties::{
+    DEFAULT_CREATED_BY, DEFAULT_DATA_PAGE_ROW_COUNT_LIMIT, DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT,
+    DEFAULT_PAGE_SIZE,
+};
+use summary_lake::{Column, ColumnType, Table};
+
+use super::thrift::{FieldType, Thrift};
+use crate::value::Value;
+
+/// Plain files whose values take more bytes than this go to parquet-rs:
+/// well below its 1 MiB page and row group limits, so that it too writes
+/// one page per column and one row group, as this writer does.
+pub const MAX_VALUE_BYTES: usize = 256 * 1024;
+
+/// A compact file's column chunk is written here only while its values
+/// (plain encoded) stay below both of parquet-rs' limits that would make it
+/// cut a second data page or fall back from the dictionary; and while a row
+/// group holds fewer rows than its page row limit.
+const MAX_CHUNK_BYTES: usize = min(DEFAULT_PAGE_SIZE, DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT);
+
+const fn min(a: usize, b: usize) -> usize {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Parquet's physical types, encodings, codecs and page types, as numbers.
+const BOOLEAN: i32 = 0;
+const INT32: i32 = 1;
+const INT64: i32 = 2;
+const DOUBLE: i32 = 5;
+const BYTE_ARRAY: i32 = 6;
+const PLAIN: i32 = 0;
+const RLE: i32 = 3;
+const RLE_DICTIONARY: i32 = 8;
+const DATA_PAGE: i32 = 0;
+const DICTIONARY_PAGE: i32 = 2;
+const UNCOMPRESSED: i32 = 0;
+const SNAPPY: i32 = 1;
+const REQUIRED: i32 = 0;
+const OPTIONAL: i32 = 1;
+const CONVERTED_UTF8: i32 = 0;
+
+/// What the footer needs of one column chunk.
+#[derive(Default)]
+struct Chunk {
+    /// Where its dictionary page starts, if it has one.
+    dictionary_offset: Option<i64>,
+    data_offset: i64,
+    /// Bytes of its pages (headers included), before and after compression.
+    uncompressed: i64,
+    compressed: i64,
+    nulls: i64,
+    /// Where the chunk's min and max are in [`DirectFile::bounds`], if any.
+    min: (usize, usize),
+    max: (usize, usize),
+    has_bounds: bool,
+    min_exact: bool,
+    max_exact: bool,
+    /// Text columns: the bytes of their values.
+    text_bytes: Option<i64>,
+}
+
+impl Chunk {
+    fn offset(&self) -> i64 {
+        self.dictionary_offset.unwrap_or(self.data_offset)
+    }
+}
+
+/// Buffers kept across files.
+#[derive(Default)]
+pub struct DirectFile {
+    /// The page being built, uncompressed.
+    page: Vec<u8>,
+    pages: PageWriter,
+    bounds: Vec<u8>,
+    /// Row group after row group, a chunk per column.
+    chunks: Vec<Chunk>,
+    dictionary: Dictionary,
+    indices: Vec<u32>,
+}
+
+/// Whether [`DirectFile::write`] takes these rows as a plain file: few
+/// enough bytes that parquet-rs also writes one page per column.
+pub fn fits(rows: &[&[Value]]) -> bool {
+    let mut bytes = 0;
+    for row in rows {
+        for value in row.iter() {
+            bytes += match value {
+                Value::Text(s) => s.len() + 4,
+                _ => 8,
+            };
+        }
+        if bytes > MAX_VALUE_BYTES {
+            return false;
+        }
+    }
+    true
+}
+
+/// A table's schema as the footer lists it (Thrift `SchemaElement`s),
+/// computed once per table.
+pub fn schema_elements(table: &Table) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut t = Thrift { out: &mut out };
+    // The root group: a name and the number of columns.
+    t.binary_field(4, 0, b"arrow_schema");
+    t.i32_field(5, 4, table.columns.len() as i32);
+    t.stop();
+    for column in table.columns {
+        t.i32_field(1, 0, physical_type(column.ty));
+        let repetition = match column.nullable {
+            true => OPTIONAL,
+            false => REQUIRED,
+        };
+        t.i32_field(3, 1, repetition);
+        t.binary_field(4, 3, column.name.as_bytes());
+        if column.ty == ColumnType::Text {
+            t.i32_field(6, 4, CONVERTED_UTF8);
+            // logicalType: the union's STRING member, an empty struct.
+            t.field(FieldType::Struct, 10, 6);
+            t.field(FieldType::Struct, 1, 0);
+            t.stop();
+            t.stop();
+        }
+        t.stop();
+    }
+    out
+}
+
+fn physical_type(ty: ColumnType) -> i32 {
+    match ty {
+        ColumnType::Text => BYTE_ARRAY,
+        ColumnType::BigInt => INT64,
+        ColumnType::Int => INT32,
+        ColumnType::Double => DOUBLE,
+        ColumnType::Boolean => BOOLEAN,
+    }
+}
+
+impl DirectFile {
+    /// Writes `rows` (cells checked against the table by the caller) as a
+    /// Parquet file into `out`: a row group per range of `groups`, plain
+    /// and uncompressed or `compact`. Returns false, `out` to be discarded,
+    /// where parquet-rs would write a compact chunk otherwise than this
+    /// writer does (a second page, no dictionary).
+    #[allow(clippy::too_many_arguments)]
+    pub fn write(
+        &mut self,
+        table: &Table,
+        schema: &[u8],
+        rows: &[&[Value]],
+        groups: &[Range<usize>],
+        compact: bool,
+        statistics_prefix: usize,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        out.clear();
+        out.extend_from_slice(b"PAR1");
+        self.bounds.clear();
+        self.chunks.clear();
+        for group in groups {
+            let rows = &rows[group.clone()];
+            if compact && rows.len() >= DEFAULT_DATA_PAGE_ROW_COUNT_LIMIT {
+                return false;
+            }
+            for (index, column) in table.columns.iter().enumerate() {
+                let Some(chunk) = self.write_column(
+                    column.ty,
+                    column.nullable,
+                    index,
+                    rows,
+                    compact,
+                    statistics_prefix,
+                    out,
+                ) else {
+                    return false;
+                };
+                self.chunks.push(chunk);
+            }
+        }
+        let footer_start = out.len();
+        self.footer(table, schema, groups, compact, out);
+        let footer_len = (out.len() - footer_start) as u32;
+        out.extend_from_slice(&footer_len.to_le_bytes());
+        out.extend_from_slice(b"PAR1");
+        true
+    }
+
+    /// One column chunk: its definition levels (nullable columns) and
+    /// values in one data page, after a dictionary page for compact text.
+    #[allow(clippy::too_many_arguments)]
+    fn write_column(
+        &mut self,
+        ty: ColumnType,
+        nullable: bool,
+        index: usize,
+        rows: &[&[Value]],
+        compact: bool,
+        statistics_prefix: usize,
+        out: &mut Vec<u8>,
+    ) -> Option<Chunk> {
+        self.page.clear();
+        let cells = rows.iter().map(|row| &row[index]);
+        let mut nulls = 0;
+        if nullable {
+            self.page.extend_from_slice(&[0; 4]);
+            let mut levels = HybridEncoder::new(&mut self.page, 1);
+            for cell in cells.clone() {
+                let present = !matches!(cell, Value::Null);
+                nulls += usize::from(!present);
+                levels.put(u32::from(present));
+            }
+            levels.finish();
+            let len = (self.page.len() - 4) as u32;
+            self.page[..4].copy_from_slice(&len.to_le_bytes());
+        }
+        let mut chunk = Chunk {
+            nulls: nulls as i64,
+            data_offset: out.len() as i64,
+            ..Chunk::default()
+        };
+        let present = cells.filter(|v| !matches!(v, Value::Null));
+        let mut encoding = PLAIN;
+        match ty {
+            ColumnType::Text if compact => {
+                let (bounds, text_bytes) = self.dictionary_encode(present)?;
+                chunk.text_bytes = Some(text_bytes);
+                if let Some((min, max)) = bounds {
+                    self.push_text_bounds(&mut chunk, min, max, statistics_prefix);
+                }
+                let (uncompressed, compressed) = self.pages.write(
+                    DICTIONARY_PAGE,
+                    self.dictionary.len() as i32,
+                    PLAIN,
+                    &self.dictionary.plain,
+                    compact,
+                    out,
+                )?;
+                chunk.dictionary_offset = Some(chunk.data_offset);
+                chunk.data_offset = out.len() as i64;
+                chunk.uncompressed = uncompressed;
+                chunk.compressed = compressed;
+                let width = bit_width(self.dictionary.len());
+                self.page.push(width);
+                let mut encoder = HybridEncoder::new(&mut self.page, width);
+                for &index in &self.indices {
+                    encoder.put(index);
+                }
+                encoder.finish();
+                encoding = RLE_DICTIONARY;
+            }
+            ColumnType::Text => {
+                let mut bytes = 0;
+                let mut bounds: Option<(&str, &str)> = None;
+                for value in present {
+                    let Value::Text(s) = value else {
+                        unreachable!("checked by encode.rs")
+                    };
+                    let s: &str = s;
+                    self.page.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    self.page.extend_from_slice(s.as_bytes());
+                    bytes += s.len() as i64;
+                    bounds = Some(match bounds {
+                        None => (s, s),
+                        Some((min, max)) => widen(min, max, s),
+                    });
+                }
+                chunk.text_bytes = Some(bytes);
+                if let Some((min, max)) = bounds {
+                    self.push_text_bounds(&mut chunk, min, max, statistics_prefix);
+                }
+            }
+            ColumnType::BigInt => {
+                let mut bounds: Option<(i64, i64)> = None;
+                for value in present {
+                    let Value::Int(n) = *value else {
+                        unreachable!("checked by encode.rs")
+                    };
+                    self.page.extend_from_slice(&n.to_le_bytes());
+                    bounds = Some(bounds.map_or((n, n), |(a, b)| (a.min(n), b.max(n))));
+                }
+                if let Some((min, max)) = bounds {
+                    self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes());
+                }
+            }
+            ColumnType::Int => {
+                let mut bounds: Option<(i32, i32)> = None;
+                for value in present {
+                    let Value::Int(n) = *value else {
+                        unreachable!("checked by encode.rs")
+                    };
+                    let n = n as i32;
+                    self.page.extend_from_slice(&n.to_le_bytes());
+                    bounds = Some(bounds.map_or((n, n), |(a, b)| (a.min(n), b.max(n))));
+                }
+                if let Some((min, max)) = bounds {
+                    self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes());
+                }
+            }
+            ColumnType::Double => {
+                let mut bounds: Option<(f64, f64)> = None;
+                for value in present {
+                    let Value::Double(n) = *value else {
+                        unreachable!("checked by encode.rs")
+                    };
+                    self.page.extend_from_slice(&n.to_le_bytes());
+                    // parquet-rs leaves NaN out of the bounds and writes a
+                    // zero bound as -0.0 (min) and +0.0 (max).
+                    if !n.is_nan() {
+                        bounds = Some(bounds.map_or((n, n), |(a, b)| {
+                            (if a > n { n } else { a }, if n > b { n } else { b })
+                        }));
+                    }
+                }
+                if let Some((min, max)) = bounds {
+                    let min = if min == 0.0 { -0.0 } else { min };
+                    let max = if max == 0.0 { 0.0 } else { max };
+                    self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes());
+                }
+            }
+            ColumnType::Boolean => {
+                // Plain booleans: a bit each, the first in the lowest bit.
+                let (mut byte, mut bit) = (0u8, 0);
+                let mut bounds: Option<(bool, bool)> = None;
+                for value in present {
+                    let Value::Bool(b) = *value else {
+                        unreachable!("checked by encode.rs")
+                    };
+                    byte |= u8::from(b) << bit;
+                    bit += 1;
+                    if bit == 8 {
+                        self.page.push(byte);
+                        (byte, bit) = (0, 0);
+                    }
+                    bounds = Some(bounds.map_or((b, b), |(a, c)| (a & b, c | b)));
+                }
+                if bit > 0 {
+                    self.page.push(byte);
+                }
+                if let Some((min, max)) = bounds {
+                    self.push_bounds(&mut chunk, &[u8::from(min)], &[u8::from(max)]);
+                }
+            }
+        }
+        if compact && ty != ColumnType::Text && self.page.len() >= MAX_CHUNK_BYTES {
+            return None;
+        }
+        let (uncompressed, compressed) = self.pages.write(
+            DATA_PAGE,
+            rows.len() as i32,
+            encoding,
+            &self.page,
+            compact,
+            out,
+        )?;
+        chunk.uncompressed += uncompressed;
+        chunk.compressed += compressed;
+        Some(chunk)
+    }
+
+    /// Dictionary encodes a text column chunk into [`Self::dictionary`] and
+    /// [`Self::indices`]: its min and max (found among new entries only),
+    /// and the bytes of its values. None past [`MAX_CHUNK_BYTES`].
+    #[allow(clippy::type_complexity)]
+    fn dictionary_encode<'v, 'a: 'v>(
+        &mut self,
+        values: impl Iterator<Item = &'v Value<'a>>,
+    ) -> Option<(Option<(&'v str, &'v str)>, i64)> {
+        self.dictionary.clear();
+        self.indices.clear();
+        let mut plain_bytes = 0;
+        let mut bounds: Option<(&str, &str)> = None;
+        // Rows of a run share its text (same pointer): no hash for them.
+        let mut previous: (*const u8, usize, u32) = (std::ptr::null(), usize::MAX, 0);
+        for value in values {
+            let Value::Text(s) = value else {
+                unreachable!("checked by encode.rs")
+            };
+            let s: &str = s;
+            plain_bytes += 4 + s.len();
+            let index = if (s.as_ptr(), s.len()) == (previous.0, previous.1) {
+                previous.2
+            } else {
+                let (index, new) = self.dictionary.insert(s.as_bytes());
+                if new {
+                    bounds = Some(match bounds {
+                        None => (s, s),
+                        Some((min, max)) => widen(min, max, s),
+                    });
+                }
+                previous = (s.as_ptr(), s.len(), index);
+                index
+            };
+            self.indices.push(index);
+        }
+        if plain_bytes >= MAX_CHUNK_BYTES {
+            return None;
+        }
+        let text_bytes = plain_bytes - 4 * self.indices.len();
+        Some((bounds, text_bytes as i64))
+    }
+
+    fn push_text_bounds(&mut self, chunk: &mut Chunk, min: &str, max: &str, prefix: usize) {
+        let (min, min_exact) = truncate_min(min, prefix);
+        let start = self.bounds.len();
+        self.bounds.extend_from_slice(min);
+        chunk.min = (start, self.bounds.len());
+        let start = self.bounds.len();
+        let max_exact = push_truncated_max(&mut self.bounds, max, prefix);
+        chunk.max = (start, self.bounds.len());
+        chunk.has_bounds = true;
+        chunk.min_exact = min_exact;
+        chunk.max_exact = max_exact;
+    }
+
+    fn push_bounds(&mut self, chunk: &mut Chunk, min: &[u8], max: &[u8]) {
+        let start = self.bounds.len();
+        self.bounds.extend_from_slice(min);
+        chunk.min = (start, self.bounds.len());
+        self.bounds.extend_from_slice(max);
+        chunk.max = (chunk.min.1, self.bounds.len());
+        chunk.has_bounds = true;
+        chunk.min_exact = true;
+        chunk.max_exact = true;
+    }
+
+    /// The Thrift `FileMetaData`, field for field as parquet-rs writes it.
+    fn footer(
+        &self,
+        table: &Table,
+        schema: &[u8],
+        groups: &[Range<usize>],
+        compact: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let mut t = Thrift { out };
+        let columns = table.columns.len();
+        let num_rows: usize = groups.iter().map(|g| g.len()).sum();
+        t.i32_field(1, 0, 1); // version
+        t.list_field(2, 1, FieldType::Struct, columns + 1);
+        t.out.extend_from_slice(schema);
+        t.i64_field(3, 2, num_rows as i64);
+        t.list_field(4, 3, FieldType::Struct, groups.len());
+        for (ordinal, (group, chunks)) in groups.iter().zip(self.chunks.chunks(columns)).enumerate()
+        {
+            let group_rows = group.len() as i64;
+            t.list_field(1, 0, FieldType::Struct, columns);
+            for (column, chunk) in table.columns.iter().zip(chunks) {
+                self.column_chunk(&mut t, column, chunk, group_rows, compact);
+            }
+            let uncompressed: i64 = chunks.iter().map(|c| c.uncompressed).sum();
+            let compressed: i64 = chunks.iter().map(|c| c.compressed).sum();
+            t.i64_field(2, 1, uncompressed); // total_byte_size
+            t.i64_field(3, 2, group_rows);
+            t.i64_field(5, 3, chunks[0].offset()); // file_offset
+            t.i64_field(6, 5, compressed);
+            t.i16_field(7, 6, ordinal as i16);
+            t.stop();
+        }
+        t.binary_field(6, 4, DEFAULT_CREATED_BY.as_bytes());
+        // column_orders: TYPE_DEFINED_ORDER for every column.
+        t.list_field(7, 6, FieldType::Struct, columns);
+        for _ in 0..columns {
+            t.field(FieldType::Struct, 1, 0);
+            t.stop();
+            t.stop();
+        }
+        t.stop();
+    }
+
+    /// A `ColumnChunk` and its `ColumnMetaData`.
+    fn column_chunk(
+        &self,
+        t: &mut Thrift,
+        column: &Column,
+        chunk: &Chunk,
+        num_rows: i64,
+        compact: bool,
+    ) {
+        let (ty, nullable) = (column.ty, column.nullable);
+        let dictionary = chunk.dictionary_offset.is_some();
+        t.i64_field(2, 0, 0); // file_offset (deprecated)
+        t.field(FieldType::Struct, 3, 2);
+        t.i32_field(1, 0, physical_type(ty));
+        let encodings: &[i32] = match dictionary {
+            true => &[PLAIN, RLE, RLE_DICTIONARY],
+            false => &[PLAIN, RLE],
+        };
+        t.list_field(2, 1, FieldType::I32, encodings.len());
+        for &encoding in encodings {
+            t.i32(encoding);
+        }
+        t.list_field(3, 2, FieldType::Binary, 1);
+        t.binary(column.name.as_bytes());
+        t.i32_field(4, 3, if compact { SNAPPY } else { UNCOMPRESSED });
+        t.i64_field(5, 4, num_rows);
+        t.i64_field(6, 5, chunk.uncompressed);
+        t.i64_field(7, 6, chunk.compressed);
+        t.i64_field(9, 7, chunk.data_offset);
+        let mut last = 9;
+        if let Some(offset) = chunk.dictionary_offset {
+            t.i64_field(11, 9, offset);
+            last = 11;
+        }
+        // Statistics: the deprecated signed-order max/min (numbers only),
+        // null count, max/min, and whether they are exact.
+        t.field(FieldType::Struct, 12, last);
+        let signed = matches!(
+            ty,
+            ColumnType::BigInt | ColumnType::Int | ColumnType::Double
+        );
+        let min = &self.bounds[chunk.min.0..chunk.min.1];
+        let max = &self.bounds[chunk.max.0..chunk.max.1];
+        let mut last = 0;
+        if chunk.has_bounds && signed {
+            t.binary_field(1, 0, max);
+            t.binary_field(2, 1, min);
+            last = 2;
+        }
+        t.i64_field(3, last, chunk.nulls);
+        last = 3;
+        if chunk.has_bounds {
+            t.binary_field(5, 3, max);
+            t.binary_field(6, 5, min);
+            last = 6;
+        }
+        t.bool_field(7, last, chunk.has_bounds && chunk.max_exact);
+        t.bool_field(8, 7, chunk.has_bounds && chunk.min_exact);
+        t.stop();
+        // encoding_stats: the dictionary page, then the data page.
+        t.list_field(13, 12, FieldType::Struct, 1 + usize::from(dictionary));
+        if dictionary {
+            t.i32_field(1, 0, DICTIONARY_PAGE);
+            t.i32_field(2, 1, PLAIN);
+            t.i32_field(3, 2, 1);
+            t.stop();
+        }
+        t.i32_field(1, 0, DATA_PAGE);
+        t.i32_field(2, 1, if dictionary { RLE_DICTIONARY } else { PLAIN });
+        t.i32_field(3, 2, 1);
+        t.stop();
+        // size_statistics: text bytes, and the definition level histogram.
+        if chunk.text_bytes.is_some() || nullable {
+            t.field(FieldType::Struct, 16, 13);
+            let mut last = 0;
+            if let Some(bytes) = chunk.text_bytes {
+                t.i64_field(1, 0, bytes);
+                last = 1;
+            }
+            if nullable {
+                t.list_field(3, last, FieldType::I64, 2);
+                t.i64(chunk.nulls);
+                t.i64(num_rows - chunk.nulls);
+            }
+            t.stop();
+        }
+        t.stop();
+        t.stop();
+    }
+}
+
+/// The bounds `(min, max)` widened to take `s` (byte order, as parquet-rs
+/// orders UTF-8 text).
+fn widen<'s>(min: &'s str, max: &'s str, s: &'s str) -> (&'s str, &'s str) {
+    (
+        if min.as_bytes() > s.as_bytes() {
+            s
+        } else {
+            min
+        },
+        if s.as_bytes() > max.as_bytes() {
+            s
+        } else {
+            max
+        },
+    )
+}
+
+/// Bits an index into a dictionary of `entries` needs (0 for one entry).
+fn bit_width(entries: usize) -> u8 {
+    (usize::BITS - entries.saturating_sub(1).leading_zeros()) as u8
+}
+
+/// Page headers and snappy, with their buffers.
+struct PageWriter {
+    header: Vec<u8>,
+    compressed: Vec<u8>,
+    snappy: snap::raw::Encoder,
+}
+
+impl Default for PageWriter {
+    fn default() -> Self {
+        PageWriter {
+            header: Vec::new(),
+            compressed: Vec::new(),
+            snappy: snap::raw::Encoder::new(),
+        }
+    }
+}
+
+impl PageWriter {
+    /// Appends a page (header, then `body`, snappy-compressed if
+    /// `compress`) to `out`; returns its bytes before and after compression,
+    /// header included. None if snappy fails (it cannot below 4 GiB).
+    fn write(
+        &mut self,
+        page_type: i32,
+        num_values: i32,
+        encoding: i32,
+        body: &[u8],
+        compress: bool,
+        out: &mut Vec<u8>,
+    ) -> Option<(i64, i64)> {
+        let body_out = if compress {
+            self.compressed
+                .resize(snap::raw::max_compress_len(body.len()), 0);
+            let len = self.snappy.compress(body, &mut self.compressed).ok()?;
+            &self.compressed[..len]
+        } else {
+            body
+        };
+        self.header.clear();
+        let mut t = Thrift {
+            out: &mut self.header,
+        };
+        t.i32_field(1, 0, page_type);
+        t.i32_field(2, 1, body.len() as i32);
+        t.i32_field(3, 2, body_out.len() as i32);
+        if page_type == DICTIONARY_PAGE {
+            t.field(FieldType::Struct, 7, 3);
+            t.i32_field(1, 0, num_values);
+            t.i32_field(2, 1, encoding);
+            t.bool_field(3, 2, false); // is_sorted
+        } else {
+            t.field(FieldType::Struct, 5, 3);
+            t.i32_field(1, 0, num_values);
+            t.i32_field(2, 1, encoding);
+            t.i32_field(3, 2, RLE); // definition levels
+            t.i32_field(4, 3, RLE); // repetition levels
+        }
+        t.stop();
+        t.stop();
+        out.extend_from_slice(&self.header);
+        out.extend_from_slice(body_out);
+        let header = self.header.len() as i64;
+        Some((header + body.len() as i64, header + body_out.len() as i64))
+    }
+}
+
+/// A text column chunk's distinct values in order of first appearance, as
+/// the plain dictionary page holds them, with an open-addressing index.
+#[derive(Default)]
+struct Dictionary {
+    /// The dictionary page: each entry's length (u32 LE), then its bytes.
+    plain: Vec<u8>,
+    /// Each entry's bytes in `plain`.
+    entries: Vec<(u32, u32)>,
+    /// Entry index + 1 per slot, valid where the slot's stamp is `stamp`
+    /// (clearing is a new stamp, not a pass over the table).
+    slots: Vec<(u32, u32)>,
+    stamp: u32,
+}
+
+impl Dictionary {
+    fn clear(&mut self) {
+        self.plain.clear();
+        self.entries.clear();
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.slots.iter_mut().for_each(|s| *s = (0, 0));
+            self.stamp = 1;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![(0, 0); 1024];
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The index of `value`, added if new (and whether it was).
+    fn insert(&mut self, value: &[u8]) -> (u32, bool) {
+        let mask = self.slots.len() - 1;
+        let mut slot = hash(value) as usize & mask;
+        loop {
+            let (stamp, entry) = self.slots[slot];
+            if stamp != self.stamp {
+                break;
+            }
+            let (start, end) = self.entries[entry as usize - 1];
+            if &self.plain[start as usize..end as usize] == value {
+                return (entry - 1, false);
+            }
+            slot = (slot + 1) & mask;
+        }
+        let index = self.entries.len() as u32;
+        self.plain
+            .extend_from_slice(&(value.len() as u32).to_le_bytes());
+        let start = self.plain.len() as u32;
+        self.plain.extend_from_slice(value);
+        self.entries.push((start, self.plain.len() as u32));
+        self.slots[slot] = (self.stamp, index + 1);
+        if self.entries.len() * 2 > self.slots.len() {
+            self.grow();
+        }
+        (index, true)
+    }
+
+    /// Doubles the table and places every entry again.
+    fn grow(&mut self) {
+        let size = self.slots.len() * 2;
+        self.slots.clear();
+        self.slots.resize(size, (0, 0));
+        let mask = size - 1;
+        for (index, &(start, end)) in self.entries.iter().enumerate() {
+            let mut slot = hash(&self.plain[start as usize..end as usize]) as usize & mask;
+            while self.slots[slot].0 == self.stamp {
+                slot = (slot + 1) & mask;
+            }
+            self.slots[slot] = (self.stamp, index as u32 + 1);
+        }
+    }
+}
+
+/// A hash of text eight bytes at a time (FxHash's step, then a final mix
+/// so that the low bits, which pick the slot, depend on every byte).
+fn hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let mut tail = [0u8; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+/// A text min cut to at most `limit` bytes at a character boundary, and
+/// whether it is whole.
+fn truncate_min(value: &str, limit: usize) -> (&[u8], bool) {
+    if value.len() <= limit {
+        return (value.as_bytes(), true);
+    }
+    match (1..=limit).rfind(|&i| value.is_char_boundary(i)) {
+        Some(split) => (&value.as_bytes()[..split], false),
+        None => (value.as_bytes(), true),
+    }
+}
+
+/// Appends a text max cut to at most `limit` bytes whose last character is
+/// incremented (so it still bounds the value), as parquet-rs does; the whole
+/// value where that is impossible. Returns whether the value is whole.
+fn push_truncated_max(bounds: &mut Vec<u8>, value: &str, limit: usize) -> bool {
+    if value.len() > limit {
+        let lower = limit.saturating_sub(3);
+        if let Some(split) = (lower..=limit).rfind(|&i| value.is_char_boundary(i)) {
+            let prefix = &value[..split];
+            for (at, c) in prefix.char_indices().rev() {
+                let next = char::from_u32(c as u32 + 1).filter(|n| n.len_utf8() == c.len_utf8());
+                if let Some(next) = next {
+                    bounds.extend_from_slice(&prefix.as_bytes()[..at]);
+                    let mut buffer = [0; 4];
+                    bounds.extend_from_slice(next.encode_utf8(&mut buffer).as_bytes());
+                    return false;
+                }
+            }
+        }
+    }
+    bounds.extend_from_slice(value.as_bytes());
+    true
+}
+
+/// parquet-rs' RLE/bit-packed hybrid encoder, step for step, for values of
+/// `width` bits (definition levels: 1; dictionary indices): runs of eight
+/// or more equal values as RLE runs, the rest in bit-packed groups of
+/// eight, at most 63 groups per run.
+struct HybridEncoder<'o> {
+    out: &'o mut Vec<u8>,
+    width: u8,
+    buffered: [u32; GROUP],
+    buffered_len: usize,
+    current: u32,
+    repeats: usize,
+    bit_packed: usize,
+    indicator_at: Option<usize>,
+}
+
+const GROUP: usize = 8;
+const MAX_GROUPS_PER_RUN: usize = 64;
+
+impl<'o> HybridEncoder<'o> {
+    fn new(out: &'o mut Vec<u8>, width: u8) -> Self {
+        HybridEncoder {
+            out,
+            width,
+            buffered: [0; GROUP],
+            buffered_len: 0,
+            current: 0,
+            repeats: 0,
+            bit_packed: 0,
+            indicator_at: None,
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, value: u32) {
+        if self.current == value {
+            self.repeats += 1;
+            if self.repeats > GROUP {
+                return;
+            }
+        } else {
+            if self.repeats >= GROUP {
+                self.flush_rle_run();
+            }
+            self.repeats = 1;
+            self.current = value;
+        }
+        self.buffered[self.buffered_len] = value;
+        self.buffered_len += 1;
+        if self.buffered_len == GROUP {
+            self.flush_buffered();
+        }
+    }
+
+    fn finish(mut self) {
+        if self.bit_packed > 0 || self.repeats > 0 || self.buffered_len > 0 {
+            let all_repeat = self.bit_packed == 0
+                && (self.repeats == self.buffered_len || self.buffered_len == 0);
+            if self.repeats > 0 && all_repeat {
+                self.flush_rle_run();
+            } else {
+                if self.buffered_len > 0 {
+                    self.buffered[self.buffered_len..].fill(0);
+                    self.buffered_len = GROUP;
+                }
+                self.bit_packed += self.buffered_len;
+                self.flush_bit_packed_run(true);
+                self.repeats = 0;
+            }
+        }
+    }
+
+    fn flush_rle_run(&mut self) {
+        let mut indicator = (self.repeats << 1) as u64;
+        while indicator >= 0x80 {
+            self.out.push(indicator as u8 | 0x80);
+            indicator >>= 7;
+        }
+        self.out.push(indicator as u8);
+        let bytes = usize::from(self.width).div_ceil(8);
+        self.out
+            .extend_from_slice(&self.current.to_le_bytes()[..bytes]);
+        self.buffered_len = 0;
+        self.repeats = 0;
+    }
+
+    fn flush_bit_packed_run(&mut self, end_run: bool) {
+        if self.indicator_at.is_none() {
+            self.indicator_at = Some(self.out.len());
+            self.out.push(0);
+        }
+        // A group of eight values takes `width` whole bytes.
+        let width = u32::from(self.width);
+        let (mut bits, mut filled) = (0u64, 0);
+        for &value in &self.buffered[..self.buffered_len] {
+            bits |= u64::from(value) << filled;
+            filled += width;
+            while filled >= 8 {
+                self.out.push(bits as u8);
+                bits >>= 8;
+                filled -= 8;
+            }
+        }
+        self.buffered_len = 0;
+        if end_run {
+            self.finish_bit_packed_run();
+        }
+    }
+
+    fn finish_bit_packed_run(&mut self) {
+        if let Some(at) = self.indicator_at.take() {
+            self.out[at] = (((self.bit_packed / GROUP) << 1) | 1) as u8;
+        }
+        self.bit_packed = 0;
+    }
+
+    fn flush_buffered(&mut self) {
+        if self.repeats >= GROUP {
+            self.buffered_len = 0;
+            if self.bit_packed > 0 {
+                self.finish_bit_packed_run();
+            }
+            return;
+        }
+        self.bit_packed += self.buffered_len;
+        let groups = self.bit_packed / GROUP;
+        self.flush_bit_packed_run(groups + 1 >= MAX_GROUPS_PER_RUN);
+        self.repeats = 0;
+    }
+}
