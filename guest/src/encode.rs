@@ -138,10 +138,6 @@ impl Encoder {
         if !compact && !direct_file::fits(rows) {
             return self.encode_with_parquet_rs(table, rows);
         }
-        if check_cells(table, rows).is_err() {
-            // parquet-rs' error, word for word.
-            return self.encode_with_parquet_rs(table, rows);
-        }
         self.groups.clear();
         match compact {
             true => {
@@ -330,43 +326,6 @@ impl Encoder {
         writer.close().map_err(context)?;
         Ok(out)
     }
-}
-
-/// Fails as the column writers of [`Encoder::encode_with_parquet_rs`] do,
-/// column by column, on a value of the wrong type or a null in a required
-/// column.
-fn check_cells(table: &Table, rows: &[&[Value]]) -> Result<(), String> {
-    for (index, column) in table.columns.iter().enumerate() {
-        let mut nulls = false;
-        for row in rows {
-            let cell = &row[index];
-            let fits = match (column.ty, cell) {
-                (_, Value::Null) => {
-                    nulls = true;
-                    true
-                }
-                (ColumnType::Text, Value::Text(_)) => true,
-                (ColumnType::BigInt, Value::Int(_)) => true,
-                (ColumnType::Int, Value::Int(n)) => i32::try_from(*n).is_ok(),
-                (ColumnType::Double, Value::Double(_)) => true,
-                (ColumnType::Boolean, Value::Bool(_)) => true,
-                _ => false,
-            };
-            if !fits {
-                return Err(format!(
-                    "{}.{}: value {cell:?} does not fit the column",
-                    table.glue_name, column.name
-                ));
-            }
-        }
-        if nulls && !column.nullable {
-            return Err(format!(
-                "{}.{}: null in a required column",
-                table.glue_name, column.name
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Definition levels are written for nullable columns only.

@@ -169,12 +169,21 @@ fn wrong_values_fail_as_with_parquet_rs() {
         for bad in [Value::Null, Value::Bool(true), Value::Text("x".into())] {
             let mut row = good.clone();
             row[index] = bad;
-            let rows = [row.as_slice()];
-            let small = encoder.encode(table, &rows);
-            let reference = encoder.encode_with_parquet_rs(table, &rows);
-            assert_eq!(small.is_ok(), reference.is_ok(), "{}", column.name);
-            if let (Err(a), Err(b)) = (&small, &reference) {
-                assert_eq!(a, b);
+            // A plain file of one row, and a compact one with the bad row
+            // in its middle.
+            let compact: Vec<&[Value]> = (0..100)
+                .map(|i| match i {
+                    70 => row.as_slice(),
+                    _ => good.as_slice(),
+                })
+                .collect();
+            for rows in [&[row.as_slice()][..], &compact] {
+                let direct = encoder.encode(table, rows);
+                let reference = encoder.encode_with_parquet_rs(table, rows);
+                assert_eq!(direct.is_ok(), reference.is_ok(), "{}", column.name);
+                if let (Err(a), Err(b)) = (&direct, &reference) {
+                    assert_eq!(a, b);
+                }
             }
         }
     }

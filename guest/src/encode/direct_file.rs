@@ -164,11 +164,11 @@ fn physical_type(ty: ColumnType) -> i32 {
 }
 
 impl DirectFile {
-    /// Writes `rows` (cells checked against the table by the caller) as a
-    /// Parquet file into `out`: a row group per range of `groups`, plain
-    /// and uncompressed or `compact`. Returns false, `out` to be discarded,
-    /// where parquet-rs would write a compact chunk otherwise than this
-    /// writer does (a second page, no dictionary).
+    /// Writes `rows` as a Parquet file into `out`: a row group per range of
+    /// `groups`, plain and uncompressed or `compact`. Returns false, `out`
+    /// to be discarded, where parquet-rs would write a compact chunk
+    /// otherwise than this writer does (a second page, no dictionary), and
+    /// on a cell that does not fit its column (parquet-rs' error).
     #[allow(clippy::too_many_arguments)]
     pub fn write(
         &mut self,
@@ -245,7 +245,10 @@ impl DirectFile {
             data_offset: out.len() as i64,
             ..Chunk::default()
         };
-        let present = cells.filter(|v| !matches!(v, Value::Null));
+        // Nulls of a required column, and values not of the column's type,
+        // reach the loops below, which give up on them (parquet-rs words
+        // the error: `encode.rs`).
+        let present = cells.filter(|v| !(nullable && matches!(v, Value::Null)));
         let mut encoding = PLAIN;
         match ty {
             ColumnType::Text if compact => {
@@ -279,9 +282,7 @@ impl DirectFile {
                 let mut bytes = 0;
                 let mut bounds: Option<(&str, &str)> = None;
                 for value in present {
-                    let Value::Text(s) = value else {
-                        unreachable!("checked by encode.rs")
-                    };
+                    let Value::Text(s) = value else { return None };
                     let s: &str = s;
                     self.page.extend_from_slice(&(s.len() as u32).to_le_bytes());
                     self.page.extend_from_slice(s.as_bytes());
@@ -299,9 +300,7 @@ impl DirectFile {
             ColumnType::BigInt => {
                 let mut bounds: Option<(i64, i64)> = None;
                 for value in present {
-                    let Value::Int(n) = *value else {
-                        unreachable!("checked by encode.rs")
-                    };
+                    let Value::Int(n) = *value else { return None };
                     self.page.extend_from_slice(&n.to_le_bytes());
                     bounds = Some(bounds.map_or((n, n), |(a, b)| (a.min(n), b.max(n))));
                 }
@@ -312,10 +311,8 @@ impl DirectFile {
             ColumnType::Int => {
                 let mut bounds: Option<(i32, i32)> = None;
                 for value in present {
-                    let Value::Int(n) = *value else {
-                        unreachable!("checked by encode.rs")
-                    };
-                    let n = n as i32;
+                    let Value::Int(n) = *value else { return None };
+                    let n = i32::try_from(n).ok()?;
                     self.page.extend_from_slice(&n.to_le_bytes());
                     bounds = Some(bounds.map_or((n, n), |(a, b)| (a.min(n), b.max(n))));
                 }
@@ -327,7 +324,7 @@ impl DirectFile {
                 let mut bounds: Option<(f64, f64)> = None;
                 for value in present {
                     let Value::Double(n) = *value else {
-                        unreachable!("checked by encode.rs")
+                        return None;
                     };
                     self.page.extend_from_slice(&n.to_le_bytes());
                     // parquet-rs leaves NaN out of the bounds and writes a
@@ -349,9 +346,7 @@ impl DirectFile {
                 let (mut byte, mut bit) = (0u8, 0);
                 let mut bounds: Option<(bool, bool)> = None;
                 for value in present {
-                    let Value::Bool(b) = *value else {
-                        unreachable!("checked by encode.rs")
-                    };
+                    let Value::Bool(b) = *value else { return None };
                     byte |= u8::from(b) << bit;
                     bit += 1;
                     if bit == 8 {
@@ -399,9 +394,7 @@ impl DirectFile {
         // Rows of a run share its text (same pointer): no hash for them.
         let mut previous: (*const u8, usize, u32) = (std::ptr::null(), usize::MAX, 0);
         for value in values {
-            let Value::Text(s) = value else {
-                unreachable!("checked by encode.rs")
-            };
+            let Value::Text(s) = value else { return None };
             let s: &str = s;
             plain_bytes += 4 + s.len();
             let index = if (s.as_ptr(), s.len()) == (previous.0, previous.1) {
