@@ -708,7 +708,7 @@ impl Dictionary {
                 break;
             }
             let (start, end) = self.entries[entry as usize - 1];
-            if &self.plain[start as usize..end as usize] == value {
+            if same(&self.plain[start as usize..end as usize], value) {
                 return (entry - 1, false);
             }
             slot = (slot + 1) & mask;
@@ -742,20 +742,52 @@ impl Dictionary {
     }
 }
 
-/// A hash of text eight bytes at a time (FxHash's step, then a final mix
-/// so that the low bits, which pick the slot, depend on every byte).
+/// A hash of text (FxHash's step, then a final mix so that the low bits,
+/// which pick the slot, depend on every byte). Text of up to 16 bytes (most
+/// dictionary values: accessions, family names) takes no loop: a loop
+/// iteration costs an epoch check in the component.
 fn hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = bytes.len() as u64;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let (first, last) = ends(bytes);
+    let mut h = (bytes.len() as u64).wrapping_mul(K) ^ first;
+    h = (h.rotate_left(5) ^ last).wrapping_mul(K);
+    if bytes.len() > 16 {
+        for word in bytes[8..bytes.len() - 8].chunks(8) {
+            let mut w = [0u8; 8];
+            w[..word.len()].copy_from_slice(word);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
     }
-    let mut tail = [0u8; 8];
-    tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
     h ^ (h >> 29)
+}
+
+/// Whether two texts are equal; up to 16 bytes without a loop.
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && (a.len() > 16 && a == b || a.len() <= 16 && ends(a) == ends(b))
+}
+
+/// Words that hold every byte of a text of up to 16 bytes: its first and
+/// last eight (overlapping below 16; for shorter text, halves of four, or
+/// its first, middle and last byte).
+#[inline(always)]
+fn ends(bytes: &[u8]) -> (u64, u64) {
+    let n = bytes.len();
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    let half = |at: usize| {
+        u64::from(u32::from_le_bytes(
+            bytes[at..at + 4].try_into().expect("4 bytes"),
+        ))
+    };
+    match n {
+        8.. => (word(0), word(n - 8)),
+        4..=7 => (half(0) | half(n - 4) << 32, 0),
+        1..=3 => (
+            u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16,
+            0,
+        ),
+        0 => (0, 0),
+    }
 }
 
 /// A text min cut to at most `limit` bytes at a character boundary, and
@@ -920,5 +952,46 @@ impl<'o> HybridEncoder<'o> {
         let groups = self.bit_packed / GROUP;
         self.flush_bit_packed_run(groups + 1 >= MAX_GROUPS_PER_RUN);
         self.repeats = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Texts of every length up to 40 differing from each other in one byte
+    /// at every position: `same` agrees with `==`, and equal texts hash alike.
+    #[test]
+    fn same_and_hash_agree_with_equality() {
+        for len in 0..=40 {
+            let base: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same(&base, &base.clone()));
+            assert_eq!(hash(&base), hash(&base.clone()));
+            for at in 0..len {
+                let mut other = base.clone();
+                other[at] = b'#';
+                assert!(!same(&base, &other), "{len} bytes, differing at {at}");
+                assert_ne!(hash(&base), hash(&other), "{len} bytes, differing at {at}");
+            }
+            let longer = [&base[..], b"x"].concat();
+            assert!(!same(&base, &longer));
+        }
+    }
+
+    #[test]
+    fn dictionary_indexes_in_order_of_first_appearance() {
+        let mut dictionary = Dictionary::default();
+        dictionary.clear();
+        let values: Vec<String> = (0..3000).map(|i| format!("value {}", i % 1700)).collect();
+        for (i, value) in values.iter().enumerate() {
+            let (index, new) = dictionary.insert(value.as_bytes());
+            assert_eq!(index as usize, i % 1700);
+            assert_eq!(new, i < 1700);
+        }
+        // A new chunk starts empty, with the grown table.
+        dictionary.clear();
+        assert_eq!(dictionary.insert(b"value 5"), (0, true));
+        assert_eq!(dictionary.len(), 1);
+        assert_eq!(&dictionary.plain[..], b"\x07\0\0\0value 5");
     }
 }
