@@ -3,9 +3,9 @@
 //! column buffers, no Arrow arrays in between. Snappy, dictionaries for
 //! text columns, chunk min/max statistics (long strings cut to a prefix).
 //! `encode/direct_file.rs` writes the same bytes as parquet-rs without its
-//! per-file and per-value machinery, for every object but those where
-//! parquet-rs would cut more than one page per column chunk (and those
-//! written with lookup aids, measured only): parquet-rs writes those.
+//! per-file and per-value machinery, for every object but those written
+//! with lookup aids (measured only) and those with a cell that does not fit
+//! its column (parquet-rs words the error).
 //!
 //! The Parquet schema is what the Arrow writer wrote before (the lake's
 //! Athena/Glue tables depend on it): a root group `arrow_schema`, text as

@@ -260,12 +260,10 @@ fn parsed_batches_encode_as_parquet_rs_does() {
     }
     assert!(objects >= 40, "{objects} compact objects");
     assert!(groups > 0, "no object reached a second row group");
-    // parquet-rs writes the others: a run of many rows made a row group of
-    // 20,000 rows or more, where it cuts a second page.
-    assert!(
-        encoder.direct_objects() * 10 >= objects * 9,
-        "{} of {objects} written directly",
-        encoder.direct_objects()
+    assert_eq!(
+        encoder.direct_objects(),
+        objects,
+        "objects parquet-rs wrote instead"
     );
 }
 
@@ -326,38 +324,65 @@ fn random_compact_rows_encode_as_parquet_rs_does() {
     );
 }
 
-#[test]
-fn chunks_past_one_page_are_left_to_parquet_rs() {
-    let table = file_table(TABLES[1], Layout::RunBucket);
-    assert_eq!(table.columns[0].name, "sra");
-    let long = "x".repeat(2000);
-    // One run (a row group is cut only between runs) whose texts make a
-    // 1.2 MB dictionary per text column.
-    let values: Vec<Vec<Value>> = (0..600)
+/// One run (a row group is cut only between runs) of `rows` rows whose
+/// text columns other than `sra` take `text` bytes a value, `distinct` of
+/// them, nulls at `null_rate` percent.
+fn one_run(
+    table: &Table,
+    rows: usize,
+    text: usize,
+    distinct: usize,
+    null_rate: u64,
+) -> Vec<Vec<Value<'static>>> {
+    let mut rng = Rng::new(rows as u64 ^ text as u64);
+    let filler = "x".repeat(text.saturating_sub(6));
+    (0..rows)
         .map(|i| {
             table
                 .columns
                 .iter()
                 .map(|c| match (c.name, c.ty) {
                     ("sra", _) => Value::text("SRR0000001"),
-                    (_, ColumnType::Text) => Value::Text(Cow::Owned(format!("{long}{i:04}"))),
-                    (_, ty) => random_value(&mut Rng::new(i), ty),
+                    _ if c.nullable && rng.chance(null_rate) => Value::Null,
+                    (_, ColumnType::Text) => {
+                        Value::Text(Cow::Owned(format!("{filler}{:06}", i % distinct)))
+                    }
+                    (_, ty) => random_value(&mut rng, ty),
                 })
                 .collect()
         })
-        .collect();
-    let rows: Vec<&[Value]> = values.iter().map(Vec::as_slice).collect();
+        .collect()
+}
+
+#[test]
+fn chunks_of_many_pages_encode_as_parquet_rs_does() {
     let mut encoder = Encoder::default();
-    assert_same_bytes(&mut encoder, table, &rows, "a dictionary past 1 MiB");
-    assert_same_bytes(
-        &mut encoder,
-        table,
-        &rows[..300],
-        "a dictionary under 1 MiB",
-    );
+    let mut objects = 0;
+    for layout in Layout::ALL {
+        // Tables with nullable text, numbers and booleans, and without.
+        for table in [TABLES[1], TABLES[2], TABLES[6], TABLES[9]] {
+            let table = file_table(table, layout);
+            for (rows, text, distinct, null_rate) in [
+                // Pages cut at 20,480 rows; dictionaries kept.
+                (45_000, 8, 300, 0),
+                (20_001, 12, 20_001, 30),
+                // Dictionaries given up past 1 MiB, then plain pages, some
+                // cut at 1 MiB; sub-batches where 1,024 values pass the budget.
+                (600, 2000, 600, 0),
+                (3_000, 1500, 3_000, 50),
+                (25_000, 60, 25_000, 10),
+                (9_000, 300, 9_000, 0),
+            ] {
+                let values = one_run(table, rows, text, distinct, null_rate);
+                let rows: Vec<&[Value]> = values.iter().map(Vec::as_slice).collect();
+                assert_same_bytes(&mut encoder, table, &rows, "many pages");
+                objects += 1;
+            }
+        }
+    }
     assert_eq!(
         encoder.direct_objects(),
-        1,
-        "only the smaller file goes the direct way"
+        objects,
+        "objects parquet-rs wrote instead"
     );
 }

@@ -4,10 +4,12 @@
 //!
 //! - Plain files (most objects of the score/pctid layout, a handful of rows):
 //!   one row group, one plain, uncompressed data page (v1) per column.
-//! - Compact files (batch objects): row groups as `encode.rs` cuts them, a
-//!   snappy-compressed v1 data page per column chunk, text columns
-//!   dictionary encoded (a plain dictionary page, then the indices as an
-//!   RLE/bit-packed hybrid).
+//! - Compact files (batch objects): row groups as `encode.rs` cuts them,
+//!   snappy-compressed v1 data pages, text columns dictionary encoded (a
+//!   plain dictionary page, then the indices as an RLE/bit-packed hybrid).
+//!   A chunk is one data page unless a large run makes a row group of
+//!   20,000 rows or 1 MiB of text: then pages and the dictionary are cut
+//!   where parquet-rs cuts them ([`DirectFile::write_paged_column`]).
 //!
 //! Both carry chunk min/max statistics (text cut to a prefix) and size
 //! statistics, as parquet-rs' do. parquet-rs spends about 240 k
@@ -16,14 +18,14 @@
 //! clone, a hash and two comparisons per text value. This writer keeps its
 //! buffers across the objects of a batch, hashes a text value only when it
 //! differs from the row before's, and compares only new dictionary entries
-//! for the statistics. Files where parquet-rs would cut a second page or
-//! give up a dictionary are left to parquet-rs ([`DirectFile::write`]).
+//! for the statistics. A file with a cell that does not fit its column is
+//! left to parquet-rs, which words the error.
 
 use std::ops::Range;
 
 use parquet::file::properties::{
     DEFAULT_CREATED_BY, DEFAULT_DATA_PAGE_ROW_COUNT_LIMIT, DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT,
-    DEFAULT_PAGE_SIZE,
+    DEFAULT_PAGE_SIZE, DEFAULT_WRITE_BATCH_SIZE,
 };
 use summary_lake::{Column, ColumnType, Table};
 
@@ -35,11 +37,21 @@ use crate::value::Value;
 /// one page per column and one row group, as this writer does.
 pub const MAX_VALUE_BYTES: usize = 256 * 1024;
 
-/// A compact file's column chunk is written here only while its values
-/// (plain encoded) stay below both of parquet-rs' limits that would make it
-/// cut a second data page or fall back from the dictionary; and while a row
-/// group holds fewer rows than its page row limit.
-const MAX_CHUNK_BYTES: usize = min(DEFAULT_PAGE_SIZE, DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT);
+/// A compact column chunk is one data page (the common, fast case) while its
+/// values (plain encoded) stay below both of parquet-rs' limits that would
+/// make it cut a second data page or give up the dictionary, and its row
+/// group holds fewer rows than the page row limit.
+const MAX_CHUNK_BYTES: usize = min(PAGE_BYTES, DICTIONARY_BYTES);
+
+/// parquet-rs' defaults that cut a compact chunk into pages: it takes values
+/// a batch of [`WRITE_BATCH`] rows at a time (smaller sub-batches where
+/// their bytes would overshoot the dictionary or page limit) and, after
+/// each, starts a new page past [`PAGE_ROWS`] rows or [`PAGE_BYTES`] bytes
+/// of plain values, and gives up the dictionary past [`DICTIONARY_BYTES`].
+const WRITE_BATCH: usize = DEFAULT_WRITE_BATCH_SIZE;
+const PAGE_ROWS: usize = DEFAULT_DATA_PAGE_ROW_COUNT_LIMIT;
+const PAGE_BYTES: usize = DEFAULT_PAGE_SIZE;
+const DICTIONARY_BYTES: usize = DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT;
 
 const fn min(a: usize, b: usize) -> usize {
     if a < b {
@@ -84,6 +96,8 @@ struct Chunk {
     max_exact: bool,
     /// Text columns: the bytes of their values.
     text_bytes: Option<i64>,
+    /// Data pages dictionary encoded and plain, when more than one page.
+    data_pages: (usize, usize),
 }
 
 impl Chunk {
@@ -103,6 +117,23 @@ pub struct DirectFile {
     chunks: Vec<Chunk>,
     dictionary: Dictionary,
     indices: Vec<u32>,
+    /// A paged chunk's page being filled: its levels and plain values.
+    page_levels: Vec<u32>,
+    page_values: Vec<u8>,
+    /// A paged chunk's dictionary-encoded pages, held back until its
+    /// dictionary page is written.
+    held_pages: Vec<u8>,
+}
+
+/// Why a column chunk was not written.
+#[derive(Debug)]
+enum Unwritten {
+    /// parquet-rs cuts more than one page (or gives up the dictionary):
+    /// [`DirectFile::write_paged_column`] writes the chunk as it does.
+    PastOnePage,
+    /// A cell that does not fit its column: parquet-rs writes the file, to
+    /// word the error as it always has.
+    ForParquetRs,
 }
 
 /// Whether [`DirectFile::write`] takes these rows as a plain file: few
@@ -166,9 +197,8 @@ fn physical_type(ty: ColumnType) -> i32 {
 impl DirectFile {
     /// Writes `rows` as a Parquet file into `out`: a row group per range of
     /// `groups`, plain and uncompressed or `compact`. Returns false, `out`
-    /// to be discarded, where parquet-rs would write a compact chunk
-    /// otherwise than this writer does (a second page, no dictionary), and
-    /// on a cell that does not fit its column (parquet-rs' error).
+    /// to be discarded, on a cell that does not fit its column (parquet-rs
+    /// words the error).
     #[allow(clippy::too_many_arguments)]
     pub fn write(
         &mut self,
@@ -186,22 +216,29 @@ impl DirectFile {
         self.chunks.clear();
         for group in groups {
             let rows = &rows[group.clone()];
-            if compact && rows.len() >= DEFAULT_DATA_PAGE_ROW_COUNT_LIMIT {
-                return false;
-            }
             for (index, column) in table.columns.iter().enumerate() {
-                let Some(chunk) = self.write_column(
-                    column.ty,
-                    column.nullable,
-                    index,
-                    rows,
-                    compact,
-                    statistics_prefix,
-                    out,
-                ) else {
-                    return false;
+                let written = match compact && rows.len() >= PAGE_ROWS {
+                    true => Err(Unwritten::PastOnePage),
+                    false => self.write_column(
+                        column.ty,
+                        column.nullable,
+                        index,
+                        rows,
+                        compact,
+                        statistics_prefix,
+                        out,
+                    ),
                 };
-                self.chunks.push(chunk);
+                let written = match written {
+                    Err(Unwritten::PastOnePage) => {
+                        self.write_paged_column(column, index, rows, statistics_prefix, out)
+                    }
+                    other => other,
+                };
+                match written {
+                    Ok(chunk) => self.chunks.push(chunk),
+                    Err(_) => return false,
+                }
             }
         }
         let footer_start = out.len();
@@ -224,7 +261,7 @@ impl DirectFile {
         compact: bool,
         statistics_prefix: usize,
         out: &mut Vec<u8>,
-    ) -> Option<Chunk> {
+    ) -> Result<Chunk, Unwritten> {
         self.page.clear();
         let cells = rows.iter().map(|row| &row[index]);
         let mut nulls = 0;
@@ -282,7 +319,9 @@ impl DirectFile {
                 let mut bytes = 0;
                 let mut bounds: Option<(&str, &str)> = None;
                 for value in present {
-                    let Value::Text(s) = value else { return None };
+                    let Value::Text(s) = value else {
+                        return Err(Unwritten::ForParquetRs);
+                    };
                     let s: &str = s;
                     self.page.extend_from_slice(&(s.len() as u32).to_le_bytes());
                     self.page.extend_from_slice(s.as_bytes());
@@ -300,7 +339,9 @@ impl DirectFile {
             ColumnType::BigInt => {
                 let mut bounds: Option<(i64, i64)> = None;
                 for value in present {
-                    let Value::Int(n) = *value else { return None };
+                    let Value::Int(n) = *value else {
+                        return Err(Unwritten::ForParquetRs);
+                    };
                     self.page.extend_from_slice(&n.to_le_bytes());
                     bounds = Some(bounds.map_or((n, n), |(a, b)| (a.min(n), b.max(n))));
                 }
@@ -311,8 +352,10 @@ impl DirectFile {
             ColumnType::Int => {
                 let mut bounds: Option<(i32, i32)> = None;
                 for value in present {
-                    let Value::Int(n) = *value else { return None };
-                    let n = i32::try_from(n).ok()?;
+                    let Value::Int(n) = *value else {
+                        return Err(Unwritten::ForParquetRs);
+                    };
+                    let n = i32::try_from(n).map_err(|_| Unwritten::ForParquetRs)?;
                     self.page.extend_from_slice(&n.to_le_bytes());
                     bounds = Some(bounds.map_or((n, n), |(a, b)| (a.min(n), b.max(n))));
                 }
@@ -324,7 +367,7 @@ impl DirectFile {
                 let mut bounds: Option<(f64, f64)> = None;
                 for value in present {
                     let Value::Double(n) = *value else {
-                        return None;
+                        return Err(Unwritten::ForParquetRs);
                     };
                     self.page.extend_from_slice(&n.to_le_bytes());
                     // parquet-rs leaves NaN out of the bounds and writes a
@@ -346,7 +389,9 @@ impl DirectFile {
                 let (mut byte, mut bit) = (0u8, 0);
                 let mut bounds: Option<(bool, bool)> = None;
                 for value in present {
-                    let Value::Bool(b) = *value else { return None };
+                    let Value::Bool(b) = *value else {
+                        return Err(Unwritten::ForParquetRs);
+                    };
                     byte |= u8::from(b) << bit;
                     bit += 1;
                     if bit == 8 {
@@ -364,7 +409,7 @@ impl DirectFile {
             }
         }
         if compact && ty != ColumnType::Text && self.page.len() >= MAX_CHUNK_BYTES {
-            return None;
+            return Err(Unwritten::PastOnePage);
         }
         let (uncompressed, compressed) = self.pages.write(
             DATA_PAGE,
@@ -376,17 +421,263 @@ impl DirectFile {
         )?;
         chunk.uncompressed += uncompressed;
         chunk.compressed += compressed;
-        Some(chunk)
+        chunk.data_pages = match encoding {
+            RLE_DICTIONARY => (1, 0),
+            _ => (0, 1),
+        };
+        Ok(chunk)
+    }
+
+    /// A compact column chunk of more than one page, as parquet-rs writes
+    /// it: pages cut where its batches cross [`PAGE_ROWS`] rows or
+    /// [`PAGE_BYTES`] bytes, and text dictionary encoded until the
+    /// dictionary passes [`DICTIONARY_BYTES`], plain after that. Large runs
+    /// only (and rare): a match per value, unlike [`Self::write_column`].
+    fn write_paged_column(
+        &mut self,
+        column: &Column,
+        index: usize,
+        rows: &[&[Value]],
+        statistics_prefix: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<Chunk, Unwritten> {
+        let text = column.ty == ColumnType::Text;
+        let mut dictionary = text;
+        self.dictionary.clear();
+        self.indices.clear();
+        self.page_levels.clear();
+        self.page_values.clear();
+        self.held_pages.clear();
+        let mut chunk = Chunk::default();
+        let mut data_offset = None;
+        let mut pages = PageCounts::default();
+        let mut bounds = Bounds::None;
+        let mut text_bytes = 0;
+        let cell = |row: usize| &rows[row][index];
+        let mut start = 0;
+        while start < rows.len() {
+            let end = rows.len().min(start + WRITE_BATCH);
+            let sub_batch = match text {
+                true => {
+                    let budget = match dictionary {
+                        true => DICTIONARY_BYTES.saturating_sub(self.dictionary.plain.len()),
+                        false => PAGE_BYTES,
+                    };
+                    sub_batch_rows((start..end).map(cell), budget)
+                }
+                false => end - start,
+            };
+            let mut from = start;
+            while from < end {
+                let to = end.min(from + sub_batch);
+                for row in from..to {
+                    let value = cell(row);
+                    if matches!(value, Value::Null) && column.nullable {
+                        chunk.nulls += 1;
+                        self.page_levels.push(0);
+                        continue;
+                    }
+                    self.page_levels.push(1);
+                    match (column.ty, value) {
+                        (ColumnType::Text, Value::Text(s)) => {
+                            let s: &str = s;
+                            text_bytes += s.len() as i64;
+                            match dictionary {
+                                true => {
+                                    let (index, new) = self.dictionary.insert(s.as_bytes());
+                                    self.indices.push(index);
+                                    if new {
+                                        bounds.take_text(s);
+                                    }
+                                }
+                                false => {
+                                    self.page_values
+                                        .extend_from_slice(&(s.len() as u32).to_le_bytes());
+                                    self.page_values.extend_from_slice(s.as_bytes());
+                                    bounds.take_text(s);
+                                }
+                            }
+                        }
+                        (ColumnType::BigInt, Value::Int(n)) => {
+                            self.page_values.extend_from_slice(&n.to_le_bytes());
+                            bounds.take_int(*n);
+                        }
+                        (ColumnType::Int, Value::Int(n)) => {
+                            let n = i32::try_from(*n).map_err(|_| Unwritten::ForParquetRs)?;
+                            self.page_values.extend_from_slice(&n.to_le_bytes());
+                            bounds.take_int(i64::from(n));
+                        }
+                        (ColumnType::Double, Value::Double(n)) => {
+                            self.page_values.extend_from_slice(&n.to_le_bytes());
+                            bounds.take_double(*n);
+                        }
+                        (ColumnType::Boolean, Value::Bool(b)) => {
+                            // Packed into bits when the page is cut.
+                            self.page_values.push(u8::from(*b));
+                            bounds.take_bool(*b);
+                        }
+                        _ => return Err(Unwritten::ForParquetRs),
+                    }
+                }
+                let page_bytes = match dictionary {
+                    true => rle_max_bytes(bit_width(self.dictionary.len()), self.indices.len()),
+                    false if column.ty == ColumnType::Boolean => self.page_values.len().div_ceil(8),
+                    false => self.page_values.len(),
+                };
+                if self.page_levels.len() >= PAGE_ROWS || page_bytes >= PAGE_BYTES {
+                    self.cut_page(column, dictionary, &mut pages, &mut data_offset, out)?;
+                }
+                if dictionary && self.dictionary.plain.len() >= DICTIONARY_BYTES {
+                    if !self.page_levels.is_empty() {
+                        self.cut_page(column, true, &mut pages, &mut data_offset, out)?;
+                    }
+                    self.write_dictionary(&mut chunk, &mut data_offset, out)?;
+                    dictionary = false;
+                }
+                from = to;
+            }
+            start = end;
+        }
+        if !self.page_levels.is_empty() {
+            self.cut_page(column, dictionary, &mut pages, &mut data_offset, out)?;
+        }
+        if dictionary {
+            self.write_dictionary(&mut chunk, &mut data_offset, out)?;
+        }
+        chunk.data_offset = data_offset.unwrap_or(out.len() as i64);
+        chunk.uncompressed += pages.uncompressed;
+        chunk.compressed += pages.compressed;
+        chunk.data_pages = (pages.dictionary_encoded, pages.plain);
+        if text {
+            chunk.text_bytes = Some(text_bytes);
+        }
+        match bounds {
+            Bounds::None => {}
+            Bounds::Text(min, max) => {
+                self.push_text_bounds(&mut chunk, min, max, statistics_prefix)
+            }
+            Bounds::Int(min, max) if column.ty == ColumnType::Int => {
+                let (min, max) = (min as i32, max as i32);
+                self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes());
+            }
+            Bounds::Int(min, max) => {
+                self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes())
+            }
+            Bounds::Double(min, max) => {
+                let min = if min == 0.0 { -0.0 } else { min };
+                let max = if max == 0.0 { 0.0 } else { max };
+                self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes());
+            }
+            Bounds::Bool(min, max) => {
+                self.push_bounds(&mut chunk, &[u8::from(min)], &[u8::from(max)])
+            }
+        }
+        Ok(chunk)
+    }
+
+    /// Ends a paged chunk's current page: written at once when plain, held
+    /// back when dictionary encoded (its dictionary page comes first).
+    fn cut_page(
+        &mut self,
+        column: &Column,
+        dictionary: bool,
+        pages: &mut PageCounts,
+        data_offset: &mut Option<i64>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Unwritten> {
+        self.page.clear();
+        if column.nullable {
+            self.page.extend_from_slice(&[0; 4]);
+            let mut levels = HybridEncoder::new(&mut self.page, 1);
+            for &level in &self.page_levels {
+                levels.put(level);
+            }
+            levels.finish();
+            let len = (self.page.len() - 4) as u32;
+            self.page[..4].copy_from_slice(&len.to_le_bytes());
+        }
+        let encoding = match dictionary {
+            true => {
+                let width = bit_width(self.dictionary.len());
+                self.page.push(width);
+                let mut encoder = HybridEncoder::new(&mut self.page, width);
+                for &index in &self.indices {
+                    encoder.put(index);
+                }
+                encoder.finish();
+                RLE_DICTIONARY
+            }
+            false if column.ty == ColumnType::Boolean => {
+                for bits in self.page_values.chunks(8) {
+                    let byte = bits
+                        .iter()
+                        .enumerate()
+                        .fold(0u8, |byte, (i, b)| byte | (b << i));
+                    self.page.push(byte);
+                }
+                PLAIN
+            }
+            false => {
+                self.page.extend_from_slice(&self.page_values);
+                PLAIN
+            }
+        };
+        let num_values = self.page_levels.len() as i32;
+        let target = match dictionary {
+            true => &mut self.held_pages,
+            false => {
+                data_offset.get_or_insert(out.len() as i64);
+                &mut *out
+            }
+        };
+        let (uncompressed, compressed) = self
+            .pages
+            .write(DATA_PAGE, num_values, encoding, &self.page, true, target)?;
+        pages.uncompressed += uncompressed;
+        pages.compressed += compressed;
+        match dictionary {
+            true => pages.dictionary_encoded += 1,
+            false => pages.plain += 1,
+        }
+        self.page_levels.clear();
+        self.page_values.clear();
+        self.indices.clear();
+        Ok(())
+    }
+
+    /// A paged chunk's dictionary page, then the pages held back for it.
+    fn write_dictionary(
+        &mut self,
+        chunk: &mut Chunk,
+        data_offset: &mut Option<i64>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Unwritten> {
+        chunk.dictionary_offset = Some(out.len() as i64);
+        let (uncompressed, compressed) = self.pages.write(
+            DICTIONARY_PAGE,
+            self.dictionary.len() as i32,
+            PLAIN,
+            &self.dictionary.plain,
+            true,
+            out,
+        )?;
+        chunk.uncompressed += uncompressed;
+        chunk.compressed += compressed;
+        data_offset.get_or_insert(out.len() as i64);
+        out.extend_from_slice(&self.held_pages);
+        self.held_pages.clear();
+        Ok(())
     }
 
     /// Dictionary encodes a text column chunk into [`Self::dictionary`] and
     /// [`Self::indices`]: its min and max (found among new entries only),
-    /// and the bytes of its values. None past [`MAX_CHUNK_BYTES`].
+    /// and the bytes of its values; past [`MAX_CHUNK_BYTES`] of values,
+    /// nothing (the chunk takes more than one page).
     #[allow(clippy::type_complexity)]
     fn dictionary_encode<'v, 'a: 'v>(
         &mut self,
         values: impl Iterator<Item = &'v Value<'a>>,
-    ) -> Option<(Option<(&'v str, &'v str)>, i64)> {
+    ) -> Result<(Option<(&'v str, &'v str)>, i64), Unwritten> {
         self.dictionary.clear();
         self.indices.clear();
         let mut plain_bytes = 0;
@@ -394,7 +685,9 @@ impl DirectFile {
         // Rows of a run share its text (same pointer): no hash for them.
         let mut previous: (*const u8, usize, u32) = (std::ptr::null(), usize::MAX, 0);
         for value in values {
-            let Value::Text(s) = value else { return None };
+            let Value::Text(s) = value else {
+                return Err(Unwritten::ForParquetRs);
+            };
             let s: &str = s;
             plain_bytes += 4 + s.len();
             let index = if (s.as_ptr(), s.len()) == (previous.0, previous.1) {
@@ -413,10 +706,10 @@ impl DirectFile {
             self.indices.push(index);
         }
         if plain_bytes >= MAX_CHUNK_BYTES {
-            return None;
+            return Err(Unwritten::PastOnePage);
         }
         let text_bytes = plain_bytes - 4 * self.indices.len();
-        Some((bounds, text_bytes as i64))
+        Ok((bounds, text_bytes as i64))
     }
 
     fn push_text_bounds(&mut self, chunk: &mut Chunk, min: &str, max: &str, prefix: usize) {
@@ -546,18 +839,22 @@ impl DirectFile {
         t.bool_field(7, last, chunk.has_bounds && chunk.max_exact);
         t.bool_field(8, 7, chunk.has_bounds && chunk.min_exact);
         t.stop();
-        // encoding_stats: the dictionary page, then the data page.
-        t.list_field(13, 12, FieldType::Struct, 1 + usize::from(dictionary));
-        if dictionary {
-            t.i32_field(1, 0, DICTIONARY_PAGE);
-            t.i32_field(2, 1, PLAIN);
-            t.i32_field(3, 2, 1);
+        // encoding_stats: the dictionary page, then the data pages,
+        // dictionary encoded and plain.
+        let (encoded, plain) = chunk.data_pages;
+        let kinds = [
+            (dictionary, DICTIONARY_PAGE, PLAIN, 1),
+            (encoded > 0, DATA_PAGE, RLE_DICTIONARY, encoded),
+            (plain > 0, DATA_PAGE, PLAIN, plain),
+        ];
+        let listed = kinds.iter().filter(|k| k.0).count();
+        t.list_field(13, 12, FieldType::Struct, listed);
+        for &(_, page_type, encoding, count) in kinds.iter().filter(|k| k.0) {
+            t.i32_field(1, 0, page_type);
+            t.i32_field(2, 1, encoding);
+            t.i32_field(3, 2, count as i32);
             t.stop();
         }
-        t.i32_field(1, 0, DATA_PAGE);
-        t.i32_field(2, 1, if dictionary { RLE_DICTIONARY } else { PLAIN });
-        t.i32_field(3, 2, 1);
-        t.stop();
         // size_statistics: text bytes, and the definition level histogram.
         if chunk.text_bytes.is_some() || nullable {
             t.field(FieldType::Struct, 16, 13);
@@ -595,6 +892,104 @@ fn widen<'s>(min: &'s str, max: &'s str, s: &'s str) -> (&'s str, &'s str) {
     )
 }
 
+/// Data pages of a paged chunk, and their bytes with headers.
+#[derive(Default)]
+struct PageCounts {
+    dictionary_encoded: usize,
+    plain: usize,
+    uncompressed: i64,
+    compressed: i64,
+}
+
+/// A paged chunk's min and max so far, as parquet-rs keeps them (NaN left
+/// out; text in byte order).
+enum Bounds<'v> {
+    None,
+    Text(&'v str, &'v str),
+    Int(i64, i64),
+    Double(f64, f64),
+    Bool(bool, bool),
+}
+
+impl<'v> Bounds<'v> {
+    fn take_text(&mut self, s: &'v str) {
+        *self = match *self {
+            Bounds::Text(min, max) => {
+                let (min, max) = widen(min, max, s);
+                Bounds::Text(min, max)
+            }
+            _ => Bounds::Text(s, s),
+        };
+    }
+
+    fn take_int(&mut self, n: i64) {
+        *self = match *self {
+            Bounds::Int(min, max) => Bounds::Int(min.min(n), max.max(n)),
+            _ => Bounds::Int(n, n),
+        };
+    }
+
+    fn take_double(&mut self, n: f64) {
+        if n.is_nan() {
+            return;
+        }
+        *self = match *self {
+            Bounds::Double(min, max) => {
+                Bounds::Double(if min > n { n } else { min }, if n > max { n } else { max })
+            }
+            _ => Bounds::Double(n, n),
+        };
+    }
+
+    fn take_bool(&mut self, b: bool) {
+        *self = match *self {
+            Bounds::Bool(min, max) => Bounds::Bool(min & b, max | b),
+            _ => Bounds::Bool(b, b),
+        };
+    }
+}
+
+/// How many rows of a batch (at most [`WRITE_BATCH`]) parquet-rs writes at
+/// a time so that their plain bytes do not overshoot `budget`: all of them
+/// unless their values pass it, else up to the value that does, scaled to
+/// rows when some are null.
+fn sub_batch_rows<'v, 'a: 'v>(
+    cells: impl Iterator<Item = &'v Value<'a>> + Clone,
+    budget: usize,
+) -> usize {
+    let rows = cells.clone().count();
+    let values = cells.clone().filter(|v| !matches!(v, Value::Null)).count();
+    if values == 0 {
+        return rows;
+    }
+    let mut bytes = 0usize;
+    let mut fit = values;
+    for (i, value) in cells.filter(|v| !matches!(v, Value::Null)).enumerate() {
+        if let Value::Text(s) = value {
+            bytes = bytes.saturating_add(4 + s.len());
+        }
+        if bytes > budget {
+            fit = i + 1;
+            break;
+        }
+    }
+    let fit_rows = match values == rows {
+        true => fit,
+        false => (fit * rows).div_ceil(values).max(1),
+    };
+    rows.min(fit_rows.max(1))
+}
+
+/// parquet-rs' bound on the bytes of `values` indices of `width` bits in
+/// its RLE/bit-packed hybrid (`RleEncoder::max_buffer_size`): what it
+/// compares with the page limit.
+fn rle_max_bytes(width: u8, values: usize) -> usize {
+    let runs = values.div_ceil(8);
+    let bit_packed = runs + runs * usize::from(width);
+    let rle = runs * (1 + usize::from(width).div_ceil(8));
+    bit_packed.max(rle)
+}
+
 /// Bits an index into a dictionary of `entries` needs (0 for one entry).
 fn bit_width(entries: usize) -> u8 {
     (usize::BITS - entries.saturating_sub(1).leading_zeros()) as u8
@@ -620,7 +1015,7 @@ impl Default for PageWriter {
 impl PageWriter {
     /// Appends a page (header, then `body`, snappy-compressed if
     /// `compress`) to `out`; returns its bytes before and after compression,
-    /// header included. None if snappy fails (it cannot below 4 GiB).
+    /// header included. Snappy fails only past 4 GiB.
     fn write(
         &mut self,
         page_type: i32,
@@ -629,11 +1024,12 @@ impl PageWriter {
         body: &[u8],
         compress: bool,
         out: &mut Vec<u8>,
-    ) -> Option<(i64, i64)> {
+    ) -> Result<(i64, i64), Unwritten> {
         let body_out = if compress {
             self.compressed
                 .resize(snap::raw::max_compress_len(body.len()), 0);
-            let len = self.snappy.compress(body, &mut self.compressed).ok()?;
+            let len = (self.snappy.compress(body, &mut self.compressed))
+                .map_err(|_| Unwritten::ForParquetRs)?;
             &self.compressed[..len]
         } else {
             body
@@ -662,7 +1058,7 @@ impl PageWriter {
         out.extend_from_slice(&self.header);
         out.extend_from_slice(body_out);
         let header = self.header.len() as i64;
-        Some((header + body.len() as i64, header + body_out.len() as i64))
+        Ok((header + body.len() as i64, header + body_out.len() as i64))
     }
 }
 
