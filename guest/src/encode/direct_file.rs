@@ -266,16 +266,10 @@ impl DirectFile {
         let cells = rows.iter().map(|row| &row[index]);
         let mut nulls = 0;
         if nullable {
-            self.page.extend_from_slice(&[0; 4]);
-            let mut levels = HybridEncoder::new(&mut self.page, 1);
-            for cell in cells.clone() {
-                let present = !matches!(cell, Value::Null);
-                nulls += usize::from(!present);
-                levels.put(u32::from(present));
-            }
-            levels.finish();
-            let len = (self.page.len() - 4) as u32;
-            self.page[..4].copy_from_slice(&len.to_le_bytes());
+            let levels = cells
+                .clone()
+                .map(|cell| u32::from(!matches!(cell, Value::Null)));
+            nulls = push_levels(&mut self.page, levels);
         }
         let mut chunk = Chunk {
             nulls: nulls as i64,
@@ -287,13 +281,12 @@ impl DirectFile {
         // the error: `encode.rs`).
         let present = cells.filter(|v| !(nullable && matches!(v, Value::Null)));
         let mut encoding = PLAIN;
+        let mut bounds = Bounds::None;
+        let wrong = || Unwritten::ForParquetRs;
         match ty {
             ColumnType::Text if compact => {
-                let (bounds, text_bytes) = self.dictionary_encode(present)?;
+                let text_bytes = self.dictionary_encode(present, &mut bounds)?;
                 chunk.text_bytes = Some(text_bytes);
-                if let Some((min, max)) = bounds {
-                    self.push_text_bounds(&mut chunk, min, max, statistics_prefix);
-                }
                 let (uncompressed, compressed) = self.pages.write(
                     DICTIONARY_PAGE,
                     self.dictionary.len() as i32,
@@ -306,91 +299,54 @@ impl DirectFile {
                 chunk.data_offset = out.len() as i64;
                 chunk.uncompressed = uncompressed;
                 chunk.compressed = compressed;
-                let width = bit_width(self.dictionary.len());
-                self.page.push(width);
-                let mut encoder = HybridEncoder::new(&mut self.page, width);
-                for &index in &self.indices {
-                    encoder.put(index);
-                }
-                encoder.finish();
+                push_indices(&mut self.page, self.dictionary.len(), &self.indices);
                 encoding = RLE_DICTIONARY;
             }
             ColumnType::Text => {
                 let mut bytes = 0;
-                let mut bounds: Option<(&str, &str)> = None;
                 for value in present {
                     let Value::Text(s) = value else {
-                        return Err(Unwritten::ForParquetRs);
+                        return Err(wrong());
                     };
                     let s: &str = s;
                     self.page.extend_from_slice(&(s.len() as u32).to_le_bytes());
                     self.page.extend_from_slice(s.as_bytes());
                     bytes += s.len() as i64;
-                    bounds = Some(match bounds {
-                        None => (s, s),
-                        Some((min, max)) => widen(min, max, s),
-                    });
+                    bounds.take_text(s);
                 }
                 chunk.text_bytes = Some(bytes);
-                if let Some((min, max)) = bounds {
-                    self.push_text_bounds(&mut chunk, min, max, statistics_prefix);
-                }
             }
-            ColumnType::BigInt => {
-                let mut bounds: Option<(i64, i64)> = None;
+            ColumnType::BigInt | ColumnType::Int => {
+                let int32 = ty == ColumnType::Int;
                 for value in present {
                     let Value::Int(n) = *value else {
-                        return Err(Unwritten::ForParquetRs);
+                        return Err(wrong());
                     };
-                    self.page.extend_from_slice(&n.to_le_bytes());
-                    bounds = Some(bounds.map_or((n, n), |(a, b)| (a.min(n), b.max(n))));
-                }
-                if let Some((min, max)) = bounds {
-                    self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes());
-                }
-            }
-            ColumnType::Int => {
-                let mut bounds: Option<(i32, i32)> = None;
-                for value in present {
-                    let Value::Int(n) = *value else {
-                        return Err(Unwritten::ForParquetRs);
-                    };
-                    let n = i32::try_from(n).map_err(|_| Unwritten::ForParquetRs)?;
-                    self.page.extend_from_slice(&n.to_le_bytes());
-                    bounds = Some(bounds.map_or((n, n), |(a, b)| (a.min(n), b.max(n))));
-                }
-                if let Some((min, max)) = bounds {
-                    self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes());
+                    match int32 {
+                        true => {
+                            let n = i32::try_from(n).map_err(|_| wrong())?;
+                            self.page.extend_from_slice(&n.to_le_bytes());
+                        }
+                        false => self.page.extend_from_slice(&n.to_le_bytes()),
+                    }
+                    bounds.take_int(n);
                 }
             }
             ColumnType::Double => {
-                let mut bounds: Option<(f64, f64)> = None;
                 for value in present {
                     let Value::Double(n) = *value else {
-                        return Err(Unwritten::ForParquetRs);
+                        return Err(wrong());
                     };
                     self.page.extend_from_slice(&n.to_le_bytes());
-                    // parquet-rs leaves NaN out of the bounds and writes a
-                    // zero bound as -0.0 (min) and +0.0 (max).
-                    if !n.is_nan() {
-                        bounds = Some(bounds.map_or((n, n), |(a, b)| {
-                            (if a > n { n } else { a }, if n > b { n } else { b })
-                        }));
-                    }
-                }
-                if let Some((min, max)) = bounds {
-                    let min = if min == 0.0 { -0.0 } else { min };
-                    let max = if max == 0.0 { 0.0 } else { max };
-                    self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes());
+                    bounds.take_double(n);
                 }
             }
             ColumnType::Boolean => {
                 // Plain booleans: a bit each, the first in the lowest bit.
                 let (mut byte, mut bit) = (0u8, 0);
-                let mut bounds: Option<(bool, bool)> = None;
                 for value in present {
                     let Value::Bool(b) = *value else {
-                        return Err(Unwritten::ForParquetRs);
+                        return Err(wrong());
                     };
                     byte |= u8::from(b) << bit;
                     bit += 1;
@@ -398,16 +354,14 @@ impl DirectFile {
                         self.page.push(byte);
                         (byte, bit) = (0, 0);
                     }
-                    bounds = Some(bounds.map_or((b, b), |(a, c)| (a & b, c | b)));
+                    bounds.take_bool(b);
                 }
                 if bit > 0 {
                     self.page.push(byte);
                 }
-                if let Some((min, max)) = bounds {
-                    self.push_bounds(&mut chunk, &[u8::from(min)], &[u8::from(max)]);
-                }
             }
         }
+        self.push_column_bounds(&mut chunk, ty, bounds, statistics_prefix);
         if compact && ty != ColumnType::Text && self.page.len() >= MAX_CHUNK_BYTES {
             return Err(Unwritten::PastOnePage);
         }
@@ -551,27 +505,7 @@ impl DirectFile {
         if text {
             chunk.text_bytes = Some(text_bytes);
         }
-        match bounds {
-            Bounds::None => {}
-            Bounds::Text(min, max) => {
-                self.push_text_bounds(&mut chunk, min, max, statistics_prefix)
-            }
-            Bounds::Int(min, max) if column.ty == ColumnType::Int => {
-                let (min, max) = (min as i32, max as i32);
-                self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes());
-            }
-            Bounds::Int(min, max) => {
-                self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes())
-            }
-            Bounds::Double(min, max) => {
-                let min = if min == 0.0 { -0.0 } else { min };
-                let max = if max == 0.0 { 0.0 } else { max };
-                self.push_bounds(&mut chunk, &min.to_le_bytes(), &max.to_le_bytes());
-            }
-            Bounds::Bool(min, max) => {
-                self.push_bounds(&mut chunk, &[u8::from(min)], &[u8::from(max)])
-            }
-        }
+        self.push_column_bounds(&mut chunk, column.ty, bounds, statistics_prefix);
         Ok(chunk)
     }
 
@@ -587,24 +521,11 @@ impl DirectFile {
     ) -> Result<(), Unwritten> {
         self.page.clear();
         if column.nullable {
-            self.page.extend_from_slice(&[0; 4]);
-            let mut levels = HybridEncoder::new(&mut self.page, 1);
-            for &level in &self.page_levels {
-                levels.put(level);
-            }
-            levels.finish();
-            let len = (self.page.len() - 4) as u32;
-            self.page[..4].copy_from_slice(&len.to_le_bytes());
+            push_levels(&mut self.page, self.page_levels.iter().copied());
         }
         let encoding = match dictionary {
             true => {
-                let width = bit_width(self.dictionary.len());
-                self.page.push(width);
-                let mut encoder = HybridEncoder::new(&mut self.page, width);
-                for &index in &self.indices {
-                    encoder.put(index);
-                }
-                encoder.finish();
+                push_indices(&mut self.page, self.dictionary.len(), &self.indices);
                 RLE_DICTIONARY
             }
             false if column.ty == ColumnType::Boolean => {
@@ -670,18 +591,17 @@ impl DirectFile {
     }
 
     /// Dictionary encodes a text column chunk into [`Self::dictionary`] and
-    /// [`Self::indices`]: its min and max (found among new entries only),
-    /// and the bytes of its values; past [`MAX_CHUNK_BYTES`] of values,
-    /// nothing (the chunk takes more than one page).
-    #[allow(clippy::type_complexity)]
+    /// [`Self::indices`], widening `bounds` by new entries only; returns the
+    /// bytes of its values. Past [`MAX_CHUNK_BYTES`] of values, nothing (the
+    /// chunk takes more than one page).
     fn dictionary_encode<'v, 'a: 'v>(
         &mut self,
         values: impl Iterator<Item = &'v Value<'a>>,
-    ) -> Result<(Option<(&'v str, &'v str)>, i64), Unwritten> {
+        bounds: &mut Bounds<'v>,
+    ) -> Result<i64, Unwritten> {
         self.dictionary.clear();
         self.indices.clear();
         let mut plain_bytes = 0;
-        let mut bounds: Option<(&str, &str)> = None;
         // Rows of a run share its text (same pointer): no hash for them.
         let mut previous: (*const u8, usize, u32) = (std::ptr::null(), usize::MAX, 0);
         for value in values {
@@ -695,10 +615,7 @@ impl DirectFile {
             } else {
                 let (index, new) = self.dictionary.insert(s.as_bytes());
                 if new {
-                    bounds = Some(match bounds {
-                        None => (s, s),
-                        Some((min, max)) => widen(min, max, s),
-                    });
+                    bounds.take_text(s);
                 }
                 previous = (s.as_ptr(), s.len(), index);
                 index
@@ -708,8 +625,36 @@ impl DirectFile {
         if plain_bytes >= MAX_CHUNK_BYTES {
             return Err(Unwritten::PastOnePage);
         }
-        let text_bytes = plain_bytes - 4 * self.indices.len();
-        Ok((bounds, text_bytes as i64))
+        Ok((plain_bytes - 4 * self.indices.len()) as i64)
+    }
+
+    /// A chunk's min and max as the footer holds them: text cut to
+    /// `prefix` bytes, a zero double bound as -0.0 (min) and +0.0 (max), as
+    /// parquet-rs writes them.
+    fn push_column_bounds(
+        &mut self,
+        chunk: &mut Chunk,
+        ty: ColumnType,
+        bounds: Bounds,
+        prefix: usize,
+    ) {
+        match bounds {
+            Bounds::None => {}
+            Bounds::Text(min, max) => self.push_text_bounds(chunk, min, max, prefix),
+            Bounds::Int(min, max) if ty == ColumnType::Int => {
+                let (min, max) = (min as i32, max as i32);
+                self.push_bounds(chunk, &min.to_le_bytes(), &max.to_le_bytes());
+            }
+            Bounds::Int(min, max) => {
+                self.push_bounds(chunk, &min.to_le_bytes(), &max.to_le_bytes())
+            }
+            Bounds::Double(min, max) => {
+                let min = if min == 0.0 { -0.0 } else { min };
+                let max = if max == 0.0 { 0.0 } else { max };
+                self.push_bounds(chunk, &min.to_le_bytes(), &max.to_le_bytes());
+            }
+            Bounds::Bool(min, max) => self.push_bounds(chunk, &[u8::from(min)], &[u8::from(max)]),
+        }
     }
 
     fn push_text_bounds(&mut self, chunk: &mut Chunk, min: &str, max: &str, prefix: usize) {
@@ -988,6 +933,35 @@ fn rle_max_bytes(width: u8, values: usize) -> usize {
     let bit_packed = runs + runs * usize::from(width);
     let rle = runs * (1 + usize::from(width).div_ceil(8));
     bit_packed.max(rle)
+}
+
+/// Appends a v1 page's definition levels (1 present, 0 null): their length
+/// in bytes, then the levels as the RLE/bit-packed hybrid. Returns the nulls.
+fn push_levels(page: &mut Vec<u8>, levels: impl Iterator<Item = u32>) -> usize {
+    let start = page.len();
+    page.extend_from_slice(&[0; 4]);
+    let mut nulls = 0;
+    let mut encoder = HybridEncoder::new(page, 1);
+    for level in levels {
+        nulls += usize::from(level == 0);
+        encoder.put(level);
+    }
+    encoder.finish();
+    let len = (page.len() - start - 4) as u32;
+    page[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    nulls
+}
+
+/// Appends a dictionary-encoded page's values: the bit width of an index
+/// into `entries`, then the indices as the RLE/bit-packed hybrid.
+fn push_indices(page: &mut Vec<u8>, entries: usize, indices: &[u32]) {
+    let width = bit_width(entries);
+    page.push(width);
+    let mut encoder = HybridEncoder::new(page, width);
+    for &index in indices {
+        encoder.put(index);
+    }
+    encoder.finish();
 }
 
 /// Bits an index into a dictionary of `entries` needs (0 for one entry).
