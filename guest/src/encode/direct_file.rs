@@ -293,7 +293,7 @@ impl DirectFile {
         let wrong = || Unwritten::ForParquetRs;
         match ty {
             ColumnType::Text if compact => {
-                let text_bytes = self.dictionary_encode(present, &mut bounds)?;
+                let text_bytes = self.dictionary_encode(present, rows.len(), &mut bounds)?;
                 chunk.text_bytes = Some(text_bytes);
                 let (uncompressed, compressed) = self.pages.write(
                     DICTIONARY_PAGE,
@@ -405,7 +405,7 @@ impl DirectFile {
     ) -> Result<Chunk, Unwritten> {
         let text = column.ty == ColumnType::Text;
         let mut dictionary = text;
-        self.dictionary.clear();
+        self.dictionary.clear(rows.len());
         self.indices.clear();
         self.page_levels.clear();
         self.page_values.clear();
@@ -598,16 +598,18 @@ impl DirectFile {
         Ok(())
     }
 
-    /// Dictionary encodes a text column chunk into [`Self::dictionary`] and
-    /// [`Self::indices`], widening `bounds` by new entries only; returns the
-    /// bytes of its values. Past [`MAX_CHUNK_BYTES`] of values, nothing (the
-    /// chunk takes more than one page).
+    /// Dictionary encodes a text column chunk of at most `count` values into
+    /// [`Self::dictionary`] and [`Self::indices`], widening `bounds` by new
+    /// entries only; returns the bytes of its values. Past
+    /// [`MAX_CHUNK_BYTES`] of values, nothing (the chunk takes more than one
+    /// page).
     fn dictionary_encode<'v, 'a: 'v>(
         &mut self,
         values: impl Iterator<Item = &'v Value<'a>>,
+        count: usize,
         bounds: &mut Bounds<'v>,
     ) -> Result<i64, Unwritten> {
-        self.dictionary.clear();
+        self.dictionary.clear(count);
         self.indices.clear();
         let mut plain_bytes = 0;
         // Rows of a run share its text (same pointer): no hash for them.

@@ -7,30 +7,27 @@
 pub(super) struct Dictionary {
     /// The dictionary page: each entry's length (u32 LE), then its bytes.
     pub(super) plain: Vec<u8>,
-    /// Each entry's bytes in `plain`.
-    entries: Vec<(u32, u32)>,
-    /// Entry index + 1 per slot, valid where the slot's stamp is `stamp`
-    /// (clearing is a new stamp, not a pass over the table).
+    entries: usize,
+    /// Per slot, its entry's index + 1 (0: empty) and where the entry's
+    /// bytes start in `plain` (its length just before them): a lookup
+    /// reads the slot and then `plain`, two places in memory.
     slots: Vec<(u32, u32)>,
-    stamp: u32,
 }
 
 impl Dictionary {
-    pub(super) fn clear(&mut self) {
+    /// Empties the dictionary for a chunk of `values` values: a table of at
+    /// least twice that many slots, so that it never grows during the
+    /// chunk and a small chunk's table stays small (in cache).
+    pub(super) fn clear(&mut self, values: usize) {
         self.plain.clear();
-        self.entries.clear();
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.slots.iter_mut().for_each(|s| *s = (0, 0));
-            self.stamp = 1;
-        }
-        if self.slots.is_empty() {
-            self.slots = vec![(0, 0); 1024];
-        }
+        self.entries = 0;
+        let size = (2 * values).next_power_of_two().max(16);
+        self.slots.clear();
+        self.slots.resize(size, (0, 0));
     }
 
     pub(super) fn len(&self) -> usize {
-        self.entries.len()
+        self.entries
     }
 
     /// The index of `value`, added if new (and whether it was).
@@ -38,41 +35,44 @@ impl Dictionary {
         let mask = self.slots.len() - 1;
         let mut slot = hash(value) as usize & mask;
         loop {
-            let (stamp, entry) = self.slots[slot];
-            if stamp != self.stamp {
+            let (entry, start) = self.slots[slot];
+            if entry == 0 {
                 break;
             }
-            let (start, end) = self.entries[entry as usize - 1];
-            if same(&self.plain[start as usize..end as usize], value) {
+            let start = start as usize;
+            let len = u32::from_le_bytes(self.plain[start - 4..start].try_into().expect("4 bytes"));
+            if same(&self.plain[start..start + len as usize], value) {
                 return (entry - 1, false);
             }
             slot = (slot + 1) & mask;
         }
-        let index = self.entries.len() as u32;
+        let index = self.entries as u32;
+        self.entries += 1;
         self.plain
             .extend_from_slice(&(value.len() as u32).to_le_bytes());
         let start = self.plain.len() as u32;
         self.plain.extend_from_slice(value);
-        self.entries.push((start, self.plain.len() as u32));
-        self.slots[slot] = (self.stamp, index + 1);
-        if self.entries.len() * 2 > self.slots.len() {
+        self.slots[slot] = (index + 1, start);
+        if self.entries * 2 > self.slots.len() {
             self.grow();
         }
         (index, true)
     }
 
-    /// Doubles the table and places every entry again.
+    /// Doubles the table and places every entry again (only when a chunk
+    /// holds more values than [`Dictionary::clear`] was told).
     fn grow(&mut self) {
-        let size = self.slots.len() * 2;
-        self.slots.clear();
-        self.slots.resize(size, (0, 0));
-        let mask = size - 1;
-        for (index, &(start, end)) in self.entries.iter().enumerate() {
-            let mut slot = hash(&self.plain[start as usize..end as usize]) as usize & mask;
-            while self.slots[slot].0 == self.stamp {
+        let old = std::mem::take(&mut self.slots);
+        self.slots.resize(old.len() * 2, (0, 0));
+        let mask = self.slots.len() - 1;
+        for (entry, start) in old.into_iter().filter(|s| s.0 != 0) {
+            let at = start as usize;
+            let len = u32::from_le_bytes(self.plain[at - 4..at].try_into().expect("4 bytes"));
+            let mut slot = hash(&self.plain[at..at + len as usize]) as usize & mask;
+            while self.slots[slot].0 != 0 {
                 slot = (slot + 1) & mask;
             }
-            self.slots[slot] = (self.stamp, index as u32 + 1);
+            self.slots[slot] = (entry, start);
         }
     }
 }
@@ -151,15 +151,16 @@ mod tests {
     #[test]
     fn dictionary_indexes_in_order_of_first_appearance() {
         let mut dictionary = Dictionary::default();
-        dictionary.clear();
+        // Told of fewer values than it gets: it grows, in the same order.
+        dictionary.clear(100);
         let values: Vec<String> = (0..3000).map(|i| format!("value {}", i % 1700)).collect();
         for (i, value) in values.iter().enumerate() {
             let (index, new) = dictionary.insert(value.as_bytes());
             assert_eq!(index as usize, i % 1700);
             assert_eq!(new, i < 1700);
         }
-        // A new chunk starts empty, with the grown table.
-        dictionary.clear();
+        // A new chunk starts empty.
+        dictionary.clear(1);
         assert_eq!(dictionary.insert(b"value 5"), (0, true));
         assert_eq!(dictionary.len(), 1);
         assert_eq!(&dictionary.plain[..], b"\x07\0\0\0value 5");
