@@ -54,22 +54,27 @@ impl<'a> Record<'a> {
         let bytes = text.as_bytes();
         let mut keys = 0u64;
         let mut slots = [0u8; 64];
+        // The slots of the free-text keys: a key outside them is not one,
+        // without comparing strings.
+        let free_text_slots = free_text_keys
+            .iter()
+            .fold(0u64, |mask, k| mask | 1u64 << key_slot(k));
         let mut start = 0;
         while start < bytes.len() {
             // The key: letters, digits and '_' up to its '='. Anything else
             // (no '=', a ';' first, an empty or invalid key) is an error,
             // which `key_error` finds and words.
-            let eq = start
-                + bytes[start..]
-                    .iter()
-                    .position(|b| !KEY_BYTE[*b as usize])
-                    .unwrap_or(bytes.len() - start);
+            let eq = start + scan::key_end(&bytes[start..]);
             if eq == start || eq == bytes.len() || bytes[eq] != b'=' {
                 return Err(key_error(line, text, start));
             }
             let key = &text[start..eq];
             let from = eq + 1;
-            let (value, next, suspect) = if free_text_keys.iter().any(|k| same(k, key)) {
+            let slot = key_slot(key);
+            let bit = 1u64 << slot;
+            let free_text =
+                free_text_slots & bit != 0 && free_text_keys.iter().any(|k| same(k, key));
+            let (value, next, suspect) = if free_text {
                 match bytes.last() {
                     Some(b';') if bytes.len() > from => {
                         let value = &text[from..bytes.len() - 1];
@@ -84,8 +89,6 @@ impl<'a> Record<'a> {
                 }
             };
             // A key seen before has its bit set; only then compare keys.
-            let slot = key_slot(key);
-            let bit = 1u64 << slot;
             if keys & bit != 0 && fields.iter().any(|f| same(f.key, key)) {
                 return Err(ParseError::new(line, key, "duplicate key"));
             }
@@ -129,6 +132,7 @@ impl<'a> Record<'a> {
 
     /// The index of the field of `key`: its slot's field, else (another key
     /// shares the slot) a search.
+    #[inline]
     fn find(&self, key: &str) -> Option<usize> {
         let slot = key_slot(key);
         if self.keys & (1u64 << slot) == 0 {
@@ -155,6 +159,7 @@ impl<'a> Record<'a> {
         ParseError::new(self.line, field, message)
     }
 
+    #[inline]
     fn take(&mut self, key: &str) -> Option<&'a str> {
         // Most lookups hit at the cursor: no search then.
         if let Some(field) = self.fields.get_mut(self.cursor) {
@@ -171,6 +176,7 @@ impl<'a> Record<'a> {
         Some(field.value)
     }
 
+    #[inline]
     fn required(&mut self, key: &str) -> ParseResult<&'a str> {
         self.take(key)
             .ok_or_else(|| ParseError::new(self.line, key, "missing required key"))
@@ -324,9 +330,25 @@ fn same(a: &str, b: &str) -> bool {
     }
     let n = a.len();
     let word = |s: &[u8], at: usize| u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
+    let long = |s: &[u8], at: usize| {
+        u64::from_le_bytes([
+            s[at],
+            s[at + 1],
+            s[at + 2],
+            s[at + 3],
+            s[at + 4],
+            s[at + 5],
+            s[at + 6],
+            s[at + 7],
+        ])
+    };
     match n {
-        // The first and the last four bytes (overlapping below 8).
+        0 => true,
+        // The first, middle and last bytes are all of them.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        // The first and the last four (or eight) bytes, overlapping.
         4..=8 => word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4),
+        9..=16 => long(a, 0) == long(b, 0) && long(a, n - 8) == long(b, n - 8),
         _ => a.iter().zip(b).all(|(x, y)| x == y),
     }
 }
@@ -348,17 +370,6 @@ fn key_slot(key: &str) -> usize {
         .wrapping_add(u32::from(last).wrapping_mul(0xc2b2_ae35));
     (hash >> 26) as usize
 }
-
-/// Bytes a key may hold: ASCII letters, digits and '_'.
-static KEY_BYTE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
-        b += 1;
-    }
-    table
-};
 
 /// The error of a field starting at `start` whose key is not letters,
 /// digits and '_' up to an '=': as the field scan words it.
@@ -529,6 +540,15 @@ mod tests {
             "readlength",
             "SUMZER_COMMENT",
             "SUMZER_COMMENu",
+            "ac",
+            "bb",
+            "abd",
+            "axc",
+            "xbc",
+            "totalalns",
+            "totalalnt",
+            "uotalalns",
+            "totxlalns",
         ];
         for a in keys {
             for b in keys {
@@ -537,6 +557,23 @@ mod tests {
                     assert_eq!(key_slot(a), key_slot(b));
                 }
             }
+        }
+    }
+
+    /// Keys of every length up to 40 against copies differing in one byte
+    /// at each position: `same` is `==`.
+    #[test]
+    fn keys_differing_in_one_byte_differ() {
+        for n in 0..=40 {
+            let key: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            assert!(same(&key, &key.clone()));
+            for at in 0..n {
+                let mut other = key.clone().into_bytes();
+                other[at] = b'_';
+                let other = String::from_utf8(other).unwrap();
+                assert!(!same(&key, &other), "{key} {other}");
+            }
+            assert!(!same(&key, &format!("{key}a")));
         }
     }
 
