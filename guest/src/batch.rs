@@ -190,6 +190,20 @@ pub fn convert_batch(
             for (position, summary) in of_kind.iter().enumerate() {
                 let rows = &summary.tables[index];
                 let bucket = Bucket::of_run(summary.run);
+                // In `run-bucket` all of a summary's rows go to one place:
+                // one map lookup per summary, not one per row.
+                if let (Layout::RunBucket, Some(bucket), false) = (layout, bucket, rows.is_empty()) {
+                    let (rows_of_place, runs) = places.entry(Place::Bucket(bucket)).or_default();
+                    match widened.is_empty() {
+                        true => rows_of_place.extend((0..rows.len()).map(|row| rows.row(row))),
+                        false => rows_of_place
+                            .extend(widened[position].chunks_exact(file_table.columns.len())),
+                    }
+                    if runs.last().map(String::as_str) != Some(summary.run) {
+                        runs.push(summary.run.to_string());
+                    }
+                    continue;
+                }
                 for (row, partition) in rows.partitions.iter().enumerate() {
                     let (place, values) = match (layout, bucket) {
                         (Layout::RunBucket, Some(bucket)) if widened.is_empty() => {

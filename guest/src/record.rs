@@ -126,13 +126,14 @@ impl<'a> Record<'a> {
         self.line
     }
 
+    #[inline]
     pub fn has(&self, key: &str) -> bool {
         self.find(key).is_some()
     }
 
     /// The index of the field of `key`: its slot's field, else (another key
     /// shares the slot) a search.
-    #[inline]
+    #[inline(always)]
     fn find(&self, key: &str) -> Option<usize> {
         let slot = key_slot(key);
         if self.keys & (1u64 << slot) == 0 {
@@ -159,7 +160,7 @@ impl<'a> Record<'a> {
         ParseError::new(self.line, field, message)
     }
 
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, key: &str) -> Option<&'a str> {
         // Most lookups hit at the cursor: no search then.
         if let Some(field) = self.fields.get_mut(self.cursor) {
@@ -176,13 +177,14 @@ impl<'a> Record<'a> {
         Some(field.value)
     }
 
-    #[inline]
+    #[inline(always)]
     fn required(&mut self, key: &str) -> ParseResult<&'a str> {
         self.take(key)
             .ok_or_else(|| ParseError::new(self.line, key, "missing required key"))
     }
 
     /// A required, non-empty text value.
+    #[inline]
     pub fn text(&mut self, key: &str) -> ParseResult<&'a str> {
         let value = self.required(key)?;
         if value.is_empty() {
@@ -192,11 +194,13 @@ impl<'a> Record<'a> {
     }
 
     /// A required free-text value, which may be empty.
+    #[inline]
     pub fn free_text(&mut self, key: &str) -> ParseResult<&'a str> {
         self.required(key)
     }
 
     /// An optional text value; when present it must not be empty.
+    #[inline]
     pub fn opt_text(&mut self, key: &str) -> ParseResult<Option<&'a str>> {
         match self.take(key) {
             None => Ok(None),
@@ -205,12 +209,14 @@ impl<'a> Record<'a> {
         }
     }
 
+    #[inline]
     pub fn int(&mut self, key: &str) -> ParseResult<i64> {
         let value = self.required(key)?;
         parse_int(value).map_err(|message| self.error(key, message))
     }
 
     /// An optional integer.
+    #[inline]
     pub fn opt_int(&mut self, key: &str) -> ParseResult<Option<i64>> {
         match self.take(key) {
             None => Ok(None),
@@ -221,12 +227,14 @@ impl<'a> Record<'a> {
     }
 
     /// A required integer that may be `?` (unknown, null).
+    #[inline]
     pub fn int_or_unknown(&mut self, key: &str) -> ParseResult<Option<i64>> {
         let value = self.required(key)?;
         self.unknown_or(key, value)
     }
 
     /// An optional integer that may also be `?` (unknown, null).
+    #[inline]
     pub fn opt_int_or_unknown(&mut self, key: &str) -> ParseResult<Option<i64>> {
         match self.take(key) {
             None => Ok(None),
@@ -234,6 +242,7 @@ impl<'a> Record<'a> {
         }
     }
 
+    #[inline]
     fn unknown_or(&self, key: &str, value: &str) -> ParseResult<Option<i64>> {
         if value == "?" {
             return Ok(None);
@@ -244,6 +253,7 @@ impl<'a> Record<'a> {
     }
 
     /// The Hive partition of a data line: its `score` and `pctid`.
+    #[inline]
     pub fn partition(&mut self) -> ParseResult<Partition> {
         Ok(Partition {
             score: self.percent("score")?,
@@ -272,6 +282,7 @@ impl<'a> Record<'a> {
     }
 
     /// A percentage partition value (`score`, `pctid`): an integer in 0..100.
+    #[inline]
     fn percent(&mut self, key: &str) -> ParseResult<u8> {
         let value = self.int(key)?;
         u8::try_from(value)
@@ -280,11 +291,13 @@ impl<'a> Record<'a> {
             .ok_or_else(|| self.error(key, format!("{value} is outside 0..100")))
     }
 
+    #[inline]
     pub fn double(&mut self, key: &str) -> ParseResult<f64> {
         let value = self.required(key)?;
         parse_double(value).map_err(|message| self.error(key, message))
     }
 
+    #[inline]
     pub fn opt_double(&mut self, key: &str) -> ParseResult<Option<f64>> {
         match self.take(key) {
             None => Ok(None),
@@ -321,8 +334,10 @@ impl<'a> Record<'a> {
 }
 
 /// Key equality for short ASCII keys: words, not a byte loop, and no
-/// call to memcmp (a byte loop in the component).
-#[inline]
+/// call to memcmp (a byte loop in the component). Always inlined: the
+/// key asked for is a constant at most call sites, and its length picks
+/// the branch at compile time.
+#[inline(always)]
 fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
@@ -356,7 +371,8 @@ fn same(a: &str, b: &str) -> bool {
 /// One of 64 slots for a key, from its length and first and last bytes:
 /// different slots mean different keys. Within each kind's keys only
 /// `SUMZER_COMMENT`, `panlen` and `seq`, and `famcvg` and `gen`, share one.
-#[inline]
+/// Always inlined: for a constant key it is a constant.
+#[inline(always)]
 fn key_slot(key: &str) -> usize {
     let bytes = key.as_bytes();
     let (first, last) = match bytes {
