@@ -27,6 +27,9 @@ pub struct Record<'a> {
     /// whose key has that slot (`u8::MAX` past 254 fields): a lookup
     /// compares one key, and searches only when two keys share a slot.
     slots: [u8; 64],
+    /// How many fields are marked used: `finish` checks a count, not
+    /// every field.
+    used: usize,
 }
 
 pub(crate) struct Field<'a> {
@@ -119,6 +122,7 @@ impl<'a> Record<'a> {
             keys,
             cursor: 0,
             slots,
+            used: 0,
         })
     }
 
@@ -166,6 +170,7 @@ impl<'a> Record<'a> {
         if let Some(field) = self.fields.get_mut(self.cursor) {
             if same(field.key, key) {
                 self.cursor += 1;
+                self.used += usize::from(!field.used);
                 field.used = true;
                 return Some(field.value);
             }
@@ -173,6 +178,7 @@ impl<'a> Record<'a> {
         let index = self.find(key)?;
         self.cursor = index + 1;
         let field = &mut self.fields[index];
+        self.used += usize::from(!field.used);
         field.used = true;
         Some(field.value)
     }
@@ -326,6 +332,9 @@ impl<'a> Record<'a> {
 
     /// [`Record::finish`], handing back the vector of fields for the next line.
     pub(crate) fn finish_keep(self) -> ParseResult<Vec<Field<'a>>> {
+        if self.used == self.fields.len() {
+            return Ok(self.fields);
+        }
         match self.fields.iter().find(|f| !f.used) {
             Some(f) => Err(ParseError::new(self.line, f.key, "unknown key")),
             None => Ok(self.fields),
