@@ -6,6 +6,7 @@
 use summary_lake::keys::Partition;
 use summary_lake::Table;
 
+use crate::record::key_slot;
 use crate::value::Value;
 
 /// How one kind's lines look.
@@ -18,6 +19,18 @@ pub(crate) struct Format {
     /// Whether lines may start `sra=<run>;` (Serratus added that prefix to
     /// protein-style summaries in late 2020; earlier files lack it).
     pub run_prefix: bool,
+}
+
+impl Format {
+    /// The [`key_slot`] of each section key (at most four).
+    pub(crate) fn section_slots(&self) -> [usize; 4] {
+        debug_assert!(self.section_keys.len() <= 4, "more section keys than slots");
+        let mut slots = [0; 4];
+        for (slot, key) in slots.iter_mut().zip(self.section_keys) {
+            *slot = key_slot(key);
+        }
+        slots
+    }
 }
 
 /// The key of every summary's header line.

@@ -130,9 +130,16 @@ impl<'a> Record<'a> {
         self.line
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn has(&self, key: &str) -> bool {
         self.find(key).is_some()
+    }
+
+    /// [`Record::has`] for a key whose [`key_slot`] is `slot` (computed
+    /// once per file for keys asked of every line).
+    #[inline(always)]
+    pub(crate) fn has_in_slot(&self, key: &str, slot: usize) -> bool {
+        self.keys & (1u64 << slot) != 0 && self.find(key).is_some()
     }
 
     /// The index of the field of `key`: its slot's field, else (another key
@@ -160,6 +167,8 @@ impl<'a> Record<'a> {
             .unwrap_or("")
     }
 
+    #[cold]
+    #[inline(never)]
     pub fn error(&self, field: &str, message: impl Into<String>) -> ParseError {
         ParseError::new(self.line, field, message)
     }
@@ -190,7 +199,7 @@ impl<'a> Record<'a> {
     }
 
     /// A required, non-empty text value.
-    #[inline]
+    #[inline(always)]
     pub fn text(&mut self, key: &str) -> ParseResult<&'a str> {
         let value = self.required(key)?;
         if value.is_empty() {
@@ -200,13 +209,13 @@ impl<'a> Record<'a> {
     }
 
     /// A required free-text value, which may be empty.
-    #[inline]
+    #[inline(always)]
     pub fn free_text(&mut self, key: &str) -> ParseResult<&'a str> {
         self.required(key)
     }
 
     /// An optional text value; when present it must not be empty.
-    #[inline]
+    #[inline(always)]
     pub fn opt_text(&mut self, key: &str) -> ParseResult<Option<&'a str>> {
         match self.take(key) {
             None => Ok(None),
@@ -215,14 +224,14 @@ impl<'a> Record<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn int(&mut self, key: &str) -> ParseResult<i64> {
         let value = self.required(key)?;
         parse_int(value).map_err(|message| self.error(key, message))
     }
 
     /// An optional integer.
-    #[inline]
+    #[inline(always)]
     pub fn opt_int(&mut self, key: &str) -> ParseResult<Option<i64>> {
         match self.take(key) {
             None => Ok(None),
@@ -233,14 +242,14 @@ impl<'a> Record<'a> {
     }
 
     /// A required integer that may be `?` (unknown, null).
-    #[inline]
+    #[inline(always)]
     pub fn int_or_unknown(&mut self, key: &str) -> ParseResult<Option<i64>> {
         let value = self.required(key)?;
         self.unknown_or(key, value)
     }
 
     /// An optional integer that may also be `?` (unknown, null).
-    #[inline]
+    #[inline(always)]
     pub fn opt_int_or_unknown(&mut self, key: &str) -> ParseResult<Option<i64>> {
         match self.take(key) {
             None => Ok(None),
@@ -248,7 +257,7 @@ impl<'a> Record<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn unknown_or(&self, key: &str, value: &str) -> ParseResult<Option<i64>> {
         if value == "?" {
             return Ok(None);
@@ -259,7 +268,7 @@ impl<'a> Record<'a> {
     }
 
     /// The Hive partition of a data line: its `score` and `pctid`.
-    #[inline]
+    #[inline(always)]
     pub fn partition(&mut self) -> ParseResult<Partition> {
         Ok(Partition {
             score: self.percent("score")?,
@@ -288,7 +297,7 @@ impl<'a> Record<'a> {
     }
 
     /// A percentage partition value (`score`, `pctid`): an integer in 0..100.
-    #[inline]
+    #[inline(always)]
     fn percent(&mut self, key: &str) -> ParseResult<u8> {
         let value = self.int(key)?;
         u8::try_from(value)
@@ -297,13 +306,13 @@ impl<'a> Record<'a> {
             .ok_or_else(|| self.error(key, format!("{value} is outside 0..100")))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn double(&mut self, key: &str) -> ParseResult<f64> {
         let value = self.required(key)?;
         parse_double(value).map_err(|message| self.error(key, message))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn opt_double(&mut self, key: &str) -> ParseResult<Option<f64>> {
         match self.take(key) {
             None => Ok(None),
@@ -353,19 +362,6 @@ fn same(a: &str, b: &str) -> bool {
         return false;
     }
     let n = a.len();
-    let word = |s: &[u8], at: usize| u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
-    let long = |s: &[u8], at: usize| {
-        u64::from_le_bytes([
-            s[at],
-            s[at + 1],
-            s[at + 2],
-            s[at + 3],
-            s[at + 4],
-            s[at + 5],
-            s[at + 6],
-            s[at + 7],
-        ])
-    };
     match n {
         0 => true,
         // The first, middle and last bytes are all of them.
@@ -377,12 +373,26 @@ fn same(a: &str, b: &str) -> bool {
     }
 }
 
+#[inline(always)]
+fn word(s: &[u8], at: usize) -> u32 {
+    let mut bytes = [0; 4];
+    bytes.copy_from_slice(&s[at..at + 4]);
+    u32::from_le_bytes(bytes)
+}
+
+#[inline(always)]
+fn long(s: &[u8], at: usize) -> u64 {
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(&s[at..at + 8]);
+    u64::from_le_bytes(bytes)
+}
+
 /// One of 64 slots for a key, from its length and first and last bytes:
 /// different slots mean different keys. Within each kind's keys only
 /// `SUMZER_COMMENT`, `panlen` and `seq`, and `famcvg` and `gen`, share one.
 /// Always inlined: for a constant key it is a constant.
 #[inline(always)]
-fn key_slot(key: &str) -> usize {
+pub(crate) fn key_slot(key: &str) -> usize {
     let bytes = key.as_bytes();
     let (first, last) = match bytes {
         [] => (0, 0),

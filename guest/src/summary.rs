@@ -39,6 +39,7 @@ pub fn parse_summary(kind: Kind, bytes: &[u8]) -> ParseResult<ParsedSummary<'_>>
     // not one per line. Otherwise each line is checked, so that an error
     // in an earlier line is still the one reported.
     let whole = std::str::from_utf8(bytes).ok();
+    let section_slots = format.section_slots();
     for (index, (start, end)) in lines(bytes).enumerate() {
         let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let text = match whole {
@@ -46,7 +47,7 @@ pub fn parse_summary(kind: Kind, bytes: &[u8]) -> ParseResult<ParsedSummary<'_>>
             None => decode_line(line, &bytes[start..end])?,
         };
         let mut record = Record::parse_in(line, text, format.free_text_keys, fields)?;
-        let section = section_of(kind, format, &record)?;
+        let section = section_of(kind, format, &section_slots, &record)?;
         match (&mut summary, section) {
             (None, 0) => {
                 let (run, tables) = parse_header(kind, &mut record)?;
@@ -85,7 +86,8 @@ pub fn parse_summary(kind: Kind, bytes: &[u8]) -> ParseResult<ParsedSummary<'_>>
 pub fn parse_line<'a>(kind: Kind, run: &'a str, text: &'a str) -> ParseResult<&'static Table> {
     let format = format(kind);
     let mut record = Record::parse(1, text, format.free_text_keys)?;
-    let section = section_of(kind, format, &record)?;
+    let section_slots = format.section_slots();
+    let section = section_of(kind, format, &section_slots, &record)?;
     let mut tables = tables_of(kind).map(TableRows::new).collect::<Vec<_>>();
     if section == 0 {
         parse_header(kind, &mut record)?;
@@ -186,11 +188,17 @@ fn key_at(prefix: &[u8]) -> &str {
 }
 
 /// Which section (index into the kind's tables) a line belongs to.
-fn section_of(kind: Kind, format: &Format, record: &Record) -> ParseResult<usize> {
-    // The common case, one section key, in a plain loop.
+fn section_of(
+    kind: Kind,
+    format: &Format,
+    slots: &[usize],
+    record: &Record,
+) -> ParseResult<usize> {
+    // The common case, one section key, in a plain loop; a key whose
+    // slot is clear is absent without a search.
     let mut section = None;
-    for (index, key) in format.section_keys.iter().enumerate() {
-        if record.has(key) {
+    for (index, (key, slot)) in format.section_keys.iter().zip(slots).enumerate() {
+        if record.has_in_slot(key, *slot) {
             if section.is_some() {
                 return Err(section_error(kind, format, record));
             }
