@@ -33,7 +33,9 @@ impl<'a> Value<'a> {
 
 /// A non-negative decimal integer: digits only (no sign, no exponent, no
 /// spaces) that fits an i64.
-#[inline]
+/// Inlined where it is called (per field): the fast path is a few
+/// instructions, and a call costs more than it in the component.
+#[inline(always)]
 pub fn parse_int(s: &str) -> Result<i64, String> {
     // Up to 18 digits (nearly every value) always fit an i64: no checks
     // in the loop but the digit test.
@@ -42,12 +44,25 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
         for b in s.bytes() {
             let digit = b.wrapping_sub(b'0');
             if digit > 9 {
-                return Err(format!("invalid integer {}", quoted(s)));
+                return Err(invalid_int(s));
             }
             value = value * 10 + i64::from(digit);
         }
         return Ok(value);
     }
+    parse_long_int(s)
+}
+
+#[cold]
+#[inline(never)]
+fn invalid_int(s: &str) -> String {
+    format!("invalid integer {}", quoted(s))
+}
+
+/// [`parse_int`] of the empty string and of more than 18 digits.
+#[cold]
+#[inline(never)]
+fn parse_long_int(s: &str) -> Result<i64, String> {
     // One pass: 18 digits always fit an i64; longer ones are checked.
     let mut value: i64 = 0;
     let mut fits = true;
