@@ -139,14 +139,18 @@ impl<'a> Record<'a> {
     /// once per file for keys asked of every line).
     #[inline(always)]
     pub(crate) fn has_in_slot(&self, key: &str, slot: usize) -> bool {
-        self.keys & (1u64 << slot) != 0 && self.find(key).is_some()
+        self.find_in_slot(key, slot).is_some()
     }
 
     /// The index of the field of `key`: its slot's field, else (another key
     /// shares the slot) a search.
     #[inline(always)]
     fn find(&self, key: &str) -> Option<usize> {
-        let slot = key_slot(key);
+        self.find_in_slot(key, key_slot(key))
+    }
+
+    #[inline(always)]
+    fn find_in_slot(&self, key: &str, slot: usize) -> Option<usize> {
         if self.keys & (1u64 << slot) == 0 {
             return None;
         }
@@ -356,7 +360,7 @@ impl<'a> Record<'a> {
 /// key asked for is a constant at most call sites, and its length picks
 /// the branch at compile time.
 #[inline(always)]
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

@@ -185,7 +185,12 @@ mod tests {
     /// stop byte later.
     #[test]
     fn key_end_agrees_with_the_byte_loop() {
-        let slow = |bytes: &[u8]| bytes.iter().position(|&b| !is_key_byte(b)).unwrap_or(bytes.len());
+        let slow = |bytes: &[u8]| {
+            bytes
+                .iter()
+                .position(|&b| !is_key_byte(b))
+                .unwrap_or(bytes.len())
+        };
         let filler = b"aZ09_zA9bY";
         for len in 0..=24 {
             for at in 0..len.max(1) {
@@ -219,7 +224,11 @@ mod tests {
         ];
         for line in lines {
             for start in 0..line.len().min(20) {
-                assert_eq!(key_end(&line[start..]), slow(&line[start..]), "{line:?} {start}");
+                assert_eq!(
+                    key_end(&line[start..]),
+                    slow(&line[start..]),
+                    "{line:?} {start}"
+                );
             }
         }
         for b in 0..=255u8 {

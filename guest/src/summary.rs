@@ -188,12 +188,7 @@ fn key_at(prefix: &[u8]) -> &str {
 }
 
 /// Which section (index into the kind's tables) a line belongs to.
-fn section_of(
-    kind: Kind,
-    format: &Format,
-    slots: &[usize],
-    record: &Record,
-) -> ParseResult<usize> {
+fn section_of(kind: Kind, format: &Format, slots: &[usize], record: &Record) -> ParseResult<usize> {
     // The common case, one section key, in a plain loop; a key whose
     // slot is clear is absent without a search.
     let mut section = None;
@@ -258,7 +253,8 @@ fn check_run_prefix(record: &mut Record, run: &str) -> ParseResult<()> {
     let Some(prefix) = record.opt_text("sra")? else {
         return Ok(());
     };
-    if prefix != run {
+    // Word compares, not a call to memcmp.
+    if !crate::record::same(prefix, run) {
         return Err(record.error(
             "sra",
             format!(

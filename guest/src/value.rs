@@ -235,7 +235,19 @@ mod tests {
             cases.push(format!("{int}.{frac:0frac_len$}"));
             cases.push(format!("{}", x % 100_000_000_000_000_000));
         }
-        for extra in ["", ".", "..", "1..2", "1.2.3", "00012.5000", ".5", "5.", "1e5", "1,5", "\u{661}"] {
+        for extra in [
+            "",
+            ".",
+            "..",
+            "1..2",
+            "1.2.3",
+            "00012.5000",
+            ".5",
+            "5.",
+            "1e5",
+            "1,5",
+            "\u{661}",
+        ] {
             cases.push(extra.to_string());
         }
         for s in &cases {
