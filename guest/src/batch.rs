@@ -178,36 +178,41 @@ pub fn convert_batch(
         for (index, table) in tables_of(kind).enumerate() {
             let file_table = file_table(table, layout);
             // In `run-bucket` the rows of partitioned tables carry their
-            // partition as two more columns: built here, kept per table.
-            let widened: Vec<Vec<Value>> = match file_table.columns.len() > table.columns.len() {
-                false => Vec::new(),
-                true => of_kind
-                    .iter()
-                    .map(|summary| widen(&summary.tables[index]))
-                    .collect(),
-            };
+            // partition as two more columns, which the parser stored with
+            // them ([`TableRows::wide_rows`]).
+            let wide = file_table.columns.len() > table.columns.len();
             let mut places: BTreeMap<Place, (Vec<&[Value]>, Vec<String>)> = BTreeMap::new();
-            for (position, summary) in of_kind.iter().enumerate() {
+            for summary in &of_kind {
                 let rows = &summary.tables[index];
-                let bucket = Bucket::of_run(summary.run);
-                for (row, partition) in rows.partitions.iter().enumerate() {
-                    let (place, values) = match (layout, bucket) {
-                        (Layout::RunBucket, Some(bucket)) if widened.is_empty() => {
-                            (Place::Bucket(bucket), rows.row(row))
-                        }
-                        (Layout::RunBucket, Some(bucket)) => {
-                            let width = file_table.columns.len();
-                            let values = &widened[position][row * width..(row + 1) * width];
-                            (Place::Bucket(bucket), values)
-                        }
-                        _ => (Place::Partition(*partition), rows.row(row)),
-                    };
-                    let (rows_of_place, runs) = places.entry(place).or_default();
-                    rows_of_place.push(values);
-                    // Summaries are sorted by run, so a run repeats only in a row.
+                if rows.is_empty() {
+                    continue;
+                }
+                let bucket = match layout {
+                    Layout::RunBucket => Bucket::of_run(summary.run),
+                    Layout::ScorePctid => None,
+                };
+                // Summaries are sorted by run, so a run repeats only in a row.
+                let add_run = |runs: &mut Vec<String>| {
                     if runs.last().map(String::as_str) != Some(summary.run) {
                         runs.push(summary.run.to_string());
                     }
+                };
+                // All of a summary's rows go to its run's bucket: one map
+                // lookup per summary, not one per row.
+                if let Some(bucket) = bucket {
+                    let (rows_of_place, runs) = places.entry(Place::Bucket(bucket)).or_default();
+                    match wide {
+                        false => rows_of_place.extend((0..rows.len()).map(|row| rows.row(row))),
+                        true => rows_of_place.extend(rows.wide_rows()),
+                    }
+                    add_run(runs);
+                    continue;
+                }
+                for (row, partition) in rows.partitions.iter().enumerate() {
+                    let (rows_of_place, runs) =
+                        places.entry(Place::Partition(*partition)).or_default();
+                    rows_of_place.push(rows.row(row));
+                    add_run(runs);
                 }
             }
             for (place, (rows, mut runs)) in places {
@@ -230,25 +235,6 @@ pub fn convert_batch(
     }
     objects.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(Batch { outcomes, objects })
-}
-
-/// The rows of a partitioned table with their partition as two `int`
-/// columns at the end (`score`, `pctid`): the `run-bucket` layout's files.
-fn widen<'a>(rows: &crate::summary::TableRows<'a>) -> Vec<Value<'a>> {
-    let width = rows.table.columns.len();
-    let mut values = Vec::with_capacity(rows.len() * (width + 2));
-    for (row, partition) in rows.partitions.iter().enumerate() {
-        values.extend_from_slice(rows.row(row));
-        let (score, pctid) = partition.map_or((Value::Null, Value::Null), |p| {
-            (
-                Value::Int(i64::from(p.score)),
-                Value::Int(i64::from(p.pctid)),
-            )
-        });
-        values.push(score);
-        values.push(pctid);
-    }
-    values
 }
 
 /// The name the hosts give a batch of `inputs` ([`BatchName::of`]),

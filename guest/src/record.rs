@@ -27,6 +27,9 @@ pub struct Record<'a> {
     /// whose key has that slot (`u8::MAX` past 254 fields): a lookup
     /// compares one key, and searches only when two keys share a slot.
     slots: [u8; 64],
+    /// How many fields are marked used: `finish` checks a count, not
+    /// every field.
+    used: usize,
 }
 
 pub(crate) struct Field<'a> {
@@ -54,22 +57,27 @@ impl<'a> Record<'a> {
         let bytes = text.as_bytes();
         let mut keys = 0u64;
         let mut slots = [0u8; 64];
+        // The slots of the free-text keys: a key outside them is not one,
+        // without comparing strings.
+        let free_text_slots = free_text_keys
+            .iter()
+            .fold(0u64, |mask, k| mask | 1u64 << key_slot(k));
         let mut start = 0;
         while start < bytes.len() {
             // The key: letters, digits and '_' up to its '='. Anything else
             // (no '=', a ';' first, an empty or invalid key) is an error,
             // which `key_error` finds and words.
-            let eq = start
-                + bytes[start..]
-                    .iter()
-                    .position(|b| !KEY_BYTE[*b as usize])
-                    .unwrap_or(bytes.len() - start);
+            let eq = start + scan::key_end(&bytes[start..]);
             if eq == start || eq == bytes.len() || bytes[eq] != b'=' {
                 return Err(key_error(line, text, start));
             }
             let key = &text[start..eq];
             let from = eq + 1;
-            let (value, next, suspect) = if free_text_keys.iter().any(|k| same(k, key)) {
+            let slot = key_slot(key);
+            let bit = 1u64 << slot;
+            let free_text =
+                free_text_slots & bit != 0 && free_text_keys.iter().any(|k| same(k, key));
+            let (value, next, suspect) = if free_text {
                 match bytes.last() {
                     Some(b';') if bytes.len() > from => {
                         let value = &text[from..bytes.len() - 1];
@@ -84,8 +92,6 @@ impl<'a> Record<'a> {
                 }
             };
             // A key seen before has its bit set; only then compare keys.
-            let slot = key_slot(key);
-            let bit = 1u64 << slot;
             if keys & bit != 0 && fields.iter().any(|f| same(f.key, key)) {
                 return Err(ParseError::new(line, key, "duplicate key"));
             }
@@ -116,6 +122,7 @@ impl<'a> Record<'a> {
             keys,
             cursor: 0,
             slots,
+            used: 0,
         })
     }
 
@@ -123,14 +130,27 @@ impl<'a> Record<'a> {
         self.line
     }
 
+    #[inline(always)]
     pub fn has(&self, key: &str) -> bool {
         self.find(key).is_some()
     }
 
+    /// [`Record::has`] for a key whose [`key_slot`] is `slot` (computed
+    /// once per file for keys asked of every line).
+    #[inline(always)]
+    pub(crate) fn has_in_slot(&self, key: &str, slot: usize) -> bool {
+        self.find_in_slot(key, slot).is_some()
+    }
+
     /// The index of the field of `key`: its slot's field, else (another key
     /// shares the slot) a search.
+    #[inline(always)]
     fn find(&self, key: &str) -> Option<usize> {
-        let slot = key_slot(key);
+        self.find_in_slot(key, key_slot(key))
+    }
+
+    #[inline(always)]
+    fn find_in_slot(&self, key: &str, slot: usize) -> Option<usize> {
         if self.keys & (1u64 << slot) == 0 {
             return None;
         }
@@ -151,15 +171,19 @@ impl<'a> Record<'a> {
             .unwrap_or("")
     }
 
+    #[cold]
+    #[inline(never)]
     pub fn error(&self, field: &str, message: impl Into<String>) -> ParseError {
         ParseError::new(self.line, field, message)
     }
 
+    #[inline(always)]
     fn take(&mut self, key: &str) -> Option<&'a str> {
         // Most lookups hit at the cursor: no search then.
         if let Some(field) = self.fields.get_mut(self.cursor) {
             if same(field.key, key) {
                 self.cursor += 1;
+                self.used += usize::from(!field.used);
                 field.used = true;
                 return Some(field.value);
             }
@@ -167,16 +191,19 @@ impl<'a> Record<'a> {
         let index = self.find(key)?;
         self.cursor = index + 1;
         let field = &mut self.fields[index];
+        self.used += usize::from(!field.used);
         field.used = true;
         Some(field.value)
     }
 
+    #[inline(always)]
     fn required(&mut self, key: &str) -> ParseResult<&'a str> {
         self.take(key)
             .ok_or_else(|| ParseError::new(self.line, key, "missing required key"))
     }
 
     /// A required, non-empty text value.
+    #[inline(always)]
     pub fn text(&mut self, key: &str) -> ParseResult<&'a str> {
         let value = self.required(key)?;
         if value.is_empty() {
@@ -186,11 +213,13 @@ impl<'a> Record<'a> {
     }
 
     /// A required free-text value, which may be empty.
+    #[inline(always)]
     pub fn free_text(&mut self, key: &str) -> ParseResult<&'a str> {
         self.required(key)
     }
 
     /// An optional text value; when present it must not be empty.
+    #[inline(always)]
     pub fn opt_text(&mut self, key: &str) -> ParseResult<Option<&'a str>> {
         match self.take(key) {
             None => Ok(None),
@@ -199,12 +228,14 @@ impl<'a> Record<'a> {
         }
     }
 
+    #[inline(always)]
     pub fn int(&mut self, key: &str) -> ParseResult<i64> {
         let value = self.required(key)?;
         parse_int(value).map_err(|message| self.error(key, message))
     }
 
     /// An optional integer.
+    #[inline(always)]
     pub fn opt_int(&mut self, key: &str) -> ParseResult<Option<i64>> {
         match self.take(key) {
             None => Ok(None),
@@ -215,12 +246,14 @@ impl<'a> Record<'a> {
     }
 
     /// A required integer that may be `?` (unknown, null).
+    #[inline(always)]
     pub fn int_or_unknown(&mut self, key: &str) -> ParseResult<Option<i64>> {
         let value = self.required(key)?;
         self.unknown_or(key, value)
     }
 
     /// An optional integer that may also be `?` (unknown, null).
+    #[inline(always)]
     pub fn opt_int_or_unknown(&mut self, key: &str) -> ParseResult<Option<i64>> {
         match self.take(key) {
             None => Ok(None),
@@ -228,6 +261,7 @@ impl<'a> Record<'a> {
         }
     }
 
+    #[inline(always)]
     fn unknown_or(&self, key: &str, value: &str) -> ParseResult<Option<i64>> {
         if value == "?" {
             return Ok(None);
@@ -238,6 +272,7 @@ impl<'a> Record<'a> {
     }
 
     /// The Hive partition of a data line: its `score` and `pctid`.
+    #[inline(always)]
     pub fn partition(&mut self) -> ParseResult<Partition> {
         Ok(Partition {
             score: self.percent("score")?,
@@ -266,6 +301,7 @@ impl<'a> Record<'a> {
     }
 
     /// A percentage partition value (`score`, `pctid`): an integer in 0..100.
+    #[inline(always)]
     fn percent(&mut self, key: &str) -> ParseResult<u8> {
         let value = self.int(key)?;
         u8::try_from(value)
@@ -274,11 +310,13 @@ impl<'a> Record<'a> {
             .ok_or_else(|| self.error(key, format!("{value} is outside 0..100")))
     }
 
+    #[inline(always)]
     pub fn double(&mut self, key: &str) -> ParseResult<f64> {
         let value = self.required(key)?;
         parse_double(value).map_err(|message| self.error(key, message))
     }
 
+    #[inline(always)]
     pub fn opt_double(&mut self, key: &str) -> ParseResult<Option<f64>> {
         match self.take(key) {
             None => Ok(None),
@@ -307,6 +345,9 @@ impl<'a> Record<'a> {
 
     /// [`Record::finish`], handing back the vector of fields for the next line.
     pub(crate) fn finish_keep(self) -> ParseResult<Vec<Field<'a>>> {
+        if self.used == self.fields.len() {
+            return Ok(self.fields);
+        }
         match self.fields.iter().find(|f| !f.used) {
             Some(f) => Err(ParseError::new(self.line, f.key, "unknown key")),
             None => Ok(self.fields),
@@ -315,27 +356,47 @@ impl<'a> Record<'a> {
 }
 
 /// Key equality for short ASCII keys: words, not a byte loop, and no
-/// call to memcmp (a byte loop in the component).
-#[inline]
-fn same(a: &str, b: &str) -> bool {
+/// call to memcmp (a byte loop in the component). Always inlined: the
+/// key asked for is a constant at most call sites, and its length picks
+/// the branch at compile time.
+#[inline(always)]
+pub(crate) fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
     }
     let n = a.len();
-    let word = |s: &[u8], at: usize| u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
     match n {
-        // The first and the last four bytes (overlapping below 8).
+        0 => true,
+        // The first, middle and last bytes are all of them.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        // The first and the last four (or eight) bytes, overlapping.
         4..=8 => word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4),
+        9..=16 => long(a, 0) == long(b, 0) && long(a, n - 8) == long(b, n - 8),
         _ => a.iter().zip(b).all(|(x, y)| x == y),
     }
+}
+
+#[inline(always)]
+fn word(s: &[u8], at: usize) -> u32 {
+    let mut bytes = [0; 4];
+    bytes.copy_from_slice(&s[at..at + 4]);
+    u32::from_le_bytes(bytes)
+}
+
+#[inline(always)]
+fn long(s: &[u8], at: usize) -> u64 {
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(&s[at..at + 8]);
+    u64::from_le_bytes(bytes)
 }
 
 /// One of 64 slots for a key, from its length and first and last bytes:
 /// different slots mean different keys. Within each kind's keys only
 /// `SUMZER_COMMENT`, `panlen` and `seq`, and `famcvg` and `gen`, share one.
-#[inline]
-fn key_slot(key: &str) -> usize {
+/// Always inlined: for a constant key it is a constant.
+#[inline(always)]
+pub(crate) fn key_slot(key: &str) -> usize {
     let bytes = key.as_bytes();
     let (first, last) = match bytes {
         [] => (0, 0),
@@ -348,17 +409,6 @@ fn key_slot(key: &str) -> usize {
         .wrapping_add(u32::from(last).wrapping_mul(0xc2b2_ae35));
     (hash >> 26) as usize
 }
-
-/// Bytes a key may hold: ASCII letters, digits and '_'.
-static KEY_BYTE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
-        b += 1;
-    }
-    table
-};
 
 /// The error of a field starting at `start` whose key is not letters,
 /// digits and '_' up to an '=': as the field scan words it.
@@ -529,6 +579,15 @@ mod tests {
             "readlength",
             "SUMZER_COMMENT",
             "SUMZER_COMMENu",
+            "ac",
+            "bb",
+            "abd",
+            "axc",
+            "xbc",
+            "totalalns",
+            "totalalnt",
+            "uotalalns",
+            "totxlalns",
         ];
         for a in keys {
             for b in keys {
@@ -537,6 +596,23 @@ mod tests {
                     assert_eq!(key_slot(a), key_slot(b));
                 }
             }
+        }
+    }
+
+    /// Keys of every length up to 40 against copies differing in one byte
+    /// at each position: `same` is `==`.
+    #[test]
+    fn keys_differing_in_one_byte_differ() {
+        for n in 0..=40 {
+            let key: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            assert!(same(&key, &key.clone()));
+            for at in 0..n {
+                let mut other = key.clone().into_bytes();
+                other[at] = b'_';
+                let other = String::from_utf8(other).unwrap();
+                assert!(!same(&key, &other), "{key} {other}");
+            }
+            assert!(!same(&key, &format!("{key}a")));
         }
     }
 

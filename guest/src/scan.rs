@@ -45,6 +45,50 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(word)
 }
 
+/// The high bit of each byte of `v` (bytes at most 0x7f) in `lo..=hi`:
+/// exact for every byte, as no sum carries into the next byte.
+#[inline(always)]
+fn in_range(v: u64, lo: u8, hi: u8) -> u64 {
+    let at_least_lo = v + ONES * u64::from(0x80 - lo);
+    let above_hi = v + ONES * u64::from(0x7f - hi);
+    at_least_lo & !above_hi & HIGHS
+}
+
+/// The high bit of each byte of `word` that a key may not hold: anything
+/// but ASCII letters, digits and '_'. Exact for every byte.
+#[inline(always)]
+fn not_key(word: u64) -> u64 {
+    let ascii = word & !HIGHS;
+    // `| 0x20` folds 'A'..='Z' onto 'a'..='z' and no other byte into it.
+    let key = in_range(ascii, b'0', b'9')
+        | in_range(ascii | (ONES * 0x20), b'a', b'z')
+        | in_range(ascii, b'_', b'_');
+    (!key | word) & HIGHS
+}
+
+#[inline(always)]
+pub(crate) fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The length of the run of key bytes (ASCII letters, digits, '_') that
+/// starts `bytes`: a word per step, as keys are mostly 3 to 8 bytes.
+#[inline]
+pub fn key_end(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let stops = not_key(word_at(bytes, at));
+        if stops != 0 {
+            return at + (stops.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while at < bytes.len() && is_key_byte(bytes[at]) {
+        at += 1;
+    }
+    at
+}
+
 /// The position of the first `byte` in `bytes`.
 pub fn find(bytes: &[u8], byte: u8) -> Option<usize> {
     let mut at = 0;
@@ -133,6 +177,62 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// The key scan against the byte loop: every byte value at every
+    /// position, after runs of key bytes of every length, and a second
+    /// stop byte later.
+    #[test]
+    fn key_end_agrees_with_the_byte_loop() {
+        let slow = |bytes: &[u8]| {
+            bytes
+                .iter()
+                .position(|&b| !is_key_byte(b))
+                .unwrap_or(bytes.len())
+        };
+        let filler = b"aZ09_zA9bY";
+        for len in 0..=24 {
+            for at in 0..len.max(1) {
+                for b in 0..=255u8 {
+                    let mut bytes: Vec<u8> = (0..len).map(|i| filler[i % filler.len()]).collect();
+                    if len > 0 {
+                        bytes[at] = b;
+                    }
+                    if len > at + 2 {
+                        bytes[len - 1] = b'=';
+                    }
+                    assert_eq!(key_end(&bytes), slow(&bytes), "{bytes:?}");
+                }
+            }
+        }
+        // Adversarial lines: multibyte UTF-8, controls, '=' and ';' at word
+        // boundaries, empty keys and values, a long key.
+        let long = format!("{}=1;", "k".repeat(10_000));
+        let lines: Vec<&[u8]> = vec![
+            "séq=1;".as_bytes(),
+            "abcdefgh=;".as_bytes(),
+            "abcdefg;=x".as_bytes(),
+            "abcdefghijklmnop=".as_bytes(),
+            "abcdefghijklmno\u{1}=".as_bytes(),
+            "abc\tdefgh=".as_bytes(),
+            "=abc".as_bytes(),
+            "@[`{/:^".as_bytes(),
+            "\u{85}abcdefgh".as_bytes(),
+            long.as_bytes(),
+            b"",
+        ];
+        for line in lines {
+            for start in 0..line.len().min(20) {
+                assert_eq!(
+                    key_end(&line[start..]),
+                    slow(&line[start..]),
+                    "{line:?} {start}"
+                );
+            }
+        }
+        for b in 0..=255u8 {
+            assert_eq!(not_key(u64::from(b)) & 0x80 != 0, !is_key_byte(b), "{b}");
         }
     }
 

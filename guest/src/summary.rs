@@ -35,11 +35,19 @@ pub fn parse_summary(kind: Kind, bytes: &[u8]) -> ParseResult<ParsedSummary<'_>>
     let mut summary: Option<ParsedSummary> = None;
     // One vector of fields for every line: no allocation per line.
     let mut fields = Vec::with_capacity(16);
-    for (index, raw) in lines(bytes).enumerate() {
+    // A file valid as a whole has every line valid: one check of the file,
+    // not one per line. Otherwise each line is checked, so that an error
+    // in an earlier line is still the one reported.
+    let whole = std::str::from_utf8(bytes).ok();
+    let section_slots = format.section_slots();
+    for (index, (start, end)) in lines(bytes).enumerate() {
         let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        let text = decode_line(line, raw)?;
+        let text = match whole {
+            Some(whole) => line_of(line, &whole[start..end])?,
+            None => decode_line(line, &bytes[start..end])?,
+        };
         let mut record = Record::parse_in(line, text, format.free_text_keys, fields)?;
-        let section = section_of(kind, format, &record)?;
+        let section = section_of(kind, format, &section_slots, &record)?;
         match (&mut summary, section) {
             (None, 0) => {
                 let (run, tables) = parse_header(kind, &mut record)?;
@@ -78,7 +86,8 @@ pub fn parse_summary(kind: Kind, bytes: &[u8]) -> ParseResult<ParsedSummary<'_>>
 pub fn parse_line<'a>(kind: Kind, run: &'a str, text: &'a str) -> ParseResult<&'static Table> {
     let format = format(kind);
     let mut record = Record::parse(1, text, format.free_text_keys)?;
-    let section = section_of(kind, format, &record)?;
+    let section_slots = format.section_slots();
+    let section = section_of(kind, format, &section_slots, &record)?;
     let mut tables = tables_of(kind).map(TableRows::new).collect::<Vec<_>>();
     if section == 0 {
         parse_header(kind, &mut record)?;
@@ -110,28 +119,35 @@ fn parse_header<'a>(
     Ok((run, tables))
 }
 
-/// Lines of the file: split on `\n`, a final newline optional.
-fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let mut rest = (!bytes.is_empty()).then_some(body);
+/// The byte ranges of the file's lines: split on `\n`, a final newline
+/// optional.
+fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let body = bytes.strip_suffix(b"\n").map_or(bytes.len(), <[u8]>::len);
+    let mut start = (!bytes.is_empty()).then_some(0);
     std::iter::from_fn(move || {
-        let text = rest?;
-        match crate::scan::find(text, b'\n') {
-            Some(end) => {
-                rest = Some(&text[end + 1..]);
-                Some(&text[..end])
+        let from = start?;
+        match crate::scan::find(&bytes[from..body], b'\n') {
+            Some(length) => {
+                start = Some(from + length + 1);
+                Some((from, from + length))
             }
             None => {
-                rest = None;
-                Some(text)
+                start = None;
+                Some((from, body))
             }
         }
     })
 }
 
-/// Strips a `\r\n` line ending and checks the line is UTF-8.
-fn decode_line(line: u32, raw: &[u8]) -> ParseResult<&str> {
-    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+/// Strips a `\r\n` line ending of a line already known to be UTF-8.
+#[inline]
+fn line_of(line: u32, text: &str) -> ParseResult<&str> {
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    check_bom(line, text.as_bytes())?;
+    Ok(text)
+}
+
+fn check_bom(line: u32, raw: &[u8]) -> ParseResult<()> {
     if line == 1 && raw.starts_with(b"\xEF\xBB\xBF") {
         return Err(ParseError::new(
             1,
@@ -139,6 +155,13 @@ fn decode_line(line: u32, raw: &[u8]) -> ParseResult<&str> {
             "byte order mark at the start of the file",
         ));
     }
+    Ok(())
+}
+
+/// Strips a `\r\n` line ending and checks the line is UTF-8.
+fn decode_line(line: u32, raw: &[u8]) -> ParseResult<&str> {
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    check_bom(line, raw)?;
     std::str::from_utf8(raw).map_err(|e| {
         let bad = e.valid_up_to();
         ParseError::new(
@@ -165,7 +188,31 @@ fn key_at(prefix: &[u8]) -> &str {
 }
 
 /// Which section (index into the kind's tables) a line belongs to.
-fn section_of(kind: Kind, format: &Format, record: &Record) -> ParseResult<usize> {
+fn section_of(kind: Kind, format: &Format, slots: &[usize], record: &Record) -> ParseResult<usize> {
+    // The common case, one section key, in a plain loop; a key whose
+    // slot is clear is absent without a search.
+    let mut section = None;
+    for (index, (key, slot)) in format.section_keys.iter().zip(slots).enumerate() {
+        if record.has_in_slot(key, *slot) {
+            if section.is_some() {
+                return Err(section_error(kind, format, record));
+            }
+            section = Some(index);
+        }
+    }
+    section.ok_or_else(|| section_error(kind, format, record))
+}
+
+/// The error of a line with no section key, or more than one.
+#[cold]
+fn section_error(kind: Kind, format: &Format, record: &Record) -> ParseError {
+    match section_of_checked(kind, format, record) {
+        Err(e) => e,
+        Ok(_) => unreachable!("a line with one section key has a section"),
+    }
+}
+
+fn section_of_checked(kind: Kind, format: &Format, record: &Record) -> ParseResult<usize> {
     let mut found = format
         .section_keys
         .iter()
@@ -206,7 +253,8 @@ fn check_run_prefix(record: &mut Record, run: &str) -> ParseResult<()> {
     let Some(prefix) = record.opt_text("sra")? else {
         return Ok(());
     };
-    if prefix != run {
+    // Word compares, not a call to memcmp.
+    if !crate::record::same(prefix, run) {
         return Err(record.error(
             "sra",
             format!(
