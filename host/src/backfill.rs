@@ -490,7 +490,7 @@ pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
         json: as_json,
     } = args;
     let lake = ctx.open_lake_for(&destination, dry_run.dry_run)?;
-    let text = read_index(&ctx.client, &index)?;
+    let text = read_index(ctx.client()?, &index)?;
     let (runs, problems) = summary_plan::backfill::parse_index(&text);
     for problem in &problems {
         eprintln!("{index}:{}: {}", problem.line, problem.message);
@@ -511,7 +511,7 @@ pub fn command(args: BackfillArgs, ctx: &Context) -> Result<ExitCode> {
     );
     let backfill = Backfill {
         lake: lake.writer(&ctx.converter, io_concurrency as usize)?,
-        client: &ctx.client,
+        client: ctx.client()?,
         source: SummarySource::parse(&source)?,
         kind,
         jobs: jobs as usize,

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use summary_lake::source::default_routes;
@@ -16,7 +16,7 @@ use summary_pipeline::glue_catalog::GlueCatalog;
 use summary_pipeline::s3_store::S3Store;
 use summary_pipeline::store::ObjectStore;
 
-use crate::aws_transport::{parse_s3_url, AwsClient};
+use crate::aws_transport::{parse_s3_url, AwsClient, AwsFlags};
 use crate::cli::{Cli, Destination, EdgeOptions};
 use crate::converter::{default_cache_dir, Converter, GuestLimits};
 use crate::lake_views::{Changes, DryRun, Metered};
@@ -25,30 +25,45 @@ use crate::local_store::LocalStore;
 /// The converter and the AWS client every command that converts uses.
 pub struct Context {
     pub converter: Converter,
-    pub client: AwsClient,
+    /// Made on first use ([`Context::client`]).
+    aws: OnceLock<AwsClient>,
+    aws_flags: AwsFlags,
+    request_timeout: Duration,
     /// When the process started: commands report their time from it.
     pub started: Instant,
 }
 
 impl Context {
-    /// Loads the converter as the global flags say and finds the AWS
-    /// configuration the AWS CLI's way (flags, environment, profiles).
+    /// Loads the converter as the global flags say; the AWS configuration
+    /// waits for the first command that calls AWS.
     pub fn load(cli: &Cli, started: Instant) -> Result<Self> {
         let component = component_path(cli.component.clone())?;
         let converter = Converter::load(&component, cache_dir(cli).as_deref(), limits(cli))?;
         tracing::info!(component = %component.display(), ms = started.elapsed().as_millis() as u64, "converter loaded");
-        let request_timeout = std::time::Duration::from_secs_f64(cli.request_timeout.max(0.1));
-        let client = crate::aws_transport::native_aws(&cli.aws_flags(), request_timeout)?;
         Ok(Context {
             converter,
-            client,
+            aws: OnceLock::new(),
+            aws_flags: cli.aws_flags(),
+            request_timeout: Duration::from_secs_f64(cli.request_timeout.max(0.1)),
             started,
         })
     }
 
+    /// The AWS client, its configuration found the AWS CLI's way (flags,
+    /// environment, profiles, the instance metadata service) on first use:
+    /// a command that reads and writes only local files (a `replay` into a
+    /// local lake) never looks, and never waits on the metadata service.
+    pub fn client(&self) -> Result<&AwsClient> {
+        if let Some(client) = self.aws.get() {
+            return Ok(client);
+        }
+        let client = crate::aws_transport::native_aws(&self.aws_flags, self.request_timeout)?;
+        Ok(self.aws.get_or_init(|| client))
+    }
+
     /// The lake a destination names, its writes counted (`summary_pipeline::metrics`).
     pub fn open_lake(&self, destination: &Destination) -> Result<OpenedLake<'_>> {
-        open_lake(destination, &self.client, false)
+        open_lake(destination, self, false)
     }
 
     /// The lake as [`Context::open_lake`] opens it or, for `--dry-run`, a
@@ -59,15 +74,19 @@ impl Context {
         destination: &Destination,
         dry_run: bool,
     ) -> Result<OpenedLake<'_>> {
-        open_lake(destination, &self.client, dry_run)
+        open_lake(destination, self, dry_run)
     }
 
     /// The pipeline S3 events go through, into `lake`.
-    pub fn pipeline<'a>(&'a self, lake: &'a OpenedLake<'a>, edge: &EdgeOptions) -> Pipeline<'a> {
-        Pipeline {
+    pub fn pipeline<'a>(
+        &'a self,
+        lake: &'a OpenedLake<'a>,
+        edge: &EdgeOptions,
+    ) -> Result<Pipeline<'a>> {
+        Ok(Pipeline {
             converter: &self.converter,
             lake: lake.store.as_ref(),
-            source: &self.client,
+            source: self.client()?,
             layout: &lake.layout,
             catalog: lake.catalog.as_ref().map(|c| c as &dyn Catalog),
             routes: if edge.routes.is_empty() {
@@ -77,7 +96,7 @@ impl Context {
             },
             max_source_bytes: edge.max_summary_bytes,
             io_concurrency: edge.io_concurrency as usize,
-        }
+        })
     }
 }
 
@@ -137,11 +156,13 @@ impl OpenedLake<'_> {
 
 fn open_lake<'a>(
     destination: &Destination,
-    client: &'a AwsClient,
+    ctx: &'a Context,
     dry_run: bool,
 ) -> Result<OpenedLake<'a>> {
     let dest = destination.dest.clone().unwrap_or_else(|| "lake".into());
-    let (real, catalog): (Box<dyn ObjectStore + 'a>, _) = if dest.starts_with("s3://") {
+    let s3 = dest.starts_with("s3://");
+    let client = if s3 { Some(ctx.client()?) } else { None };
+    let (real, catalog): (Box<dyn ObjectStore + 'a>, _) = if let Some(client) = client {
         let (bucket, prefix) = parse_s3_url(&dest)?;
         let mut store = S3Store::new(client, bucket, prefix);
         if env_switch("SUMMARY_UNCONDITIONAL_WRITES")? {
@@ -155,10 +176,17 @@ fn open_lake<'a>(
         let sync = env_switch("SUMMARY_LOCAL_SYNC")?;
         (Box::new(LocalStore::new(dest).with_sync(sync)), false)
     };
-    let catalog = catalog.then(|| {
-        let lake_url = real.lake_url().unwrap_or_default();
-        GlueCatalog::new(client, destination.glue_database.clone(), lake_url)
-    });
+    let catalog = match (catalog, client) {
+        (true, Some(client)) => {
+            let lake_url = real.lake_url().unwrap_or_default();
+            Some(GlueCatalog::new(
+                client,
+                destination.glue_database.clone(),
+                lake_url,
+            ))
+        }
+        _ => None,
+    };
     let (inner, dry_run): (Box<dyn ObjectStore + 'a>, _) = if dry_run {
         let changes = Changes::default();
         let view = DryRun {

@@ -18,7 +18,7 @@ pub fn command(args: HandleEventArgs, ctx: &Context) -> Result<ExitCode> {
     let bytes = read_event(&event)?;
     let lake = ctx.open_lake(&destination)?;
     let report = ctx
-        .pipeline(&lake, &edge)
+        .pipeline(&lake, &edge)?
         .handle_event(&bytes)
         .map_err(|e| anyhow::anyhow!("{event}: {e}"))?;
     println!("{}", serde_json::to_string_pretty(&report.to_json())?);

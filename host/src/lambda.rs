@@ -189,7 +189,7 @@ pub fn command(args: LambdaArgs, ctx: &Context) -> Result<ExitCode> {
         anyhow::bail!("set SUMMARY_DEST (or --dest) to the lake, s3://BUCKET[/PREFIX]");
     }
     let lake = ctx.open_lake(&destination)?;
-    run(&ctx.pipeline(&lake, &edge))?;
+    run(&ctx.pipeline(&lake, &edge)?)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -212,7 +212,7 @@ pub fn command(args: ServeArgs, ctx: &Context) -> Result<ExitCode> {
     serve(
         &listen,
         &server,
-        &ctx.pipeline(&lake, &edge),
+        &ctx.pipeline(&lake, &edge)?,
         &authenticator,
     )?;
     Ok(ExitCode::SUCCESS)

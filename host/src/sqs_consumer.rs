@@ -315,10 +315,10 @@ pub fn command(args: ConsumeSqsArgs, ctx: &Context) -> Result<ExitCode> {
         eprintln!("metrics on http://{address}/metrics");
     }
     let lake = ctx.open_lake(&destination)?;
-    let pipeline = ctx.pipeline(&lake, &edge);
+    let pipeline = ctx.pipeline(&lake, &edge)?;
     let consumer = Consumer {
         pipeline: &pipeline,
-        client: &ctx.client,
+        client: ctx.client()?,
         options: ConsumerOptions {
             queue_url,
             batch,

@@ -104,7 +104,7 @@ struct Chunk {
     max_exact: bool,
     /// Text columns: the bytes of their values.
     text_bytes: Option<i64>,
-    /// Data pages dictionary encoded and plain, when more than one page.
+    /// How many of its data pages are dictionary encoded, and how many plain.
     data_pages: (usize, usize),
 }
 
