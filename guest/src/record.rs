@@ -355,40 +355,12 @@ impl<'a> Record<'a> {
     }
 }
 
-/// Key equality for short ASCII keys: words, not a byte loop, and no
-/// call to memcmp (a byte loop in the component). Always inlined: the
-/// key asked for is a constant at most call sites, and its length picks
-/// the branch at compile time.
+/// Key equality ([`scan::same`]): words, not a byte loop. Always inlined:
+/// the key asked for is a constant at most call sites, and its length
+/// picks the branch at compile time.
 #[inline(always)]
 pub(crate) fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let n = a.len();
-    match n {
-        0 => true,
-        // The first, middle and last bytes are all of them.
-        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-        // The first and the last four (or eight) bytes, overlapping.
-        4..=8 => word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4),
-        9..=16 => long(a, 0) == long(b, 0) && long(a, n - 8) == long(b, n - 8),
-        _ => a.iter().zip(b).all(|(x, y)| x == y),
-    }
-}
-
-#[inline(always)]
-fn word(s: &[u8], at: usize) -> u32 {
-    let mut bytes = [0; 4];
-    bytes.copy_from_slice(&s[at..at + 4]);
-    u32::from_le_bytes(bytes)
-}
-
-#[inline(always)]
-fn long(s: &[u8], at: usize) -> u64 {
-    let mut bytes = [0; 8];
-    bytes.copy_from_slice(&s[at..at + 8]);
-    u64::from_le_bytes(bytes)
+    scan::same(a.as_bytes(), b.as_bytes())
 }
 
 /// One of 64 slots for a key, from its length and first and last bytes:

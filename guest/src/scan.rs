@@ -38,11 +38,59 @@ fn suspect_byte(b: u8) -> bool {
     b < 0x20 || b == 0x7f || b == 0xc2
 }
 
+/// The eight bytes at `at`, as a little-endian word.
 #[inline(always)]
-fn word_at(bytes: &[u8], at: usize) -> u64 {
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> u64 {
     let mut word = [0; 8];
     word.copy_from_slice(&bytes[at..at + 8]);
     u64::from_le_bytes(word)
+}
+
+/// The four bytes at `at`, as a little-endian word.
+#[inline(always)]
+fn half_at(bytes: &[u8], at: usize) -> u64 {
+    let mut half = [0; 4];
+    half.copy_from_slice(&bytes[at..at + 4]);
+    u64::from(u32::from_le_bytes(half))
+}
+
+/// Words that hold every byte of a text of up to 16 bytes, with no loop:
+/// its first and last eight (overlapping below 16), its first and last
+/// four below 8, its first, middle and last byte below 4.
+#[inline(always)]
+pub(crate) fn ends(bytes: &[u8]) -> (u64, u64) {
+    let n = bytes.len();
+    match n {
+        8.. => (word_at(bytes, 0), word_at(bytes, n - 8)),
+        4..=7 => (half_at(bytes, 0) | half_at(bytes, n - 4) << 32, 0),
+        1..=3 => (
+            u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16,
+            0,
+        ),
+        0 => (0, 0),
+    }
+}
+
+/// Byte equality, texts of up to 16 bytes (keys, accessions, most names)
+/// compared a word or two at a time without a loop; longer ones by
+/// `memcmp` (eight bytes a step in the component: `memcmp.rs`). Always
+/// inlined: where `b` is a constant key, its length picks the branch at
+/// compile time.
+#[inline(always)]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = b.len();
+    if a.len() != n {
+        return false;
+    }
+    match n {
+        0 => true,
+        // The first, middle and last bytes are all of them.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        // The first and the last four (or eight) bytes, overlapping.
+        4..=8 => half_at(a, 0) == half_at(b, 0) && half_at(a, n - 4) == half_at(b, n - 4),
+        9..=16 => word_at(a, 0) == word_at(b, 0) && word_at(a, n - 8) == word_at(b, n - 8),
+        _ => a == b,
+    }
 }
 
 /// The high bit of each byte of `v` (bytes at most 0x7f) in `lo..=hi`:

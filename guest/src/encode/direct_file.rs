@@ -295,18 +295,8 @@ impl DirectFile {
             ColumnType::Text if compact => {
                 let text_bytes = self.dictionary_encode(present, rows.len(), &mut bounds)?;
                 chunk.text_bytes = Some(text_bytes);
-                let (uncompressed, compressed) = self.pages.write(
-                    DICTIONARY_PAGE,
-                    self.dictionary.len() as i32,
-                    PLAIN,
-                    &self.dictionary.plain,
-                    compact,
-                    out,
-                )?;
-                chunk.dictionary_offset = Some(chunk.data_offset);
+                self.write_dictionary(&mut chunk, &mut None, out)?;
                 chunk.data_offset = out.len() as i64;
-                chunk.uncompressed = uncompressed;
-                chunk.compressed = compressed;
                 push_indices(&mut self.page, self.dictionary.len(), &self.indices);
                 encoding = RLE_DICTIONARY;
             }
@@ -574,7 +564,9 @@ impl DirectFile {
         Ok(())
     }
 
-    /// A paged chunk's dictionary page, then the pages held back for it.
+    /// A chunk's dictionary page, then the data pages a paged chunk held
+    /// back for it (none for a chunk of one page); `data_offset` is set
+    /// where they start, unless already set.
     fn write_dictionary(
         &mut self,
         chunk: &mut Chunk,

@@ -1,6 +1,8 @@
 //! A text column chunk's dictionary: its distinct values in order of
 //! first appearance and an index from value to entry.
 
+use crate::scan::{ends, same};
+
 /// A text column chunk's distinct values in order of first appearance, as
 /// the plain dictionary page holds them, with an open-addressing index.
 #[derive(Default)]
@@ -94,35 +96,6 @@ fn hash(bytes: &[u8]) -> u64 {
         }
     }
     h ^ (h >> 29)
-}
-
-/// Whether two texts are equal; up to 16 bytes without a loop.
-#[inline(always)]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && (a.len() > 16 && a == b || a.len() <= 16 && ends(a) == ends(b))
-}
-
-/// Words that hold every byte of a text of up to 16 bytes: its first and
-/// last eight (overlapping below 16; for shorter text, halves of four, or
-/// its first, middle and last byte).
-#[inline(always)]
-fn ends(bytes: &[u8]) -> (u64, u64) {
-    let n = bytes.len();
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-    let half = |at: usize| {
-        u64::from(u32::from_le_bytes(
-            bytes[at..at + 4].try_into().expect("4 bytes"),
-        ))
-    };
-    match n {
-        8.. => (word(0), word(n - 8)),
-        4..=7 => (half(0) | half(n - 4) << 32, 0),
-        1..=3 => (
-            u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16,
-            0,
-        ),
-        0 => (0, 0),
-    }
 }
 
 #[cfg(test)]
