@@ -140,14 +140,7 @@ impl Encoder {
         }
         self.groups.clear();
         match compact {
-            true => {
-                let mut start = 0;
-                while start < rows.len() {
-                    let end = group_end(rows, start);
-                    self.groups.push(start..end);
-                    start = end;
-                }
-            }
+            true => self.groups.extend(row_groups(rows)),
             false => self.groups.push(0..rows.len()),
         }
         let mut out = Vec::with_capacity(1024 + rows.len() * 64);
@@ -193,10 +186,8 @@ impl Encoder {
         };
         let mut writer = SerializedFileWriter::new(&mut out, setup.schema.clone(), properties)
             .map_err(context)?;
-        let mut start = 0;
-        while start < rows.len() {
-            let end = group_end(rows, start);
-            let group = &rows[start..end];
+        for group in row_groups(rows) {
+            let group = &rows[group];
             let mut row_group = writer.next_row_group().map_err(context)?;
             for (index, column) in table.columns.iter().enumerate() {
                 let mut writer = row_group
@@ -321,7 +312,6 @@ impl Encoder {
                 writer.close().map_err(context)?;
             }
             row_group.close().map_err(context)?;
-            start = end;
         }
         writer.close().map_err(context)?;
         Ok(out)
@@ -331,6 +321,19 @@ impl Encoder {
 /// Definition levels are written for nullable columns only.
 fn levels(nullable: bool, levels: &[i16]) -> Option<&[i16]> {
     nullable.then_some(levels)
+}
+
+/// The row groups of `rows`, one after the other, as [`group_end`] cuts them.
+fn row_groups<'r>(rows: &'r [&[Value]]) -> impl Iterator<Item = Range<usize>> + 'r {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        (start < rows.len()).then(|| {
+            let end = group_end(rows, start);
+            let group = start..end;
+            start = end;
+            group
+        })
+    })
 }
 
 /// Where the row group starting at `start` ends: at the first run boundary
