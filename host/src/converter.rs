@@ -20,6 +20,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "summary-converter",
+    // Batches are lowered straight from the host's bytes, not from a copy.
+    ownership: Borrowing { duplicate_if_necessary: true },
 });
 
 // The generated `wit/` types stay in this module: everything outside it
@@ -241,8 +243,8 @@ impl Converter {
             .iter()
             .map(|s| wit::Summary {
                 kind: s.kind.into(),
-                source: s.source.clone(),
-                bytes: s.bytes.clone(),
+                source: &s.source,
+                bytes: &s.bytes,
             })
             .collect();
         let input_bytes: usize = summaries
@@ -348,8 +350,10 @@ impl Convert for Converter {
     ) -> Result<Option<Merged>, ConvertError> {
         let input_bytes = parts.iter().map(Vec::len).sum::<usize>()
             + drop_runs.iter().map(String::len).sum::<usize>();
+        let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let drop_runs: Vec<&str> = drop_runs.iter().map(String::as_str).collect();
         let (result, _) = self.call(input_bytes, |converter, store| {
-            converter.call_merge(store, layout.into(), kind.into(), table, parts, drop_runs)
+            converter.call_merge(store, layout.into(), kind.into(), table, &parts, &drop_runs)
         })?;
         let merged = result.map_err(|message| {
             ConvertError::Failed(format!("the converter could not merge {table}: {message}"))
