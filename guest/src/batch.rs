@@ -14,7 +14,7 @@ use summary_lake::{BatchName, Bucket, Kind, Layout, NamedInput};
 use crate::encode::Encoder;
 use crate::error::ParseError;
 use crate::format::HEADER_KEY;
-use crate::summary::{parse_summary, ParsedSummary};
+use crate::summary::{parse_summary_sized, ParsedSummary};
 use crate::value::Value;
 
 pub struct SummaryInput<'a> {
@@ -114,6 +114,35 @@ fn reject_runs_without_bucket(parsed: &mut [Result<ParsedSummary, ParseError>]) 
     }
 }
 
+/// The most rows each table of each kind has had in a summary of the
+/// batch so far: the room made for the next summary's rows, capped by
+/// what its size could hold (rows of a small summary after a large one).
+#[derive(Default)]
+struct RowSizes {
+    most: [Vec<usize>; Kind::ALL.len()],
+}
+
+impl RowSizes {
+    /// A row takes a line, and real lines are longer than this.
+    const BYTES_PER_ROW: usize = 32;
+
+    fn guess(&self, input: &SummaryInput) -> Vec<usize> {
+        let cap = input.bytes.len() / Self::BYTES_PER_ROW;
+        self.most[input.kind as usize]
+            .iter()
+            .map(|&rows| rows.min(cap))
+            .collect()
+    }
+
+    fn saw(&mut self, summary: &ParsedSummary) {
+        let most = &mut self.most[summary.kind as usize];
+        most.resize(summary.tables.len(), 0);
+        for (most, table) in most.iter_mut().zip(&summary.tables) {
+            *most = (*most).max(table.len());
+        }
+    }
+}
+
 /// Where a row goes inside a table: its partition or its bucket.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Place {
@@ -130,9 +159,30 @@ pub fn convert_batch(
     layout: Layout,
     name: &BatchName,
 ) -> Result<Batch, String> {
-    let mut parsed: Vec<Result<ParsedSummary, ParseError>> = inputs
+    convert_batch_keeping_rows(inputs, layout, name).map(|(batch, _rows)| batch)
+}
+
+/// Every summary parsed, as [`convert_batch_keeping_rows`] hands them back.
+pub(crate) type ParsedRows<'a> = Vec<Result<ParsedSummary<'a>, ParseError>>;
+
+/// [`convert_batch`], also handing back the parsed rows, for a caller
+/// that need not free them (the component: its memory goes with its
+/// instance).
+pub(crate) fn convert_batch_keeping_rows<'a>(
+    inputs: &[SummaryInput<'a>],
+    layout: Layout,
+    name: &BatchName,
+) -> Result<(Batch, ParsedRows<'a>), String> {
+    let mut sizes = RowSizes::default();
+    let mut parsed: ParsedRows<'a> = inputs
         .iter()
-        .map(|input| parse_summary(input.kind, input.bytes))
+        .map(|input| {
+            let parsed = parse_summary_sized(input.kind, input.bytes, &sizes.guess(input));
+            if let Ok(summary) = &parsed {
+                sizes.saw(summary);
+            }
+            parsed
+        })
         .collect();
     reject_repeated_runs(inputs, &mut parsed);
     if layout == Layout::RunBucket {
@@ -234,7 +284,8 @@ pub fn convert_batch(
         }
     }
     objects.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(Batch { outcomes, objects })
+    drop(converted);
+    Ok((Batch { outcomes, objects }, parsed))
 }
 
 /// The name the hosts give a batch of `inputs` ([`BatchName::of`]),

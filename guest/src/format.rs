@@ -79,6 +79,18 @@ impl<'a> TableRows<'a> {
         self.values.chunks_exact(self.stride)
     }
 
+    /// Makes room for `rows` more rows.
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.partitions.reserve(rows);
+        self.values.reserve(rows * self.stride);
+    }
+
+    /// Hands back room no row took.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.partitions.shrink_to_fit();
+        self.values.shrink_to_fit();
+    }
+
     /// Appends one row; `values` are in the table's column order.
     #[inline]
     pub fn push<const N: usize>(&mut self, partition: Option<Partition>, values: [Value<'a>; N]) {

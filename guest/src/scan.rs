@@ -180,6 +180,20 @@ pub fn value_end(bytes: &[u8]) -> (Option<usize>, bool) {
     (None, suspicious)
 }
 
+/// `bytes` as text if it is UTF-8: ASCII eight bytes a step, the rest (from
+/// the word holding the first other byte, a character boundary) by
+/// `std::str::from_utf8`, whose own ASCII steps are four bytes in the
+/// component (`usize` is 32 bits there).
+pub fn utf8(bytes: &[u8]) -> Option<&str> {
+    let mut at = 0;
+    while at + 8 <= bytes.len() && word_at(bytes, at) & HIGHS == 0 {
+        at += 8;
+    }
+    std::str::from_utf8(&bytes[at..]).ok()?;
+    // SAFETY: `bytes[..at]` is ASCII and `bytes[at..]` was just checked.
+    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
 /// Whether `bytes` holds a byte that is or may start a control character
 /// other than a tab; false means it holds none.
 pub fn may_hold_control(bytes: &[u8]) -> bool {
@@ -223,6 +237,28 @@ mod tests {
                         bytes.iter().any(|&c| suspect_byte(c)),
                         "{bytes:?}"
                     );
+                }
+            }
+        }
+    }
+
+    /// ASCII words, then the rest from a character boundary: every cut of
+    /// texts with multibyte characters and invalid bytes after full words.
+    #[test]
+    fn utf8_agrees_with_from_utf8() {
+        let samples: [&[u8]; 6] = [
+            b"",
+            b"plain ascii text of some length",
+            "caf\u{e9} \u{4e16}\u{754c}".as_bytes(),
+            b"\xff",
+            b"abc\xe4\xb8",
+            b"12345678\xc3\xa9",
+        ];
+        for sample in samples {
+            for start in 0..sample.len() {
+                for end in start..=sample.len() {
+                    let bytes = &sample[start..end];
+                    assert_eq!(utf8(bytes), std::str::from_utf8(bytes).ok(), "{bytes:?}");
                 }
             }
         }
