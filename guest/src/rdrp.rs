@@ -39,7 +39,7 @@ pub fn family_name(group: &str) -> Cow<'_, str> {
     if let Some(n) = group.strip_prefix("Unc").filter(|n| all_digits(n)) {
         return Cow::Owned(format!("Unclassified-{n}"));
     }
-    match group.rsplit_once('-') {
+    match crate::scan::rsplit_once(group, b'-') {
         Some((family, n)) if all_digits(n) && !family.is_empty() => Cow::Borrowed(family),
         _ => Cow::Borrowed(group),
     }
@@ -94,8 +94,7 @@ pub(crate) fn parse_row<'a>(
         _ => {
             let shape = "phylum.FamilyGroup.virus_name:accession";
             let [phy, group, rest] = record.dotted("vir", shape)?;
-            let (virus, accession) = rest
-                .rsplit_once(':')
+            let (virus, accession) = crate::scan::rsplit_once(rest, b':')
                 .filter(|(virus, accession)| !virus.is_empty() && !accession.is_empty())
                 .ok_or_else(|| {
                     record.error(

@@ -18,6 +18,14 @@ fn equal(word: u64, byte: u8) -> u64 {
     x.wrapping_sub(ONES) & !x & HIGHS
 }
 
+/// The high bit of each byte of `word` equal to `byte`, every flag exact
+/// (no borrow: the highest flag is right too, for searches from the end).
+#[inline(always)]
+fn equal_exact(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    !(((x & !HIGHS) + !HIGHS) | x) & HIGHS
+}
+
 /// The high bit of each byte of `word` below `limit` (at most 0x80); the
 /// lowest flag is exact, as in [`equal`].
 #[inline(always)]
@@ -93,6 +101,35 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Appends `bytes` to `out`. Text of 4 to 16 bytes (most values) is
+/// copied as two overlapping fixed-size moves: a copy of any other length
+/// is a `memory.copy`, which the component runs as a call into wasmtime.
+#[inline(always)]
+pub(crate) fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
+    let n = bytes.len();
+    if !(4..=16).contains(&n) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(16);
+    let len = out.len();
+    let (src, step) = (bytes.as_ptr(), if n >= 8 { 8 } else { 4 });
+    // SAFETY: `out` has room for 16 more bytes, so for both moves (each
+    // within the first `n` of them, as `step <= n`); `bytes` holds
+    // `0..step` and `n - step..n`; the `n` bytes are then all written.
+    unsafe {
+        let dst = out.as_mut_ptr().add(len);
+        if step == 8 {
+            std::ptr::copy_nonoverlapping(src, dst, 8);
+            std::ptr::copy_nonoverlapping(src.add(n - 8), dst.add(n - 8), 8);
+        } else {
+            std::ptr::copy_nonoverlapping(src, dst, 4);
+            std::ptr::copy_nonoverlapping(src.add(n - 4), dst.add(n - 4), 4);
+        }
+        out.set_len(len + n);
+    }
+}
+
 /// The high bit of each byte of `v` (bytes at most 0x7f) in `lo..=hi`:
 /// exact for every byte, as no sum carries into the next byte.
 #[inline(always)]
@@ -150,6 +187,25 @@ pub fn find(bytes: &[u8], byte: u8) -> Option<usize> {
     bytes[at..].iter().position(|b| *b == byte).map(|p| at + p)
 }
 
+/// The position of the last `byte` in `bytes`.
+pub fn rfind(bytes: &[u8], byte: u8) -> Option<usize> {
+    let mut end = bytes.len();
+    while end >= 8 {
+        let hits = equal_exact(word_at(bytes, end - 8), byte);
+        if hits != 0 {
+            return Some(end - 8 + (63 - hits.leading_zeros()) as usize / 8);
+        }
+        end -= 8;
+    }
+    bytes[..end].iter().rposition(|b| *b == byte)
+}
+
+/// `text` split around its last `byte` (an ASCII byte), as `rsplit_once`.
+pub fn rsplit_once(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = rfind(text.as_bytes(), byte)?;
+    Some((&text[..at], &text[at + 1..]))
+}
+
 /// The position of the first `;` in `bytes`, and whether a byte before it
 /// may belong to a control character ([`may_hold_control`]).
 pub fn value_end(bytes: &[u8]) -> (Option<usize>, bool) {
@@ -186,11 +242,24 @@ pub fn value_end(bytes: &[u8]) -> (Option<usize>, bool) {
 /// component (`usize` is 32 bits there).
 pub fn utf8(bytes: &[u8]) -> Option<&str> {
     let mut at = 0;
-    while at + 8 <= bytes.len() && word_at(bytes, at) & HIGHS == 0 {
-        at += 8;
+    loop {
+        while at + 8 <= bytes.len() && word_at(bytes, at) & HIGHS == 0 {
+            at += 8;
+        }
+        // The first byte past ASCII, and the next ASCII byte after it: a
+        // character boundary, so the run between is UTF-8 on its own.
+        let Some(start) = bytes[at..].iter().position(|b| !b.is_ascii()) else {
+            break;
+        };
+        let start = at + start;
+        let end = bytes[start..]
+            .iter()
+            .position(u8::is_ascii)
+            .map_or(bytes.len(), |p| start + p);
+        std::str::from_utf8(&bytes[start..end]).ok()?;
+        at = end;
     }
-    std::str::from_utf8(&bytes[at..]).ok()?;
-    // SAFETY: `bytes[..at]` is ASCII and `bytes[at..]` was just checked.
+    // SAFETY: every byte is ASCII or in a run just checked as UTF-8.
     Some(unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
@@ -242,17 +311,51 @@ mod tests {
         }
     }
 
+    #[test]
+    fn extend_short_appends_every_length() {
+        let text: Vec<u8> = (0..40).map(|i| b'a' + i).collect();
+        for start in 0..5 {
+            for n in 0..=32 {
+                let mut out: Vec<u8> = text[..start].to_vec();
+                extend_short(&mut out, &text[start..start + n]);
+                assert_eq!(out, &text[..start + n]);
+            }
+        }
+    }
+
+    #[test]
+    fn rfind_agrees_with_rposition() {
+        for len in 0..40 {
+            for at in 0..len {
+                for other in 0..len {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b':';
+                    bytes[other] = 0xba; // ':' | 0x80: no false flag
+                    if other == at + 1 {
+                        bytes[other] = b';'; // ':' + 1: no borrow into ':'
+                    }
+                    let slow = bytes.iter().rposition(|b| *b == b':');
+                    assert_eq!(rfind(&bytes, b':'), slow, "{bytes:?}");
+                }
+            }
+            assert_eq!(rfind(&vec![b'a'; len], b':'), None);
+        }
+        assert_eq!(rsplit_once("a:b:c", b':'), Some(("a:b", "c")));
+        assert_eq!(rsplit_once("abc", b':'), None);
+    }
+
     /// ASCII words, then the rest from a character boundary: every cut of
     /// texts with multibyte characters and invalid bytes after full words.
     #[test]
     fn utf8_agrees_with_from_utf8() {
-        let samples: [&[u8]; 6] = [
+        let samples: [&[u8]; 7] = [
             b"",
             b"plain ascii text of some length",
             "caf\u{e9} \u{4e16}\u{754c}".as_bytes(),
             b"\xff",
             b"abc\xe4\xb8",
             b"12345678\xc3\xa9",
+            "ab\u{e9}cdefghijkl\u{4e16}mnopqrstuvw\u{e9}\u{e9}xyz0123456789".as_bytes(),
         ];
         for sample in samples {
             for start in 0..sample.len() {

@@ -30,6 +30,7 @@ use parquet::file::properties::{
 use summary_lake::{Column, ColumnType, Table};
 
 use super::thrift::{FieldType, Thrift};
+use crate::scan::extend_short;
 use crate::value::Value;
 
 mod dictionary;
@@ -308,7 +309,7 @@ impl DirectFile {
                     };
                     let s: &str = s;
                     self.page.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                    self.page.extend_from_slice(s.as_bytes());
+                    extend_short(&mut self.page, s.as_bytes());
                     bytes += s.len() as i64;
                     bounds.take_text(s);
                 }
@@ -445,7 +446,7 @@ impl DirectFile {
                                 false => {
                                     self.page_values
                                         .extend_from_slice(&(s.len() as u32).to_le_bytes());
-                                    self.page_values.extend_from_slice(s.as_bytes());
+                                    extend_short(&mut self.page_values, s.as_bytes());
                                     bounds.take_text(s);
                                 }
                             }

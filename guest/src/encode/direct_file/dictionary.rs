@@ -1,7 +1,7 @@
 //! A text column chunk's dictionary: its distinct values in order of
 //! first appearance and an index from value to entry.
 
-use crate::scan::{ends, same};
+use crate::scan::{ends, extend_short, same};
 
 /// A text column chunk's distinct values in order of first appearance, as
 /// the plain dictionary page holds them, with an open-addressing index.
@@ -53,7 +53,7 @@ impl Dictionary {
         self.plain
             .extend_from_slice(&(value.len() as u32).to_le_bytes());
         let start = self.plain.len() as u32;
-        self.plain.extend_from_slice(value);
+        extend_short(&mut self.plain, value);
         self.slots[slot] = (index + 1, start);
         if self.entries * 2 > self.slots.len() {
             self.grow();
