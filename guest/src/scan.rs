@@ -79,8 +79,9 @@ pub(crate) fn ends(bytes: &[u8]) -> (u64, u64) {
     }
 }
 
-/// Byte equality, texts of up to 16 bytes (keys, accessions, most names)
-/// compared a word or two at a time without a loop; longer ones by
+/// Byte equality, texts of up to 32 bytes (keys, accessions, most names,
+/// coverage strings) compared a word or four at a time without a loop;
+/// longer ones by
 /// `memcmp` (eight bytes a step in the component: `memcmp.rs`). Always
 /// inlined: where `b` is a constant key, its length picks the branch at
 /// compile time.
@@ -97,34 +98,48 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
         // The first and the last four (or eight) bytes, overlapping.
         4..=8 => half_at(a, 0) == half_at(b, 0) && half_at(a, n - 4) == half_at(b, n - 4),
         9..=16 => word_at(a, 0) == word_at(b, 0) && word_at(a, n - 8) == word_at(b, n - 8),
+        // Coverage strings (25 bytes) and long accessions: four words.
+        17..=32 => {
+            word_at(a, 0) == word_at(b, 0)
+                && word_at(a, 8) == word_at(b, 8)
+                && word_at(a, n - 16) == word_at(b, n - 16)
+                && word_at(a, n - 8) == word_at(b, n - 8)
+        }
         _ => a == b,
     }
 }
 
-/// Appends `bytes` to `out`. Text of 4 to 16 bytes (most values) is
+/// Appends `bytes` to `out`. Text of 4 to 32 bytes (most values) is
 /// copied as two overlapping fixed-size moves: a copy of any other length
 /// is a `memory.copy`, which the component runs as a call into wasmtime.
 #[inline(always)]
 pub(crate) fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
     let n = bytes.len();
-    if !(4..=16).contains(&n) {
+    if !(4..=32).contains(&n) {
         out.extend_from_slice(bytes);
         return;
     }
-    out.reserve(16);
+    out.reserve(32);
     let len = out.len();
-    let (src, step) = (bytes.as_ptr(), if n >= 8 { 8 } else { 4 });
-    // SAFETY: `out` has room for 16 more bytes, so for both moves (each
-    // within the first `n` of them, as `step <= n`); `bytes` holds
-    // `0..step` and `n - step..n`; the `n` bytes are then all written.
+    let src = bytes.as_ptr();
+    // SAFETY: `out` has room for 32 more bytes, so for both moves (each
+    // within the first `n` of them, as the move is at most `n` long);
+    // `bytes` holds both ranges read; the `n` bytes are then all written.
     unsafe {
         let dst = out.as_mut_ptr().add(len);
-        if step == 8 {
-            std::ptr::copy_nonoverlapping(src, dst, 8);
-            std::ptr::copy_nonoverlapping(src.add(n - 8), dst.add(n - 8), 8);
-        } else {
-            std::ptr::copy_nonoverlapping(src, dst, 4);
-            std::ptr::copy_nonoverlapping(src.add(n - 4), dst.add(n - 4), 4);
+        match n {
+            17.. => {
+                std::ptr::copy_nonoverlapping(src, dst, 16);
+                std::ptr::copy_nonoverlapping(src.add(n - 16), dst.add(n - 16), 16);
+            }
+            8..=16 => {
+                std::ptr::copy_nonoverlapping(src, dst, 8);
+                std::ptr::copy_nonoverlapping(src.add(n - 8), dst.add(n - 8), 8);
+            }
+            _ => {
+                std::ptr::copy_nonoverlapping(src, dst, 4);
+                std::ptr::copy_nonoverlapping(src.add(n - 4), dst.add(n - 4), 4);
+            }
         }
         out.set_len(len + n);
     }
@@ -313,9 +328,9 @@ mod tests {
 
     #[test]
     fn extend_short_appends_every_length() {
-        let text: Vec<u8> = (0..40).map(|i| b'a' + i).collect();
+        let text: Vec<u8> = (0..60).map(|i| b'0' + i).collect();
         for start in 0..5 {
-            for n in 0..=32 {
+            for n in 0..=48 {
                 let mut out: Vec<u8> = text[..start].to_vec();
                 extend_short(&mut out, &text[start..start + n]);
                 assert_eq!(out, &text[..start + n]);

@@ -1,7 +1,7 @@
 //! A text column chunk's dictionary: its distinct values in order of
 //! first appearance and an index from value to entry.
 
-use crate::scan::{ends, extend_short, same};
+use crate::scan::{ends, extend_short, same, word_at};
 
 /// A text column chunk's distinct values in order of first appearance, as
 /// the plain dictionary page holds them, with an open-addressing index.
@@ -80,15 +80,20 @@ impl Dictionary {
 }
 
 /// A hash of text (FxHash's step, then a final mix so that the low bits,
-/// which pick the slot, depend on every byte). Text of up to 16 bytes (most
-/// dictionary values: accessions, family names) takes no loop: a loop
-/// iteration costs an epoch check in the component.
+/// which pick the slot, depend on every byte). Text of up to 32 bytes (most
+/// dictionary values: accessions, family names, coverage strings) takes no
+/// loop: a loop iteration costs an epoch check in the component.
 fn hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let (first, last) = ends(bytes);
     let mut h = (bytes.len() as u64).wrapping_mul(K) ^ first;
     h = (h.rotate_left(5) ^ last).wrapping_mul(K);
-    if bytes.len() > 16 {
+    if (17..=32).contains(&bytes.len()) {
+        // Coverage strings (25 bytes): the middle words, still no loop.
+        let n = bytes.len();
+        h = (h.rotate_left(5) ^ word_at(bytes, 8)).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ word_at(bytes, n - 16)).wrapping_mul(K);
+    } else if bytes.len() > 32 {
         for word in bytes[8..bytes.len() - 8].chunks(8) {
             let mut w = [0u8; 8];
             w[..word.len()].copy_from_slice(word);
