@@ -4,13 +4,15 @@
 //! ```sh
 //! cargo run --release -p summary-uploader --example convert_batches -- \
 //!     [--layout run-bucket|score-pctid] [--via component|native] [--rounds N] [--runs 1000] [--verify]
+//!     [--against OTHER.wasm[,...]]
 //! SUMMARY_GUEST_PROFILER=perfmap perf record target/release/examples/convert_batches
 //! ```
 //!
 //! The component is `$SUMMARY_COMPONENT` or `bin/summary_guest.wasm`.
 //! Prints the CPU time and MB/s of each round. `--verify` first checks that
 //! the component gives the same objects (keys and bytes) as the native
-//! conversion, in both layouts.
+//! conversion, in both layouts. `--against` compares components (and
+//! native) round by round instead: the figures to trust on a noisy machine.
 
 use std::path::PathBuf;
 
@@ -50,14 +52,15 @@ fn main() {
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bin/summary_guest.wasm")
         });
-    let converter = (!native).then(|| {
+    let load = |path: &PathBuf| {
         Converter::load(
-            &component,
+            path,
             summary_uploader::converter::default_cache_dir().as_deref(),
             GuestLimits::default(),
         )
-        .expect("loading the component")
-    });
+        .unwrap_or_else(|e| panic!("loading the component {}: {e:#}", path.display()))
+    };
+    let converter = (!native).then(|| load(&component));
 
     if args.iter().any(|a| a == "--verify") {
         let converter = converter.as_ref().expect("--verify needs the component");
@@ -80,25 +83,62 @@ fn main() {
             println!("verified: {objects} objects of {layout:?} identical through the component and natively");
         }
     }
-    for round in 0..rounds {
-        let started = thread_cpu();
-        for batch in &batches {
-            match &converter {
-                Some(converter) => {
-                    converter.convert(layout, batch).expect("converting");
-                }
-                None => {
-                    convert_natively(batch, layout);
-                }
+    // `--against A.wasm,B.wasm`: each round converts the batches with the
+    // component, each of these, and natively, in turn, so that the
+    // machine's load (noisy here) falls on all of them alike.
+    if let Some(against) = value("--against") {
+        assert!(!native, "--against compares components: drop --via native");
+        let mut ways: Vec<(String, Option<Converter>)> =
+            vec![(component.display().to_string(), converter)];
+        for path in against.split(',') {
+            ways.push((path.to_string(), Some(load(&PathBuf::from(path)))));
+        }
+        ways.push(("native".to_string(), None));
+        let mut times = vec![Vec::new(); ways.len()];
+        for _ in 0..rounds {
+            for ((_, converter), times) in ways.iter().zip(&mut times) {
+                times.push(convert_round(converter.as_ref(), &batches, layout));
             }
         }
-        let cpu = thread_cpu() - started;
+        for ((name, _), times) in ways.iter().zip(&mut times) {
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{name}: min {:.3} s, lower quartile {:.3} s, median {:.3} s CPU per round of {:.1} MB",
+                times[0],
+                times[times.len() / 4],
+                times[times.len() / 2],
+                bytes as f64 / 1e6
+            );
+        }
+        return;
+    }
+    for round in 0..rounds {
+        let cpu = convert_round(converter.as_ref(), &batches, layout);
         println!(
-            "round {round}: {:.3} s CPU, {:.1} MB/s ({:.1} MB, {})",
-            cpu.as_secs_f64(),
-            bytes as f64 / 1e6 / cpu.as_secs_f64(),
+            "round {round}: {cpu:.3} s CPU, {:.1} MB/s ({:.1} MB, {})",
+            bytes as f64 / 1e6 / cpu,
             bytes as f64 / 1e6,
             if native { "native" } else { "component" }
         );
     }
+}
+
+/// CPU seconds of converting every batch once, through `converter` or natively.
+fn convert_round(
+    converter: Option<&Converter>,
+    batches: &[Vec<summary_pipeline::convert::Summary>],
+    layout: Layout,
+) -> f64 {
+    let started = thread_cpu();
+    for batch in batches {
+        match converter {
+            Some(converter) => {
+                converter.convert(layout, batch).expect("converting");
+            }
+            None => {
+                convert_natively(batch, layout);
+            }
+        }
+    }
+    (thread_cpu() - started).as_secs_f64()
 }
