@@ -251,8 +251,8 @@ pub fn value_end(bytes: &[u8]) -> (Option<usize>, bool) {
     (None, suspicious)
 }
 
-/// `bytes` as text if it is UTF-8: ASCII eight bytes a step, the rest (from
-/// the word holding the first other byte, a character boundary) by
+/// `bytes` as text if it is UTF-8: ASCII eight bytes a step, and each run
+/// of other bytes (ASCII bytes around it are character boundaries) by
 /// `std::str::from_utf8`, whose own ASCII steps are four bytes in the
 /// component (`usize` is 32 bits there).
 pub fn utf8(bytes: &[u8]) -> Option<&str> {
@@ -359,8 +359,8 @@ mod tests {
         assert_eq!(rsplit_once("abc", b':'), None);
     }
 
-    /// ASCII words, then the rest from a character boundary: every cut of
-    /// texts with multibyte characters and invalid bytes after full words.
+    /// ASCII words and runs of other bytes: every cut of texts with
+    /// multibyte characters and invalid bytes, before and after full words.
     #[test]
     fn utf8_agrees_with_from_utf8() {
         let samples: [&[u8]; 7] = [
