@@ -115,22 +115,29 @@ fn reject_runs_without_bucket(parsed: &mut [Result<ParsedSummary, ParseError>]) 
 }
 
 /// The most rows each table of each kind has had in a summary of the
-/// batch so far: the room made for the next summary's rows, capped by
-/// what its size could hold (rows of a small summary after a large one).
+/// batch so far: the room made for the next summary's rows. All tables
+/// together get no more rows than the summary's size could hold, so the
+/// room a guess wastes is bounded by the summary, not by earlier ones.
 #[derive(Default)]
 struct RowSizes {
     most: [Vec<usize>; Kind::ALL.len()],
 }
 
 impl RowSizes {
-    /// A row takes a line, and real lines are longer than this.
-    const BYTES_PER_ROW: usize = 32;
+    /// Every row takes a line, and real lines are longer than this.
+    const BYTES_PER_ROW: usize = 64;
 
     fn guess(&self, input: &SummaryInput) -> Vec<usize> {
         let cap = input.bytes.len() / Self::BYTES_PER_ROW;
-        self.most[input.kind as usize]
-            .iter()
-            .map(|&rows| rows.min(cap))
+        let most = &self.most[input.kind as usize];
+        let total: usize = most.iter().sum();
+        most.iter()
+            .map(|&rows| match total > cap {
+                // Shared out in proportion (in u64: usize is 32 bits in
+                // the component).
+                true => (rows as u64 * cap as u64 / total as u64) as usize,
+                false => rows,
+            })
             .collect()
     }
 
@@ -159,22 +166,8 @@ pub fn convert_batch(
     layout: Layout,
     name: &BatchName,
 ) -> Result<Batch, String> {
-    convert_batch_keeping_rows(inputs, layout, name).map(|(batch, _rows)| batch)
-}
-
-/// Every summary parsed, as [`convert_batch_keeping_rows`] hands them back.
-pub(crate) type ParsedRows<'a> = Vec<Result<ParsedSummary<'a>, ParseError>>;
-
-/// [`convert_batch`], also handing back the parsed rows, for a caller
-/// that need not free them (the component: its memory goes with its
-/// instance).
-pub(crate) fn convert_batch_keeping_rows<'a>(
-    inputs: &[SummaryInput<'a>],
-    layout: Layout,
-    name: &BatchName,
-) -> Result<(Batch, ParsedRows<'a>), String> {
     let mut sizes = RowSizes::default();
-    let mut parsed: ParsedRows<'a> = inputs
+    let mut parsed: Vec<Result<ParsedSummary, ParseError>> = inputs
         .iter()
         .map(|input| {
             let parsed = parse_summary_sized(input.kind, input.bytes, &sizes.guess(input));
@@ -284,8 +277,7 @@ pub(crate) fn convert_batch_keeping_rows<'a>(
         }
     }
     objects.sort_by(|a, b| a.key.cmp(&b.key));
-    drop(converted);
-    Ok((Batch { outcomes, objects }, parsed))
+    Ok(Batch { outcomes, objects })
 }
 
 /// The name the hosts give a batch of `inputs` ([`BatchName::of`]),
@@ -296,4 +288,35 @@ pub fn batch_name(inputs: &[SummaryInput]) -> BatchName {
         source: input.source,
         bytes: input.bytes,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Room for every table together stays within what the summary's size
+    /// could hold, shared out in proportion; a large enough one gets all.
+    #[test]
+    fn room_guessed_is_bounded_by_the_summary() {
+        let mut sizes = RowSizes::default();
+        sizes.most[Kind::Protein as usize] = vec![1, 3000, 1000, 0];
+        let input = |bytes: &'static [u8]| SummaryInput {
+            kind: Kind::Protein,
+            source: "x.psummary",
+            bytes,
+        };
+        let small = vec![b'a'; 100 * RowSizes::BYTES_PER_ROW].leak();
+        let guess = sizes.guess(&input(small));
+        assert_eq!(guess, vec![0, 74, 24, 0]);
+        assert!(guess.iter().sum::<usize>() <= 100);
+        let large = vec![b'a'; 5000 * RowSizes::BYTES_PER_ROW].leak();
+        assert_eq!(sizes.guess(&input(large)), vec![1, 3000, 1000, 0]);
+        assert!(sizes.guess(&input(b"")).iter().all(|&rows| rows == 0));
+        assert!(sizes
+            .guess(&SummaryInput {
+                kind: Kind::Rdrp,
+                ..input(b"")
+            })
+            .is_empty());
+    }
 }

@@ -119,12 +119,12 @@ pub(crate) fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
         out.extend_from_slice(bytes);
         return;
     }
-    out.reserve(32);
+    out.reserve(n);
     let len = out.len();
     let src = bytes.as_ptr();
-    // SAFETY: `out` has room for 32 more bytes, so for both moves (each
-    // within the first `n` of them, as the move is at most `n` long);
-    // `bytes` holds both ranges read; the `n` bytes are then all written.
+    // SAFETY: `out` has room for `n` more bytes, and both moves fall within
+    // them (each is at most `n` long, the second ends at `n`); `bytes`
+    // holds both ranges read; the `n` bytes are then all written.
     unsafe {
         let dst = out.as_mut_ptr().add(len);
         match n {

@@ -216,7 +216,9 @@ fn section_of(kind: Kind, format: &Format, slots: &[usize], record: &Record) -> 
     // The common case, one section key, in a plain loop; a key whose
     // slot is clear is absent without a search.
     let mut section = None;
-    // Indexed, not zipped: the component does not inline the zip's `next`.
+    // Indexed, not zipped: in the component the zip's `next` stays a call
+    // per key (2-4% of run-bucket's time, interleaved rounds).
+    #[allow(clippy::needless_range_loop)]
     for index in 0..format.section_keys.len().min(slots.len()) {
         if record.has_in_slot(format.section_keys[index], slots[index]) {
             if section.is_some() {

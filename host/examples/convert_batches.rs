@@ -88,6 +88,7 @@ fn main() {
     // machine's load (noisy here) falls on all of them alike.
     if let Some(against) = value("--against") {
         assert!(!native, "--against compares components: drop --via native");
+        assert!(rounds > 0, "--against needs --rounds of at least 1");
         let mut ways: Vec<(String, Option<Converter>)> =
             vec![(component.display().to_string(), converter)];
         for path in against.split(',') {
