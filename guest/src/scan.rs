@@ -81,10 +81,9 @@ pub(crate) fn ends(bytes: &[u8]) -> (u64, u64) {
 
 /// Byte equality, texts of up to 32 bytes (keys, accessions, most names,
 /// coverage strings) compared a word or four at a time without a loop;
-/// longer ones by
-/// `memcmp` (eight bytes a step in the component: `memcmp.rs`). Always
-/// inlined: where `b` is a constant key, its length picks the branch at
-/// compile time.
+/// longer ones by `memcmp` (eight bytes a step in the component:
+/// `memcmp.rs`). Always inlined: where `b` is a constant key, its length
+/// picks the branch at compile time.
 #[inline(always)]
 pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     let n = b.len();

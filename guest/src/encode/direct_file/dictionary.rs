@@ -41,9 +41,7 @@ impl Dictionary {
             if entry == 0 {
                 break;
             }
-            let start = start as usize;
-            let len = u32::from_le_bytes(self.plain[start - 4..start].try_into().expect("4 bytes"));
-            if same(&self.plain[start..start + len as usize], value) {
+            if same(self.entry_at(start), value) {
                 return (entry - 1, false);
             }
             slot = (slot + 1) & mask;
@@ -61,6 +59,14 @@ impl Dictionary {
         (index, true)
     }
 
+    /// The bytes of the entry starting at `start` in `plain` (its length
+    /// is the four bytes before).
+    fn entry_at(&self, start: u32) -> &[u8] {
+        let start = start as usize;
+        let len = u32::from_le_bytes(self.plain[start - 4..start].try_into().expect("4 bytes"));
+        &self.plain[start..start + len as usize]
+    }
+
     /// Doubles the table and places every entry again (only when a chunk
     /// holds more values than [`Dictionary::clear`] was told).
     fn grow(&mut self) {
@@ -68,9 +74,7 @@ impl Dictionary {
         self.slots.resize(old.len() * 2, (0, 0));
         let mask = self.slots.len() - 1;
         for (entry, start) in old.into_iter().filter(|s| s.0 != 0) {
-            let at = start as usize;
-            let len = u32::from_le_bytes(self.plain[at - 4..at].try_into().expect("4 bytes"));
-            let mut slot = hash(&self.plain[at..at + len as usize]) as usize & mask;
+            let mut slot = hash(self.entry_at(start)) as usize & mask;
             while self.slots[slot].0 != 0 {
                 slot = (slot + 1) & mask;
             }
