@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 #[path = "support/native.rs"]
 mod native;
 
-use native::{convert_natively, thread_cpu};
+use native::{convert_round, thread_cpu};
 use summary_corpus::{generate, GeneratedSummary};
 use summary_lake::Kind;
 use summary_pipeline::convert::{Convert, Summary};
@@ -145,18 +145,16 @@ fn conversion(
     let mut wasm = Vec::new();
     let mut native = Vec::new();
     for _ in 0..rounds {
-        let started = CpuClock::now();
-        for batch in &batches {
-            converter
-                .convert(summary_lake::Layout::ScorePctid, batch)
-                .unwrap();
-        }
-        wasm.push(started.elapsed());
-        let started = CpuClock::now();
-        for batch in &batches {
-            convert_natively(batch, summary_lake::Layout::ScorePctid);
-        }
-        native.push(started.elapsed());
+        wasm.push(convert_round(
+            Some(converter),
+            &batches,
+            summary_lake::Layout::ScorePctid,
+        ));
+        native.push(convert_round(
+            None,
+            &batches,
+            summary_lake::Layout::ScorePctid,
+        ));
     }
     let (wasm, native) = (median(wasm), median(native));
     let wasm_mb_s = mb(bytes) / wasm.as_secs_f64();
@@ -652,24 +650,12 @@ fn serratus_conversion(
     // and 1.77x in run-bucket where alternating processes gave 1.58x and
     // 1.40x.
     let rounds = if quick { 1 } else { 7 };
-    let round = |convert: &dyn Fn(&[Summary])| {
-        let started = CpuClock::now();
-        for batch in &batches {
-            convert(batch);
-        }
-        started.elapsed()
-    };
-    let time = |convert: &dyn Fn(&[Summary])| median((0..rounds).map(|_| round(convert)).collect());
     let time_both = |layout: summary_lake::Layout| {
         let (component, native): (Vec<Duration>, Vec<Duration>) = (0..rounds)
             .map(|_| {
                 (
-                    round(&|b| {
-                        converter.convert(layout, b).unwrap();
-                    }),
-                    round(&|b| {
-                        convert_natively(b, layout);
-                    }),
+                    convert_round(Some(converter), &batches, layout),
+                    convert_round(None, &batches, layout),
                 )
             })
             .unzip();
@@ -719,9 +705,11 @@ fn serratus_conversion(
         wasm_mb_s >= 5.0 * ISSUE_14_COMPONENT_MB_S,
     );
     if let Some((path, old)) = compare {
-        let old_time = time(&|b| {
-            old.convert(summary_lake::Layout::ScorePctid, b).unwrap();
-        });
+        let old_time = median(
+            (0..rounds)
+                .map(|_| convert_round(Some(old), &batches, summary_lake::Layout::ScorePctid))
+                .collect(),
+        );
         let old_mb_s = mb(bytes) / old_time.as_secs_f64();
         report.row(
             "7. the same through the compared component",

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 #[path = "../benches/support/native.rs"]
 mod native;
 
-use native::{convert_natively, thread_cpu};
+use native::{convert_natively, convert_round};
 use summary_lake::Layout;
 use summary_pipeline::convert::Convert;
 use summary_uploader::converter::{Converter, GuestLimits};
@@ -98,7 +98,7 @@ fn main() {
         let mut times = vec![Vec::new(); ways.len()];
         for _ in 0..rounds {
             for ((_, converter), times) in ways.iter().zip(&mut times) {
-                times.push(convert_round(converter.as_ref(), &batches, layout));
+                times.push(convert_round(converter.as_ref(), &batches, layout).as_secs_f64());
             }
         }
         for ((name, _), times) in ways.iter().zip(&mut times) {
@@ -114,7 +114,7 @@ fn main() {
         return;
     }
     for round in 0..rounds {
-        let cpu = convert_round(converter.as_ref(), &batches, layout);
+        let cpu = convert_round(converter.as_ref(), &batches, layout).as_secs_f64();
         println!(
             "round {round}: {cpu:.3} s CPU, {:.1} MB/s ({:.1} MB, {})",
             bytes as f64 / 1e6 / cpu,
@@ -122,24 +122,4 @@ fn main() {
             if native { "native" } else { "component" }
         );
     }
-}
-
-/// CPU seconds of converting every batch once, through `converter` or natively.
-fn convert_round(
-    converter: Option<&Converter>,
-    batches: &[Vec<summary_pipeline::convert::Summary>],
-    layout: Layout,
-) -> f64 {
-    let started = thread_cpu();
-    for batch in batches {
-        match converter {
-            Some(converter) => {
-                converter.convert(layout, batch).expect("converting");
-            }
-            None => {
-                convert_natively(batch, layout);
-            }
-        }
-    }
-    (thread_cpu() - started).as_secs_f64()
 }

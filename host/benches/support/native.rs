@@ -1,10 +1,12 @@
 //! What the benchmark and the `convert_batches` example both measure with:
 //! the guest's conversion called natively (what the component runs,
-//! without the component), and the calling thread's CPU time.
+//! without the component), the calling thread's CPU time, and a round of
+//! batches converted either way.
 
 use std::time::Duration;
 
-use summary_pipeline::convert::Summary;
+use summary_pipeline::convert::{Convert, Summary};
+use summary_uploader::converter::Converter;
 
 pub fn convert_natively(
     summaries: &[Summary],
@@ -33,4 +35,25 @@ pub fn thread_cpu() -> Duration {
     // SAFETY: clock_gettime writes the timespec it is given.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The calling thread's CPU time of converting every batch once, through
+/// `converter`, or natively without one.
+pub fn convert_round(
+    converter: Option<&Converter>,
+    batches: &[Vec<Summary>],
+    layout: summary_lake::Layout,
+) -> Duration {
+    let started = thread_cpu();
+    for batch in batches {
+        match converter {
+            Some(converter) => {
+                converter.convert(layout, batch).expect("converting");
+            }
+            None => {
+                convert_natively(batch, layout);
+            }
+        }
+    }
+    thread_cpu().saturating_sub(started)
 }
